@@ -1,0 +1,122 @@
+//! `patchbay`: the command-line side of Patchbay, on the same core as the browser app.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Args, Parser, Subcommand};
+    use patchbay::device::{self, Backend};
+    use patchbay::loading::{LoadedModel, ModelFiles};
+    use patchbay::tensor_io::{HostTensor, to_safetensors};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    /// GPT-2 interpretability experiments (TransformerLens semantics) on burn.
+    #[derive(Parser)]
+    #[command(name = "patchbay", version, about)]
+    pub struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Print the token ids and token strings of TEXT.
+        Tokenize {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// Prepend <|endoftext|> (TransformerLens's default for experiments).
+            #[arg(long)]
+            prepend_bos: bool,
+            /// The text to tokenize.
+            text: String,
+        },
+        /// Run the forward pass and write the logits and every hook activation, under
+        /// TransformerLens's names, to a safetensors file.
+        Cache {
+            #[command(flatten)]
+            model: ModelArgs,
+            /// Comma-separated token ids of one sequence; repeat for a batch of equal lengths.
+            #[arg(long = "ids", required = true, value_delimiter = ',', num_args = 1, action = clap::ArgAction::Append, value_name = "ID,ID,...")]
+            ids: Vec<String>,
+            /// Output file (f32 safetensors: `logits` [batch,pos,vocab] and one tensor per hook).
+            #[arg(long)]
+            out: PathBuf,
+            /// Where to run: `cpu` or `wgpu` (Vulkan/Metal/DX12).
+            #[arg(long, default_value = "cpu")]
+            device: Backend,
+        },
+    }
+
+    #[derive(Args)]
+    struct ModelArgs {
+        /// A folder with config.json, model.safetensors and tokenizer.json (Hugging Face layout).
+        #[arg(long, value_name = "DIR")]
+        model: PathBuf,
+    }
+
+    impl ModelArgs {
+        fn load(&self, backend: Backend) -> Result<LoadedModel, String> {
+            let device = device::open(backend)?;
+            ModelFiles::from_dir(&self.model).and_then(|files| files.load(&device)).map_err(|e| format!("{}: {e}", self.model.display()))
+        }
+    }
+
+    /// `--ids 1,2,3 --ids 4,5,6`: clap splits on commas, so regroup by occurrence.
+    fn parse_batch(matches: &clap::ArgMatches) -> Result<Vec<Vec<u32>>, String> {
+        let Some(Some(command)) = matches.subcommand().map(|(_, m)| Some(m)) else { return Ok(vec![]) };
+        let groups = command.get_occurrences::<String>("ids").ok_or("--ids is required")?;
+        groups
+            .map(|group| {
+                group
+                    .map(|id| id.trim().parse::<u32>().map_err(|_| format!("--ids: `{id}` is not a token id")))
+                    .collect::<Result<Vec<u32>, String>>()
+            })
+            .collect()
+    }
+
+    pub fn run() -> Result<(), String> {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Tokenize { model, prepend_bos, text } => {
+                let loaded = model.load(Backend::Cpu)?;
+                let ids = loaded.tokenizer.encode_prompt(&text, prepend_bos).map_err(|e| e.to_string())?;
+                let tokens = loaded.tokenizer.tokens(&ids);
+                println!("{}", ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+                for (id, token) in ids.iter().zip(tokens) {
+                    println!("{id}\t{token:?}");
+                }
+                Ok(())
+            }
+            Command::Cache { model, out, device, .. } => {
+                let batch = parse_batch(&matches)?;
+                let loaded = model.load(device)?;
+                let tokens = loaded.model.tokens(&batch).map_err(|e| e.to_string())?;
+                let (logits, cache) = loaded.model.run_with_cache(tokens, |_| true);
+                let mut tensors = BTreeMap::new();
+                tensors.insert("logits".to_string(), HostTensor::from_data(logits.into_data()));
+                for (point, activation) in cache.iter() {
+                    tensors.insert(point.to_string(), HostTensor::from_data(activation.to_data()));
+                }
+                let bytes = to_safetensors(&tensors)?;
+                std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                eprintln!("wrote {} tensors to {}", tensors.len(), out.display());
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match cli::run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

@@ -1,0 +1,67 @@
+//! Where the model runs: WebGPU/Vulkan/Metal through burn's `wgpu` backend, or burn's CPU
+//! backend (`flex`) where no GPU adapter is offered.
+
+use burn::tensor::Device;
+use std::fmt;
+use std::str::FromStr;
+
+/// The two kinds of device Patchbay runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// burn's pure-Rust CPU backend.
+    Cpu,
+    /// burn's wgpu backend (WebGPU in browsers; Vulkan, Metal or DX12 natively).
+    Wgpu,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Cpu => "cpu",
+            Self::Wgpu => "wgpu",
+        })
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(Self::Cpu),
+            "wgpu" | "gpu" | "webgpu" | "vulkan" => Ok(Self::Wgpu),
+            _ => Err(format!("unknown device `{s}`: use `cpu` or `wgpu`")),
+        }
+    }
+}
+
+/// The CPU device.
+pub fn cpu() -> Device {
+    Device::flex()
+}
+
+/// The default wgpu adapter, or why there is none.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn wgpu() -> Result<Device, String> {
+    Device::wgpu_options()
+        .init()
+        .map_err(|e| format!("no usable GPU adapter for wgpu ({e}); on Linux without a GPU, install Mesa's lavapipe (mesa-vulkan-drivers)"))
+}
+
+/// A device of the requested kind.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn open(backend: Backend) -> Result<Device, String> {
+    match backend {
+        Backend::Cpu => Ok(cpu()),
+        Backend::Wgpu => wgpu(),
+    }
+}
+
+/// WebGPU when the browser offers an adapter, else the CPU backend with the reason.
+#[cfg(target_arch = "wasm32")]
+pub async fn browser() -> (Device, Backend, Option<String>) {
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => (device, Backend::Wgpu, None),
+        Err(e) => (cpu(), Backend::Cpu, Some(format!("WebGPU is not available ({e}); running on the CPU"))),
+    }
+}

@@ -1,0 +1,12 @@
+//! Patchbay: a GPT-2 interpretability lab on burn, shared by the browser app and the CLI.
+//!
+//! - [`model`]: GPT-2 with TransformerLens hook points.
+//! - [`hooks`]: hook names, activation caches, interventions.
+//! - [`loading`]: config, weights and tokenizer from bytes.
+//! - [`device`]: choosing where the model runs.
+
+pub mod device;
+pub mod hooks;
+pub mod loading;
+pub mod model;
+pub mod tensor_io;

@@ -1,0 +1,109 @@
+//! Turning bytes into a runnable model: `config.json`, `model.safetensors`, `tokenizer.json`.
+//! Bytes, not paths: the browser has no files.
+
+mod tokenizer;
+mod weights;
+
+pub use tokenizer::{END_OF_TEXT, Tokenizer};
+pub use weights::load_gpt2;
+
+use crate::model::{ConfigError, Gpt2, Gpt2Config};
+use burn::tensor::Device;
+use std::fmt;
+
+/// Why a model could not be loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadError {
+    /// `config.json` is unusable.
+    Config(ConfigError),
+    /// The weights are not a safetensors file.
+    NotSafetensors(String),
+    /// The weights file ends before its header says it should.
+    Truncated { expected: usize, actual: usize },
+    /// A parameter the architecture needs is absent.
+    MissingTensor { name: String, shape: Vec<usize> },
+    /// A parameter has the wrong shape for the config.
+    Shape { name: String, expected: Vec<usize>, actual: Vec<usize> },
+    /// Tensors that GPT-2 does not have (another architecture, or another config).
+    UnexpectedTensors(Vec<String>),
+    /// A tensor in a number format we cannot read.
+    Dtype { name: String, dtype: String },
+    /// `tokenizer.json` is unusable.
+    Tokenizer(String),
+    /// A file could not be read.
+    Io { path: String, message: String },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => e.fmt(f),
+            Self::NotSafetensors(e) => write!(f, "the weights are not a valid safetensors file ({e})"),
+            Self::Truncated { expected, actual } => write!(
+                f,
+                "the weights file is truncated: its header describes {expected} bytes but it has {actual} (the download may have been cut off)"
+            ),
+            Self::MissingTensor { name, shape } => write!(
+                f,
+                "the weights have no tensor `{name}` (expected shape {shape:?}): is this a GPT-2 checkpoint matching config.json?"
+            ),
+            Self::Shape { name, expected, actual } => write!(
+                f,
+                "tensor `{name}` has shape {actual:?}, but config.json implies {expected:?}"
+            ),
+            Self::UnexpectedTensors(names) => {
+                let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+                let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
+                write!(f, "the weights contain tensors GPT-2 does not have: {}{more}", shown.join(", "))
+            }
+            Self::Dtype { name, dtype } => {
+                write!(f, "tensor `{name}` is stored as {dtype}; only F32, F16 and BF16 are supported")
+            }
+            Self::Tokenizer(e) => write!(f, "tokenizer.json could not be used: {e}"),
+            Self::Io { path, message } => write!(f, "cannot read {path}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl From<ConfigError> for LoadError {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+/// The three files of a Hugging Face GPT-2 model folder, as bytes.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub config: Vec<u8>,
+    pub weights: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+}
+
+/// A loaded model and its tokenizer.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub model: Gpt2,
+    pub tokenizer: Tokenizer,
+}
+
+impl ModelFiles {
+    /// Reads `config.json`, `model.safetensors` and `tokenizer.json` from a folder.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_dir(dir: impl AsRef<std::path::Path>) -> Result<Self, LoadError> {
+        let read = |name: &str| {
+            let path = dir.as_ref().join(name);
+            std::fs::read(&path).map_err(|e| LoadError::Io { path: path.display().to_string(), message: e.to_string() })
+        };
+        Ok(Self { config: read("config.json")?, weights: read("model.safetensors")?, tokenizer: read("tokenizer.json")? })
+    }
+
+    /// Parses everything and uploads the weights to `device`.
+    pub fn load(&self, device: &Device) -> Result<LoadedModel, LoadError> {
+        let config = Gpt2Config::from_hf_json(&self.config)?;
+        let tokenizer = Tokenizer::from_bytes(&self.tokenizer)?;
+        let model = load_gpt2(&config, &self.weights, device)?;
+        Ok(LoadedModel { model, tokenizer })
+    }
+}

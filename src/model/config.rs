@@ -1,0 +1,183 @@
+//! GPT-2 hyper-parameters, read from a Hugging Face `config.json`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// The non-linearity between `c_fc` and `c_proj`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `gelu_new`: GELU with the tanh approximation (every released GPT-2).
+    GeluNew,
+    /// Exact GELU with `erf`.
+    Gelu,
+    /// ReLU.
+    Relu,
+}
+
+impl Activation {
+    fn from_hf(name: &str) -> Option<Self> {
+        match name {
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Some(Self::GeluNew),
+            "gelu" => Some(Self::Gelu),
+            "relu" => Some(Self::Relu),
+            _ => None,
+        }
+    }
+}
+
+/// GPT-2 architecture, as Hugging Face's `GPT2Config` names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gpt2Config {
+    /// Number of transformer blocks.
+    pub n_layer: usize,
+    /// Attention heads per block.
+    pub n_head: usize,
+    /// Width of the residual stream (`d_model`).
+    pub n_embd: usize,
+    /// Hidden width of the MLP (`d_mlp`); Hugging Face's `n_inner`, `4 · n_embd` when absent.
+    pub n_inner: usize,
+    /// Longest sequence the position embedding covers.
+    pub n_positions: usize,
+    /// Number of tokens.
+    pub vocab_size: usize,
+    /// LayerNorm epsilon (1e-5 in GPT-2; 1e12 in the LN-free checkpoints).
+    pub layer_norm_epsilon: f64,
+    /// MLP non-linearity.
+    pub activation: Activation,
+    /// Whether the unembedding is the transposed token embedding.
+    pub tie_word_embeddings: bool,
+}
+
+/// Why a `config.json` cannot describe a GPT-2 we can run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigError {
+    /// Not JSON, or not a JSON object.
+    Json(String),
+    /// A required field is absent or has the wrong type.
+    Field { field: &'static str, problem: String },
+    /// The checkpoint is another architecture.
+    NotGpt2 { model_type: String },
+    /// A GPT-2 option this implementation does not support.
+    Unsupported(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json(e) => write!(f, "config.json is not valid JSON: {e}"),
+            Self::Field { field, problem } => write!(f, "config.json field `{field}`: {problem}"),
+            Self::NotGpt2 { model_type } => write!(
+                f,
+                "config.json describes a `{model_type}` model; Patchbay runs GPT-2 (model_type \"gpt2\") only"
+            ),
+            Self::Unsupported(what) => write!(f, "unsupported GPT-2 option in config.json: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Gpt2Config {
+    /// Parses a Hugging Face `config.json`, rejecting anything that is not a GPT-2 we can run.
+    pub fn from_hf_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| ConfigError::Json(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| ConfigError::Json("expected a JSON object".into()))?;
+
+        let model_type = obj.get("model_type").and_then(Value::as_str).unwrap_or("");
+        let gpt2_architecture = obj
+            .get("architectures")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.starts_with("GPT2"))));
+        if model_type != "gpt2" && !(model_type.is_empty() && gpt2_architecture) {
+            let model_type = if model_type.is_empty() { "unknown" } else { model_type };
+            return Err(ConfigError::NotGpt2 { model_type: model_type.into() });
+        }
+
+        let usize_field = |field: &'static str| -> Result<usize, ConfigError> {
+            let v = obj.get(field).ok_or(ConfigError::Field { field, problem: "missing".into() })?;
+            v.as_u64()
+                .filter(|&n| n > 0)
+                .map(|n| n as usize)
+                .ok_or_else(|| ConfigError::Field { field, problem: format!("expected a positive integer, found {v}") })
+        };
+        let n_embd = usize_field("n_embd")?;
+        let n_head = usize_field("n_head")?;
+        if n_embd % n_head != 0 {
+            return Err(ConfigError::Field {
+                field: "n_head",
+                problem: format!("n_embd ({n_embd}) is not divisible by n_head ({n_head})"),
+            });
+        }
+        let n_inner = match obj.get("n_inner") {
+            None | Some(Value::Null) => 4 * n_embd,
+            Some(_) => usize_field("n_inner")?,
+        };
+        let layer_norm_epsilon = match obj.get("layer_norm_epsilon") {
+            None => 1e-5,
+            Some(v) => v.as_f64().filter(|e| *e > 0.0).ok_or_else(|| ConfigError::Field {
+                field: "layer_norm_epsilon",
+                problem: format!("expected a positive number, found {v}"),
+            })?,
+        };
+        let activation_name =
+            obj.get("activation_function").and_then(Value::as_str).unwrap_or("gelu_new");
+        let activation = Activation::from_hf(activation_name).ok_or_else(|| {
+            ConfigError::Unsupported(format!("activation_function \"{activation_name}\""))
+        })?;
+        for flag in ["scale_attn_by_inverse_layer_idx", "add_cross_attention"] {
+            if obj.get(flag).and_then(Value::as_bool) == Some(true) {
+                return Err(ConfigError::Unsupported(format!("{flag} = true")));
+            }
+        }
+        if obj.get("scale_attn_weights").and_then(Value::as_bool) == Some(false) {
+            return Err(ConfigError::Unsupported("scale_attn_weights = false".into()));
+        }
+
+        Ok(Self {
+            n_layer: usize_field("n_layer")?,
+            n_head,
+            n_embd,
+            n_inner,
+            n_positions: usize_field("n_positions")?,
+            vocab_size: usize_field("vocab_size")?,
+            layer_norm_epsilon,
+            activation,
+            tie_word_embeddings: obj
+                .get("tie_word_embeddings")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        })
+    }
+
+    /// GPT-2 small's shape (124M parameters), for benchmarks and memory estimates.
+    pub fn gpt2_small() -> Self {
+        Self {
+            n_layer: 12,
+            n_head: 12,
+            n_embd: 768,
+            n_inner: 3072,
+            n_positions: 1024,
+            vocab_size: 50257,
+            layer_norm_epsilon: 1e-5,
+            activation: Activation::GeluNew,
+            tie_word_embeddings: true,
+        }
+    }
+
+    /// Width of one attention head.
+    pub fn d_head(&self) -> usize {
+        self.n_embd / self.n_head
+    }
+
+    /// Number of parameters (tied unembedding counted once).
+    pub fn n_params(&self) -> usize {
+        let d = self.n_embd;
+        let per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.n_inner + self.n_inner) + (self.n_inner * d + d);
+        let unembed = if self.tie_word_embeddings { 0 } else { self.vocab_size * d };
+        self.vocab_size * d + self.n_positions * d + self.n_layer * per_block + 2 * d + unembed
+    }
+}

@@ -1,0 +1,202 @@
+//! GPT-2: token and position embeddings, `n_layer` blocks, final LayerNorm, tied unembedding.
+
+use super::{Gpt2Config, block::Block, layer_norm::LayerNorm};
+use crate::hooks::{ActivationCache, CacheHooks, HookPoint, Hooks, InterventionHooks, Intervention, InterventionError, NoHooks};
+use burn::module::{Module, Param};
+use burn::tensor::{Int, Tensor, TensorData};
+use std::fmt;
+
+#[derive(Module, Debug)]
+pub struct Gpt2 {
+    /// Token embedding `[vocab, d_model]`; also the unembedding (transposed) when tied.
+    pub wte: Param<Tensor<2>>,
+    /// Position embedding `[n_positions, d_model]`.
+    pub wpe: Param<Tensor<2>>,
+    pub h: Vec<Block>,
+    pub ln_f: LayerNorm,
+    /// An untied unembedding `[vocab, d_model]` (`lm_head.weight`); `None` when tied to `wte`.
+    pub lm_head: Option<Param<Tensor<2>>>,
+    #[module(skip)]
+    pub config: Gpt2Config,
+}
+
+/// Input that the model cannot run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputError {
+    /// No sequences, or a sequence without tokens.
+    Empty,
+    /// More tokens than the position embedding covers.
+    TooLong { len: usize, max: usize },
+    /// Sequences of different lengths in one batch.
+    Ragged { first: usize, other: usize, index: usize },
+    /// A token id outside the vocabulary.
+    TokenOutOfRange { id: u32, vocab: usize },
+    /// An intervention that does not fit this run.
+    Intervention(InterventionError),
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the prompt is empty: give at least one token"),
+            Self::TooLong { len, max } => {
+                write!(f, "the prompt has {len} tokens; this model reads at most {max}")
+            }
+            Self::Ragged { first, other, index } => write!(
+                f,
+                "sequences in a batch must have equal lengths: sequence 0 has {first} tokens, sequence {index} has {other}"
+            ),
+            Self::TokenOutOfRange { id, vocab } => {
+                write!(f, "token id {id} is outside the vocabulary (size {vocab})")
+            }
+            Self::Intervention(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+impl From<InterventionError> for InputError {
+    fn from(e: InterventionError) -> Self {
+        Self::Intervention(e)
+    }
+}
+
+impl Gpt2 {
+    /// Checks a batch of token sequences and uploads it.
+    ///
+    /// # Shapes
+    /// - output: `[batch, pos]`
+    pub fn tokens(&self, batch: &[Vec<u32>]) -> Result<Tensor<2, Int>, InputError> {
+        let first = batch.first().map(Vec::len).unwrap_or(0);
+        if first == 0 {
+            return Err(InputError::Empty);
+        }
+        if first > self.config.n_positions {
+            return Err(InputError::TooLong { len: first, max: self.config.n_positions });
+        }
+        for (index, seq) in batch.iter().enumerate() {
+            if seq.len() != first {
+                return Err(InputError::Ragged { first, other: seq.len(), index });
+            }
+            if let Some(&id) = seq.iter().find(|&&id| id as usize >= self.config.vocab_size) {
+                return Err(InputError::TokenOutOfRange { id, vocab: self.config.vocab_size });
+            }
+        }
+        let ids: Vec<i32> = batch.iter().flatten().map(|&id| id as i32).collect();
+        Ok(Tensor::from_data(TensorData::new(ids, [batch.len(), first]), &self.device()))
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> burn::tensor::Device {
+        self.wte.val().device()
+    }
+
+    /// Logits of plain inference.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, pos]`
+    /// - output: `[batch, pos, vocab]`
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.forward_hooked(tokens, &mut NoHooks)
+    }
+
+    /// The forward pass, calling `hooks` at every TransformerLens hook point.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, pos]`
+    /// - output: `[batch, pos, vocab]`
+    pub fn forward_hooked(&self, tokens: Tensor<2, Int>, hooks: &mut impl Hooks) -> Tensor<3> {
+        let resid = self.embed(tokens, hooks);
+        let resid = self.blocks(0, resid, hooks);
+        self.unembed(resid, hooks)
+    }
+
+    /// `hook_embed + hook_pos_embed`, the residual stream entering block 0.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, pos]`
+    /// - output: `[batch, pos, d_model]`
+    pub fn embed(&self, tokens: Tensor<2, Int>, hooks: &mut impl Hooks) -> Tensor<3> {
+        let [batch, pos] = tokens.dims();
+        let d_model = self.config.n_embd;
+        let embed = self.wte.val().select(0, tokens.reshape([batch * pos])).reshape([batch, pos, d_model]);
+        let embed = hooks.fwd(HookPoint::Embed, embed);
+        let pos_embed = self.wpe.val().narrow(0, 0, pos).unsqueeze::<3>().expand([batch, pos, d_model]);
+        let pos_embed = hooks.fwd(HookPoint::PosEmbed, pos_embed);
+        embed + pos_embed
+    }
+
+    /// Blocks `start..n_layer` on a residual stream that enters block `start`.
+    ///
+    /// # Shapes
+    /// - resid: `[batch, pos, d_model]`
+    /// - output: `[batch, pos, d_model]` (the last `hook_resid_post`)
+    pub fn blocks(&self, start: usize, mut resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+        for (layer, block) in self.h.iter().enumerate().skip(start) {
+            resid = block.forward(layer, resid, hooks);
+        }
+        resid
+    }
+
+    /// Final LayerNorm and unembedding.
+    ///
+    /// # Shapes
+    /// - resid: `[batch, pos, d_model]`
+    /// - output: `[batch, pos, vocab]`
+    pub fn unembed(&self, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+        let [batch, pos, d_model] = resid.dims();
+        let x = self.ln_f.forward(resid, [HookPoint::LnFinalScale, HookPoint::LnFinalNormalized], hooks);
+        let x = hooks.fwd(HookPoint::UnembedIn, x);
+        let logits = x.reshape([batch * pos, d_model]).matmul(self.w_u()); // [batch·pos, vocab]
+        hooks.fwd(HookPoint::UnembedOut, logits.reshape([batch, pos, self.config.vocab_size]))
+    }
+
+    /// The unembedding matrix `W_U`, `[d_model, vocab]`: `wte` transposed, unless untied.
+    pub fn w_u(&self) -> Tensor<2> {
+        self.lm_head.as_ref().unwrap_or(&self.wte).val().transpose()
+    }
+
+    /// Logits and the activations at every hook point that `filter` accepts.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, pos]`
+    /// - output: `[batch, pos, vocab]`, and the cache (TransformerLens shapes, batch axis kept)
+    pub fn run_with_cache(
+        &self,
+        tokens: Tensor<2, Int>,
+        filter: impl Fn(HookPoint) -> bool,
+    ) -> (Tensor<3>, ActivationCache) {
+        let mut hooks = CacheHooks::new(filter);
+        let logits = self.forward_hooked(tokens, &mut hooks);
+        (logits, hooks.cache)
+    }
+
+    /// Logits with `interventions` applied, in order, at their hook points.
+    pub fn run_with_hooks(
+        &self,
+        tokens: Tensor<2, Int>,
+        interventions: Vec<Intervention>,
+    ) -> Result<Tensor<3>, InputError> {
+        let [batch, pos] = tokens.dims();
+        let mut hooks = InterventionHooks::new(interventions);
+        hooks.validate(|point| self.config.hook_shape(point, batch, pos))?;
+        Ok(self.forward_hooked(tokens, &mut hooks))
+    }
+}
+
+impl Gpt2Config {
+    /// The shape of the activation at `point` for a `[batch, pos]` input.
+    pub fn hook_shape(&self, point: HookPoint, batch: usize, pos: usize) -> Vec<usize> {
+        use crate::hooks::BlockHook::*;
+        let (d, h, dh) = (self.n_embd, self.n_head, self.d_head());
+        match point {
+            HookPoint::LnFinalScale | HookPoint::Block(_, Ln1Scale | Ln2Scale) => vec![batch, pos, 1],
+            HookPoint::Block(_, Q | K | V | Z) => vec![batch, pos, h, dh],
+            HookPoint::Block(_, AttnScores | Pattern) => vec![batch, h, pos, pos],
+            HookPoint::Block(_, MlpPre | MlpPost) => vec![batch, pos, self.n_inner],
+            HookPoint::UnembedOut => vec![batch, pos, self.vocab_size],
+            _ => vec![batch, pos, d],
+        }
+    }
+}

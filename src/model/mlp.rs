@@ -1,0 +1,49 @@
+//! The MLP: `c_fc`, GELU, `c_proj`.
+
+use super::config::Activation;
+use crate::hooks::{BlockHook, HookPoint, Hooks};
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::{Tensor, activation};
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// `W_in`: weight `[d_model, d_mlp]` (GPT-2's Conv1D layout is burn's `Linear` layout).
+    pub c_fc: Linear,
+    /// `W_out`: weight `[d_mlp, d_model]`.
+    pub c_proj: Linear,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// # Shapes
+    /// - x: `[batch, pos, d_model]`
+    /// - output: `[batch, pos, d_model]`
+    pub fn forward(&self, layer: usize, x: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+        let pre = hooks.fwd(HookPoint::Block(layer, BlockHook::MlpPre), self.c_fc.forward(x)); // [batch, pos, d_mlp]
+        let post = hooks.fwd(HookPoint::Block(layer, BlockHook::MlpPost), self.activation.apply(pre));
+        self.c_proj.forward(post)
+    }
+}
+
+impl Activation {
+    /// Applies the non-linearity elementwise.
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Self::GeluNew => gelu_new(x),
+            Self::Gelu => activation::gelu(x),
+            Self::Relu => activation::relu(x),
+        }
+    }
+}
+
+/// GPT-2's `gelu_new`: `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))`.
+///
+/// `x³` is written as a product: `powf` of a negative base is NaN on some backends.
+pub fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+    let cube = x.clone() * x.clone() * x.clone();
+    let inner = (x.clone() + cube * 0.044715) * SQRT_2_OVER_PI;
+    x * (inner.tanh() + 1.0) * 0.5
+}

@@ -1,0 +1,17 @@
+//! GPT-2 in burn, with TransformerLens hook points. Reads like nanoGPT; Hugging Face's
+//! parameter names (`wte, wpe, h, ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,
+//! mlp.c_proj, ln_f`) are kept so the weight map is a handful of rules.
+
+mod attention;
+mod block;
+mod config;
+mod gpt2;
+mod layer_norm;
+mod mlp;
+
+pub use attention::Attention;
+pub use block::Block;
+pub use config::{Activation, ConfigError, Gpt2Config};
+pub use gpt2::{Gpt2, InputError};
+pub use layer_norm::LayerNorm;
+pub use mlp::{Mlp, gelu_new};

@@ -1,0 +1,79 @@
+//! Shared helpers for the reference-parity tests: the oracle in `../shared/refs`.
+#![allow(dead_code)]
+
+use burn::tensor::Device;
+use patchbay::loading::{LoadedModel, ModelFiles};
+use patchbay::tensor_io::{HostTensor, from_safetensors};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// `../shared/refs` beside the repository (override with `PATCHBAY_REFS`).
+pub fn refs_dir() -> PathBuf {
+    std::env::var_os("PATCHBAY_REFS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/refs"))
+}
+
+pub fn tiny_dir() -> PathBuf {
+    refs_dir().join("tiny-gpt2")
+}
+
+/// `reference.json`.
+pub fn reference_json() -> &'static Value {
+    static JSON: OnceLock<Value> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let bytes = std::fs::read(tiny_dir().join("reference.json")).expect("reference.json (see ../shared/refs/README.md)");
+        serde_json::from_slice(&bytes).unwrap()
+    })
+}
+
+/// Every tensor of `reference.safetensors`.
+pub fn reference_tensors() -> &'static BTreeMap<String, HostTensor> {
+    static TENSORS: OnceLock<BTreeMap<String, HostTensor>> = OnceLock::new();
+    TENSORS.get_or_init(|| {
+        let bytes = std::fs::read(tiny_dir().join("reference.safetensors")).unwrap();
+        from_safetensors(&bytes).unwrap()
+    })
+}
+
+pub fn reference(name: &str) -> &'static HostTensor {
+    reference_tensors().get(name).unwrap_or_else(|| panic!("no `{name}` in reference.safetensors"))
+}
+
+/// The tiny model folder with `weights` as its `model.safetensors`.
+pub fn load_tiny(weights: &str, device: &Device) -> LoadedModel {
+    let dir = tiny_dir();
+    let mut files = ModelFiles::from_dir(&dir).unwrap();
+    files.weights = std::fs::read(dir.join(weights)).unwrap();
+    files.load(device).unwrap()
+}
+
+/// Token ids as `Vec<Vec<u32>>` from a JSON array of arrays.
+pub fn ids(value: &Value) -> Vec<Vec<u32>> {
+    value.as_array().unwrap().iter().map(|seq| seq.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()).collect()
+}
+
+pub fn clean_ids() -> Vec<Vec<u32>> {
+    ids(&reference_json()["clean_ids"])
+}
+
+/// Largest |a - b|, with NaN counted as infinitely far and matching infinities as equal.
+pub fn max_abs_diff(actual: &[f32], expected: &[f32]) -> f32 {
+    assert_eq!(actual.len(), expected.len(), "length mismatch");
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(&a, &e)| if a == e { 0.0 } else if a.is_nan() || e.is_nan() { f32::INFINITY } else { (a - e).abs() })
+        .fold(0.0, f32::max)
+}
+
+/// Asserts equal shapes and values within `tol`.
+#[track_caller]
+pub fn assert_close(what: &str, actual: &HostTensor, expected: &HostTensor, tol: f32) {
+    assert_eq!(actual.shape, expected.shape, "{what}: shape");
+    let diff = max_abs_diff(&actual.values, &expected.values);
+    assert!(diff <= tol, "{what}: max abs diff {diff:e} > {tol:e}");
+}
+pub mod parity;
