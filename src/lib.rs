@@ -10,3 +10,5 @@ pub mod hooks;
 pub mod loading;
 pub mod model;
 pub mod tensor_io;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;

@@ -1,1 +1,13 @@
-fn main() {}
+//! The browser app's entry point: Trunk builds this binary to wasm.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(patchbay::ui::App);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!("patchbay-web is the browser app: serve it with `ci/serve` (trunk serve); the native tool is `patchbay`.");
+    std::process::exit(2);
+}

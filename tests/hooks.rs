@@ -50,13 +50,17 @@ fn interventions_that_do_not_fit_are_refused_before_the_run() {
     let cases = [
         (Intervention::new(HookPoint::z(0), Action::Zero).at_heads(vec![4]), "head 4 is out of range"),
         (Intervention::new(HookPoint::z(0), Action::Zero).at_positions(vec![5]), "position 5 is out of range"),
-        (Intervention::new(HookPoint::resid_pre(0), Action::Zero).at_heads(vec![0]), "has no head axis"),
         (
             Intervention::new(HookPoint::z(0), Action::Add { values: Values { shape: vec![15], data: vec![0.0; 15] } }),
             "do not broadcast",
         ),
         (Intervention::new(HookPoint::z(0), Action::Replace { values: Values { shape: vec![16], data: vec![0.0; 3] } }), "3 numbers were given"),
     ];
+    let resid_dims = [2, 5, 64];
+    let err = Intervention::new(HookPoint::resid_pre(0), Action::Zero).at_heads(vec![0]).validate(&resid_dims).unwrap_err();
+    assert!(err.to_string().contains("has no head axis"), "{err}");
+    let err = Intervention::new(HookPoint::resid_pre(0), Action::Zero).validate(&dims).unwrap_err();
+    assert!(err.to_string().contains("not rank 3"), "{err}");
     for (intervention, message) in cases {
         let err = intervention.validate(&dims).unwrap_err().to_string();
         assert!(err.contains(message), "{err}");

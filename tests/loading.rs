@@ -67,8 +67,13 @@ fn corrupt_and_truncated_weights_are_clear_errors() {
     let full = files.weights.clone();
     files.weights.truncate(full.len() / 2);
     let err = load_err(&files);
-    assert_eq!(err, LoadError::Truncated { expected: full.len(), actual: full.len() / 2 });
-    assert!(err.to_string().contains("truncated"), "{err}");
+    let LoadError::Truncated { expected, actual, tensor } = &err else { panic!("{err}") };
+    assert_eq!((*expected, *actual), (full.len(), full.len() / 2));
+    assert!(tensor.starts_with("h.") || tensor.starts_with("w") || tensor.starts_with("ln_f"), "{tensor}");
+    assert!(err.to_string().starts_with(&format!("the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}`")), "{err}");
+    files.weights = full.clone();
+    files.weights.extend_from_slice(b"junk");
+    assert!(matches!(load_err(&files), LoadError::NotSafetensors(_)));
     for garbage in [vec![], b"<!DOCTYPE html><html>Not found</html>".to_vec(), vec![0xff; 64]] {
         files.weights = garbage;
         let err = load_err(&files);

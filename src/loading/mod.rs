@@ -19,7 +19,7 @@ pub enum LoadError {
     /// The weights are not a safetensors file.
     NotSafetensors(String),
     /// The weights file ends before its header says it should.
-    Truncated { expected: usize, actual: usize },
+    Truncated { expected: usize, actual: usize, tensor: String },
     /// A parameter the architecture needs is absent.
     MissingTensor { name: String, shape: Vec<usize> },
     /// A parameter has the wrong shape for the config.
@@ -39,9 +39,9 @@ impl fmt::Display for LoadError {
         match self {
             Self::Config(e) => e.fmt(f),
             Self::NotSafetensors(e) => write!(f, "the weights are not a valid safetensors file ({e})"),
-            Self::Truncated { expected, actual } => write!(
+            Self::Truncated { expected, actual, tensor } => write!(
                 f,
-                "the weights file is truncated: its header describes {expected} bytes but it has {actual} (the download may have been cut off)"
+                "the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}` (was the download cut off?)"
             ),
             Self::MissingTensor { name, shape } => write!(
                 f,

@@ -15,7 +15,7 @@ use crate::model::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, SafeTensors, tensor::{TensorInfo, TensorView}};
 use std::collections::BTreeMap;
 
 /// Named tensors of a safetensors file, keys normalised.
@@ -26,11 +26,8 @@ struct WeightMap<'a> {
 
 impl<'a> WeightMap<'a> {
     fn parse(bytes: &'a [u8], device: &Device) -> Result<Self, LoadError> {
-        let (header_len, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
-        let data_start = 8 + header_len;
-        let expected = data_start + metadata.data_len();
-        if bytes.len() < expected {
-            return Err(LoadError::Truncated { expected, actual: bytes.len() });
+        if let Err(e) = SafeTensors::read_metadata(bytes) {
+            return Err(truncation(bytes).unwrap_or_else(|| LoadError::NotSafetensors(e.to_string())));
         }
         let file = SafeTensors::deserialize(bytes).map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
         let mut tensors = BTreeMap::new();
@@ -71,6 +68,22 @@ impl<'a> WeightMap<'a> {
             bias: Some(self.take(&format!("{prefix}.bias"), [d_out])?),
         })
     }
+}
+
+/// When a readable header describes more data than the bytes hold: how much, and which
+/// tensor is cut.
+fn truncation(bytes: &[u8]) -> Option<LoadError> {
+    let header_len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
+    let header = bytes.get(8..8usize.checked_add(header_len)?)?;
+    let mut entries: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).ok()?;
+    entries.remove("__metadata__");
+    let infos: Vec<(String, TensorInfo)> =
+        entries.into_iter().map(|(name, v)| Some((name, serde_json::from_value(v).ok()?))).collect::<Option<_>>()?;
+    let data_start = 8 + header_len;
+    let expected = data_start + infos.iter().map(|(_, i)| i.data_offsets.1).max().unwrap_or(0);
+    let available = bytes.len() - data_start;
+    let (tensor, _) = infos.iter().filter(|(_, i)| i.data_offsets.1 > available).min_by_key(|(_, i)| i.data_offsets.0)?;
+    Some(LoadError::Truncated { expected, actual: bytes.len(), tensor: tensor.clone() })
 }
 
 fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, LoadError> {

@@ -33,7 +33,8 @@ impl Attention {
         let q = q.swap_dims(1, 2); // [batch, head, q_pos, d_head]
         let k_t = k.permute([0, 2, 3, 1]); // [batch, head, d_head, k_pos]
         let scores = q.matmul(k_t) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
-        let future = Tensor::<2, Bool>::triu_mask([pos, pos], 1, &scores.device()).unsqueeze::<4>().expand([batch, n_head, pos, pos]);
+        // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
+        let future = Tensor::<2, Bool>::tril_mask([pos, pos], 0, &scores.device()).unsqueeze::<4>().expand([batch, n_head, pos, pos]);
         let scores = hooks.fwd(hook(BlockHook::AttnScores), scores.mask_fill(future, f32::NEG_INFINITY));
         let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
 
