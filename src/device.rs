@@ -40,12 +40,17 @@ pub fn cpu() -> Device {
     Device::flex()
 }
 
-/// The default wgpu adapter, or why there is none.
+/// The default wgpu adapter, or why there is none. The runtime is initialised once per
+/// process; later calls return the same device.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu() -> Result<Device, String> {
-    Device::wgpu_options()
-        .init()
-        .map_err(|e| format!("no usable GPU adapter for wgpu ({e}); on Linux without a GPU, install Mesa's lavapipe (mesa-vulkan-drivers)"))
+    static WGPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+    WGPU.get_or_init(|| {
+        Device::wgpu_options().init().map_err(|e| {
+            format!("no usable GPU adapter for wgpu ({e}); on Linux without a GPU, install Mesa's lavapipe (mesa-vulkan-drivers)")
+        })
+    })
+    .clone()
 }
 
 /// A device of the requested kind.
