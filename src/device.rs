@@ -67,6 +67,10 @@ pub fn open(backend: Backend) -> Result<Device, String> {
 pub async fn browser() -> (Device, Backend, Option<String>) {
     match Device::wgpu_options().init_async().await {
         Ok(device) => (device, Backend::Wgpu, None),
-        Err(e) => (cpu(), Backend::Cpu, Some(format!("WebGPU is not available ({e}); running on the CPU"))),
+        Err(e) => (
+            cpu(),
+            Backend::Cpu,
+            Some(format!("WebGPU is not available ({e}); running on the CPU")),
+        ),
     }
 }

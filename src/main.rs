@@ -8,6 +8,8 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("patchbay-web is the browser app: serve it with `ci/serve` (trunk serve); the native tool is `patchbay`.");
+    eprintln!(
+        "patchbay-web is the browser app: serve it with `ci/serve` (trunk serve); the native tool is `patchbay`."
+    );
     std::process::exit(2);
 }

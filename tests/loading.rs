@@ -25,7 +25,17 @@ fn with_config(edit: impl FnOnce(&mut serde_json::Value)) -> ModelFiles {
 #[test]
 fn config_is_read_from_hugging_face_json() {
     let config = Gpt2Config::from_hf_json(&files().config).unwrap();
-    assert_eq!((config.n_layer, config.n_head, config.n_embd, config.n_inner, config.n_positions, config.vocab_size), (2, 4, 64, 256, 128, 50257));
+    assert_eq!(
+        (
+            config.n_layer,
+            config.n_head,
+            config.n_embd,
+            config.n_inner,
+            config.n_positions,
+            config.vocab_size
+        ),
+        (2, 4, 64, 256, 128, 50257)
+    );
     assert_eq!(config.d_head(), 16);
     assert_eq!(config.layer_norm_epsilon, 1e-5);
 }
@@ -33,10 +43,16 @@ fn config_is_read_from_hugging_face_json() {
 #[test]
 fn other_architectures_and_options_are_refused() {
     let err = load_err(&with_config(|c| c["model_type"] = "bert".into()));
-    assert!(matches!(err, LoadError::Config(ConfigError::NotGpt2 { .. })), "{err}");
+    assert!(
+        matches!(err, LoadError::Config(ConfigError::NotGpt2 { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("`bert` model"), "{err}");
     let err = load_err(&with_config(|c| c["activation_function"] = "swish".into()));
-    assert!(err.to_string().contains("activation_function \"swish\""), "{err}");
+    assert!(
+        err.to_string().contains("activation_function \"swish\""),
+        "{err}"
+    );
     let err = load_err(&with_config(|c| c["n_head"] = 5.into()));
     assert!(err.to_string().contains("not divisible"), "{err}");
     let err = load_err(&with_config(|c| {
@@ -45,19 +61,38 @@ fn other_architectures_and_options_are_refused() {
     assert!(err.to_string().contains("`n_layer`: missing"), "{err}");
     let mut files = files();
     files.config = b"{not json".to_vec();
-    assert!(load_err(&files).to_string().starts_with("config.json is not valid JSON"));
+    assert!(
+        load_err(&files)
+            .to_string()
+            .starts_with("config.json is not valid JSON")
+    );
 }
 
 #[test]
 fn weights_that_do_not_match_the_config_name_the_tensor() {
     let err = load_err(&with_config(|c| c["n_layer"] = 3.into()));
-    assert_eq!(err, LoadError::MissingTensor { name: "h.2.ln_1.weight".into(), shape: vec![64] });
+    assert_eq!(
+        err,
+        LoadError::MissingTensor {
+            name: "h.2.ln_1.weight".into(),
+            shape: vec![64]
+        }
+    );
     let err = load_err(&with_config(|c| c["n_layer"] = 1.into()));
-    let LoadError::UnexpectedTensors(names) = &err else { panic!("{err}") };
+    let LoadError::UnexpectedTensors(names) = &err else {
+        panic!("{err}")
+    };
     assert!(names.contains(&"h.1.attn.c_attn.weight".to_string()));
     assert!(err.to_string().contains("and 7 more"), "{err}");
     let err = load_err(&with_config(|c| c["n_inner"] = 128.into()));
-    assert_eq!(err, LoadError::Shape { name: "h.0.mlp.c_fc.weight".into(), expected: vec![64, 128], actual: vec![64, 256] });
+    assert_eq!(
+        err,
+        LoadError::Shape {
+            name: "h.0.mlp.c_fc.weight".into(),
+            expected: vec![64, 128],
+            actual: vec![64, 256]
+        }
+    );
     assert!(err.to_string().contains("config.json implies [64, 128]"));
 }
 
@@ -67,18 +102,40 @@ fn corrupt_and_truncated_weights_are_clear_errors() {
     let full = files.weights.clone();
     files.weights.truncate(full.len() / 2);
     let err = load_err(&files);
-    let LoadError::Truncated { expected, actual, tensor } = &err else { panic!("{err}") };
+    let LoadError::Truncated {
+        expected,
+        actual,
+        tensor,
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!((*expected, *actual), (full.len(), full.len() / 2));
-    assert!(tensor.starts_with("h.") || tensor.starts_with("w") || tensor.starts_with("ln_f"), "{tensor}");
-    assert!(err.to_string().starts_with(&format!("the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}`")), "{err}");
+    assert!(
+        tensor.starts_with("h.") || tensor.starts_with("w") || tensor.starts_with("ln_f"),
+        "{tensor}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}`"
+        )),
+        "{err}"
+    );
     files.weights = full.clone();
     files.weights.extend_from_slice(b"junk");
     assert!(matches!(load_err(&files), LoadError::NotSafetensors(_)));
-    for garbage in [vec![], b"<!DOCTYPE html><html>Not found</html>".to_vec(), vec![0xff; 64]] {
+    for garbage in [
+        vec![],
+        b"<!DOCTYPE html><html>Not found</html>".to_vec(),
+        vec![0xff; 64],
+    ] {
         files.weights = garbage;
         let err = load_err(&files);
         assert!(matches!(err, LoadError::NotSafetensors(_)), "{err}");
-        assert!(err.to_string().starts_with("the weights are not a valid safetensors file"));
+        assert!(
+            err.to_string()
+                .starts_with("the weights are not a valid safetensors file")
+        );
     }
 }
 
@@ -90,30 +147,46 @@ fn reencode(dtype: Dtype, convert: impl Fn(f32) -> Vec<u8>) -> Vec<u8> {
         .tensors()
         .into_iter()
         .map(|(name, view)| {
-            let bytes = view.data().chunks_exact(4).flat_map(|b| convert(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect();
+            let bytes = view
+                .data()
+                .chunks_exact(4)
+                .flat_map(|b| convert(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect();
             (name, view.shape().to_vec(), bytes)
         })
         .collect();
-    let views: Vec<(&str, TensorView<'_>)> =
-        encoded.iter().map(|(n, s, b)| (n.as_str(), TensorView::new(dtype, s.clone(), b).unwrap())).collect();
+    let views: Vec<(&str, TensorView<'_>)> = encoded
+        .iter()
+        .map(|(n, s, b)| (n.as_str(), TensorView::new(dtype, s.clone(), b).unwrap()))
+        .collect();
     safetensors::serialize(views, None).unwrap()
 }
 
 #[test]
 fn bf16_weights_are_upcast_exactly() {
     let mut files = files();
-    files.weights = reencode(Dtype::BF16, |v| half::bf16::from_f32(v).to_le_bytes().to_vec());
+    files.weights = reencode(Dtype::BF16, |v| {
+        half::bf16::from_f32(v).to_le_bytes().to_vec()
+    });
     let loaded = files.load(&patchbay::device::cpu()).unwrap();
     let wte = patchbay::tensor_io::HostTensor::from_data(loaded.model.wte.val().into_data());
     let original = files_f32_wte();
-    let expected: Vec<f32> = original.iter().map(|&v| half::bf16::from_f32(v).to_f32()).collect();
+    let expected: Vec<f32> = original
+        .iter()
+        .map(|&v| half::bf16::from_f32(v).to_f32())
+        .collect();
     assert_eq!(wte.values, expected);
 }
 
 fn files_f32_wte() -> Vec<f32> {
     let original = std::fs::read(common::tiny_dir().join("model.safetensors")).unwrap();
     let file = SafeTensors::deserialize(&original).unwrap();
-    file.tensor("wte.weight").unwrap().data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    file.tensor("wte.weight")
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 #[test]
@@ -121,7 +194,10 @@ fn integer_weights_are_refused_by_name() {
     let mut files = files();
     files.weights = reencode(Dtype::I32, |v| (v as i32).to_le_bytes().to_vec());
     let err = load_err(&files);
-    assert!(matches!(&err, LoadError::Dtype { dtype, .. } if dtype == "I32"), "{err}");
+    assert!(
+        matches!(&err, LoadError::Dtype { dtype, .. } if dtype == "I32"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -132,8 +208,20 @@ fn bad_prompts_are_clear_errors() {
     assert_eq!(model.tokens(&[vec![]]).unwrap_err(), InputError::Empty);
     let err = model.tokens(&[vec![1; 129]]).unwrap_err();
     assert_eq!(err, InputError::TooLong { len: 129, max: 128 });
-    assert_eq!(err.to_string(), "the prompt has 129 tokens; this model reads at most 128");
+    assert_eq!(
+        err.to_string(),
+        "the prompt has 129 tokens; this model reads at most 128"
+    );
     let err = model.tokens(&[vec![1, 2, 3], vec![1, 2]]).unwrap_err();
-    assert_eq!(err.to_string(), "sequences in a batch must have equal lengths: sequence 0 has 3 tokens, sequence 1 has 2");
-    assert_eq!(model.tokens(&[vec![50257]]).unwrap_err(), InputError::TokenOutOfRange { id: 50257, vocab: 50257 });
+    assert_eq!(
+        err.to_string(),
+        "sequences in a batch must have equal lengths: sequence 0 has 3 tokens, sequence 1 has 2"
+    );
+    assert_eq!(
+        model.tokens(&[vec![50257]]).unwrap_err(),
+        InputError::TokenOutOfRange {
+            id: 50257,
+            vocab: 50257
+        }
+    );
 }

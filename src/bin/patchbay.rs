@@ -56,18 +56,28 @@ mod cli {
     impl ModelArgs {
         fn load(&self, backend: Backend) -> Result<LoadedModel, String> {
             let device = device::open(backend)?;
-            ModelFiles::from_dir(&self.model).and_then(|files| files.load(&device)).map_err(|e| format!("{}: {e}", self.model.display()))
+            ModelFiles::from_dir(&self.model)
+                .and_then(|files| files.load(&device))
+                .map_err(|e| format!("{}: {e}", self.model.display()))
         }
     }
 
     /// `--ids 1,2,3 --ids 4,5,6`: clap splits on commas, so regroup by occurrence.
     fn parse_batch(matches: &clap::ArgMatches) -> Result<Vec<Vec<u32>>, String> {
-        let Some(Some(command)) = matches.subcommand().map(|(_, m)| Some(m)) else { return Ok(vec![]) };
-        let groups = command.get_occurrences::<String>("ids").ok_or("--ids is required")?;
+        let Some(Some(command)) = matches.subcommand().map(|(_, m)| Some(m)) else {
+            return Ok(vec![]);
+        };
+        let groups = command
+            .get_occurrences::<String>("ids")
+            .ok_or("--ids is required")?;
         groups
             .map(|group| {
                 group
-                    .map(|id| id.trim().parse::<u32>().map_err(|_| format!("--ids: `{id}` is not a token id")))
+                    .map(|id| {
+                        id.trim()
+                            .parse::<u32>()
+                            .map_err(|_| format!("--ids: `{id}` is not a token id"))
+                    })
                     .collect::<Result<Vec<u32>, String>>()
             })
             .collect()
@@ -78,28 +88,47 @@ mod cli {
         let matches = Cli::command().get_matches();
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
         match cli.command {
-            Command::Tokenize { model, prepend_bos, text } => {
+            Command::Tokenize {
+                model,
+                prepend_bos,
+                text,
+            } => {
                 let loaded = model.load(Backend::Cpu)?;
-                let ids = loaded.tokenizer.encode_prompt(&text, prepend_bos).map_err(|e| e.to_string())?;
+                let ids = loaded
+                    .tokenizer
+                    .encode_prompt(&text, prepend_bos)
+                    .map_err(|e| e.to_string())?;
                 let tokens = loaded.tokenizer.tokens(&ids);
-                println!("{}", ids.iter().map(u32::to_string).collect::<Vec<_>>().join(","));
+                println!(
+                    "{}",
+                    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                );
                 for (id, token) in ids.iter().zip(tokens) {
                     println!("{id}\t{token:?}");
                 }
                 Ok(())
             }
-            Command::Cache { model, out, device, .. } => {
+            Command::Cache {
+                model, out, device, ..
+            } => {
                 let batch = parse_batch(&matches)?;
                 let loaded = model.load(device)?;
                 let tokens = loaded.model.tokens(&batch).map_err(|e| e.to_string())?;
                 let (logits, cache) = loaded.model.run_with_cache(tokens, |_| true);
                 let mut tensors = BTreeMap::new();
-                tensors.insert("logits".to_string(), HostTensor::from_data(logits.into_data()));
+                tensors.insert(
+                    "logits".to_string(),
+                    HostTensor::from_data(logits.into_data()),
+                );
                 for (point, activation) in cache.iter() {
-                    tensors.insert(point.to_string(), HostTensor::from_data(activation.to_data()));
+                    tensors.insert(
+                        point.to_string(),
+                        HostTensor::from_data(activation.to_data()),
+                    );
                 }
                 let bytes = to_safetensors(&tensors)?;
-                std::fs::write(&out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                std::fs::write(&out, bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
                 eprintln!("wrote {} tensors to {}", tensors.len(), out.display());
                 Ok(())
             }

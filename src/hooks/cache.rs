@@ -110,7 +110,10 @@ pub struct CacheHooks<F: Fn(HookPoint) -> bool> {
 impl<F: Fn(HookPoint) -> bool> CacheHooks<F> {
     /// Records the hook points for which `filter` returns true.
     pub fn new(filter: F) -> Self {
-        Self { filter, cache: ActivationCache::default() }
+        Self {
+            filter,
+            cache: ActivationCache::default(),
+        }
     }
 }
 

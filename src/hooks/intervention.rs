@@ -20,7 +20,10 @@ pub struct Values {
 impl Values {
     /// A vector, broadcast over every other axis.
     pub fn vector(data: Vec<f32>) -> Self {
-        Self { shape: vec![data.len()], data }
+        Self {
+            shape: vec![data.len()],
+            data,
+        }
     }
 }
 
@@ -66,7 +69,14 @@ pub struct Intervention {
 impl Intervention {
     /// An intervention on every entry of `hook`.
     pub fn new(hook: HookPoint, action: Action) -> Self {
-        Self { hook, action, batch: None, positions: None, heads: None, neurons: None }
+        Self {
+            hook,
+            action,
+            batch: None,
+            positions: None,
+            heads: None,
+            neurons: None,
+        }
     }
 
     /// Restricts to these positions.
@@ -117,7 +127,10 @@ impl Intervention {
             )));
         }
         if self.heads.is_some() && self.hook.head_axis().is_none() {
-            return Err(InterventionError::Selection(format!("{} has no head axis", self.hook)));
+            return Err(InterventionError::Selection(format!(
+                "{} has no head axis",
+                self.hook
+            )));
         }
         let axis_names = ["batch row", "position", "head", "index"];
         for (axis, selected) in self.selection(dims).into_iter().enumerate() {
@@ -153,7 +166,12 @@ impl Intervention {
                 )));
             }
             let fits = values.shape.len() <= dims.len()
-                && values.shape.iter().rev().zip(dims.iter().rev()).all(|(&v, &d)| v == d || v == 1);
+                && values
+                    .shape
+                    .iter()
+                    .rev()
+                    .zip(dims.iter().rev())
+                    .all(|(&v, &d)| v == d || v == 1);
             if !fits {
                 return Err(InterventionError::Shape(format!(
                     "{}: values of shape {:?} do not broadcast to the activation's shape {dims:?}",
@@ -171,22 +189,32 @@ impl Intervention {
         let broadcast = |values: &Values| -> Tensor<D> {
             let mut shape = [1usize; D];
             shape[D - values.shape.len()..].copy_from_slice(&values.shape);
-            Tensor::<D>::from_data(TensorData::new(values.data.clone(), shape), &device).expand(dims)
+            Tensor::<D>::from_data(TensorData::new(values.data.clone(), shape), &device)
+                .expand(dims)
         };
         let new = match &self.action {
             Action::Zero => x.zeros_like(),
             Action::Scale { factor } => x.clone() * *factor,
             Action::Add { values } => x.clone() + broadcast(values),
             Action::Replace { values } => broadcast(values),
-            Action::Mean => x.clone().mean_dim(0).mean_dim(self.hook.pos_axis()).expand(dims),
+            Action::Mean => x
+                .clone()
+                .mean_dim(0)
+                .mean_dim(self.hook.pos_axis())
+                .expand(dims),
         };
         let selection = self.selection(&dims);
         if selection.iter().all(Option::is_none) {
             return new;
         }
         // A boolean mask with the selected axes at full size and the others at 1.
-        let mask_shape: [usize; D] =
-            std::array::from_fn(|axis| if selection[axis].is_some() { dims[axis] } else { 1 });
+        let mask_shape: [usize; D] = std::array::from_fn(|axis| {
+            if selection[axis].is_some() {
+                dims[axis]
+            } else {
+                1
+            }
+        });
         let mut mask = vec![true; mask_shape.iter().product()];
         let mut stride = 1;
         for axis in (0..D).rev() {
@@ -197,7 +225,8 @@ impl Intervention {
             }
             stride *= mask_shape[axis];
         }
-        let mask = Tensor::<D, Bool>::from_data(TensorData::new(mask, mask_shape), &device).expand(dims);
+        let mask =
+            Tensor::<D, Bool>::from_data(TensorData::new(mask, mask_shape), &device).expand(dims);
         x.mask_where(mask, new)
     }
 }
@@ -234,8 +263,13 @@ impl InterventionHooks {
     }
 
     /// Checks every intervention against the activation shapes of a run.
-    pub fn validate(&self, shape_of: impl Fn(HookPoint) -> Vec<usize>) -> Result<(), InterventionError> {
-        self.interventions.iter().try_for_each(|i| i.validate(&shape_of(i.hook)))
+    pub fn validate(
+        &self,
+        shape_of: impl Fn(HookPoint) -> Vec<usize>,
+    ) -> Result<(), InterventionError> {
+        self.interventions
+            .iter()
+            .try_for_each(|i| i.validate(&shape_of(i.hook)))
     }
 }
 

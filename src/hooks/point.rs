@@ -100,7 +100,12 @@ impl HookPoint {
         for layer in 0..n_layer {
             points.extend(BlockHook::ALL.iter().map(|&h| Self::Block(layer, h)));
         }
-        points.extend([Self::LnFinalScale, Self::LnFinalNormalized, Self::UnembedIn, Self::UnembedOut]);
+        points.extend([
+            Self::LnFinalScale,
+            Self::LnFinalNormalized,
+            Self::UnembedIn,
+            Self::UnembedOut,
+        ]);
         points
     }
 
@@ -208,11 +213,17 @@ impl FromStr for HookPoint {
                 let rest = s.strip_prefix("blocks.").ok_or_else(unknown)?;
                 let (layer, suffix) = rest.split_once('.').ok_or_else(unknown)?;
                 // Reject "+1", "01" and the like: the name must round-trip.
-                if layer.is_empty() || !layer.bytes().all(|b| b.is_ascii_digit()) || (layer.len() > 1 && layer.starts_with('0')) {
+                if layer.is_empty()
+                    || !layer.bytes().all(|b| b.is_ascii_digit())
+                    || (layer.len() > 1 && layer.starts_with('0'))
+                {
                     return Err(unknown());
                 }
                 let layer: usize = layer.parse().map_err(|_| unknown())?;
-                let hook = BlockHook::ALL.into_iter().find(|h| h.suffix() == suffix).ok_or_else(unknown)?;
+                let hook = BlockHook::ALL
+                    .into_iter()
+                    .find(|h| h.suffix() == suffix)
+                    .ok_or_else(unknown)?;
                 Self::Block(layer, hook)
             }
         };

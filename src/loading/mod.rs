@@ -19,11 +19,19 @@ pub enum LoadError {
     /// The weights are not a safetensors file.
     NotSafetensors(String),
     /// The weights file ends before its header says it should.
-    Truncated { expected: usize, actual: usize, tensor: String },
+    Truncated {
+        expected: usize,
+        actual: usize,
+        tensor: String,
+    },
     /// A parameter the architecture needs is absent.
     MissingTensor { name: String, shape: Vec<usize> },
     /// A parameter has the wrong shape for the config.
-    Shape { name: String, expected: Vec<usize>, actual: Vec<usize> },
+    Shape {
+        name: String,
+        expected: Vec<usize>,
+        actual: Vec<usize>,
+    },
     /// Tensors that GPT-2 does not have (another architecture, or another config).
     UnexpectedTensors(Vec<String>),
     /// A tensor in a number format we cannot read.
@@ -38,8 +46,14 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(e) => e.fmt(f),
-            Self::NotSafetensors(e) => write!(f, "the weights are not a valid safetensors file ({e})"),
-            Self::Truncated { expected, actual, tensor } => write!(
+            Self::NotSafetensors(e) => {
+                write!(f, "the weights are not a valid safetensors file ({e})")
+            }
+            Self::Truncated {
+                expected,
+                actual,
+                tensor,
+            } => write!(
                 f,
                 "the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}` (was the download cut off?)"
             ),
@@ -47,17 +61,32 @@ impl fmt::Display for LoadError {
                 f,
                 "the weights have no tensor `{name}` (expected shape {shape:?}): is this a GPT-2 checkpoint matching config.json?"
             ),
-            Self::Shape { name, expected, actual } => write!(
+            Self::Shape {
+                name,
+                expected,
+                actual,
+            } => write!(
                 f,
                 "tensor `{name}` has shape {actual:?}, but config.json implies {expected:?}"
             ),
             Self::UnexpectedTensors(names) => {
                 let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
-                let more = if names.len() > 5 { format!(" and {} more", names.len() - 5) } else { String::new() };
-                write!(f, "the weights contain tensors GPT-2 does not have: {}{more}", shown.join(", "))
+                let more = if names.len() > 5 {
+                    format!(" and {} more", names.len() - 5)
+                } else {
+                    String::new()
+                };
+                write!(
+                    f,
+                    "the weights contain tensors GPT-2 does not have: {}{more}",
+                    shown.join(", ")
+                )
             }
             Self::Dtype { name, dtype } => {
-                write!(f, "tensor `{name}` is stored as {dtype}; only F32, F16 and BF16 are supported")
+                write!(
+                    f,
+                    "tensor `{name}` is stored as {dtype}; only F32, F16 and BF16 are supported"
+                )
             }
             Self::Tokenizer(e) => write!(f, "tokenizer.json could not be used: {e}"),
             Self::Io { path, message } => write!(f, "cannot read {path}: {message}"),
@@ -94,9 +123,16 @@ impl ModelFiles {
     pub fn from_dir(dir: impl AsRef<std::path::Path>) -> Result<Self, LoadError> {
         let read = |name: &str| {
             let path = dir.as_ref().join(name);
-            std::fs::read(&path).map_err(|e| LoadError::Io { path: path.display().to_string(), message: e.to_string() })
+            std::fs::read(&path).map_err(|e| LoadError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
         };
-        Ok(Self { config: read("config.json")?, weights: read("model.safetensors")?, tokenizer: read("tokenizer.json")? })
+        Ok(Self {
+            config: read("config.json")?,
+            weights: read("model.safetensors")?,
+            tokenizer: read("tokenizer.json")?,
+        })
     }
 
     /// Parses everything and uploads the weights to `device`.

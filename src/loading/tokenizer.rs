@@ -20,13 +20,17 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Parses a Hugging Face `tokenizer.json`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
-        let inner = tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| LoadError::Tokenizer(e.to_string()))?;
+        let inner = tokenizers::Tokenizer::from_bytes(bytes)
+            .map_err(|e| LoadError::Tokenizer(e.to_string()))?;
         Ok(Self { inner })
     }
 
     /// Token ids of `text`. The literal `<|endoftext|>` becomes id 50256, as in Hugging Face.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, LoadError> {
-        let encoding = self.inner.encode(text, false).map_err(|e| LoadError::Tokenizer(e.to_string()))?;
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| LoadError::Tokenizer(e.to_string()))?;
         Ok(encoding.get_ids().to_vec())
     }
 
@@ -42,17 +46,27 @@ impl Tokenizer {
 
     /// The text of `ids`.
     pub fn decode(&self, ids: &[u32]) -> Result<String, LoadError> {
-        self.inner.decode(ids, false).map_err(|e| LoadError::Tokenizer(e.to_string()))
+        self.inner
+            .decode(ids, false)
+            .map_err(|e| LoadError::Tokenizer(e.to_string()))
     }
 
     /// The vocabulary entry of each id (byte-level, `Ġ` for a leading space).
     pub fn tokens(&self, ids: &[u32]) -> Vec<String> {
-        ids.iter().map(|&id| self.inner.id_to_token(id).unwrap_or_else(|| format!("<{id}>"))).collect()
+        ids.iter()
+            .map(|&id| {
+                self.inner
+                    .id_to_token(id)
+                    .unwrap_or_else(|| format!("<{id}>"))
+            })
+            .collect()
     }
 
     /// The readable text of each id on its own (`" Mary"`), for labels.
     pub fn token_texts(&self, ids: &[u32]) -> Vec<String> {
-        ids.iter().map(|&id| self.decode(&[id]).unwrap_or_else(|_| format!("<{id}>"))).collect()
+        ids.iter()
+            .map(|&id| self.decode(&[id]).unwrap_or_else(|_| format!("<{id}>")))
+            .collect()
     }
 
     /// Number of ids, added tokens included.

@@ -15,7 +15,10 @@ use crate::model::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{Dtype, SafeTensors, tensor::{TensorInfo, TensorView}};
+use safetensors::{
+    Dtype, SafeTensors,
+    tensor::{TensorInfo, TensorView},
+};
 use std::collections::BTreeMap;
 
 /// Named tensors of a safetensors file, keys normalised.
@@ -27,27 +30,51 @@ struct WeightMap<'a> {
 impl<'a> WeightMap<'a> {
     fn parse(bytes: &'a [u8], device: &Device) -> Result<Self, LoadError> {
         if let Err(e) = SafeTensors::read_metadata(bytes) {
-            return Err(truncation(bytes).unwrap_or_else(|| LoadError::NotSafetensors(e.to_string())));
+            return Err(
+                truncation(bytes).unwrap_or_else(|| LoadError::NotSafetensors(e.to_string()))
+            );
         }
-        let file = SafeTensors::deserialize(bytes).map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
         let mut tensors = BTreeMap::new();
         for (key, view) in file.tensors() {
             let name = key.strip_prefix("transformer.").unwrap_or(&key);
-            let is_mask_buffer = name.strip_prefix("h.").and_then(|rest| rest.split_once('.')).is_some_and(
-                |(layer, suffix)| layer.parse::<usize>().is_ok() && matches!(suffix, "attn.bias" | "attn.masked_bias"),
-            );
+            let is_mask_buffer = name
+                .strip_prefix("h.")
+                .and_then(|rest| rest.split_once('.'))
+                .is_some_and(|(layer, suffix)| {
+                    layer.parse::<usize>().is_ok()
+                        && matches!(suffix, "attn.bias" | "attn.masked_bias")
+                });
             if !is_mask_buffer {
                 tensors.insert(name.to_string(), view);
             }
         }
-        Ok(Self { tensors, device: device.clone() })
+        Ok(Self {
+            tensors,
+            device: device.clone(),
+        })
     }
 
     /// Removes the tensor `name`, checks its shape and uploads it as f32.
-    fn take<const D: usize>(&mut self, name: &str, shape: [usize; D]) -> Result<Param<Tensor<D>>, LoadError> {
-        let view = self.tensors.remove(name).ok_or_else(|| LoadError::MissingTensor { name: name.into(), shape: shape.to_vec() })?;
+    fn take<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Param<Tensor<D>>, LoadError> {
+        let view = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| LoadError::MissingTensor {
+                name: name.into(),
+                shape: shape.to_vec(),
+            })?;
         if view.shape() != shape {
-            return Err(LoadError::Shape { name: name.into(), expected: shape.to_vec(), actual: view.shape().to_vec() });
+            return Err(LoadError::Shape {
+                name: name.into(),
+                expected: shape.to_vec(),
+                actual: view.shape().to_vec(),
+            });
         }
         let values = to_f32(name, &view)?;
         let tensor = Tensor::from_data(TensorData::new(values, shape), &self.device);
@@ -77,22 +104,50 @@ fn truncation(bytes: &[u8]) -> Option<LoadError> {
     let header = bytes.get(8..8usize.checked_add(header_len)?)?;
     let mut entries: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).ok()?;
     entries.remove("__metadata__");
-    let infos: Vec<(String, TensorInfo)> =
-        entries.into_iter().map(|(name, v)| Some((name, serde_json::from_value(v).ok()?))).collect::<Option<_>>()?;
+    let infos: Vec<(String, TensorInfo)> = entries
+        .into_iter()
+        .map(|(name, v)| Some((name, serde_json::from_value(v).ok()?)))
+        .collect::<Option<_>>()?;
     let data_start = 8 + header_len;
-    let expected = data_start + infos.iter().map(|(_, i)| i.data_offsets.1).max().unwrap_or(0);
+    let expected = data_start
+        + infos
+            .iter()
+            .map(|(_, i)| i.data_offsets.1)
+            .max()
+            .unwrap_or(0);
     let available = bytes.len() - data_start;
-    let (tensor, _) = infos.iter().filter(|(_, i)| i.data_offsets.1 > available).min_by_key(|(_, i)| i.data_offsets.0)?;
-    Some(LoadError::Truncated { expected, actual: bytes.len(), tensor: tensor.clone() })
+    let (tensor, _) = infos
+        .iter()
+        .filter(|(_, i)| i.data_offsets.1 > available)
+        .min_by_key(|(_, i)| i.data_offsets.0)?;
+    Some(LoadError::Truncated {
+        expected,
+        actual: bytes.len(),
+        tensor: tensor.clone(),
+    })
 }
 
 fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, LoadError> {
     let bytes = view.data();
     Ok(match view.dtype() {
-        Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        Dtype::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        Dtype::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-        other => return Err(LoadError::Dtype { name: name.into(), dtype: format!("{other:?}") }),
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(LoadError::Dtype {
+                name: name.into(),
+                dtype: format!("{other:?}"),
+            });
+        }
     })
 }
 
@@ -121,8 +176,16 @@ pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<G
         })
         .collect::<Result<Vec<_>, LoadError>>()?;
     let ln_f = w.layer_norm("ln_f", d, eps)?;
-    let lm_head = match (w.tensors.contains_key("lm_head.weight"), config.tie_word_embeddings) {
-        (false, false) => return Err(LoadError::MissingTensor { name: "lm_head.weight".into(), shape: vec![config.vocab_size, d] }),
+    let lm_head = match (
+        w.tensors.contains_key("lm_head.weight"),
+        config.tie_word_embeddings,
+    ) {
+        (false, false) => {
+            return Err(LoadError::MissingTensor {
+                name: "lm_head.weight".into(),
+                shape: vec![config.vocab_size, d],
+            });
+        }
         (false, true) => None,
         (true, tied) => {
             let lm_head = w.take("lm_head.weight", [config.vocab_size, d])?;
@@ -130,7 +193,16 @@ pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<G
         }
     };
     if !w.tensors.is_empty() {
-        return Err(LoadError::UnexpectedTensors(w.tensors.into_keys().collect()));
+        return Err(LoadError::UnexpectedTensors(
+            w.tensors.into_keys().collect(),
+        ));
     }
-    Ok(Gpt2 { wte, wpe, h, ln_f, lm_head, config: config.clone() })
+    Ok(Gpt2 {
+        wte,
+        wpe,
+        h,
+        ln_f,
+        lm_head,
+        config: config.clone(),
+    })
 }

@@ -25,7 +25,11 @@ impl Attention {
         let hook = |h| HookPoint::Block(layer, h);
 
         let qkv = self.c_attn.forward(x); // [batch, pos, 3·d_model]
-        let split = |i: usize| qkv.clone().narrow(2, i * d_model, d_model).reshape([batch, pos, n_head, d_head]);
+        let split = |i: usize| {
+            qkv.clone()
+                .narrow(2, i * d_model, d_model)
+                .reshape([batch, pos, n_head, d_head])
+        };
         let q = hooks.fwd(hook(BlockHook::Q), split(0)); // [batch, pos, head, d_head]
         let k = hooks.fwd(hook(BlockHook::K), split(1));
         let v = hooks.fwd(hook(BlockHook::V), split(2));
@@ -34,8 +38,13 @@ impl Attention {
         let k_t = k.permute([0, 2, 3, 1]); // [batch, head, d_head, k_pos]
         let scores = q.matmul(k_t) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
         // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
-        let future = Tensor::<2, Bool>::tril_mask([pos, pos], 0, &scores.device()).unsqueeze::<4>().expand([batch, n_head, pos, pos]);
-        let scores = hooks.fwd(hook(BlockHook::AttnScores), scores.mask_fill(future, f32::NEG_INFINITY));
+        let future = Tensor::<2, Bool>::tril_mask([pos, pos], 0, &scores.device())
+            .unsqueeze::<4>()
+            .expand([batch, n_head, pos, pos]);
+        let scores = hooks.fwd(
+            hook(BlockHook::AttnScores),
+            scores.mask_fill(future, f32::NEG_INFINITY),
+        );
         let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
 
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [batch, pos, head, d_head]

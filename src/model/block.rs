@@ -20,11 +20,19 @@ impl Block {
     pub fn forward(&self, layer: usize, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
         let hook = |h| HookPoint::Block(layer, h);
         let resid = hooks.fwd(hook(BlockHook::ResidPre), resid);
-        let ln1 = self.ln_1.forward(resid.clone(), [hook(BlockHook::Ln1Scale), hook(BlockHook::Ln1Normalized)], hooks);
+        let ln1 = self.ln_1.forward(
+            resid.clone(),
+            [hook(BlockHook::Ln1Scale), hook(BlockHook::Ln1Normalized)],
+            hooks,
+        );
         let attn_out = self.attn.forward(layer, ln1, hooks);
         let attn_out = hooks.fwd(hook(BlockHook::AttnOut), attn_out);
         let resid = hooks.fwd(hook(BlockHook::ResidMid), resid + attn_out);
-        let ln2 = self.ln_2.forward(resid.clone(), [hook(BlockHook::Ln2Scale), hook(BlockHook::Ln2Normalized)], hooks);
+        let ln2 = self.ln_2.forward(
+            resid.clone(),
+            [hook(BlockHook::Ln2Scale), hook(BlockHook::Ln2Normalized)],
+            hooks,
+        );
         let mlp_out = self.mlp.forward(layer, ln2, hooks);
         let mlp_out = hooks.fwd(hook(BlockHook::MlpOut), mlp_out);
         hooks.fwd(hook(BlockHook::ResidPost), resid + mlp_out)

@@ -55,7 +55,10 @@ pub enum ConfigError {
     /// Not JSON, or not a JSON object.
     Json(String),
     /// A required field is absent or has the wrong type.
-    Field { field: &'static str, problem: String },
+    Field {
+        field: &'static str,
+        problem: String,
+    },
     /// The checkpoint is another architecture.
     NotGpt2 { model_type: String },
     /// A GPT-2 option this implementation does not support.
@@ -91,18 +94,33 @@ impl Gpt2Config {
         let gpt2_architecture = obj
             .get("architectures")
             .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v.as_str().is_some_and(|s| s.starts_with("GPT2"))));
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|v| v.as_str().is_some_and(|s| s.starts_with("GPT2")))
+            });
         if model_type != "gpt2" && !(model_type.is_empty() && gpt2_architecture) {
-            let model_type = if model_type.is_empty() { "unknown" } else { model_type };
-            return Err(ConfigError::NotGpt2 { model_type: model_type.into() });
+            let model_type = if model_type.is_empty() {
+                "unknown"
+            } else {
+                model_type
+            };
+            return Err(ConfigError::NotGpt2 {
+                model_type: model_type.into(),
+            });
         }
 
         let usize_field = |field: &'static str| -> Result<usize, ConfigError> {
-            let v = obj.get(field).ok_or(ConfigError::Field { field, problem: "missing".into() })?;
+            let v = obj.get(field).ok_or(ConfigError::Field {
+                field,
+                problem: "missing".into(),
+            })?;
             v.as_u64()
                 .filter(|&n| n > 0)
                 .map(|n| n as usize)
-                .ok_or_else(|| ConfigError::Field { field, problem: format!("expected a positive integer, found {v}") })
+                .ok_or_else(|| ConfigError::Field {
+                    field,
+                    problem: format!("expected a positive integer, found {v}"),
+                })
         };
         let n_embd = usize_field("n_embd")?;
         let n_head = usize_field("n_head")?;
@@ -118,13 +136,18 @@ impl Gpt2Config {
         };
         let layer_norm_epsilon = match obj.get("layer_norm_epsilon") {
             None => 1e-5,
-            Some(v) => v.as_f64().filter(|e| *e > 0.0).ok_or_else(|| ConfigError::Field {
-                field: "layer_norm_epsilon",
-                problem: format!("expected a positive number, found {v}"),
-            })?,
+            Some(v) => v
+                .as_f64()
+                .filter(|e| *e > 0.0)
+                .ok_or_else(|| ConfigError::Field {
+                    field: "layer_norm_epsilon",
+                    problem: format!("expected a positive number, found {v}"),
+                })?,
         };
-        let activation_name =
-            obj.get("activation_function").and_then(Value::as_str).unwrap_or("gelu_new");
+        let activation_name = obj
+            .get("activation_function")
+            .and_then(Value::as_str)
+            .unwrap_or("gelu_new");
         let activation = Activation::from_hf(activation_name).ok_or_else(|| {
             ConfigError::Unsupported(format!("activation_function \"{activation_name}\""))
         })?;
@@ -134,7 +157,9 @@ impl Gpt2Config {
             }
         }
         if obj.get("scale_attn_weights").and_then(Value::as_bool) == Some(false) {
-            return Err(ConfigError::Unsupported("scale_attn_weights = false".into()));
+            return Err(ConfigError::Unsupported(
+                "scale_attn_weights = false".into(),
+            ));
         }
 
         Ok(Self {
@@ -176,8 +201,16 @@ impl Gpt2Config {
     /// Number of parameters (tied unembedding counted once).
     pub fn n_params(&self) -> usize {
         let d = self.n_embd;
-        let per_block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.n_inner + self.n_inner) + (self.n_inner * d + d);
-        let unembed = if self.tie_word_embeddings { 0 } else { self.vocab_size * d };
+        let per_block = 2 * 2 * d
+            + (d * 3 * d + 3 * d)
+            + (d * d + d)
+            + (d * self.n_inner + self.n_inner)
+            + (self.n_inner * d + d);
+        let unembed = if self.tie_word_embeddings {
+            0
+        } else {
+            self.vocab_size * d
+        };
         self.vocab_size * d + self.n_positions * d + self.n_layer * per_block + 2 * d + unembed
     }
 }

@@ -1,7 +1,10 @@
 //! GPT-2: token and position embeddings, `n_layer` blocks, final LayerNorm, tied unembedding.
 
 use super::{Gpt2Config, block::Block, layer_norm::LayerNorm};
-use crate::hooks::{ActivationCache, CacheHooks, HookPoint, Hooks, InterventionHooks, Intervention, InterventionError, NoHooks};
+use crate::hooks::{
+    ActivationCache, CacheHooks, HookPoint, Hooks, Intervention, InterventionError,
+    InterventionHooks, NoHooks,
+};
 use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor, TensorData};
 use std::fmt;
@@ -28,7 +31,11 @@ pub enum InputError {
     /// More tokens than the position embedding covers.
     TooLong { len: usize, max: usize },
     /// Sequences of different lengths in one batch.
-    Ragged { first: usize, other: usize, index: usize },
+    Ragged {
+        first: usize,
+        other: usize,
+        index: usize,
+    },
     /// A token id outside the vocabulary.
     TokenOutOfRange { id: u32, vocab: usize },
     /// An intervention that does not fit this run.
@@ -40,9 +47,16 @@ impl fmt::Display for InputError {
         match self {
             Self::Empty => f.write_str("the prompt is empty: give at least one token"),
             Self::TooLong { len, max } => {
-                write!(f, "the prompt has {len} tokens; this model reads at most {max}")
+                write!(
+                    f,
+                    "the prompt has {len} tokens; this model reads at most {max}"
+                )
             }
-            Self::Ragged { first, other, index } => write!(
+            Self::Ragged {
+                first,
+                other,
+                index,
+            } => write!(
                 f,
                 "sequences in a batch must have equal lengths: sequence 0 has {first} tokens, sequence {index} has {other}"
             ),
@@ -73,18 +87,34 @@ impl Gpt2 {
             return Err(InputError::Empty);
         }
         if first > self.config.n_positions {
-            return Err(InputError::TooLong { len: first, max: self.config.n_positions });
+            return Err(InputError::TooLong {
+                len: first,
+                max: self.config.n_positions,
+            });
         }
         for (index, seq) in batch.iter().enumerate() {
             if seq.len() != first {
-                return Err(InputError::Ragged { first, other: seq.len(), index });
+                return Err(InputError::Ragged {
+                    first,
+                    other: seq.len(),
+                    index,
+                });
             }
-            if let Some(&id) = seq.iter().find(|&&id| id as usize >= self.config.vocab_size) {
-                return Err(InputError::TokenOutOfRange { id, vocab: self.config.vocab_size });
+            if let Some(&id) = seq
+                .iter()
+                .find(|&&id| id as usize >= self.config.vocab_size)
+            {
+                return Err(InputError::TokenOutOfRange {
+                    id,
+                    vocab: self.config.vocab_size,
+                });
             }
         }
         let ids: Vec<i32> = batch.iter().flatten().map(|&id| id as i32).collect();
-        Ok(Tensor::from_data(TensorData::new(ids, [batch.len(), first]), &self.device()))
+        Ok(Tensor::from_data(
+            TensorData::new(ids, [batch.len(), first]),
+            &self.device(),
+        ))
     }
 
     /// The device the weights live on.
@@ -120,9 +150,18 @@ impl Gpt2 {
     pub fn embed(&self, tokens: Tensor<2, Int>, hooks: &mut impl Hooks) -> Tensor<3> {
         let [batch, pos] = tokens.dims();
         let d_model = self.config.n_embd;
-        let embed = self.wte.val().select(0, tokens.reshape([batch * pos])).reshape([batch, pos, d_model]);
+        let embed = self
+            .wte
+            .val()
+            .select(0, tokens.reshape([batch * pos]))
+            .reshape([batch, pos, d_model]);
         let embed = hooks.fwd(HookPoint::Embed, embed);
-        let pos_embed = self.wpe.val().narrow(0, 0, pos).unsqueeze::<3>().expand([batch, pos, d_model]);
+        let pos_embed = self
+            .wpe
+            .val()
+            .narrow(0, 0, pos)
+            .unsqueeze::<3>()
+            .expand([batch, pos, d_model]);
         let pos_embed = hooks.fwd(HookPoint::PosEmbed, pos_embed);
         embed + pos_embed
     }
@@ -146,10 +185,17 @@ impl Gpt2 {
     /// - output: `[batch, pos, vocab]`
     pub fn unembed(&self, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
         let [batch, pos, d_model] = resid.dims();
-        let x = self.ln_f.forward(resid, [HookPoint::LnFinalScale, HookPoint::LnFinalNormalized], hooks);
+        let x = self.ln_f.forward(
+            resid,
+            [HookPoint::LnFinalScale, HookPoint::LnFinalNormalized],
+            hooks,
+        );
         let x = hooks.fwd(HookPoint::UnembedIn, x);
         let logits = x.reshape([batch * pos, d_model]).matmul(self.w_u()); // [batch·pos, vocab]
-        hooks.fwd(HookPoint::UnembedOut, logits.reshape([batch, pos, self.config.vocab_size]))
+        hooks.fwd(
+            HookPoint::UnembedOut,
+            logits.reshape([batch, pos, self.config.vocab_size]),
+        )
     }
 
     /// The unembedding matrix `W_U`, `[d_model, vocab]`: `wte` transposed, unless untied.
@@ -191,7 +237,9 @@ impl Gpt2Config {
         use crate::hooks::BlockHook::*;
         let (d, h, dh) = (self.n_embd, self.n_head, self.d_head());
         match point {
-            HookPoint::LnFinalScale | HookPoint::Block(_, Ln1Scale | Ln2Scale) => vec![batch, pos, 1],
+            HookPoint::LnFinalScale | HookPoint::Block(_, Ln1Scale | Ln2Scale) => {
+                vec![batch, pos, 1]
+            }
             HookPoint::Block(_, Q | K | V | Z) => vec![batch, pos, h, dh],
             HookPoint::Block(_, AttnScores | Pattern) => vec![batch, h, pos, pos],
             HookPoint::Block(_, MlpPre | MlpPost) => vec![batch, pos, self.n_inner],

@@ -21,8 +21,14 @@ impl Mlp {
     /// - x: `[batch, pos, d_model]`
     /// - output: `[batch, pos, d_model]`
     pub fn forward(&self, layer: usize, x: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
-        let pre = hooks.fwd(HookPoint::Block(layer, BlockHook::MlpPre), self.c_fc.forward(x)); // [batch, pos, d_mlp]
-        let post = hooks.fwd(HookPoint::Block(layer, BlockHook::MlpPost), self.activation.apply(pre));
+        let pre = hooks.fwd(
+            HookPoint::Block(layer, BlockHook::MlpPre),
+            self.c_fc.forward(x),
+        ); // [batch, pos, d_mlp]
+        let post = hooks.fwd(
+            HookPoint::Block(layer, BlockHook::MlpPost),
+            self.activation.apply(pre),
+        );
         self.c_proj.forward(post)
     }
 }

@@ -24,7 +24,8 @@ pub fn tiny_dir() -> PathBuf {
 pub fn reference_json() -> &'static Value {
     static JSON: OnceLock<Value> = OnceLock::new();
     JSON.get_or_init(|| {
-        let bytes = std::fs::read(tiny_dir().join("reference.json")).expect("reference.json (see ../shared/refs/README.md)");
+        let bytes = std::fs::read(tiny_dir().join("reference.json"))
+            .expect("reference.json (see ../shared/refs/README.md)");
         serde_json::from_slice(&bytes).unwrap()
     })
 }
@@ -39,7 +40,9 @@ pub fn reference_tensors() -> &'static BTreeMap<String, HostTensor> {
 }
 
 pub fn reference(name: &str) -> &'static HostTensor {
-    reference_tensors().get(name).unwrap_or_else(|| panic!("no `{name}` in reference.safetensors"))
+    reference_tensors()
+        .get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in reference.safetensors"))
 }
 
 /// The tiny model folder with `weights` as its `model.safetensors`.
@@ -52,7 +55,18 @@ pub fn load_tiny(weights: &str, device: &Device) -> LoadedModel {
 
 /// Token ids as `Vec<Vec<u32>>` from a JSON array of arrays.
 pub fn ids(value: &Value) -> Vec<Vec<u32>> {
-    value.as_array().unwrap().iter().map(|seq| seq.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seq| {
+            seq.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect()
+        })
+        .collect()
 }
 
 pub fn clean_ids() -> Vec<Vec<u32>> {
@@ -65,7 +79,15 @@ pub fn max_abs_diff(actual: &[f32], expected: &[f32]) -> f32 {
     actual
         .iter()
         .zip(expected)
-        .map(|(&a, &e)| if a == e { 0.0 } else if a.is_nan() || e.is_nan() { f32::INFINITY } else { (a - e).abs() })
+        .map(|(&a, &e)| {
+            if a == e {
+                0.0
+            } else if a.is_nan() || e.is_nan() {
+                f32::INFINITY
+            } else {
+                (a - e).abs()
+            }
+        })
         .fold(0.0, f32::max)
 }
 

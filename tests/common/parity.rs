@@ -15,8 +15,19 @@ pub fn logits_match(device: &Device) {
     }
     let loaded = load_tiny("model-f16.safetensors", device);
     let tokens = loaded.model.tokens(&clean_ids()[..1]).unwrap();
-    let logits = HostTensor::from_data(loaded.model.forward(tokens).reshape([15, 50257]).into_data());
-    assert_close("logits from model-f16.safetensors", &logits, reference("f16.logits_prompt0"), 1e-4);
+    let logits = HostTensor::from_data(
+        loaded
+            .model
+            .forward(tokens)
+            .reshape([15, 50257])
+            .into_data(),
+    );
+    assert_close(
+        "logits from model-f16.safetensors",
+        &logits,
+        reference("f16.logits_prompt0"),
+        1e-4,
+    );
 }
 
 /// Every hook activation of prompt 0, by TransformerLens name, batch axis kept.
@@ -24,7 +35,12 @@ pub fn cache_matches(device: &Device) {
     let loaded = load_tiny("model.safetensors", device);
     let tokens = loaded.model.tokens(&clean_ids()[..1]).unwrap();
     let (_, cache) = loaded.model.run_with_cache(tokens, |_| true);
-    let names: Vec<String> = reference_json()["hook_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = reference_json()["hook_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(cache.len(), names.len(), "every hook is cached");
     for name in names {
         let point: HookPoint = name.parse().unwrap();
@@ -54,22 +70,45 @@ pub fn ablations_match(device: &Device) {
     let answers = ids(&reference_json()["answer_ids"]);
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let run = |interventions: Vec<Intervention>| {
-        let logits = model.run_with_hooks(model.tokens(&clean_ids()).unwrap(), interventions).unwrap();
+        let logits = model
+            .run_with_hooks(model.tokens(&clean_ids()).unwrap(), interventions)
+            .unwrap();
         mean_logit_diff(HostTensor::from_data(logits.into_data()), &answers)
     };
     let mut zero = vec![];
     let mut mean = vec![];
     for layer in 0..n_layer {
         for head in 0..n_head {
-            zero.push(run(vec![Intervention::new(HookPoint::z(layer), Action::Zero).at_heads(vec![head])]));
-            mean.push(run(vec![Intervention::new(HookPoint::z(layer), Action::Mean).at_heads(vec![head])]));
+            zero.push(run(vec![
+                Intervention::new(HookPoint::z(layer), Action::Zero).at_heads(vec![head]),
+            ]));
+            mean.push(run(vec![
+                Intervention::new(HookPoint::z(layer), Action::Mean).at_heads(vec![head]),
+            ]));
         }
     }
-    let mlp: Vec<f32> = (0..n_layer).map(|l| run(vec![Intervention::new(HookPoint::mlp_out(l), Action::Zero)])).collect();
+    let mlp: Vec<f32> = (0..n_layer)
+        .map(|l| run(vec![Intervention::new(HookPoint::mlp_out(l), Action::Zero)]))
+        .collect();
     let table = |values: Vec<f32>, shape: Vec<usize>| HostTensor { shape, values };
-    assert_close("ablate.zero_head_z", &table(zero, vec![n_layer, n_head]), reference("ablate.zero_head_z"), 1e-4);
-    assert_close("ablate.mean_head_z", &table(mean, vec![n_layer, n_head]), reference("ablate.mean_head_z"), 1e-4);
-    assert_close("ablate.zero_mlp_out", &table(mlp, vec![n_layer]), reference("ablate.zero_mlp_out"), 1e-4);
+    assert_close(
+        "ablate.zero_head_z",
+        &table(zero, vec![n_layer, n_head]),
+        reference("ablate.zero_head_z"),
+        1e-4,
+    );
+    assert_close(
+        "ablate.mean_head_z",
+        &table(mean, vec![n_layer, n_head]),
+        reference("ablate.mean_head_z"),
+        1e-4,
+    );
+    assert_close(
+        "ablate.zero_mlp_out",
+        &table(mlp, vec![n_layer]),
+        reference("ablate.zero_mlp_out"),
+        1e-4,
+    );
 }
 
 /// Activation addition with an `add` intervention reproduces the oracle's steered logits.
@@ -81,10 +120,31 @@ pub fn steering_matches(device: &Device) {
     let coeff = steering["coeff"].as_f64().unwrap() as f32;
     let hook: HookPoint = steering["hook"].as_str().unwrap().parse().unwrap();
     let prompt = ids(&serde_json::json!([steering["prompt_ids"]]));
-    let scaled = Values { shape: vec![vector.values.len()], data: vector.values.iter().map(|v| v * coeff).collect() };
-    let steered = model.run_with_hooks(model.tokens(&prompt).unwrap(), vec![Intervention::new(hook, Action::Add { values: scaled })]).unwrap();
+    let scaled = Values {
+        shape: vec![vector.values.len()],
+        data: vector.values.iter().map(|v| v * coeff).collect(),
+    };
+    let steered = model
+        .run_with_hooks(
+            model.tokens(&prompt).unwrap(),
+            vec![Intervention::new(hook, Action::Add { values: scaled })],
+        )
+        .unwrap();
     let [_, pos, vocab] = steered.dims();
-    let last = HostTensor::from_data(steered.slice([0..1, pos - 1..pos]).reshape([1, vocab]).into_data());
+    let last = HostTensor::from_data(
+        steered
+            .slice([0..1, pos - 1..pos])
+            .reshape([1, vocab])
+            .into_data(),
+    );
     let expected = reference("steer.last_logits_steered");
-    assert_close("steer.last_logits_steered", &HostTensor { shape: expected.shape.clone(), values: last.values }, expected, 1e-4);
+    assert_close(
+        "steer.last_logits_steered",
+        &HostTensor {
+            shape: expected.shape.clone(),
+            values: last.values,
+        },
+        expected,
+        1e-4,
+    );
 }
