@@ -6,6 +6,7 @@
 //! - [`device`]: choosing where the model runs.
 
 pub mod device;
+pub mod experiments;
 pub mod hooks;
 pub mod loading;
 pub mod model;

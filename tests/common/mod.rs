@@ -98,4 +98,5 @@ pub fn assert_close(what: &str, actual: &HostTensor, expected: &HostTensor, tol:
     let diff = max_abs_diff(&actual.values, &expected.values);
     assert!(diff <= tol, "{what}: max abs diff {diff:e} > {tol:e}");
 }
+pub mod experiments;
 pub mod parity;

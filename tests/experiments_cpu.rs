@@ -1,0 +1,28 @@
+//! Experiment tables (patching, ablation, lens, attribution) against the oracle on the CPU backend.
+
+mod common;
+use common::experiments as ex;
+
+fn model() -> patchbay::model::Gpt2 {
+    common::load_tiny("model.safetensors", &patchbay::device::cpu()).model
+}
+
+#[test]
+fn activation_patching_matches_the_oracle() {
+    ex::patching_matches(&model());
+}
+
+#[test]
+fn ablation_matches_the_oracle() {
+    ex::ablation_matches(&model());
+}
+
+#[test]
+fn logit_lens_matches_the_oracle() {
+    ex::lens_matches(&model());
+}
+
+#[test]
+fn attribution_patching_matches_the_oracle() {
+    ex::attribution_matches(&model());
+}
