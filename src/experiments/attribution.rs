@@ -6,7 +6,7 @@ use super::metric::{Metric, last_position};
 use super::patching::{PromptPairs, cached_run};
 use super::readback::read;
 use super::{ExperimentError, check_pairs};
-use crate::hooks::{ActivationCache, BlockHook, HookPoint, Hooks};
+use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -23,33 +23,74 @@ pub struct AttributionResult {
     pub resid_pre: Grid,
 }
 
-/// Adds a zero "probe" that requires gradients at each chosen hook, so that the probe's
-/// gradient is the gradient with respect to the activation; also keeps the activation.
-#[derive(Default)]
+/// Adds a zero "probe" leaf that requires gradients at chosen hooks, so that the probe's
+/// gradient is the gradient with respect to the activation; records the activation too.
 struct ProbeHooks {
-    probes: BTreeMap<HookPoint, (Tensor<4>, Tensor<4>)>,
+    /// Leaves, by hook point (rank 3 or 4, as the hook).
+    probes: BTreeMap<HookPoint, Activation>,
+    /// The activations seen (the corrupted run's).
+    seen: ActivationCache,
+}
+
+impl ProbeHooks {
+    fn new(
+        points: impl Iterator<Item = (HookPoint, Vec<usize>)>,
+        device: &burn::tensor::Device,
+    ) -> Self {
+        let probes = points
+            .map(|(point, shape)| {
+                let leaf = |shape: &[usize]| {
+                    Tensor::<4>::zeros(
+                        [shape[0], shape[1], shape[2], *shape.get(3).unwrap_or(&1)],
+                        device,
+                    )
+                };
+                let probe = match shape.len() {
+                    3 => Activation::Rank3(
+                        Tensor::<3>::zeros([shape[0], shape[1], shape[2]], device)
+                            .autodiff()
+                            .require_grad(),
+                    ),
+                    _ => Activation::Rank4(leaf(&shape).autodiff().require_grad()),
+                };
+                (point, probe)
+            })
+            .collect();
+        Self {
+            probes,
+            seen: ActivationCache::default(),
+        }
+    }
+
+    /// `∂value/∂activation` at `point`, as `[batch, pos, head or 1, d]`.
+    fn grad(&self, point: HookPoint, grads: &burn::tensor::Gradients) -> Option<Tensor<4>> {
+        match self.probes.get(&point)? {
+            Activation::Rank3(leaf) => leaf.grad(grads).map(as_rank4),
+            Activation::Rank4(leaf) => leaf.grad(grads),
+        }
+    }
 }
 
 impl Hooks for ProbeHooks {
     fn fwd<const D: usize>(&mut self, point: HookPoint, x: Tensor<D>) -> Tensor<D> {
-        if !matches!(
-            point,
-            HookPoint::Block(_, BlockHook::Z | BlockHook::ResidPre)
-        ) {
+        let Some(probe) = self.probes.get(&point) else {
             return x;
-        }
-        let probe = x.zeros_like().detach().autodiff().require_grad();
-        let as4 = |t: Tensor<D>| {
-            let d = t.dims();
-            if D == 3 {
-                t.reshape([d[0], d[1], 1, d[2]])
-            } else {
-                t.reshape([d[0], d[1], d[2], d[D - 1]])
-            }
         };
-        self.probes
-            .insert(point, (as4(probe.clone()), as4(x.clone().detach())));
-        x + probe
+        self.seen.insert(point, x.clone().detach());
+        x + probe.tensor::<D>().expect("probe has the hook's rank")
+    }
+}
+
+/// `[batch, pos, d]` as `[batch, pos, 1, d]`; rank-4 activations unchanged.
+fn as_rank4(t: Tensor<3>) -> Tensor<4> {
+    let [b, p, d] = t.dims();
+    t.reshape([b, p, 1, d])
+}
+
+fn activation_rank4(a: &Activation) -> Tensor<4> {
+    match a {
+        Activation::Rank3(t) => as_rank4(t.clone()),
+        Activation::Rank4(t) => t.clone(),
     }
 }
 
@@ -65,47 +106,42 @@ pub async fn attribution_patching(
     let (_, _, clean): (f32, Vec<f32>, ActivationCache) =
         cached_run(model, prompts.clean, prompts.answers, metric, wanted).await?;
 
-    let mut probes = ProbeHooks::default();
+    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
+    let n_pos = prompts.clean[0].len();
+    let batch = prompts.corrupted.len();
+    let points: Vec<HookPoint> = (0..n_layer)
+        .flat_map(|l| [HookPoint::z(l), HookPoint::resid_pre(l)])
+        .collect();
+    let mut probes = ProbeHooks::new(
+        points
+            .iter()
+            .map(|&p| (p, model.config.hook_shape(p, batch, n_pos))),
+        &model.device(),
+    );
     let logits = model.forward_hooked(model.tokens(prompts.corrupted)?, &mut probes);
     let value = metric
         .per_row(last_position(logits), prompts.answers)
         .mean();
     let grads = value.backward();
 
-    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
-    let n_pos = prompts.clean[0].len();
     let mut z_by_pos = vec![];
     let mut resid_by_pos = vec![];
-    for layer in 0..n_layer {
-        for (point, out) in [
-            (HookPoint::z(layer), &mut z_by_pos),
-            (HookPoint::resid_pre(layer), &mut resid_by_pos),
-        ] {
-            let (probe, corrupted) = probes
-                .probes
-                .remove(&point)
-                .ok_or(ExperimentError::MissingActivation(point))?;
-            let grad = probe
-                .grad(&grads)
-                .ok_or_else(|| ExperimentError::Device(format!("no gradient reached {point}")))?;
-            let clean_act = clean
-                .activation(point)
-                .ok_or(ExperimentError::MissingActivation(point))?;
-            let clean_act: Tensor<4> = match clean_act.dims().len() {
-                3 => {
-                    let t: Tensor<3> = clean_act.tensor().expect("rank 3");
-                    let [b, p, d] = t.dims();
-                    t.reshape([b, p, 1, d])
-                }
-                _ => clean_act.tensor().expect("rank 4"),
-            };
-            let attribution = grad * (clean_act - corrupted); // [batch, pos, head or 1, d]
-            let [_, pos, heads, _] = attribution.dims();
-            out.extend(
-                read(attribution.sum_dim(3).sum_dim(0).reshape([pos, heads]))
-                    .await
-                    .map_err(ExperimentError::Device)?,
-            );
+    for point in points {
+        let missing = ExperimentError::MissingActivation(point);
+        let grad = probes
+            .grad(point, &grads)
+            .ok_or_else(|| ExperimentError::Device(format!("no gradient reached {point}")))?;
+        let corrupted = activation_rank4(probes.seen.activation(point).ok_or(missing.clone())?);
+        let clean_act = activation_rank4(clean.activation(point).ok_or(missing)?);
+        let attribution = grad * (clean_act - corrupted); // [batch, pos, head or 1, d]
+        let [_, pos, heads, _] = attribution.dims();
+        let summed = read(attribution.sum_dim(3).sum_dim(0).reshape([pos, heads]))
+            .await
+            .map_err(ExperimentError::Device)?;
+        if heads == 1 {
+            resid_by_pos.extend(summed)
+        } else {
+            z_by_pos.extend(summed)
         }
     }
     let z_by_pos = Grid::new(
