@@ -26,3 +26,23 @@ fn logit_lens_matches_the_oracle() {
 fn attribution_patching_matches_the_oracle() {
     ex::attribution_matches(&model());
 }
+
+#[test]
+fn greedy_generation_matches_the_oracle() {
+    ex::greedy_generation_matches(&model());
+}
+
+#[test]
+fn steering_matches_the_oracle() {
+    ex::steering_matches(&model());
+}
+
+#[test]
+fn sampling_is_seeded_and_follows_the_controls() {
+    ex::sampling_behaves(&model());
+}
+
+#[test]
+fn bad_generation_settings_are_refused() {
+    ex::bad_generation_settings_are_refused(&model());
+}

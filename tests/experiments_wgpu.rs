@@ -30,3 +30,13 @@ fn logit_lens_matches_the_oracle() {
 fn attribution_patching_matches_the_oracle() {
     ex::attribution_matches(&model());
 }
+
+#[test]
+fn greedy_generation_matches_the_oracle() {
+    ex::greedy_generation_matches(&model());
+}
+
+#[test]
+fn steering_matches_the_oracle() {
+    ex::steering_matches(&model());
+}

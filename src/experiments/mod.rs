@@ -4,20 +4,24 @@
 
 mod ablation;
 mod attribution;
+mod generation;
 mod grid;
 mod lens;
 mod metric;
 mod patching;
 mod readback;
+mod steering;
 mod sweep;
 
 pub use ablation::{AblationKind, AblationResult, AblationTarget, ablation, circuit};
 pub use attribution::{AttributionResult, attribution_patching};
+pub use generation::{Generation, GenerationConfig, Step, generate};
 pub use grid::Grid;
 pub use lens::{LensResult, LensStack, logit_lens};
 pub use metric::{AnswerPair, Metric, last_position};
 pub use patching::{PatchTarget, PatchingResult, PromptPairs, activation_patching};
 pub use readback::read;
+pub use steering::{SteeringVector, steering_vector};
 pub use sweep::{Cell, Sweep};
 
 use crate::hooks::HookPoint;

@@ -15,11 +15,31 @@ pub struct Attention {
     pub n_head: usize,
 }
 
+/// Keys and values of the positions already seen, for incremental decoding.
+///
+/// # Shapes
+/// - k, v: `[batch, head, past_pos, d_head]`
+#[derive(Debug, Clone)]
+pub struct LayerKv {
+    pub k: Tensor<4>,
+    pub v: Tensor<4>,
+}
+
 impl Attention {
+    /// Attention of the new positions over the cached ones and themselves. With `kv`, the
+    /// new keys and values are appended to it and the hooks see the new positions only
+    /// (scores and pattern are `[batch, head, new_pos, past_pos + new_pos]`).
+    ///
     /// # Shapes
     /// - x: `[batch, pos, d_model]` (after `ln_1`)
     /// - output: `[batch, pos, d_model]` (`hook_attn_out` before the residual add)
-    pub fn forward(&self, layer: usize, x: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        layer: usize,
+        x: Tensor<3>,
+        kv: Option<&mut Option<LayerKv>>,
+        hooks: &mut impl Hooks,
+    ) -> Tensor<3> {
         let [batch, pos, d_model] = x.dims();
         let (n_head, d_head) = (self.n_head, d_model / self.n_head);
         let hook = |h| HookPoint::Block(layer, h);
@@ -34,20 +54,34 @@ impl Attention {
         let k = hooks.fwd(hook(BlockHook::K), split(1));
         let v = hooks.fwd(hook(BlockHook::V), split(2));
 
+        let (mut k, mut v) = (k.swap_dims(1, 2), v.swap_dims(1, 2)); // [batch, head, k_pos, d_head]
+        let mut past = 0;
+        if let Some(kv) = kv {
+            if let Some(cached) = kv.take() {
+                past = cached.k.dims()[2];
+                k = Tensor::cat(vec![cached.k, k], 2);
+                v = Tensor::cat(vec![cached.v, v], 2);
+            }
+            *kv = Some(LayerKv {
+                k: k.clone(),
+                v: v.clone(),
+            });
+        }
+        let keys = past + pos;
+
         let q = q.swap_dims(1, 2); // [batch, head, q_pos, d_head]
-        let k_t = k.permute([0, 2, 3, 1]); // [batch, head, d_head, k_pos]
-        let scores = q.matmul(k_t) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
+        let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
         // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
-        let future = Tensor::<2, Bool>::tril_mask([pos, pos], 0, &scores.device())
+        let future = Tensor::<2, Bool>::tril_mask([pos, keys], past as i64, &scores.device())
             .unsqueeze::<4>()
-            .expand([batch, n_head, pos, pos]);
+            .expand([batch, n_head, pos, keys]);
         let scores = hooks.fwd(
             hook(BlockHook::AttnScores),
             scores.mask_fill(future, f32::NEG_INFINITY),
         );
         let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
 
-        let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [batch, pos, head, d_head]
+        let z = pattern.matmul(v).swap_dims(1, 2); // [batch, pos, head, d_head]
         let z = hooks.fwd(hook(BlockHook::Z), z);
         self.c_proj.forward(z.reshape([batch, pos, d_model]))
     }

@@ -1,6 +1,10 @@
 //! One transformer block: `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`.
 
-use super::{attention::Attention, layer_norm::LayerNorm, mlp::Mlp};
+use super::{
+    attention::{Attention, LayerKv},
+    layer_norm::LayerNorm,
+    mlp::Mlp,
+};
 use crate::hooks::{BlockHook, HookPoint, Hooks};
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -17,7 +21,13 @@ impl Block {
     /// # Shapes
     /// - resid: `[batch, pos, d_model]` (`hook_resid_pre` of this block)
     /// - output: `[batch, pos, d_model]` (`hook_resid_post`)
-    pub fn forward(&self, layer: usize, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        layer: usize,
+        resid: Tensor<3>,
+        kv: Option<&mut Option<LayerKv>>,
+        hooks: &mut impl Hooks,
+    ) -> Tensor<3> {
         let hook = |h| HookPoint::Block(layer, h);
         let resid = hooks.fwd(hook(BlockHook::ResidPre), resid);
         let ln1 = self.ln_1.forward(
@@ -25,7 +35,7 @@ impl Block {
             [hook(BlockHook::Ln1Scale), hook(BlockHook::Ln1Normalized)],
             hooks,
         );
-        let attn_out = self.attn.forward(layer, ln1, hooks);
+        let attn_out = self.attn.forward(layer, ln1, kv, hooks);
         let attn_out = hooks.fwd(hook(BlockHook::AttnOut), attn_out);
         let resid = hooks.fwd(hook(BlockHook::ResidMid), resid + attn_out);
         let ln2 = self.ln_2.forward(

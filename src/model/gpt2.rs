@@ -1,6 +1,6 @@
 //! GPT-2: token and position embeddings, `n_layer` blocks, final LayerNorm, tied unembedding.
 
-use super::{Gpt2Config, block::Block, layer_norm::LayerNorm};
+use super::{Gpt2Config, attention::LayerKv, block::Block, layer_norm::LayerNorm};
 use crate::hooks::{
     ActivationCache, CacheHooks, HookPoint, Hooks, Intervention, InterventionError,
     InterventionHooks, NoHooks,
@@ -21,6 +21,25 @@ pub struct Gpt2 {
     pub lm_head: Option<Param<Tensor<2>>>,
     #[module(skip)]
     pub config: Gpt2Config,
+}
+
+/// Keys and values of every layer for the positions decoded so far.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    layers: Vec<Option<LayerKv>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Number of positions cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// Input that the model cannot run.
@@ -137,17 +156,45 @@ impl Gpt2 {
     /// - tokens: `[batch, pos]`
     /// - output: `[batch, pos, vocab]`
     pub fn forward_hooked(&self, tokens: Tensor<2, Int>, hooks: &mut impl Hooks) -> Tensor<3> {
-        let resid = self.embed(tokens, hooks);
+        let resid = self.embed(tokens, 0, hooks);
         let resid = self.blocks(0, resid, hooks);
         self.unembed(resid, hooks)
     }
 
-    /// `hook_embed + hook_pos_embed`, the residual stream entering block 0.
+    /// Incremental decoding: runs only `tokens` (the positions after `cache.len()`), attending
+    /// to the cached keys and values, and appends theirs. Hooks see the new positions only.
+    ///
+    /// # Shapes
+    /// - tokens: `[batch, new_pos]`
+    /// - output: `[batch, new_pos, vocab]`
+    pub fn forward_cached(
+        &self,
+        tokens: Tensor<2, Int>,
+        cache: &mut KvCache,
+        hooks: &mut impl Hooks,
+    ) -> Tensor<3> {
+        let new = tokens.dims()[1];
+        let mut resid = self.embed(tokens, cache.len, hooks);
+        cache.layers.resize(self.h.len(), None);
+        for (layer, (block, kv)) in self.h.iter().zip(cache.layers.iter_mut()).enumerate() {
+            resid = block.forward(layer, resid, Some(kv), hooks);
+        }
+        cache.len += new;
+        self.unembed(resid, hooks)
+    }
+
+    /// `hook_embed + hook_pos_embed`, the residual stream entering block 0, for tokens at
+    /// positions `offset..offset + pos`.
     ///
     /// # Shapes
     /// - tokens: `[batch, pos]`
     /// - output: `[batch, pos, d_model]`
-    pub fn embed(&self, tokens: Tensor<2, Int>, hooks: &mut impl Hooks) -> Tensor<3> {
+    pub fn embed(
+        &self,
+        tokens: Tensor<2, Int>,
+        offset: usize,
+        hooks: &mut impl Hooks,
+    ) -> Tensor<3> {
         let [batch, pos] = tokens.dims();
         let d_model = self.config.n_embd;
         let embed = self
@@ -159,7 +206,7 @@ impl Gpt2 {
         let pos_embed = self
             .wpe
             .val()
-            .narrow(0, 0, pos)
+            .narrow(0, offset, pos)
             .unsqueeze::<3>()
             .expand([batch, pos, d_model]);
         let pos_embed = hooks.fwd(HookPoint::PosEmbed, pos_embed);
@@ -173,7 +220,7 @@ impl Gpt2 {
     /// - output: `[batch, pos, d_model]` (the last `hook_resid_post`)
     pub fn blocks(&self, start: usize, mut resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
         for (layer, block) in self.h.iter().enumerate().skip(start) {
-            resid = block.forward(layer, resid, hooks);
+            resid = block.forward(layer, resid, None, hooks);
         }
         resid
     }

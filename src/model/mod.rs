@@ -9,9 +9,9 @@ mod gpt2;
 mod layer_norm;
 mod mlp;
 
-pub use attention::Attention;
+pub use attention::{Attention, LayerKv};
 pub use block::Block;
 pub use config::{Activation, ConfigError, Gpt2Config};
-pub use gpt2::{Gpt2, InputError};
+pub use gpt2::{Gpt2, InputError, KvCache};
 pub use layer_norm::LayerNorm;
 pub use mlp::{Mlp, gelu_new};

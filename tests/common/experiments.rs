@@ -231,3 +231,320 @@ pub fn attribution_matches(model: &Gpt2) {
         assert_grid(&format!("attrib.{mode}.resid_pre"), &attr.resid_pre, 1e-4);
     }
 }
+
+use patchbay::experiments::{Generation, GenerationConfig, generate, steering_vector};
+use patchbay::hooks::{HookPoint, Intervention};
+
+pub fn run_generation(
+    model: &Gpt2,
+    prompt: &[u32],
+    config: &GenerationConfig,
+    interventions: &[Intervention],
+) -> Generation {
+    block_on(generate(model, prompt, config, interventions, &mut |_| {
+        true
+    }))
+    .unwrap()
+}
+
+fn json_ids(v: &serde_json::Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// Greedy generation equals every oracle id list, with and without the KV cache, and the
+/// per-step top-5 equals the oracle's processed logits.
+pub fn greedy_generation_matches(model: &Gpt2) {
+    for (name, case) in reference_json()["generation"].as_object().unwrap() {
+        let prompt = json_ids(&case["input_ids"]);
+        let expected = json_ids(&case["new_ids"]);
+        for kv_cache in [true, false] {
+            let config = GenerationConfig {
+                max_new_tokens: expected.len(),
+                repetition_penalty: case["repetition_penalty"].as_f64().map(|p| p as f32),
+                stop_at_eos: false,
+                kv_cache,
+                ..GenerationConfig::default()
+            };
+            let generation = run_generation(model, &prompt, &config, &[]);
+            assert_eq!(generation.new_ids, expected, "{name}, kv_cache {kv_cache}");
+            assert_eq!(generation.used_kv_cache, kv_cache);
+            for (step, reference) in generation
+                .steps
+                .iter()
+                .zip(case["steps"].as_array().unwrap())
+            {
+                assert_eq!(step.top5_ids, json_ids(&reference["top5_ids"]), "{name}");
+                let logits: Vec<f32> = reference["top5_logits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect();
+                assert!(
+                    max_abs_diff(&step.top5_logits, &logits) < 1e-4,
+                    "{name}: {:?} vs {logits:?}",
+                    step.top5_logits
+                );
+            }
+        }
+    }
+}
+
+/// Activation addition: the vector, the activations it comes from, the steered and
+/// unsteered logits, and steered greedy generation with the intervention at every step.
+pub fn steering_matches(model: &Gpt2) {
+    let steering = &reference_json()["steering"];
+    let hook: HookPoint = steering["hook"].as_str().unwrap().parse().unwrap();
+    let vector = block_on(steering_vector(
+        model,
+        hook,
+        &json_ids(&steering["pos_ids"]),
+        &json_ids(&steering["neg_ids"]),
+    ))
+    .unwrap();
+    let d = vector.vector.len();
+    let grid = |values: &Vec<f32>, shape: Vec<usize>| {
+        Grid::new(
+            if shape.len() == 1 {
+                &["d"]
+            } else {
+                &["pos", "d"]
+            },
+            shape,
+            values.clone(),
+        )
+    };
+    assert_grid("steer.vector", &grid(&vector.vector, vec![d]), 1e-5);
+    assert_grid(
+        "steer.resid_pre_pos_prompt",
+        &grid(&vector.positive_acts, vec![2, d]),
+        1e-5,
+    );
+    assert_grid(
+        "steer.resid_pre_neg_prompt",
+        &grid(&vector.negative_acts, vec![2, d]),
+        1e-5,
+    );
+
+    let coeff = steering["coeff"].as_f64().unwrap() as f32;
+    let prompt = json_ids(&steering["prompt_ids"]);
+    let last_logits = |interventions: Vec<Intervention>| {
+        let logits = model
+            .run_with_hooks(model.tokens(&[prompt.clone()]).unwrap(), interventions)
+            .unwrap();
+        let [_, pos, vocab] = logits.dims();
+        let values = block_on(patchbay::experiments::read(
+            logits.narrow(1, pos - 1, 1).reshape([vocab]),
+        ))
+        .unwrap();
+        Grid::new(&["vocab"], vec![vocab], values)
+    };
+    assert_grid("steer.last_logits_unsteered", &last_logits(vec![]), 1e-4);
+    assert_grid(
+        "steer.last_logits_steered",
+        &last_logits(vec![vector.intervention(coeff)]),
+        1e-4,
+    );
+
+    let expected = json_ids(&steering["steered_new_ids"]);
+    for kv_cache in [true, false] {
+        let config = GenerationConfig {
+            max_new_tokens: expected.len(),
+            stop_at_eos: false,
+            kv_cache,
+            ..GenerationConfig::default()
+        };
+        let generation = run_generation(model, &prompt, &config, &[vector.intervention(coeff)]);
+        assert_eq!(generation.new_ids, expected, "steered, kv_cache {kv_cache}");
+        assert_eq!(
+            generation.used_kv_cache, kv_cache,
+            "an add at every position keeps the KV cache"
+        );
+    }
+}
+
+/// Sampling: same seed, same tokens; top-k 1 is greedy; bans and biases hold; the token
+/// frequencies follow the softmax.
+pub fn sampling_behaves(model: &Gpt2) {
+    let prompt = json_ids(&reference_json()["generation"]["quick_brown_fox_no_bos"]["input_ids"]);
+    let sampled = GenerationConfig {
+        max_new_tokens: 12,
+        temperature: 1.0,
+        top_p: Some(0.9),
+        seed: 7,
+        stop_at_eos: false,
+        ..GenerationConfig::default()
+    };
+    let a = run_generation(model, &prompt, &sampled, &[]);
+    let b = run_generation(model, &prompt, &sampled, &[]);
+    assert_eq!(a.new_ids, b.new_ids, "same seed, same tokens");
+    let c = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            seed: 8,
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert_ne!(a.new_ids, c.new_ids, "another seed, other tokens");
+    let no_cache = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            kv_cache: false,
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert_eq!(a.new_ids, no_cache.new_ids, "the KV cache changes nothing");
+
+    let greedy = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            max_new_tokens: 12,
+            stop_at_eos: false,
+            ..Default::default()
+        },
+        &[],
+    );
+    let top1 = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            top_k: Some(1),
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert_eq!(top1.new_ids, greedy.new_ids, "top-k 1 is greedy");
+
+    let banned = greedy.new_ids[0];
+    let with_ban = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            banned_tokens: vec![banned],
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert!(!with_ban.new_ids.contains(&banned));
+    let forced = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            logit_bias: [(42u32, 100.0)].into(),
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert!(forced.new_ids.iter().all(|&t| t == 42));
+    let penalised = run_generation(
+        model,
+        &prompt,
+        &GenerationConfig {
+            logit_bias: [(42u32, 100.0)].into(),
+            presence_penalty: 1000.0,
+            ..sampled.clone()
+        },
+        &[],
+    );
+    assert_eq!(penalised.new_ids[0], 42);
+    assert!(
+        !penalised.new_ids[1..].contains(&42),
+        "presence penalty after the first use"
+    );
+
+    // One step sampled 400 times with top-k 2: the frequency of the top token follows the
+    // two-way softmax of its step logits (binomial, 5 standard deviations).
+    let one = GenerationConfig {
+        max_new_tokens: 1,
+        temperature: 1.0,
+        top_k: Some(2),
+        stop_at_eos: false,
+        ..GenerationConfig::default()
+    };
+    let first = run_generation(model, &prompt, &one, &[]);
+    let (l0, l1) = (first.steps[0].top5_logits[0], first.steps[0].top5_logits[1]);
+    let p = 1.0 / (1.0 + (l1 - l0).exp());
+    let n = 400;
+    let hits = (0..n)
+        .filter(|&seed| {
+            run_generation(
+                model,
+                &prompt,
+                &GenerationConfig {
+                    seed,
+                    ..one.clone()
+                },
+                &[],
+            )
+            .new_ids[0]
+                == first.steps[0].top5_ids[0]
+        })
+        .count();
+    let sd = (n as f32 * p * (1.0 - p)).sqrt();
+    assert!(
+        (hits as f32 - n as f32 * p).abs() < 5.0 * sd,
+        "{hits} of {n} with p = {p}"
+    );
+}
+
+pub fn bad_generation_settings_are_refused(model: &Gpt2) {
+    let prompt = vec![464, 2068];
+    for (config, message) in [
+        (
+            GenerationConfig {
+                temperature: -1.0,
+                ..Default::default()
+            },
+            "temperature",
+        ),
+        (
+            GenerationConfig {
+                top_p: Some(1.5),
+                ..Default::default()
+            },
+            "top_p",
+        ),
+        (
+            GenerationConfig {
+                top_k: Some(0),
+                ..Default::default()
+            },
+            "top_k",
+        ),
+        (
+            GenerationConfig {
+                banned_tokens: vec![60000],
+                ..Default::default()
+            },
+            "outside the vocabulary",
+        ),
+        (
+            GenerationConfig {
+                max_new_tokens: 127,
+                ..Default::default()
+            },
+            "exceeds the model's context of 128",
+        ),
+    ] {
+        let err = block_on(generate(model, &prompt, &config, &[], &mut |_| true)).unwrap_err();
+        assert!(err.to_string().contains(message), "{err}");
+    }
+    let err = block_on(generate(
+        model,
+        &[],
+        &GenerationConfig::default(),
+        &[],
+        &mut |_| true,
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("empty"), "{err}");
+}

@@ -1,0 +1,293 @@
+//! Text generation with Hugging Face's logits processing: repetition penalty, frequency and
+//! presence penalties, logit bias, banned tokens, temperature, top-k, top-p, seeded sampling,
+//! an optional KV cache, and interventions active at every step.
+
+use super::ExperimentError;
+use super::readback::read;
+use crate::hooks::{Action, Intervention, InterventionHooks};
+use crate::loading::END_OF_TEXT;
+use crate::model::{Gpt2, KvCache};
+use burn::tensor::{Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How to pick each next token. The defaults are greedy decoding of 32 tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenerationConfig {
+    /// Tokens to add.
+    pub max_new_tokens: usize,
+    /// Softmax temperature; 0 picks the most likely token (greedy).
+    pub temperature: f32,
+    /// Sample only among the `k` most likely tokens.
+    pub top_k: Option<usize>,
+    /// Sample only among the most likely tokens whose probabilities sum to `p` (nucleus).
+    pub top_p: Option<f32>,
+    /// Hugging Face's repetition penalty: for tokens already in the sequence (prompt
+    /// included) a positive logit is divided by it, a negative one multiplied.
+    pub repetition_penalty: Option<f32>,
+    /// Subtracted once per earlier occurrence among the generated tokens (OpenAI semantics).
+    pub frequency_penalty: f32,
+    /// Subtracted once if the token was generated before.
+    pub presence_penalty: f32,
+    /// Added to the logits of these tokens.
+    pub logit_bias: BTreeMap<u32, f32>,
+    /// Tokens that are never produced.
+    pub banned_tokens: Vec<u32>,
+    /// Seed of the sampler: same seed, same tokens.
+    pub seed: u64,
+    /// Stop after producing `<|endoftext|>`.
+    pub stop_at_eos: bool,
+    /// Reuse keys and values of earlier positions instead of recomputing them.
+    pub kv_cache: bool,
+}
+
+impl Default for GenerationConfig {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 32,
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            repetition_penalty: None,
+            frequency_penalty: 0.0,
+            presence_penalty: 0.0,
+            logit_bias: BTreeMap::new(),
+            banned_tokens: vec![],
+            seed: 0,
+            stop_at_eos: true,
+            kv_cache: true,
+        }
+    }
+}
+
+/// One generated token with the five best processed logits of its step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub token: u32,
+    pub top5_ids: Vec<u32>,
+    pub top5_logits: Vec<f32>,
+}
+
+/// A generation's new tokens, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generation {
+    pub new_ids: Vec<u32>,
+    pub steps: Vec<Step>,
+    /// Whether keys and values were cached (interventions tied to positions force recomputation).
+    pub used_kv_cache: bool,
+}
+
+/// splitmix64: a small, portable generator, so a seed gives the same tokens everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl GenerationConfig {
+    /// Checks the settings against the model.
+    pub fn validate(&self, vocab: usize) -> Result<(), ExperimentError> {
+        let bad = |m: String| Err(ExperimentError::Parameter(m));
+        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
+            return bad(format!(
+                "temperature must be 0 (greedy) or positive, not {}",
+                self.temperature
+            ));
+        }
+        if self.top_k == Some(0) {
+            return bad("top_k must be at least 1".into());
+        }
+        if let Some(p) = self.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+            return bad(format!("top_p must be in (0, 1], not {p}"));
+        }
+        if let Some(r) = self
+            .repetition_penalty
+            .filter(|r| !(*r > 0.0 && r.is_finite()))
+        {
+            return bad(format!("repetition_penalty must be positive, not {r}"));
+        }
+        if let Some(t) = self
+            .banned_tokens
+            .iter()
+            .chain(self.logit_bias.keys())
+            .find(|&&t| t as usize >= vocab)
+        {
+            return bad(format!(
+                "token {t} is outside the vocabulary (size {vocab})"
+            ));
+        }
+        if self.banned_tokens.len() >= vocab {
+            return bad("every token is banned".into());
+        }
+        Ok(())
+    }
+
+    /// Applies penalties, bias and bans to one step's logits, in Hugging Face's order.
+    pub fn process(&self, logits: &mut [f32], sequence: &[u32], generated: &[u32]) {
+        if let Some(penalty) = self.repetition_penalty {
+            let mut seen = sequence.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            for id in seen {
+                let l = &mut logits[id as usize];
+                *l = if *l > 0.0 { *l / penalty } else { *l * penalty };
+            }
+        }
+        if self.frequency_penalty != 0.0 || self.presence_penalty != 0.0 {
+            let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+            for &id in generated {
+                *counts.entry(id).or_default() += 1;
+            }
+            for (id, count) in counts {
+                logits[id as usize] -=
+                    self.frequency_penalty * count as f32 + self.presence_penalty;
+            }
+        }
+        for (&id, &bias) in &self.logit_bias {
+            logits[id as usize] += bias;
+        }
+        for &id in &self.banned_tokens {
+            logits[id as usize] = f32::NEG_INFINITY;
+        }
+    }
+
+    /// Picks the next token from processed logits.
+    fn pick(&self, logits: &[f32], rng: &mut Rng) -> u32 {
+        let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            logits[b as usize]
+                .total_cmp(&logits[a as usize])
+                .then(a.cmp(&b))
+        });
+        if self.temperature == 0.0 {
+            return order[0];
+        }
+        let keep = self.top_k.unwrap_or(order.len()).min(order.len());
+        let scaled: Vec<f64> = order[..keep]
+            .iter()
+            .map(|&i| logits[i as usize] as f64 / self.temperature as f64)
+            .collect();
+        let max = scaled[0];
+        let weights: Vec<f64> = scaled.iter().map(|l| (l - max).exp()).collect();
+        let total: f64 = weights.iter().sum();
+        let mut probs: Vec<f64> = weights.iter().map(|w| w / total).collect();
+        if let Some(top_p) = self.top_p {
+            // Keep the smallest prefix whose mass reaches top_p (at least one token).
+            let mut mass = 0.0;
+            let cut = probs.iter().position(|p| {
+                mass += p;
+                mass >= top_p as f64
+            });
+            probs.truncate(cut.map_or(probs.len(), |c| c + 1));
+        }
+        let total: f64 = probs.iter().sum();
+        let mut target = rng.next_f64() * total;
+        for (i, p) in probs.iter().enumerate() {
+            target -= p;
+            if target < 0.0 {
+                return order[i];
+            }
+        }
+        order[probs.len() - 1]
+    }
+}
+
+/// Whether an intervention acts the same at every position, so the KV cache can be used:
+/// no position selection, no mean over positions, no values that vary along positions.
+fn position_independent(intervention: &Intervention) -> bool {
+    let rank = intervention.hook.rank();
+    let trailing_axes = rank - intervention.hook.pos_axis() - 1;
+    intervention.positions.is_none()
+        && match &intervention.action {
+            Action::Mean => false,
+            Action::Add { values } | Action::Replace { values } => {
+                values.shape.len() <= trailing_axes
+            }
+            Action::Zero | Action::Scale { .. } => true,
+        }
+}
+
+/// Continues `prompt`, calling `on_token` with each new token (return `false` to stop).
+pub async fn generate(
+    model: &Gpt2,
+    prompt: &[u32],
+    config: &GenerationConfig,
+    interventions: &[Intervention],
+    on_token: &mut dyn FnMut(&Step) -> bool,
+) -> Result<Generation, ExperimentError> {
+    config.validate(model.config.vocab_size)?;
+    model.tokens(&[prompt.to_vec()])?;
+    let max = model.config.n_positions;
+    if prompt.len() + config.max_new_tokens > max {
+        return Err(ExperimentError::Parameter(format!(
+            "the prompt ({} tokens) plus max_new_tokens ({}) exceeds the model's context of {max} tokens",
+            prompt.len(),
+            config.max_new_tokens
+        )));
+    }
+    let use_cache = config.kv_cache && interventions.iter().all(position_independent);
+    let mut hooks = InterventionHooks::new(interventions.to_vec());
+    hooks
+        .validate(|point| model.config.hook_shape(point, 1, prompt.len()))
+        .map_err(|e| ExperimentError::Input(e.into()))?;
+    let device = model.device();
+    let mut rng = Rng(config.seed);
+    let mut cache = KvCache::default();
+    let mut sequence = prompt.to_vec();
+    let mut generated = vec![];
+    let mut steps = vec![];
+    for _ in 0..config.max_new_tokens {
+        let fresh = if use_cache {
+            &sequence[cache.len()..]
+        } else {
+            &sequence[..]
+        };
+        let ids: Vec<i32> = fresh.iter().map(|&id| id as i32).collect();
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, fresh.len()]), &device);
+        let logits = if use_cache {
+            model.forward_cached(tokens, &mut cache, &mut hooks)
+        } else {
+            model.forward_hooked(tokens, &mut hooks)
+        };
+        let [_, pos, vocab] = logits.dims();
+        let mut last = read(logits.narrow(1, pos - 1, 1).reshape([vocab]))
+            .await
+            .map_err(ExperimentError::Device)?;
+        config.process(&mut last, &sequence, &generated);
+        let token = config.pick(&last, &mut rng);
+        let mut best: Vec<u32> = (0..vocab as u32).collect();
+        if vocab > 5 {
+            best.select_nth_unstable_by(5, |&a, &b| last[b as usize].total_cmp(&last[a as usize]));
+            best.truncate(5);
+        }
+        best.sort_by(|&a, &b| {
+            last[b as usize]
+                .total_cmp(&last[a as usize])
+                .then(a.cmp(&b))
+        });
+        let step = Step {
+            token,
+            top5_logits: best.iter().map(|&i| last[i as usize]).collect(),
+            top5_ids: best,
+        };
+        sequence.push(token);
+        generated.push(token);
+        let go_on = on_token(&step);
+        steps.push(step);
+        if !go_on || (config.stop_at_eos && token == END_OF_TEXT) {
+            break;
+        }
+    }
+    Ok(Generation {
+        new_ids: generated,
+        steps,
+        used_kv_cache: use_cache,
+    })
+}

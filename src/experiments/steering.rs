@@ -1,0 +1,65 @@
+//! Activation addition (Turner et al.): the difference of a hook's activation on two
+//! prompts, scaled and added while the model runs.
+
+use super::ExperimentError;
+use super::metric::last_position;
+use super::readback::read;
+use crate::hooks::{Action, HookPoint, Intervention, Values};
+use crate::model::Gpt2;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// A steering vector and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SteeringVector {
+    pub hook: HookPoint,
+    /// `act(positive)[last] − act(negative)[last]`, `[d_model]`.
+    pub vector: Vec<f32>,
+    /// The hook's activation on each prompt, `[pos, d_model]` row-major.
+    pub positive_acts: Vec<f32>,
+    pub negative_acts: Vec<f32>,
+}
+
+impl SteeringVector {
+    /// The intervention adding `coeff · vector` at every position of `hook`.
+    pub fn intervention(&self, coeff: f32) -> Intervention {
+        let values = Values::vector(self.vector.iter().map(|v| v * coeff).collect());
+        Intervention::new(self.hook, Action::Add { values })
+    }
+}
+
+/// The residual-stream direction from `negative` to `positive` at `hook` (a `[batch, pos,
+/// d_model]` hook such as `blocks.6.hook_resid_pre`), read at each prompt's last position.
+pub async fn steering_vector(
+    model: &Gpt2,
+    hook: HookPoint,
+    positive: &[u32],
+    negative: &[u32],
+) -> Result<SteeringVector, ExperimentError> {
+    if hook.rank() != 3 || matches!(hook, HookPoint::UnembedOut) {
+        return Err(ExperimentError::Parameter(format!(
+            "steering needs a residual-stream hook such as blocks.0.hook_resid_pre, not {hook}"
+        )));
+    }
+    if hook.layer().is_some_and(|l| l >= model.config.n_layer) {
+        return Err(ExperimentError::Parameter(format!(
+            "{hook} does not exist: the model has {} layers",
+            model.config.n_layer
+        )));
+    }
+    let act = |ids: &[u32]| -> Result<Tensor<3>, ExperimentError> {
+        let (_, cache) = model.run_with_cache(model.tokens(&[ids.to_vec()])?, |p| p == hook);
+        cache
+            .get::<3>(hook)
+            .ok_or(ExperimentError::MissingActivation(hook))
+    };
+    let (pos, neg) = (act(positive)?, act(negative)?);
+    let vector = last_position(pos.clone()) - last_position(neg.clone());
+    let device = ExperimentError::Device;
+    Ok(SteeringVector {
+        hook,
+        vector: read(vector).await.map_err(device)?,
+        positive_acts: read(pos).await.map_err(device)?,
+        negative_acts: read(neg).await.map_err(device)?,
+    })
+}
