@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod hooks;
 pub mod loading;
 pub mod model;
+pub mod spec;
 pub mod tensor_io;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

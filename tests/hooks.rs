@@ -47,7 +47,7 @@ fn hook_names_round_trip_and_bad_names_are_rejected() {
 
 #[test]
 fn interventions_are_serde_data_with_strict_fields() {
-    let json = r#"{"hook": "blocks.1.attn.hook_z", "action": {"op": "scale", "factor": 0.5}, "positions": [3], "heads": [0, 2]}"#;
+    let json = r#"{"hook": "blocks.1.attn.hook_z", "action": {"scale": {"factor": 0.5}}, "positions": [3], "heads": [0, 2]}"#;
     let parsed: Intervention = serde_json::from_str(json).unwrap();
     assert_eq!(
         parsed,
@@ -61,9 +61,9 @@ fn interventions_are_serde_data_with_strict_fields() {
         parsed
     );
     for bad in [
-        r#"{"hook": "blocks.1.attn.hook_z", "action": {"op": "zero"}, "head": [0]}"#,
-        r#"{"hook": "blocks.1.attn.hook_zz", "action": {"op": "zero"}}"#,
-        r#"{"hook": "blocks.1.attn.hook_z", "action": {"op": "explode"}}"#,
+        r#"{"hook": "blocks.1.attn.hook_z", "action": "zero", "head": [0]}"#,
+        r#"{"hook": "blocks.1.attn.hook_zz", "action": "zero"}"#,
+        r#"{"hook": "blocks.1.attn.hook_z", "action": "explode"}"#,
     ] {
         assert!(serde_json::from_str::<Intervention>(bad).is_err(), "{bad}");
     }

@@ -19,6 +19,9 @@ mod cli {
 
     #[derive(Subcommand)]
     enum Command {
+        /// Run an experiment spec (patching, ablation, lens, attribution, generation,
+        /// steering) and print its result as JSON; progress goes to standard error.
+        Run(RunArgs),
         /// Print the token ids and token strings of TEXT.
         Tokenize {
             #[command(flatten)]
@@ -47,6 +50,20 @@ mod cli {
     }
 
     #[derive(Args)]
+    struct RunArgs {
+        /// The experiment spec (JSON, see static/experiments/ for examples).
+        spec: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Where to run: `cpu` or `wgpu` (Vulkan/Metal/DX12).
+        #[arg(long, default_value = "cpu")]
+        device: Backend,
+        /// Write the result JSON here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    }
+
+    #[derive(Args)]
     struct ModelArgs {
         /// A folder with config.json, model.safetensors and tokenizer.json (Hugging Face layout).
         #[arg(long, value_name = "DIR")]
@@ -55,10 +72,16 @@ mod cli {
 
     impl ModelArgs {
         fn load(&self, backend: Backend) -> Result<LoadedModel, String> {
+            Ok(self.load_with_files(backend)?.0)
+        }
+
+        fn load_with_files(&self, backend: Backend) -> Result<(LoadedModel, ModelFiles), String> {
             let device = device::open(backend)?;
-            ModelFiles::from_dir(&self.model)
-                .and_then(|files| files.load(&device))
-                .map_err(|e| format!("{}: {e}", self.model.display()))
+            let files = ModelFiles::from_dir(&self.model).map_err(|e| e.to_string())?;
+            let loaded = files
+                .load(&device)
+                .map_err(|e| format!("{}: {e}", self.model.display()))?;
+            Ok((loaded, files))
         }
     }
 
@@ -83,11 +106,42 @@ mod cli {
             .collect()
     }
 
+    fn run_spec(args: RunArgs) -> Result<(), String> {
+        use patchbay::experiments::Progress;
+        use patchbay::spec::{RunContext, Spec, run, sha256_hex};
+        let text = std::fs::read_to_string(&args.spec)
+            .map_err(|e| format!("cannot read {}: {e}", args.spec.display()))?;
+        let spec = Spec::from_json(&text).map_err(|e| format!("{}: {e}", args.spec.display()))?;
+        let (loaded, files) = args.model.load_with_files(args.device)?;
+        let context = RunContext {
+            model: &loaded,
+            weights_sha256: sha256_hex(&files.weights),
+            device: args.device.to_string(),
+        };
+        let mut progress = Progress::new(|update| {
+            eprint!("\r{}/{} ", update.done, update.total);
+            true
+        });
+        let result =
+            pollster::block_on(run(&spec, &context, &mut progress)).map_err(|e| e.to_string())?;
+        eprintln!();
+        let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        match args.out {
+            Some(path) => std::fs::write(&path, json + "\n")
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => {
+                println!("{json}");
+                Ok(())
+            }
+        }
+    }
+
     pub fn run() -> Result<(), String> {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches();
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
         match cli.command {
+            Command::Run(args) => run_spec(args),
             Command::Tokenize {
                 model,
                 prepend_bos,

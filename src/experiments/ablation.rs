@@ -27,7 +27,7 @@ pub enum AblationKind {
 
 /// What is ablated, one at a time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "unit", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum AblationTarget {
     /// Each head's `hook_z`: grid `[layer, head]`.
     Heads,

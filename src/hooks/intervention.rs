@@ -29,7 +29,7 @@ impl Values {
 
 /// What an intervention does to the selected entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     /// Set to zero (zero ablation).
     Zero,

@@ -1,0 +1,270 @@
+//! The experiment spec: one versioned JSON document that the CLI runs, the browser stores,
+//! exports contain and share links encode.
+
+use crate::experiments::{AblationKind, AblationTarget, GenerationConfig, Metric, PatchTarget};
+use crate::hooks::{HookPoint, Intervention};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The spec version this build writes and reads.
+pub const SPEC_VERSION: u32 = 1;
+
+/// A complete experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Format version ([`SPEC_VERSION`]).
+    pub version: u32,
+    /// A title for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    pub model: ModelRef,
+    /// Prompts (text or token ids) with their answers; absent for pure generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Prompts>,
+    #[serde(default)]
+    pub metric: Metric,
+    pub experiment: Experiment,
+    /// Seed of anything random (sampling).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// Which weights: a Hugging Face hub id (and revision), or any label for local files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// A prompt as text, or as token ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PromptInput {
+    Text(String),
+    Ids(Vec<u32>),
+}
+
+/// A single token as text (`" Mary"`) or id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TokenInput {
+    Id(u32),
+    Text(String),
+}
+
+/// Clean prompts, optional corrupted counterparts, and one `[correct, incorrect]` answer pair
+/// per prompt (corrupted runs are scored with the clean answers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    pub clean: Vec<PromptInput>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrupted: Vec<PromptInput>,
+    pub answers: Vec<[TokenInput; 2]>,
+    /// Start text prompts with `<|endoftext|>` (TransformerLens's default).
+    #[serde(default = "yes")]
+    pub prepend_bos: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_max_rows() -> usize {
+    64
+}
+
+/// The experiment and its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Experiment {
+    /// Activation patching of each target (corrupted run, clean activation patched in).
+    ActivationPatching {
+        targets: Vec<PatchTarget>,
+        /// Rows per forward pass (cells × prompts).
+        #[serde(default = "default_max_rows")]
+        max_rows: usize,
+    },
+    /// Ablate each unit of `target` in turn on the clean prompts.
+    Ablation {
+        ablation: AblationKind,
+        target: AblationTarget,
+        #[serde(default = "default_max_rows")]
+        max_rows: usize,
+    },
+    /// Keep these heads (`[layer, head]`), mean-ablate every other head.
+    Circuit { keep: Vec<[usize; 2]> },
+    /// Logit lens, `decompose_resid` and per-head direct logit attribution.
+    LogitLens,
+    /// Attribution patching, with the activation-patching grids to compare when asked.
+    AttributionPatching {
+        #[serde(default)]
+        compare: bool,
+        #[serde(default = "default_max_rows")]
+        max_rows: usize,
+    },
+    /// Generation with optional interventions active at every step.
+    Generation {
+        prompt: PromptInput,
+        #[serde(default)]
+        prepend_bos: bool,
+        #[serde(default)]
+        generation: GenerationConfig,
+        #[serde(default)]
+        interventions: Vec<Intervention>,
+    },
+    /// Activation addition: `coeff · (act(positive) − act(negative))` at `hook`, every position,
+    /// while generating from `prompt`; the unsteered continuation is computed alongside.
+    Steering {
+        hook: HookPoint,
+        positive: PromptInput,
+        negative: PromptInput,
+        coeff: f32,
+        prompt: PromptInput,
+        #[serde(default = "yes")]
+        prepend_bos: bool,
+        #[serde(default)]
+        generation: GenerationConfig,
+    },
+}
+
+/// A spec that cannot be read, with the JSON path of the problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() || self.path == "." {
+            write!(f, "invalid experiment spec: {}", self.message)
+        } else {
+            write!(
+                f,
+                "invalid experiment spec at `{}`: {}",
+                self.path, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl Spec {
+    /// Parses a spec, reporting the JSON path of the first problem.
+    pub fn from_json(text: &str) -> Result<Self, SpecError> {
+        let version: Option<u64> = serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| SpecError {
+                path: String::new(),
+                message: format!("not JSON: {e}"),
+            })?
+            .get("version")
+            .and_then(serde_json::Value::as_u64);
+        match version {
+            None => {
+                return Err(SpecError {
+                    path: "version".into(),
+                    message: "missing: this format needs `\"version\": 1`".into(),
+                });
+            }
+            Some(v) if v > SPEC_VERSION as u64 => {
+                return Err(SpecError {
+                    path: "version".into(),
+                    message: format!(
+                        "version {v} was written by a newer Patchbay; this one reads version {SPEC_VERSION}"
+                    ),
+                });
+            }
+            _ => {}
+        }
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let spec: Spec = serde_path_to_error::deserialize(deserializer).map_err(|e| SpecError {
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        })?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// The spec as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a spec serialises")
+    }
+
+    fn check(&self) -> Result<(), SpecError> {
+        let err = |path: &str, message: String| {
+            Err(SpecError {
+                path: path.into(),
+                message,
+            })
+        };
+        let needs_prompts = !matches!(
+            self.experiment,
+            Experiment::Generation { .. } | Experiment::Steering { .. }
+        );
+        match &self.prompts {
+            None if needs_prompts => {
+                return err(
+                    "prompts",
+                    "this experiment needs prompts and answers".into(),
+                );
+            }
+            Some(p) => {
+                if p.clean.is_empty() {
+                    return err("prompts.clean", "give at least one prompt".into());
+                }
+                if p.answers.len() != p.clean.len() {
+                    return err(
+                        "prompts.answers",
+                        format!(
+                            "{} answer pairs for {} prompts: give one pair per prompt",
+                            p.answers.len(),
+                            p.clean.len()
+                        ),
+                    );
+                }
+                if !p.corrupted.is_empty() && p.corrupted.len() != p.clean.len() {
+                    return err(
+                        "prompts.corrupted",
+                        format!(
+                            "{} corrupted prompts for {} clean ones",
+                            p.corrupted.len(),
+                            p.clean.len()
+                        ),
+                    );
+                }
+                let needs_corrupted = matches!(
+                    &self.experiment,
+                    Experiment::ActivationPatching { .. }
+                        | Experiment::AttributionPatching { .. }
+                        | Experiment::Ablation {
+                            ablation: AblationKind::Resample,
+                            ..
+                        }
+                );
+                if needs_corrupted && p.corrupted.is_empty() {
+                    return err(
+                        "prompts.corrupted",
+                        "this experiment needs corrupted prompts".into(),
+                    );
+                }
+            }
+            None => {}
+        }
+        match &self.experiment {
+            Experiment::ActivationPatching { targets, max_rows }
+                if targets.is_empty() || *max_rows == 0 =>
+            {
+                err(
+                    "experiment.targets",
+                    "give at least one target and a positive max_rows".into(),
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Experiment specs (versioned JSON) and running them: the format shared by the CLI, the
+//! browser's history, exports and share links.
+
+mod format;
+mod run;
+
+pub use format::{
+    Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput,
+};
+pub use run::{
+    GeneratedText, Provenance, RunContext, RunError, RunResult, pearson, run, sha256_hex,
+};

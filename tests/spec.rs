@@ -1,0 +1,222 @@
+//! The experiment spec: strict parsing with JSON paths, and `patchbay run` on the shipped
+//! examples reproducing the oracle's tables by name.
+
+mod common;
+
+use patchbay::spec::{RunResult, Spec};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn examples() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static/experiments");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn every_shipped_example_parses_and_round_trips() {
+    let paths = examples();
+    assert!(paths.len() >= 8);
+    for path in paths {
+        let spec = Spec::from_json(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            Spec::from_json(&spec.to_json()).unwrap(),
+            spec,
+            "{}",
+            path.display()
+        );
+    }
+}
+
+fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("static/experiments/ioi-activation-patching.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut value);
+    value.to_string()
+}
+
+#[test]
+fn invalid_specs_name_the_json_path() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            edited(|v| {
+                v["experiment"]["activation_patching"]["targets"][1] = "resid_sideways".into()
+            }),
+            "at `experiment.activation_patching.targets[1]`: unknown variant `resid_sideways`",
+        ),
+        (
+            edited(|v| v["prompts"]["clean"][3] = serde_json::json!({"txt": "x"})),
+            "at `prompts.clean[3]`",
+        ),
+        (
+            edited(|v| v["experiment"]["activation_patching"]["max_row"] = 3.into()),
+            "unknown field `max_row`",
+        ),
+        (
+            edited(|v| v["prompts"]["answers"].as_array_mut().unwrap().truncate(3)),
+            "at `prompts.answers`: 3 answer pairs for 8 prompts",
+        ),
+        (
+            edited(|v| v["version"] = 2.into()),
+            "version 2 was written by a newer Patchbay",
+        ),
+        (
+            edited(|v| {
+                v.as_object_mut()
+                    .unwrap()
+                    .remove("version")
+                    .map(|_| ())
+                    .unwrap()
+            }),
+            "at `version`: missing",
+        ),
+        (
+            edited(|v| v["prompts"]["corrupted"] = serde_json::json!([])),
+            "at `prompts.corrupted`: this experiment needs corrupted prompts",
+        ),
+        ("[1, 2".to_string(), "not JSON"),
+    ];
+    for (text, message) in cases {
+        let err = Spec::from_json(&text).unwrap_err().to_string();
+        assert!(err.contains(message), "expected {message:?} in {err:?}");
+    }
+    let hook = r#"{"version": 1, "model": {"id": "gpt2"}, "experiment": {"steering": {"hook": "blocks.1.hook_resid_pr",
+        "positive": " Love", "negative": " Hate", "coeff": 1.0, "prompt": "Hi"}}}"#;
+    let err = Spec::from_json(hook).unwrap_err().to_string();
+    assert!(
+        err.contains("at `experiment.steering.hook`") && err.contains("not a GPT-2 hook name"),
+        "{err}"
+    );
+}
+
+fn run_cli(spec: &str) -> Result<RunResult, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(["run", spec, "--model", common::tiny_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn example(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("static/experiments")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[track_caller]
+fn assert_grid(result: &RunResult, ours: &str, oracle: &str) {
+    let grid = result
+        .grids
+        .get(ours)
+        .unwrap_or_else(|| panic!("no grid {ours}"));
+    let expected = common::reference(oracle);
+    assert_eq!(grid.shape, expected.shape, "{ours}");
+    let diff = common::max_abs_diff(&grid.values, &expected.values);
+    assert!(diff <= 1e-4, "{ours} vs {oracle}: {diff:e}");
+}
+
+#[test]
+fn ioi_patching_example_reproduces_the_oracle() {
+    let result = run_cli(&example("ioi-activation-patching.json")).unwrap();
+    for name in [
+        "resid_pre",
+        "attn_out",
+        "mlp_out",
+        "attn_head_out_all_pos",
+        "attn_head_out_by_pos",
+        "attn_head_pattern_all_pos",
+    ] {
+        assert_grid(
+            &result,
+            &format!("patch.{name}"),
+            &format!("patch.batch.{name}"),
+        );
+    }
+    assert_eq!(result.grids["patch.resid_pre"].axes, vec!["layer", "pos"]);
+    assert_eq!(result.tokens["clean"][0][1], "When");
+    assert_eq!(result.provenance.weights_sha256.len(), 64);
+    assert_eq!(result.spec.title.split(':').next(), Some("IOI"));
+}
+
+#[test]
+fn ioi_lens_ablation_and_attribution_examples_reproduce_the_oracle() {
+    let lens = run_cli(&example("ioi-logit-lens.json")).unwrap();
+    for name in [
+        "accumulated_resid_ln_recomputed_logit_diff",
+        "accumulated_resid_ln_cached_logit_diff",
+        "decompose_resid_logit_diff",
+        "head_dla_logit_diff",
+    ] {
+        assert_grid(&lens, &format!("lens.{name}"), &format!("lens.{name}"));
+    }
+    let ablation = run_cli(&example("ioi-mean-ablation-heads.json")).unwrap();
+    assert_grid(&ablation, "ablate.mean_head_z", "ablate.mean_head_z");
+    assert_grid(
+        &ablation,
+        "ablate.mean_head_z_per_prompt",
+        "ablate.mean_head_z_per_prompt",
+    );
+    let attribution = run_cli(&example("ioi-attribution-patching.json")).unwrap();
+    for name in ["z", "z_by_pos", "resid_pre"] {
+        assert_grid(
+            &attribution,
+            &format!("attrib.{name}"),
+            &format!("attrib.batch.{name}"),
+        );
+        let r = attribution.metrics[&format!("pearson.{name}")];
+        assert!((-1.0..=1.0).contains(&r), "pearson.{name} = {r}");
+    }
+}
+
+#[test]
+fn steering_spec_reproduces_the_oracle_generation() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/specs/steering-oracle.json");
+    let result = run_cli(spec.to_str().unwrap()).unwrap();
+    let expected: Vec<u32> = common::reference_json()["steering"]["steered_new_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(result.generations["steered"].generation.new_ids, expected);
+    assert_eq!(
+        result.generations["steered"].text,
+        common::reference_json()["steering"]["steered_text"]
+            .as_str()
+            .unwrap()
+    );
+    assert_ne!(result.generations["unsteered"].generation.new_ids, expected);
+}
+
+#[test]
+fn unequal_prompt_lengths_show_both_tokenisations() {
+    let text = edited(|v| {
+        v["prompts"]["corrupted"][2] =
+            "When Tom and James went to the park, Jamesy gave the ball to".into()
+    });
+    let path = std::env::temp_dir().join(format!("patchbay-unequal-{}.json", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let err = run_cli(path.to_str().unwrap()).unwrap_err();
+    std::fs::remove_file(&path).ok();
+    assert!(
+        err.contains("clean and corrupted prompt 2 must have the same number of tokens"),
+        "{err}"
+    );
+    assert!(
+        err.contains("clean (15 tokens)") && err.contains("corrupted (16 tokens)"),
+        "{err}"
+    );
+    assert!(err.contains("\" James\"") && err.contains("\"y\""), "{err}");
+}
