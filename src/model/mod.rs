@@ -8,6 +8,7 @@ mod config;
 mod gpt2;
 mod layer_norm;
 mod mlp;
+mod random;
 
 pub use attention::{Attention, LayerKv};
 pub use block::Block;

@@ -334,7 +334,10 @@ pub fn steering_matches(model: &Gpt2) {
     let prompt = json_ids(&steering["prompt_ids"]);
     let last_logits = |interventions: Vec<Intervention>| {
         let logits = model
-            .run_with_hooks(model.tokens(std::slice::from_ref(&prompt)).unwrap(), interventions)
+            .run_with_hooks(
+                model.tokens(std::slice::from_ref(&prompt)).unwrap(),
+                interventions,
+            )
             .unwrap();
         let [_, pos, vocab] = logits.dims();
         let values = block_on(patchbay::experiments::read(
