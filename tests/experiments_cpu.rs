@@ -46,3 +46,8 @@ fn sampling_is_seeded_and_follows_the_controls() {
 fn bad_generation_settings_are_refused() {
     ex::bad_generation_settings_are_refused(&model());
 }
+
+#[test]
+fn patching_targets_and_ablation_modes_are_consistent() {
+    ex::consistency_checks(&model());
+}

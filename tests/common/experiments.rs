@@ -551,3 +551,191 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
     .unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
 }
+
+/// Identities that tie the other patching targets and ablation modes to independent paths.
+pub fn consistency_checks(model: &Gpt2) {
+    use patchbay::experiments::{ExperimentError, circuit};
+    use patchbay::hooks::{Action, BlockHook};
+    let batches = batches("batch");
+    let patch = |target| {
+        block_on(activation_patching(
+            model,
+            batches.pairs(),
+            target,
+            Metric::LogitDiff,
+            40,
+            &mut Progress::none(),
+        ))
+        .unwrap()
+    };
+
+    // resid_post of layer 0 is resid_pre of layer 1.
+    let post = patch(PatchTarget::ResidPost);
+    let pre = patch(PatchTarget::ResidPre);
+    assert!(max_abs_diff(&post.raw.values[..15], &pre.raw.values[15..]) < 1e-5);
+    // Every other target runs, with the right axes and finite values.
+    for target in PatchTarget::ALL {
+        let result = patch(target);
+        assert_eq!(result.raw.axes, target.axes(), "{target:?}");
+        assert!(
+            result.raw.values.iter().all(|v| v.is_finite()),
+            "{target:?}"
+        );
+    }
+
+    // Progress reaches the total, and cancelling stops the sweep.
+    let mut seen = vec![];
+    let mut progress = Progress::new(|u| {
+        seen.push((u.done, u.total, u.values.len()));
+        true
+    });
+    block_on(activation_patching(
+        model,
+        batches.pairs(),
+        PatchTarget::ResidPre,
+        Metric::LogitDiff,
+        16,
+        &mut progress,
+    ))
+    .unwrap();
+    drop(progress);
+    assert!(seen.len() > 1 && seen.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(*seen.last().unwrap(), (30, 30, 30));
+    let mut calls = 0;
+    let mut cancel = Progress::new(|_| {
+        calls += 1;
+        calls < 2
+    });
+    let err = block_on(activation_patching(
+        model,
+        batches.pairs(),
+        PatchTarget::ResidPre,
+        Metric::LogitDiff,
+        16,
+        &mut cancel,
+    ))
+    .unwrap_err();
+    assert_eq!(err, ExperimentError::Cancelled);
+
+    // Resampling from the clean prompts themselves changes nothing.
+    let same = block_on(ablation(
+        model,
+        &batches.clean,
+        Some(&batches.clean),
+        &batches.answers,
+        AblationKind::Resample,
+        &AblationTarget::Heads,
+        Metric::LogitDiff,
+        32,
+        &mut Progress::none(),
+    ))
+    .unwrap();
+    assert!(
+        same.grid
+            .values
+            .iter()
+            .all(|v| (v - same.clean).abs() < 1e-5)
+    );
+
+    // Zero-ablating one neuron equals a plain intervention on mlp.hook_post.
+    let neurons = block_on(ablation(
+        model,
+        &batches.clean,
+        None,
+        &batches.answers,
+        AblationKind::Zero,
+        &AblationTarget::Neurons {
+            layer: 1,
+            neurons: vec![3, 200],
+        },
+        Metric::LogitDiff,
+        32,
+        &mut Progress::none(),
+    ))
+    .unwrap();
+    for (i, neuron) in [3usize, 200].into_iter().enumerate() {
+        let hook = HookPoint::Block(1, BlockHook::MlpPost);
+        let logits = model
+            .run_with_hooks(
+                model.tokens(&batches.clean).unwrap(),
+                vec![Intervention::new(hook, Action::Zero).at_neurons(vec![neuron])],
+            )
+            .unwrap();
+        let [b, pos, vocab] = logits.dims();
+        let last = block_on(patchbay::experiments::read(
+            logits.narrow(1, pos - 1, 1).reshape([b, vocab]),
+        ))
+        .unwrap();
+        let expected: f32 = batches
+            .answers
+            .iter()
+            .enumerate()
+            .map(|(r, a)| {
+                last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize]
+            })
+            .sum::<f32>()
+            / b as f32;
+        assert!(
+            (neurons.grid.values[i] - expected).abs() < 1e-5,
+            "neuron {neuron}"
+        );
+    }
+
+    // Keeping every head is the clean run; keeping none equals mean-ablating every head.
+    let (all, _) = block_on(circuit(
+        model,
+        &batches.clean,
+        &batches.answers,
+        &[
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (1, 0),
+            (1, 1),
+            (1, 2),
+            (1, 3),
+        ],
+        Metric::LogitDiff,
+    ))
+    .unwrap();
+    assert!((all - same.clean).abs() < 1e-5);
+    let (none, _) = block_on(circuit(
+        model,
+        &batches.clean,
+        &batches.answers,
+        &[],
+        Metric::LogitDiff,
+    ))
+    .unwrap();
+    let logits = model
+        .run_with_hooks(
+            model.tokens(&batches.clean).unwrap(),
+            (0..2)
+                .map(|l| Intervention::new(HookPoint::z(l), Action::Mean))
+                .collect(),
+        )
+        .unwrap();
+    let [b, pos, vocab] = logits.dims();
+    let last = block_on(patchbay::experiments::read(
+        logits.narrow(1, pos - 1, 1).reshape([b, vocab]),
+    ))
+    .unwrap();
+    let expected: f32 = batches
+        .answers
+        .iter()
+        .enumerate()
+        .map(|(r, a)| last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize])
+        .sum::<f32>()
+        / b as f32;
+    assert!((none - expected).abs() < 1e-4, "{none} vs {expected}");
+    let err = block_on(circuit(
+        model,
+        &batches.clean,
+        &batches.answers,
+        &[(2, 0)],
+        Metric::LogitDiff,
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("L2H0 does not exist"), "{err}");
+}
