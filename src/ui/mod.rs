@@ -1,35 +1,64 @@
-//! The browser app (Leptos, client-side rendered).
+//! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts.
+
+mod fetch;
+mod loader;
+mod prompt;
 
 use crate::device::{self, Backend};
+use crate::loading::LoadedModel;
+use burn::tensor::Device;
 use leptos::prelude::*;
+use std::rc::Rc;
 
-/// The page: which device runs the model, and (in later issues) the experiments.
-#[component]
-pub fn App() -> impl IntoView {
-    let device = LocalResource::new(|| async {
-        let (_device, backend, note) = device::browser().await;
-        (backend, note)
-    });
-    view! {
-        <main>
-            <h1>"Patchbay"</h1>
-            <p>"A GPT-2 interpretability lab that runs in your browser: nothing leaves your machine."</p>
-            <Suspense fallback=|| view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }>
-                {move || device.get().map(|(backend, note)| view! { <DeviceStatus backend note/> })}
-            </Suspense>
-        </main>
-    }
+/// A loaded model on a device, shared by every panel.
+pub struct Session {
+    pub name: String,
+    pub model: LoadedModel,
 }
 
-/// Which backend runs the model, with the reason when it is the CPU fallback.
+/// App-wide state, in context.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub device: RwSignal<Option<(Device, Backend)>, LocalStorage>,
+    pub session: RwSignal<Option<Rc<Session>>, LocalStorage>,
+}
+
+/// The page.
 #[component]
-fn DeviceStatus(backend: Backend, note: Option<String>) -> impl IntoView {
-    let label = match backend {
-        Backend::Wgpu => "WebGPU",
-        Backend::Cpu => "CPU (no WebGPU)",
+pub fn App() -> impl IntoView {
+    let state = AppState {
+        device: RwSignal::new_local(None),
+        session: RwSignal::new_local(None),
     };
+    provide_context(state);
+    let note = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        let (device, backend, why) = device::browser().await;
+        note.set(why);
+        state.device.set(Some((device, backend)));
+    });
     view! {
-        <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{label}</strong></p>
-        {note.map(|note| view! { <p class="notice" role="status">{note}</p> })}
+        <header>
+            <h1>"Patchbay"</h1>
+            <p class="tagline">"GPT-2 interpretability in your browser: the model runs here, nothing leaves your machine."</p>
+            {move || match state.device.get() {
+                None => view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }.into_any(),
+                Some((_, backend)) => {
+                    let label = match backend {
+                        Backend::Wgpu => "WebGPU",
+                        Backend::Cpu => "CPU (no WebGPU)",
+                    };
+                    view! {
+                        <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{label}</strong></p>
+                    }
+                        .into_any()
+                }
+            }}
+            {move || note.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        </header>
+        <main>
+            <loader::ModelLoader/>
+            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> })}
+        </main>
     }
 }

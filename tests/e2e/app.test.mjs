@@ -1,0 +1,116 @@
+// The browser app in a real browser: Debian's headless Chromium driven by playwright-core,
+// WebGPU through SwiftShader, and the CPU fallback in a browser without WebGPU. The tiny GPT-2
+// of ../shared/refs is served as a local model and checked against the oracle.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, readTensor, tiny, repo } from './serve.mjs';
+
+const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const browsers = {
+  webgpu: [...common, '--enable-unsafe-webgpu', '--ignore-gpu-blocklist', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader'],
+  cpu: [...common, '--disable-gpu', '--disable-features=WebGPU'],
+};
+const screenshots = path.join(repo, 'tests/e2e/screenshots');
+const reference = JSON.parse(fs.readFileSync(path.join(tiny, 'reference.json')));
+const logits = readTensor(path.join(tiny, 'reference.safetensors'), 'logits');
+const logprobs = readTensor(path.join(tiny, 'reference.safetensors'), 'logprob_next_token');
+
+let server;
+before(async () => {
+  server = await startServer();
+  fs.mkdirSync(screenshots, { recursive: true });
+});
+after(() => server.server.close());
+
+async function open(kind) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: browsers[kind] });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.base);
+  await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+  return { browser, page, errors };
+}
+
+async function loadModel(page, name) {
+  await page.fill('#model-url', `${server.base}/models/${name}/`);
+  await page.click('#load-model');
+}
+
+/** The prompt panel against the oracle: token ids, per-token loss, top-10 next tokens. */
+async function checkPrompt(page) {
+  await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+  assert.match(await page.textContent('#load-status'), /loaded .* \(2 layers, 4 heads, d_model 64\)/);
+  await page.click('#run-prompt');
+  await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 180_000 });
+
+  const tokens = await page.$$eval('#token-strip .token', (spans) => spans.map((s) => ({ id: Number(s.dataset.id), loss: s.dataset.loss })));
+  assert.deepEqual(tokens.map((t) => t.id), reference.clean_ids[0]);
+  const [, pos] = logprobs.shape;
+  tokens.slice(1).forEach((t, i) => {
+    assert.ok(Math.abs(Number(t.loss) + logprobs.values[i]) < 1e-4, `loss at ${i + 1}: ${t.loss} vs ${-logprobs.values[i]}`);
+  });
+  assert.equal(tokens.length, pos + 1);
+
+  const vocab = logits.shape[2];
+  const row = logits.values.subarray((logits.shape[1] - 1) * vocab, logits.shape[1] * vocab); // prompt 0, last position
+  const expected = [...row.keys()].sort((a, b) => row[b] - row[a]).slice(0, 10);
+  const rows = await page.$$eval('#top-k tbody tr', (trs) => trs.map((tr) => ({ id: Number(tr.dataset.id), logit: Number(tr.dataset.logit), prob: Number(tr.dataset.prob) })));
+  assert.deepEqual(rows.map((r) => r.id), expected);
+  const max = Math.max(...row);
+  const sum = row.reduce((s, l) => s + Math.exp(l - max), 0);
+  rows.forEach((r) => {
+    assert.ok(Math.abs(r.logit - row[r.id]) < 1e-4, `logit of ${r.id}: ${r.logit} vs ${row[r.id]}`);
+    assert.ok(Math.abs(r.prob - Math.exp(row[r.id] - max) / sum) < 1e-5, `probability of ${r.id}`);
+  });
+}
+
+test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal the oracle', async () => {
+  const { browser, page, errors } = await open('webgpu');
+  try {
+    assert.equal(await page.getAttribute('#device', 'data-backend'), 'wgpu', 'WebGPU is used when offered');
+    await loadModel(page, 'tiny-gpt2');
+    await checkPrompt(page);
+    await page.screenshot({ path: path.join(screenshots, 'webgpu-prompt.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('CPU fallback without WebGPU: a visible notice, and the same numbers', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    assert.equal(await page.getAttribute('#device', 'data-backend'), 'cpu');
+    assert.match(await page.textContent('.notice'), /WebGPU is not available/);
+    await loadModel(page, 'tiny-gpt2');
+    await checkPrompt(page);
+    await page.screenshot({ path: path.join(screenshots, 'cpu-prompt.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('corrupt weights and a wrong architecture give clear errors, and the app keeps working', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    await loadModel(page, 'truncated');
+    await page.waitForSelector('#load-error', { timeout: 60_000 });
+    assert.match(await page.textContent('#load-error'), /weights file is truncated at byte \d+ of \d+, inside tensor `/);
+    await page.screenshot({ path: path.join(screenshots, 'error-truncated.png'), fullPage: true });
+    await loadModel(page, 'bert');
+    await page.waitForFunction(() => document.querySelector('#load-error')?.textContent.includes('bert'), null, { timeout: 60_000 });
+    assert.match(await page.textContent('#load-error'), /describes a `bert` model; Patchbay runs GPT-2/);
+    await loadModel(page, 'does-not-exist');
+    await page.waitForFunction(() => document.querySelector('#load-error')?.textContent.includes('HTTP 404'), null, { timeout: 60_000 });
+    await loadModel(page, 'tiny-gpt2');
+    await checkPrompt(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
