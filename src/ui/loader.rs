@@ -69,17 +69,21 @@ pub fn ModelLoader() -> impl IntoView {
                 let tokenizer = fetch("tokenizer.json").await?;
                 let weights = fetch("model.safetensors").await?;
                 status.set("uploading weights to the device".into());
+                let sha256 = crate::spec::sha256_hex(&weights);
                 let files = ModelFiles {
                     config,
                     weights,
                     tokenizer,
                 };
-                files.load(&device).map_err(|e| e.to_string())
+                files
+                    .load(&device)
+                    .map(|model| (model, sha256))
+                    .map_err(|e| e.to_string())
             }
             .await;
             busy.set(false);
             match result {
-                Ok(model) => {
+                Ok((model, weights_sha256)) => {
                     let name = base.clone();
                     status.set(format!(
                         "loaded {name} ({} layers, {} heads, d_model {})",
@@ -87,7 +91,11 @@ pub fn ModelLoader() -> impl IntoView {
                         model.model.config.n_head,
                         model.model.config.n_embd
                     ));
-                    state.session.set(Some(Rc::new(Session { name, model })));
+                    state.session.set(Some(Rc::new(Session {
+                        name,
+                        model,
+                        weights_sha256,
+                    })));
                 }
                 Err(e) => {
                     status.set(String::new());

@@ -1,6 +1,8 @@
 //! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts.
 
+mod experiment;
 mod fetch;
+mod heatmap;
 mod loader;
 mod prompt;
 
@@ -14,6 +16,8 @@ use std::rc::Rc;
 pub struct Session {
     pub name: String,
     pub model: LoadedModel,
+    /// sha256 of `model.safetensors`, recorded with every result.
+    pub weights_sha256: String,
 }
 
 /// App-wide state, in context.
@@ -58,7 +62,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <loader::ModelLoader/>
-            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> })}
+            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <experiment::ExperimentPanel/> })}
         </main>
     }
 }

@@ -68,6 +68,38 @@ async function checkPrompt(page) {
   });
 }
 
+const steeringSpec = fs.readFileSync(path.join(repo, 'tests/specs/steering-oracle.json'), 'utf8');
+
+/** Values of a drawn grid, in row-major order (3-D grids: one table per leading index). */
+async function gridValues(page, name) {
+  return page.$$eval(`table[data-grid="${name}"]`, (tables) =>
+    tables.flatMap((t) => [...t.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value))));
+}
+
+/** The experiment panel: the IOI patching example's heatmaps and the steered generation equal the oracle. */
+async function checkExperiments(page, shots) {
+  await page.click('#run-experiment');
+  await page.waitForSelector('#experiment-result', { timeout: 300_000 });
+  for (const name of ['resid_pre', 'attn_out', 'attn_head_out_all_pos', 'attn_head_out_by_pos']) {
+    const expected = readTensor(path.join(tiny, 'reference.safetensors'), `patch.batch.${name}`);
+    const values = await gridValues(page, `patch.${name}`);
+    assert.equal(values.length, expected.values.length, name);
+    values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-4, `patch.${name}[${i}]: ${v} vs ${expected.values[i]}`));
+  }
+  const clean = Number(await page.getAttribute('[data-metric=clean]', 'data-value'));
+  assert.ok(Math.abs(clean - reference.metric.clean) < 1e-4);
+  const title = await page.getAttribute('table[data-grid="patch.resid_pre"] td[data-row="1"][data-col="10"]', 'title');
+  assert.match(title, /layer L1, pos 10 " John": /, 'cells name their layer and token');
+  await page.screenshot({ path: path.join(screenshots, `${shots}-patching.png`), fullPage: true });
+
+  await page.fill('#spec-text', steeringSpec);
+  await page.click('#run-experiment');
+  await page.waitForSelector('[data-generation=steered]', { timeout: 300_000 });
+  const ids = (await page.getAttribute('[data-generation=steered]', 'data-ids')).split(',').map(Number);
+  assert.deepEqual(ids, reference.steering.steered_new_ids);
+  assert.equal(await page.textContent('[data-generation=steered]'), reference.steering.steered_text);
+}
+
 test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal the oracle', async () => {
   const { browser, page, errors } = await open('webgpu');
   try {
@@ -75,6 +107,7 @@ test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal 
     await loadModel(page, 'tiny-gpt2');
     await checkPrompt(page);
     await page.screenshot({ path: path.join(screenshots, 'webgpu-prompt.png'), fullPage: true });
+    await checkExperiments(page, 'webgpu');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -89,6 +122,7 @@ test('CPU fallback without WebGPU: a visible notice, and the same numbers', asyn
     await loadModel(page, 'tiny-gpt2');
     await checkPrompt(page);
     await page.screenshot({ path: path.join(screenshots, 'cpu-prompt.png'), fullPage: true });
+    await checkExperiments(page, 'cpu');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -109,6 +143,23 @@ test('corrupt weights and a wrong architecture give clear errors, and the app ke
     await page.waitForFunction(() => document.querySelector('#load-error')?.textContent.includes('HTTP 404'), null, { timeout: 60_000 });
     await loadModel(page, 'tiny-gpt2');
     await checkPrompt(page);
+
+    // A malformed spec names the JSON path; unequal prompt lengths show both tokenisations.
+    const spec = JSON.parse(steeringSpec);
+    spec.experiment.steering.coef = 1;
+    await page.fill('#spec-text', JSON.stringify(spec));
+    await page.click('#run-experiment');
+    await page.waitForSelector('#experiment-error');
+    assert.match(await page.textContent('#experiment-error'), /at `experiment.steering.coef`: unknown field `coef`/);
+    const ioi = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
+    ioi.prompts.corrupted[2] = 'When Tom and James went to the park, Jamesy gave the ball to';
+    await page.fill('#spec-text', JSON.stringify(ioi));
+    await page.click('#run-experiment');
+    await page.waitForFunction(() => document.querySelector('#experiment-error')?.textContent.includes('same number of tokens'));
+    const message = await page.textContent('#experiment-error');
+    assert.match(message, /clean \(15 tokens\)/);
+    assert.match(message, /corrupted \(16 tokens\)/);
+    await page.screenshot({ path: path.join(screenshots, 'error-unequal-lengths.png'), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
