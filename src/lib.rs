@@ -4,12 +4,16 @@
 //! - [`hooks`]: hook names, activation caches, interventions.
 //! - [`loading`]: config, weights and tokenizer from bytes.
 //! - [`device`]: choosing where the model runs.
+//! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
+//! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
+//! - `ui` (wasm32 only): the Leptos browser app.
 
 pub mod device;
 pub mod experiments;
 pub mod hooks;
 pub mod loading;
 pub mod model;
+pub mod rng;
 pub mod spec;
 pub mod tensor_io;
 #[cfg(target_arch = "wasm32")]

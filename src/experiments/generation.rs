@@ -7,6 +7,7 @@ use super::readback::read;
 use crate::hooks::{Action, Intervention, InterventionHooks};
 use crate::loading::END_OF_TEXT;
 use crate::model::{Gpt2, KvCache};
+use crate::rng::SplitMix64;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,19 +79,6 @@ pub struct Generation {
     pub used_kv_cache: bool,
 }
 
-/// splitmix64: a small, portable generator, so a seed gives the same tokens everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 impl GenerationConfig {
     /// Checks the settings against the model.
     pub fn validate(&self, vocab: usize) -> Result<(), ExperimentError> {
@@ -159,7 +147,7 @@ impl GenerationConfig {
     }
 
     /// Picks the next token from processed logits.
-    fn pick(&self, logits: &[f32], rng: &mut Rng) -> u32 {
+    fn pick(&self, logits: &[f32], rng: &mut SplitMix64) -> u32 {
         let mut order: Vec<u32> = (0..logits.len() as u32).collect();
         order.sort_by(|&a, &b| {
             logits[b as usize]
@@ -238,7 +226,7 @@ pub async fn generate(
         .validate(|point| model.config.hook_shape(point, 1, prompt.len()))
         .map_err(|e| ExperimentError::Input(e.into()))?;
     let device = model.device();
-    let mut rng = Rng(config.seed);
+    let mut rng = SplitMix64(config.seed);
     let mut cache = KvCache::default();
     let mut sequence = prompt.to_vec();
     let mut generated = vec![];

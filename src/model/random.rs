@@ -1,26 +1,19 @@
 //! A GPT-2 with random weights, for benchmarks and tests that need a model of a given shape.
 
 use super::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
+use crate::rng::SplitMix64;
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// Normal samples from splitmix64 + Box–Muller: the same weights on every platform.
-struct Normal(u64);
+/// Normal samples by Box–Muller from splitmix64: the same weights on every platform.
+struct Normal(SplitMix64);
 
 impl Normal {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (((z ^ (z >> 31)) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
     fn samples(&mut self, n: usize, std: f32) -> Vec<f32> {
         (0..n)
             .map(|_| {
-                let (u, v) = (self.uniform(), self.uniform());
+                let (u, v) = (1.0 - self.0.next_f64(), self.0.next_f64()); // u in (0, 1]
                 ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32 * std
             })
             .collect()
@@ -31,7 +24,7 @@ impl Gpt2 {
     /// GPT-2 of `config`'s shape with weights drawn from N(0, 0.02²) (Hugging Face's
     /// initializer range), LayerNorm weights 1 and all biases 0.
     pub fn random(config: &Gpt2Config, seed: u64, device: &Device) -> Self {
-        let mut normal = Normal(seed);
+        let mut normal = Normal(SplitMix64(seed));
         let mut param = |shape: &[usize], std: Option<f32>| -> Param<Tensor<2>> {
             let n = shape.iter().product();
             let values = match std {
@@ -76,7 +69,7 @@ impl Gpt2 {
             })
             .collect();
         let embedding = |rows: usize| {
-            let values = Normal(seed ^ rows as u64).samples(rows * d, 0.02);
+            let values = Normal(SplitMix64(seed ^ rows as u64)).samples(rows * d, 0.02);
             Param::initialized(
                 ParamId::new(),
                 Tensor::<2>::from_data(TensorData::new(values, [rows, d]), device),

@@ -50,6 +50,18 @@ const EXAMPLES: [(&str, &str); 10] = [
     ),
 ];
 
+/// The value drawn white: what the grid is read against.
+fn centre(name: &str, metrics: &std::collections::BTreeMap<String, f32>) -> f32 {
+    let metric = |key: &str| metrics.get(key).copied().unwrap_or(0.0);
+    if name.starts_with("patch.") && !name.ends_with(".normalised") {
+        metric("corrupted")
+    } else if name.starts_with("ablate.") {
+        metric("clean")
+    } else {
+        0.0
+    }
+}
+
 /// Grids worth drawing: not the per-prompt breakdowns, not `d_model`-wide stacks.
 fn drawn(name: &str, grid: &crate::experiments::Grid) -> bool {
     !name.ends_with("per_prompt")
@@ -144,7 +156,7 @@ pub fn ExperimentPanel() -> impl IntoView {
                             view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
                         }).collect_view()}
                         {r.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
-                            <GridView name=name.clone() grid=grid.clone() tokens=tokens.clone()/>
+                            <GridView name=name.clone() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &r.metrics)/>
                         }).collect_view()}
                     </div>
                 }

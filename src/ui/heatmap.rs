@@ -34,13 +34,15 @@ fn axis_labels(grid: &Grid, axis: usize, tokens: &[String]) -> Vec<String> {
     }
 }
 
-/// One named grid.
+/// One named grid, coloured by distance from `centre` (white): the corrupted metric for raw
+/// patching grids, the clean metric for ablations, 0 otherwise.
 #[component]
-pub fn GridView(name: String, grid: Grid, tokens: Vec<String>) -> impl IntoView {
-    let scale = grid.values.iter().fold(
-        0.0f32,
-        |m, v| if v.is_finite() { m.max(v.abs()) } else { m },
-    );
+pub fn GridView(name: String, grid: Grid, tokens: Vec<String>, centre: f32) -> impl IntoView {
+    let scale = grid
+        .values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max((v - centre).abs()));
     let caption = format!("{name} [{}]", grid.axes.join(", "));
     let heatmap = |title: String, offset: usize| {
         let (rows, cols) = (
@@ -57,7 +59,7 @@ pub fn GridView(name: String, grid: Grid, tokens: Vec<String>) -> impl IntoView 
                     .map(|c| {
                         let v = grid.values[offset + r * cols + c];
                         let title = format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]);
-                        view! { <td data-row=r data-col=c data-value=v.to_string() title=title style=format!("background:{}", colour(v, scale))></td> }
+                        view! { <td data-row=r data-col=c data-value=v.to_string() title=title style=format!("background:{}", colour(v - centre, scale))></td> }
                     })
                     .collect_view();
                 view! { <tr><th scope="row">{row_labels[r].clone()}</th>{cells}</tr> }
@@ -80,7 +82,7 @@ pub fn GridView(name: String, grid: Grid, tokens: Vec<String>) -> impl IntoView 
                     <tbody>
                         {grid.values.iter().enumerate().map(|(i, v)| view! {
                             <tr><th scope="row">{labels[i].clone()}</th><td data-row=i data-value=v.to_string()>{format!("{v:.4}")}</td>
-                            <td><span class="bar" style=format!("width:{:.1}px;background:{}", 120.0 * v.abs() / scale.max(1e-12), colour(*v, scale))></span></td></tr>
+                            <td><span class="bar" style=format!("width:{:.1}px;background:{}", 120.0 * (v - centre).abs() / scale.max(1e-12), colour(v - centre, scale))></span></td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -661,20 +661,7 @@ pub fn consistency_checks(model: &Gpt2) {
                 vec![Intervention::new(hook, Action::Zero).at_neurons(vec![neuron])],
             )
             .unwrap();
-        let [b, pos, vocab] = logits.dims();
-        let last = block_on(patchbay::experiments::read(
-            logits.narrow(1, pos - 1, 1).reshape([b, vocab]),
-        ))
-        .unwrap();
-        let expected: f32 = batches
-            .answers
-            .iter()
-            .enumerate()
-            .map(|(r, a)| {
-                last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize]
-            })
-            .sum::<f32>()
-            / b as f32;
+        let expected = mean_logit_diff(logits, &batches.answers);
         assert!(
             (neurons.grid.values[i] - expected).abs() < 1e-5,
             "neuron {neuron}"
@@ -716,18 +703,7 @@ pub fn consistency_checks(model: &Gpt2) {
                 .collect(),
         )
         .unwrap();
-    let [b, pos, vocab] = logits.dims();
-    let last = block_on(patchbay::experiments::read(
-        logits.narrow(1, pos - 1, 1).reshape([b, vocab]),
-    ))
-    .unwrap();
-    let expected: f32 = batches
-        .answers
-        .iter()
-        .enumerate()
-        .map(|(r, a)| last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize])
-        .sum::<f32>()
-        / b as f32;
+    let expected = mean_logit_diff(logits, &batches.answers);
     assert!((none - expected).abs() < 1e-4, "{none} vs {expected}");
     let err = block_on(circuit(
         model,
@@ -738,4 +714,19 @@ pub fn consistency_checks(model: &Gpt2) {
     ))
     .unwrap_err();
     assert!(err.to_string().contains("L2H0 does not exist"), "{err}");
+}
+
+/// Mean logit difference at the last position, computed on the host.
+fn mean_logit_diff(logits: burn::tensor::Tensor<3>, answers: &[AnswerPair]) -> f32 {
+    let [b, pos, vocab] = logits.dims();
+    let last = block_on(patchbay::experiments::read(
+        logits.narrow(1, pos - 1, 1).reshape([b, vocab]),
+    ))
+    .unwrap();
+    answers
+        .iter()
+        .enumerate()
+        .map(|(r, a)| last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize])
+        .sum::<f32>()
+        / b as f32
 }

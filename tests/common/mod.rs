@@ -100,3 +100,69 @@ pub fn assert_close(what: &str, actual: &HostTensor, expected: &HostTensor, tol:
 }
 pub mod experiments;
 pub mod parity;
+
+/// The oracle-parity tests for one device, as test functions in the calling file.
+#[allow(unused_macros)]
+macro_rules! parity_tests {
+    ($device:expr) => {
+        #[test]
+        fn logits_match_the_oracle() {
+            common::parity::logits_match(&$device);
+        }
+
+        #[test]
+        fn every_hook_matches_the_oracle() {
+            common::parity::cache_matches(&$device);
+        }
+
+        #[test]
+        fn ablation_interventions_match_the_oracle() {
+            common::parity::ablations_match(&$device);
+        }
+
+        #[test]
+        fn steering_intervention_matches_the_oracle() {
+            common::parity::steering_matches(&$device);
+        }
+    };
+}
+
+/// The experiment-table tests for one device.
+#[allow(unused_macros)]
+macro_rules! experiment_tests {
+    ($device:expr) => {
+        fn model() -> patchbay::model::Gpt2 {
+            common::load_tiny("model.safetensors", &$device).model
+        }
+
+        #[test]
+        fn activation_patching_matches_the_oracle() {
+            common::experiments::patching_matches(&model());
+        }
+
+        #[test]
+        fn ablation_matches_the_oracle() {
+            common::experiments::ablation_matches(&model());
+        }
+
+        #[test]
+        fn logit_lens_matches_the_oracle() {
+            common::experiments::lens_matches(&model());
+        }
+
+        #[test]
+        fn attribution_patching_matches_the_oracle() {
+            common::experiments::attribution_matches(&model());
+        }
+
+        #[test]
+        fn greedy_generation_matches_the_oracle() {
+            common::experiments::greedy_generation_matches(&model());
+        }
+
+        #[test]
+        fn steering_matches_the_oracle() {
+            common::experiments::steering_matches(&model());
+        }
+    };
+}
