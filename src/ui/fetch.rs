@@ -1,9 +1,20 @@
-//! Downloading model files with progress (the Fetch API, read chunk by chunk).
+//! Downloading model files with progress (the Fetch API, read chunk by chunk), kept in the
+//! browser's Cache API so that a reload reads them from disk.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use web_sys::{Cache, ReadableStreamDefaultReader, Response};
+
+/// The Cache API bucket that holds downloaded model files.
+pub const MODEL_CACHE: &str = "patchbay-models-v1";
+
+/// Where a file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Network,
+    BrowserCache,
+}
 
 fn js_error(context: &str, e: JsValue) -> String {
     let detail = e
@@ -13,11 +24,30 @@ fn js_error(context: &str, e: JsValue) -> String {
     format!("{context}: {detail}")
 }
 
-/// The bytes at `url`, calling `progress(received, total)` as chunks arrive.
-pub async fn fetch_bytes(
+async fn open_cache() -> Option<Cache> {
+    let caches = web_sys::window()?.caches().ok()?;
+    JsFuture::from(caches.open(MODEL_CACHE))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// The bytes at `url`, from the browser cache when it holds them, else from the network (and
+/// then stored in the cache). `progress(received, total)` is called as chunks arrive. A cache
+/// that cannot store (quota, private mode) costs nothing but the note in the result.
+pub async fn fetch_cached(
     url: &str,
     mut progress: impl FnMut(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<(Vec<u8>, Origin, Option<String>), String> {
+    let cache = open_cache().await;
+    if let Some(cache) = &cache
+        && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
+        && let Ok(response) = hit.dyn_into::<Response>()
+        && let Ok(bytes) = read_body(url, &response, &mut progress).await
+    {
+        return Ok((bytes, Origin::BrowserCache, None));
+    }
     let window = web_sys::window().ok_or("no window")?;
     let response: Response = JsFuture::from(window.fetch_with_str(url))
         .await
@@ -31,6 +61,35 @@ pub async fn fetch_bytes(
             response.status_text()
         ));
     }
+    // The cache consumes a tee of the stream while we read the other branch.
+    let stored = cache.as_ref().and_then(|cache| {
+        response
+            .clone()
+            .ok()
+            .map(|copy| JsFuture::from(cache.put_with_str(url, &copy)))
+    });
+    let bytes = read_body(url, &response, &mut progress).await?;
+    let note = match stored {
+        Some(put) => put.await.err().map(|e| js_error("the model could not be kept in the browser cache (storage full?)", e)),
+        None => Some("the browser offers no cache storage here: the model will be downloaded again next time".to_string()),
+    };
+    Ok((bytes, Origin::Network, note))
+}
+
+/// Removes these URLs from the model cache (after they failed to load).
+pub async fn forget(urls: &[String]) {
+    if let Some(cache) = open_cache().await {
+        for url in urls {
+            let _ = JsFuture::from(cache.delete_with_str(url)).await;
+        }
+    }
+}
+
+async fn read_body(
+    url: &str,
+    response: &Response,
+    progress: &mut impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
     let total = response
         .headers()
         .get("content-length")

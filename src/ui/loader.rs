@@ -1,6 +1,9 @@
 //! Choosing and loading a model: hub ids, a base URL (self-hosted or `static/models/NAME/`).
 
-use super::{AppState, Session, fetch::fetch_bytes};
+use super::{
+    AppState, Session,
+    fetch::{Origin, fetch_cached, forget},
+};
 use crate::loading::ModelFiles;
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -47,11 +50,13 @@ pub fn ModelLoader() -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             let started = js_sys::Date::now();
+            let origins = std::cell::RefCell::new(Vec::new());
+            let notes = std::cell::RefCell::new(Vec::new());
             let fetch = async |name: &str| {
                 status.set(format!("downloading {name}"));
                 received.set(0);
                 total.set(None);
-                fetch_bytes(&format!("{base}{name}"), |done, all| {
+                let (bytes, origin, note) = fetch_cached(&format!("{base}{name}"), |done, all| {
                     received.set(done);
                     total.set(all);
                     let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
@@ -62,7 +67,10 @@ pub fn ModelLoader() -> impl IntoView {
                         megabytes(rate as u64)
                     ));
                 })
-                .await
+                .await?;
+                origins.borrow_mut().push(origin);
+                notes.borrow_mut().extend(note);
+                Ok::<_, String>(bytes)
             };
             let result = async {
                 let config = fetch("config.json").await?;
@@ -85,11 +93,22 @@ pub fn ModelLoader() -> impl IntoView {
             match result {
                 Ok((model, weights_sha256)) => {
                     let name = base.clone();
+                    let from_cache = origins.borrow().iter().all(|o| *o == Origin::BrowserCache);
                     status.set(format!(
-                        "loaded {name} ({} layers, {} heads, d_model {})",
+                        "loaded {name} ({} layers, {} heads, d_model {}){}{}",
                         model.model.config.n_layer,
                         model.model.config.n_head,
-                        model.model.config.n_embd
+                        model.model.config.n_embd,
+                        if from_cache {
+                            ", from the browser cache"
+                        } else {
+                            ""
+                        },
+                        notes
+                            .borrow()
+                            .iter()
+                            .map(|n| format!("; {n}"))
+                            .collect::<String>()
                     ));
                     state.session.set(Some(Rc::new(Session {
                         name,
@@ -98,6 +117,12 @@ pub fn ModelLoader() -> impl IntoView {
                     })));
                 }
                 Err(e) => {
+                    // Bad files must not come back from the cache next time.
+                    forget(
+                        &["config.json", "tokenizer.json", "model.safetensors"]
+                            .map(|f| format!("{base}{f}")),
+                    )
+                    .await;
                     status.set(String::new());
                     error.set(Some(e));
                 }

@@ -165,3 +165,38 @@ test('corrupt weights and a wrong architecture give clear errors, and the app ke
     await browser.close();
   }
 });
+
+test('a reload loads the model from the browser cache; files that failed to load are not kept', async () => {
+  const { browser, page, errors } = await open('cpu');
+  const count = (file) => server.requests.filter((p) => p === file).length;
+  try {
+    const weights = '/models/tiny-gpt2/model.safetensors';
+    const before = count(weights);
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForSelector('#prompt-text', { timeout: 60_000 });
+    assert.equal(count(weights), before + 1);
+    assert.doesNotMatch(await page.textContent('#load-status'), /from the browser cache/);
+
+    await page.reload();
+    await page.waitForSelector('#device[data-state=ready]');
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForFunction(() => document.querySelector('#load-status')?.textContent.includes('from the browser cache'), null, { timeout: 60_000 });
+    assert.equal(count(weights), before + 1, 'no second download');
+    await checkPrompt(page);
+
+    const broken = '/models/truncated/model.safetensors';
+    const brokenBefore = count(broken);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await loadModel(page, 'truncated');
+      for (let waited = 0; count(broken) < brokenBefore + attempt; waited += 50) {
+        assert.ok(waited < 60_000, 'a file that failed is downloaded again, not served from the cache');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await page.waitForFunction(() => !document.querySelector('#load-model').disabled && document.querySelector('#load-error')?.textContent.includes('truncated'), null, { timeout: 60_000 });
+    }
+    assert.equal(count(broken), brokenBefore + 2);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
