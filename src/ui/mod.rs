@@ -1,5 +1,6 @@
 //! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts.
 
+mod attention;
 mod experiment;
 mod fetch;
 mod heatmap;

@@ -1,7 +1,11 @@
 //! Prompt → token strip (ids on hover), per-token loss, top-k next tokens.
 
-use super::AppState;
+use super::{
+    AppState,
+    attention::{AttentionPatterns, Patterns},
+};
 use crate::experiments::read;
+use crate::hooks::{BlockHook, HookPoint};
 use leptos::prelude::*;
 
 /// One token of the prompt with the model's loss on it (none for the first).
@@ -42,6 +46,7 @@ pub fn PromptPanel() -> impl IntoView {
     let candidates = RwSignal::new(Vec::<Candidate>::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let patterns = RwSignal::new(None::<Patterns>);
 
     let run = move |_| {
         let Some(session) = state.session.get_untracked() else {
@@ -50,17 +55,25 @@ pub fn PromptPanel() -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let result: Result<(Vec<TokenView>, Vec<Candidate>), String> = async {
+            let result: Result<(Vec<TokenView>, Vec<Candidate>, Patterns), String> = async {
                 let tokenizer = &session.model.tokenizer;
                 let model = &session.model.model;
                 let ids = tokenizer
                     .encode_prompt(&text.get_untracked(), prepend_bos.get_untracked())
                     .map_err(|e| e.to_string())?;
-                let logits = model.forward(
-                    model
-                        .tokens(std::slice::from_ref(&ids))
-                        .map_err(|e| e.to_string())?,
-                );
+                let tokens = model
+                    .tokens(std::slice::from_ref(&ids))
+                    .map_err(|e| e.to_string())?;
+                let (logits, cache) = model.run_with_cache(tokens, |p| {
+                    matches!(p, HookPoint::Block(_, BlockHook::Pattern))
+                });
+                let mut layer_patterns = vec![];
+                for layer in 0..model.config.n_layer {
+                    let pattern: burn::tensor::Tensor<4> = cache
+                        .get(HookPoint::pattern(layer))
+                        .ok_or("no attention pattern cached")?;
+                    layer_patterns.push(read(pattern).await?);
+                }
                 let [_, pos, vocab] = logits.dims();
                 let values = read(logits.reshape([pos, vocab])).await?;
                 let rows: Vec<Vec<f32>> = values.chunks(vocab).map(log_softmax).collect();
@@ -87,14 +100,20 @@ pub fn PromptPanel() -> impl IntoView {
                         prob: rows[pos - 1][id as usize].exp(),
                     })
                     .collect();
-                Ok((strip, top))
+                let patterns = Patterns {
+                    n_head: model.config.n_head,
+                    tokens: tokenizer.token_texts(&ids),
+                    patterns: layer_patterns,
+                };
+                Ok((strip, top, patterns))
             }
             .await;
             busy.set(false);
             match result {
-                Ok((strip, top)) => {
+                Ok((strip, top, attention)) => {
                     tokens.set(strip);
                     candidates.set(top);
+                    patterns.set(Some(attention));
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -127,6 +146,7 @@ pub fn PromptPanel() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            {move || patterns.get().map(|p| view! { <AttentionPatterns patterns=p/> })}
         </section>
     }
 }

@@ -66,6 +66,15 @@ async function checkPrompt(page) {
     assert.ok(Math.abs(r.logit - row[r.id]) < 1e-4, `logit of ${r.id}: ${r.logit} vs ${row[r.id]}`);
     assert.ok(Math.abs(r.prob - Math.exp(row[r.id] - max) / sum) < 1e-5, `probability of ${r.id}`);
   });
+
+  // Attention patterns: every head of every layer equals the oracle's hook_pattern.
+  for (const layer of [0, 1]) {
+    const expected = readTensor(path.join(tiny, 'reference.safetensors'), `cache.blocks.${layer}.attn.hook_pattern`);
+    const values = await page.$$eval(`table.pattern[data-layer="${layer}"] td`, (tds) => tds.map((td) => Number(td.dataset.value)));
+    assert.equal(values.length, expected.values.length);
+    values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-5, `pattern L${layer}[${i}]: ${v} vs ${expected.values[i]}`));
+  }
+  assert.match(await page.getAttribute('table.pattern[data-layer="1"][data-head="2"] td[data-q="14"][data-k="4"]', 'title'), /L1H2: " to" attends to " Mary": /);
 }
 
 const steeringSpec = fs.readFileSync(path.join(repo, 'tests/specs/steering-oracle.json'), 'utf8');
