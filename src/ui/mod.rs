@@ -3,6 +3,7 @@
 mod attention;
 mod experiment;
 mod fetch;
+mod generation;
 mod heatmap;
 mod loader;
 mod prompt;
@@ -63,7 +64,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <loader::ModelLoader/>
-            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <experiment::ExperimentPanel/> })}
+            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <generation::GenerationPanel/> <experiment::ExperimentPanel/> })}
         </main>
     }
 }

@@ -135,6 +135,7 @@ pub fn PromptPanel() -> impl IntoView {
                     </span>
                 </For>
             </div>
+            <Show when=move || !candidates.get().is_empty()>
             <table id="top-k" class="top-k">
                 <caption>"Most likely next tokens"</caption>
                 <thead><tr><th scope="col">"token"</th><th scope="col">"id"</th><th scope="col">"probability"</th><th scope="col">"logit"</th></tr></thead>
@@ -146,6 +147,7 @@ pub fn PromptPanel() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
+            </Show>
             {move || patterns.get().map(|p| view! { <AttentionPatterns patterns=p/> })}
         </section>
     }

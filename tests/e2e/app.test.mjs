@@ -209,3 +209,52 @@ test('a reload loads the model from the browser cache; files that failed to load
     await browser.close();
   }
 });
+
+test('generation panel: greedy, repetition penalty and steered continuations equal the oracle', async () => {
+  const { browser, page, errors } = await open('cpu');
+  const continuation = async (name) => (await page.getAttribute(`[data-continuation=${name}]`, 'data-ids')).split(',').map(Number);
+  const generate = async (expectedCount, name = 'default') => {
+    await page.click('#generate');
+    await page.waitForFunction(({ name, expectedCount }) => {
+      const el = document.querySelector(`[data-continuation=${name}]`);
+      return el && el.dataset.ids.split(',').filter(Boolean).length === expectedCount && !document.querySelector('#generate').disabled;
+    }, { name, expectedCount }, { timeout: 120_000 });
+  };
+  try {
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForSelector('#generation-prompt', { timeout: 60_000 });
+    const fox = reference.generation.quick_brown_fox_no_bos;
+    await page.fill('#generation-prompt', 'The quick brown fox');
+    await page.fill('#max-new-tokens', String(fox.new_ids.length));
+    await generate(fox.new_ids.length);
+    assert.deepEqual(await continuation('default'), fox.new_ids);
+    assert.equal(await page.textContent('[data-continuation=default]'), fox.new_text);
+
+    const penalised = reference.generation['quick_brown_fox_no_bos_rep1.3'];
+    await page.fill('#repetition-penalty', '1.3');
+    await page.uncheck('#kv-cache');
+    await generate(penalised.new_ids.length);
+    assert.deepEqual(await continuation('default'), penalised.new_ids);
+
+    const steering = reference.steering;
+    await page.fill('#repetition-penalty', '');
+    await page.check('#kv-cache');
+    await page.fill('#generation-prompt', steering.prompt);
+    await page.check('#generation-bos');
+    await page.fill('#max-new-tokens', String(steering.steered_new_ids.length));
+    await page.check('#steer');
+    await page.fill('#steer-hook', steering.hook);
+    await page.fill('#steer-coeff', String(steering.coeff));
+    await generate(steering.steered_new_ids.length, 'steered');
+    assert.deepEqual(await continuation('steered'), steering.steered_new_ids);
+    await page.screenshot({ path: path.join(screenshots, 'generation-steered.png'), fullPage: true });
+
+    await page.fill('#temperature', 'hot');
+    await page.click('#generate');
+    await page.waitForSelector('#generation-error');
+    assert.match(await page.textContent('#generation-error'), /temperature: `hot` is not a number/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,196 @@
+//! Generation with every control of the engine, tokens streaming in as they are produced, and
+//! optionally an activation-addition steer shown beside the default continuation.
+
+use super::AppState;
+use crate::experiments::{GenerationConfig, generate, steering_vector};
+use crate::hooks::HookPoint;
+use leptos::prelude::*;
+
+fn parse_ids(text: &str) -> Result<Vec<u32>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<u32>()
+                .map_err(|_| format!("`{s}` is not a token id"))
+        })
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(label: &str, text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{label}: `{text}` is not a number"))
+}
+
+fn optional<T: std::str::FromStr>(label: &str, text: &str) -> Result<Option<T>, String> {
+    if text.trim().is_empty() {
+        Ok(None)
+    } else {
+        number(label, text).map(Some)
+    }
+}
+
+/// A labelled text input bound to a signal.
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(default = "6")] size: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="field">{label}" "
+            <input id=id type="text" size=size prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        </label>
+    }
+}
+
+#[component]
+pub fn GenerationPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let prompt = RwSignal::new("The quick brown fox".to_string());
+    let prepend_bos = RwSignal::new(false);
+    let max_new = RwSignal::new("24".to_string());
+    let temperature = RwSignal::new("0".to_string());
+    let top_k = RwSignal::new(String::new());
+    let top_p = RwSignal::new(String::new());
+    let repetition = RwSignal::new(String::new());
+    let frequency = RwSignal::new("0".to_string());
+    let presence = RwSignal::new("0".to_string());
+    let banned = RwSignal::new(String::new());
+    let seed = RwSignal::new("0".to_string());
+    let kv_cache = RwSignal::new(true);
+    let steer = RwSignal::new(false);
+    let hook = RwSignal::new("blocks.6.hook_resid_pre".to_string());
+    let positive = RwSignal::new(" Love".to_string());
+    let negative = RwSignal::new(" Hate".to_string());
+    let coeff = RwSignal::new("5".to_string());
+    let outputs = RwSignal::new(Vec::<(String, Vec<u32>, String)>::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let stop = RwSignal::new(false);
+
+    let start = move |_| {
+        let Some(session) = state.session.get_untracked() else {
+            return;
+        };
+        let settings = (|| -> Result<GenerationConfig, String> {
+            Ok(GenerationConfig {
+                max_new_tokens: number("max tokens", &max_new.get_untracked())?,
+                temperature: number("temperature", &temperature.get_untracked())?,
+                top_k: optional("top-k", &top_k.get_untracked())?,
+                top_p: optional("top-p", &top_p.get_untracked())?,
+                repetition_penalty: optional("repetition penalty", &repetition.get_untracked())?,
+                frequency_penalty: number("frequency penalty", &frequency.get_untracked())?,
+                presence_penalty: number("presence penalty", &presence.get_untracked())?,
+                banned_tokens: parse_ids(&banned.get_untracked())?,
+                seed: number("seed", &seed.get_untracked())?,
+                kv_cache: kv_cache.get_untracked(),
+                ..GenerationConfig::default()
+            })
+        })();
+        let config = match settings {
+            Ok(c) => c,
+            Err(e) => return error.set(Some(e)),
+        };
+        busy.set(true);
+        stop.set(false);
+        error.set(None);
+        outputs.set(vec![]);
+        leptos::task::spawn_local(async move {
+            let result: Result<(), String> = async {
+                let model = &session.model.model;
+                let tokenizer = &session.model.tokenizer;
+                let ids = tokenizer
+                    .encode_prompt(&prompt.get_untracked(), prepend_bos.get_untracked())
+                    .map_err(|e| e.to_string())?;
+                let mut runs = vec![("default".to_string(), vec![])];
+                if steer.get_untracked() {
+                    let point: HookPoint = hook
+                        .get_untracked()
+                        .parse()
+                        .map_err(|e: crate::hooks::UnknownHook| e.to_string())?;
+                    let encode = |text: String| {
+                        tokenizer
+                            .encode_prompt(&text, true)
+                            .map_err(|e| e.to_string())
+                    };
+                    let vector = steering_vector(
+                        model,
+                        point,
+                        &encode(positive.get_untracked())?,
+                        &encode(negative.get_untracked())?,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    runs.push((
+                        "steered".to_string(),
+                        vec![vector.intervention(number("coefficient", &coeff.get_untracked())?)],
+                    ));
+                }
+                for (index, (name, interventions)) in runs.into_iter().enumerate() {
+                    outputs.update(|o| o.push((name, vec![], String::new())));
+                    let mut on_token = |step: &crate::experiments::Step| {
+                        let text = tokenizer.decode(&[step.token]).unwrap_or_default();
+                        outputs.update(|o| {
+                            o[index].1.push(step.token);
+                            o[index].2.push_str(&text);
+                        });
+                        !stop.get_untracked()
+                    };
+                    generate(model, &ids, &config, &interventions, &mut on_token)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+            .await;
+            busy.set(false);
+            if let Err(e) = result {
+                error.set(Some(e));
+            }
+        });
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="generation-heading">
+            <h2 id="generation-heading">"Generation"</h2>
+            <textarea id="generation-prompt" rows="2" cols="80" prop:value=move || prompt.get() on:input=move |ev| prompt.set(event_target_value(&ev))></textarea>
+            <div class="controls">
+                <label><input id="generation-bos" type="checkbox" prop:checked=move || prepend_bos.get() on:change=move |ev| prepend_bos.set(event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
+                <Field id="max-new-tokens" label="max tokens" value=max_new/>
+                <Field id="temperature" label="temperature (0 = greedy)" value=temperature/>
+                <Field id="top-k" label="top-k" value=top_k/>
+                <Field id="top-p" label="top-p" value=top_p/>
+                <Field id="repetition-penalty" label="repetition penalty" value=repetition/>
+                <Field id="frequency-penalty" label="frequency penalty" value=frequency/>
+                <Field id="presence-penalty" label="presence penalty" value=presence/>
+                <Field id="banned-tokens" label="banned token ids" value=banned size="14"/>
+                <Field id="seed" label="seed" value=seed/>
+                <label><input id="kv-cache" type="checkbox" prop:checked=move || kv_cache.get() on:change=move |ev| kv_cache.set(event_target_checked(&ev))/>" KV cache"</label>
+            </div>
+            <div class="controls">
+                <label><input id="steer" type="checkbox" prop:checked=move || steer.get() on:change=move |ev| steer.set(event_target_checked(&ev))/>" steer (activation addition) "</label>
+                <Field id="steer-hook" label="at" value=hook size="24"/>
+                <Field id="steer-positive" label="toward" value=positive size="10"/>
+                <Field id="steer-negative" label="away from" value=negative size="10"/>
+                <Field id="steer-coeff" label="coefficient" value=coeff/>
+            </div>
+            <button id="generate" on:click=start disabled=move || busy.get()>"Generate"</button>
+            <button id="stop-generation" on:click=move |_| stop.set(true) disabled=move || !busy.get()>"Stop"</button>
+            {move || error.get().map(|e| view! { <p id="generation-error" class="error" role="alert">{e}</p> })}
+            <div class="side-by-side" aria-live="polite">
+                {move || outputs.get().into_iter().map(|(name, ids, text)| {
+                    let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                    view! {
+                        <div class="continuation">
+                            <h3>{name.clone()}</h3>
+                            <p data-continuation=name data-ids=ids>{text}</p>
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
