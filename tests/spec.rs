@@ -64,6 +64,10 @@ fn invalid_specs_name_the_json_path() {
             "at `prompts.answers`: 3 answer pairs for 8 prompts",
         ),
         (
+            edited(|v| v["version"] = 0.into()),
+            "at `version`: version 0 does not exist",
+        ),
+        (
             edited(|v| v["version"] = 2.into()),
             "version 2 was written by a newer Patchbay",
         ),

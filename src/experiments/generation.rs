@@ -148,15 +148,24 @@ impl GenerationConfig {
 
     /// Picks the next token from processed logits.
     fn pick(&self, logits: &[f32], rng: &mut SplitMix64) -> u32 {
-        let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            logits[b as usize]
-                .total_cmp(&logits[a as usize])
-                .then(a.cmp(&b))
-        });
+        // Highest logit first, ties to the lower id.
+        let before = |a: &u32, b: &u32| {
+            logits[*b as usize]
+                .total_cmp(&logits[*a as usize])
+                .then(a.cmp(b))
+        };
         if self.temperature == 0.0 {
-            return order[0];
+            // Greedy needs the maximum only, not a sort of the vocabulary at every step.
+            return (0..logits.len() as u32)
+                .min_by(before)
+                .expect("a non-empty vocabulary");
         }
+        let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+        if let Some(k) = self.top_k.filter(|&k| k < order.len()) {
+            order.select_nth_unstable_by(k, before);
+            order.truncate(k);
+        }
+        order.sort_unstable_by(before);
         let keep = self.top_k.unwrap_or(order.len()).min(order.len());
         let scaled: Vec<f64> = order[..keep]
             .iter()

@@ -19,7 +19,9 @@ pub use generation::{Generation, GenerationConfig, Step, generate};
 pub use grid::Grid;
 pub use lens::{LensResult, LensStack, logit_lens};
 pub use metric::{AnswerPair, Metric, last_position};
-pub use patching::{PatchTarget, PatchingResult, PromptPairs, activation_patching};
+pub use patching::{
+    PatchTarget, PatchingResult, PromptPairs, activation_patching, activation_patching_targets,
+};
 pub use readback::read;
 pub use steering::{SteeringVector, steering_vector};
 pub use sweep::{Cell, Sweep};

@@ -226,9 +226,24 @@ pub async fn activation_patching(
     max_rows: usize,
     progress: &mut Progress<'_>,
 ) -> Result<PatchingResult, ExperimentError> {
+    let mut results =
+        activation_patching_targets(model, prompts, &[target], metric, max_rows, progress).await?;
+    Ok(results.remove(0))
+}
+
+/// Activation patching of several targets, sharing one clean and one corrupted run.
+pub async fn activation_patching_targets(
+    model: &Gpt2,
+    prompts: PromptPairs<'_>,
+    targets: &[PatchTarget],
+    metric: Metric,
+    max_rows: usize,
+    progress: &mut Progress<'_>,
+) -> Result<Vec<PatchingResult>, ExperimentError> {
     check_pairs(prompts)?;
     let (clean, _, clean_cache) = cached_run(model, prompts.clean, prompts.answers, metric, |p| {
-        p.layer().is_some_and(|l| p == target.hook(l))
+        p.layer()
+            .is_some_and(|l| targets.iter().any(|t| p == t.hook(l)))
     })
     .await?;
     let (corrupted, _, corrupted_cache) =
@@ -236,34 +251,38 @@ pub async fn activation_patching(
             matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
         })
         .await?;
-    let hook = |layer| target.hook(layer);
-    let source = |layer| {
-        clean_cache
-            .activation(target.hook(layer))
-            .cloned()
-            .ok_or(ExperimentError::MissingActivation(target.hook(layer)))
-    };
-    let sweep = Sweep {
-        model,
-        base: &corrupted_cache,
-        hook: &hook,
-        source: &source,
-        answers: prompts.answers,
-        metric,
-        max_rows,
-    };
     let n_pos = prompts.clean[0].len();
-    let (cells, shape) = target.cells(model.config.n_layer, n_pos, model.config.n_head);
-    let values = sweep.run(&cells, progress).await?;
-    let mut axes = target.axes();
-    axes.push("prompt");
-    let mut per_prompt_shape = shape;
-    per_prompt_shape.push(prompts.answers.len());
-    let per_prompt = Grid::new(&axes, per_prompt_shape, values);
-    Ok(PatchingResult {
-        raw: per_prompt.mean_last_axis(),
-        per_prompt,
-        clean,
-        corrupted,
-    })
+    let mut results = Vec::with_capacity(targets.len());
+    for &target in targets {
+        let hook = |layer| target.hook(layer);
+        let source = |layer| {
+            clean_cache
+                .activation(target.hook(layer))
+                .cloned()
+                .ok_or(ExperimentError::MissingActivation(target.hook(layer)))
+        };
+        let sweep = Sweep {
+            model,
+            base: &corrupted_cache,
+            hook: &hook,
+            source: &source,
+            answers: prompts.answers,
+            metric,
+            max_rows,
+        };
+        let (cells, shape) = target.cells(model.config.n_layer, n_pos, model.config.n_head);
+        let values = sweep.run(&cells, progress).await?;
+        let mut axes = target.axes();
+        axes.push("prompt");
+        let mut per_prompt_shape = shape;
+        per_prompt_shape.push(prompts.answers.len());
+        let per_prompt = Grid::new(&axes, per_prompt_shape, values);
+        results.push(PatchingResult {
+            raw: per_prompt.mean_last_axis(),
+            per_prompt,
+            clean,
+            corrupted,
+        });
+    }
+    Ok(results)
 }

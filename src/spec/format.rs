@@ -179,6 +179,14 @@ impl Spec {
                     ),
                 });
             }
+            Some(0) => {
+                return Err(SpecError {
+                    path: "version".into(),
+                    message: format!(
+                        "version 0 does not exist; this Patchbay reads version {SPEC_VERSION}"
+                    ),
+                });
+            }
             _ => {}
         }
         let deserializer = &mut serde_json::Deserializer::from_str(text);

@@ -3,8 +3,8 @@
 
 use super::format::{Experiment, PromptInput, Prompts, Spec, SpecError, TokenInput};
 use crate::experiments::{
-    self, AnswerPair, ExperimentError, Generation, Grid, PatchTarget, Progress, PromptPairs,
-    activation_patching, attribution_patching,
+    self, AnswerPair, ExperimentError, Generation, Grid, PatchTarget, PatchingResult, Progress,
+    PromptPairs, activation_patching_targets, attribution_patching,
 };
 use crate::loading::LoadedModel;
 use serde::{Deserialize, Serialize};
@@ -244,6 +244,22 @@ pub fn pearson(a: &[f32], b: &[f32]) -> f32 {
     (sab / (saa * sbb).sqrt()) as f32
 }
 
+/// Adds a patching result as `patch.<target>` (raw), `.normalised` and `.per_prompt`, with
+/// the clean and corrupted metrics.
+fn insert_patching(
+    grids: &mut BTreeMap<String, Grid>,
+    metrics: &mut BTreeMap<String, f32>,
+    target: PatchTarget,
+    result: PatchingResult,
+) {
+    let name = format!("patch.{}", target.name());
+    grids.insert(format!("{name}.normalised"), result.normalised());
+    grids.insert(format!("{name}.per_prompt"), result.per_prompt);
+    grids.insert(name, result.raw);
+    metrics.insert("clean".into(), result.clean);
+    metrics.insert("corrupted".into(), result.corrupted);
+}
+
 /// Runs `spec` on the context's model.
 pub async fn run(
     spec: &Spec,
@@ -274,22 +290,17 @@ pub async fn run(
     match &spec.experiment {
         Experiment::ActivationPatching { targets, max_rows } => {
             let r = resolved_ref();
-            for target in targets {
-                let result = activation_patching(
-                    model,
-                    r.pairs(),
-                    *target,
-                    spec.metric,
-                    *max_rows,
-                    progress,
-                )
-                .await?;
-                let name = format!("patch.{}", target.name());
-                grids.insert(format!("{name}.normalised"), result.normalised());
-                grids.insert(format!("{name}.per_prompt"), result.per_prompt);
-                grids.insert(name, result.raw);
-                metrics.insert("clean".into(), result.clean);
-                metrics.insert("corrupted".into(), result.corrupted);
+            let results = activation_patching_targets(
+                model,
+                r.pairs(),
+                targets,
+                spec.metric,
+                *max_rows,
+                progress,
+            )
+            .await?;
+            for (target, result) in targets.iter().zip(results) {
+                insert_patching(&mut grids, &mut metrics, *target, result);
             }
         }
         Experiment::Ablation {
@@ -377,38 +388,34 @@ pub async fn run(
             let r = resolved_ref();
             let attr = attribution_patching(model, r.pairs(), spec.metric).await?;
             if *compare {
-                for (target, estimate) in [
-                    (PatchTarget::AttnHeadOutAllPos, &attr.z),
-                    (PatchTarget::AttnHeadOutByPos, &attr.z_by_pos),
-                    (PatchTarget::ResidPre, &attr.resid_pre),
-                ] {
-                    let actual = activation_patching(
-                        model,
-                        r.pairs(),
-                        target,
-                        spec.metric,
-                        *max_rows,
-                        progress,
-                    )
-                    .await?;
+                let compared = [
+                    (PatchTarget::AttnHeadOutAllPos, "z", &attr.z),
+                    (PatchTarget::AttnHeadOutByPos, "z_by_pos", &attr.z_by_pos),
+                    (PatchTarget::ResidPre, "resid_pre", &attr.resid_pre),
+                ];
+                let targets = compared.map(|(target, _, _)| target);
+                let results = activation_patching_targets(
+                    model,
+                    r.pairs(),
+                    &targets,
+                    spec.metric,
+                    *max_rows,
+                    progress,
+                )
+                .await?;
+                for ((target, name, estimate), actual) in compared.into_iter().zip(results) {
+                    // Attribution estimates the change from the corrupted run.
                     let effect: Vec<f32> = actual
                         .raw
                         .values
                         .iter()
                         .map(|v| v - actual.corrupted)
                         .collect();
-                    let name = match target {
-                        PatchTarget::AttnHeadOutAllPos => "z",
-                        PatchTarget::AttnHeadOutByPos => "z_by_pos",
-                        _ => "resid_pre",
-                    };
                     metrics.insert(
                         format!("pearson.{name}"),
                         pearson(&estimate.values, &effect),
                     );
-                    metrics.insert("clean".into(), actual.clean);
-                    metrics.insert("corrupted".into(), actual.corrupted);
-                    grids.insert(format!("patch.{}", target.name()), actual.raw);
+                    insert_patching(&mut grids, &mut metrics, target, actual);
                 }
             }
             grids.insert("attrib.z".into(), attr.z);
