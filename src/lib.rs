@@ -6,14 +6,18 @@
 //! - [`device`]: choosing where the model runs.
 //! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
 //! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
+//! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures.
 //! - `ui` (wasm32 only): the Leptos browser app.
 
 pub mod device;
 pub mod experiments;
+pub mod figures;
+pub mod history;
 pub mod hooks;
 pub mod loading;
 pub mod model;
 pub mod rng;
+pub mod share;
 pub mod spec;
 pub mod tensor_io;
 #[cfg(target_arch = "wasm32")]

@@ -66,3 +66,62 @@ impl Grid {
         }
     }
 }
+
+impl Grid {
+    /// One row per cell: the index along each axis (and its label where the axis has labels),
+    /// then the value, exact (shortest round-tripping decimal).
+    pub fn to_csv(&self) -> String {
+        let mut header: Vec<String> = Vec::new();
+        for (axis, name) in self.axes.iter().enumerate() {
+            header.push(name.clone());
+            if self.labels.get(axis).is_some() {
+                header.push(format!("{name}_label"));
+            }
+        }
+        header.push("value".into());
+        let mut csv = header.join(",") + "\n";
+        let mut index = vec![0usize; self.shape.len()];
+        for value in &self.values {
+            for (axis, i) in index.iter().enumerate() {
+                csv.push_str(&format!("{i},"));
+                if let Some(labels) = self.labels.get(axis) {
+                    csv.push_str(&csv_field(&labels[*i]));
+                    csv.push(',');
+                }
+            }
+            csv.push_str(&format!("{value}\n"));
+            for axis in (0..index.len()).rev() {
+                index[axis] += 1;
+                if index[axis] < self.shape[axis] {
+                    break;
+                }
+                index[axis] = 0;
+            }
+        }
+        csv
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ') {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lists_every_cell_in_row_major_order_with_labels_quoted() {
+        let grid = Grid::new(&["component", "pos"], vec![2, 2], vec![0.5, -1.0, 1e-7, 3.0])
+            .with_labels(vec!["0_pre".into(), " Mary, \"x\"".into()]);
+        assert_eq!(
+            grid.to_csv(),
+            "component,component_label,pos,value\n\
+             0,0_pre,0,0.5\n0,0_pre,1,-1\n1,\" Mary, \"\"x\"\"\",0,0.0000001\n1,\" Mary, \"\"x\"\"\",1,3\n"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Turning bytes into a runnable model: `config.json`, `model.safetensors`, `tokenizer.json`.
 //! Bytes, not paths: the browser has no files.
 
+pub mod memory;
 mod tokenizer;
 mod weights;
 

@@ -203,7 +203,7 @@ impl Spec {
         serde_json::to_string_pretty(self).expect("a spec serialises")
     }
 
-    fn check(&self) -> Result<(), SpecError> {
+    pub(crate) fn check(&self) -> Result<(), SpecError> {
         let err = |path: &str, message: String| {
             Err(SpecError {
                 path: path.into(),

@@ -1,0 +1,171 @@
+//! Figures as standalone SVG documents: what the page draws and what "export SVG/PNG" saves.
+//! Pure functions of the result, so the CLI and the browser draw the same pictures.
+
+use crate::experiments::Grid;
+use std::fmt::Write;
+
+/// Diverging colour for `v` in `[-scale, scale]`: blue negative, white 0, red positive.
+pub fn colour(v: f32, scale: f32) -> String {
+    let t = if scale > 0.0 && v.is_finite() {
+        (v / scale).clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    let (r, g, b) = if t >= 0.0 {
+        (255.0, 255.0 * (1.0 - t), 255.0 * (1.0 - t))
+    } else {
+        (255.0 * (1.0 + t), 255.0 * (1.0 + t), 255.0)
+    };
+    format!("rgb({r:.0},{g:.0},{b:.0})")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const CELL: f32 = 18.0;
+const FONT: &str = "font-family=\"sans-serif\" font-size=\"11\"";
+
+/// The last two axes of `grid` from `offset` as a heatmap, coloured around `centre`.
+/// `rows`/`cols` label the axes; every cell carries its value in a `<title>`.
+pub fn heatmap_svg(
+    title: &str,
+    grid: &Grid,
+    offset: usize,
+    rows: &[String],
+    cols: &[String],
+    centre: f32,
+) -> String {
+    let (n_rows, n_cols) = (rows.len(), cols.len());
+    let block = &grid.values[offset..offset + n_rows * n_cols];
+    let scale = block
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max((v - centre).abs()));
+    let left = 8.0 + 6.5 * rows.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
+    let top = 28.0 + 6.5 * cols.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
+    let (width, height) = (left + CELL * n_cols as f32 + 70.0, top + CELL * n_rows as f32 + 10.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n",
+        escape(title)
+    );
+    for (r, label) in rows.iter().enumerate() {
+        let y = top + CELL * (r as f32 + 0.7);
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" {FONT}>{}</text>", left - 4.0, escape(label));
+    }
+    for (c, label) in cols.iter().enumerate() {
+        let x = left + CELL * (c as f32 + 0.7);
+        let _ = writeln!(
+            svg,
+            "<text transform=\"translate({x:.1},{:.1}) rotate(-60)\" {FONT}>{}</text>",
+            top - 4.0,
+            escape(label)
+        );
+    }
+    for r in 0..n_rows {
+        for c in 0..n_cols {
+            let v = block[r * n_cols + c];
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{CELL}\" height=\"{CELL}\" fill=\"{}\" stroke=\"white\"><title>{}, {}: {v}</title></rect>",
+                left + CELL * c as f32,
+                top + CELL * r as f32,
+                colour(v - centre, scale),
+                escape(&rows[r]),
+                escape(&cols[c])
+            );
+        }
+    }
+    let legend_x = left + CELL * n_cols as f32 + 10.0;
+    let _ = writeln!(
+        svg,
+        "<text x=\"{legend_x:.1}\" y=\"{:.1}\" {FONT} fill=\"#b00\">+{scale:.3}</text>\n<text x=\"{legend_x:.1}\" y=\"{:.1}\" {FONT}>{centre:.3}</text>\n<text x=\"{legend_x:.1}\" y=\"{:.1}\" {FONT} fill=\"#00b\">−{scale:.3}</text>\n</svg>",
+        top + 10.0,
+        top + 24.0,
+        top + 38.0
+    );
+    svg
+}
+
+/// A scatter of `(x, y, label)` points with the diagonal `y = x` and axis names: attribution
+/// patching (y) against activation patching (x).
+pub fn scatter_svg(title: &str, x_name: &str, y_name: &str, points: &[(f32, f32, String)]) -> String {
+    const SIZE: f32 = 320.0;
+    const PAD: f32 = 48.0;
+    let finite = points.iter().filter(|(x, y, _)| x.is_finite() && y.is_finite());
+    let (lo, hi) = finite.fold((0.0f32, 0.0f32), |(lo, hi), (x, y, _)| {
+        (lo.min(*x).min(*y), hi.max(*x).max(*y))
+    });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo - 0.05 * span, hi + 0.05 * span);
+    let at = |v: f32| (v - lo) / (hi - lo) * SIZE;
+    let total = SIZE + 2.0 * PAD;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total}\" height=\"{total}\" viewBox=\"0 0 {total} {total}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
+         <rect x=\"{PAD}\" y=\"{PAD}\" width=\"{SIZE}\" height=\"{SIZE}\" fill=\"none\" stroke=\"#999\"/>\n\
+         <line x1=\"{PAD}\" y1=\"{}\" x2=\"{}\" y2=\"{PAD}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" {FONT}>{}</text>\n\
+         <text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\" {FONT}>{}</text>\n\
+         <text x=\"{PAD}\" y=\"{}\" {FONT}>{lo:.3}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\" {FONT}>{hi:.3}</text>\n",
+        escape(title),
+        escape(title),
+        PAD + SIZE,
+        PAD + SIZE,
+        PAD + SIZE / 2.0,
+        PAD + SIZE + 34.0,
+        escape(x_name),
+        PAD + SIZE / 2.0,
+        escape(y_name),
+        PAD + SIZE + 14.0,
+        PAD + SIZE,
+        PAD + SIZE + 14.0,
+    );
+    for (x, y, label) in points {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{:.2}\" cy=\"{:.2}\" r=\"3\" fill=\"#3465a4\" fill-opacity=\"0.7\" data-x=\"{x}\" data-y=\"{y}\"><title>{}: {x_name} {x}, {y_name} {y}</title></circle>",
+            PAD + at(*x),
+            PAD + SIZE - at(*y),
+            escape(label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heatmap_has_one_titled_cell_per_value_and_escapes_labels() {
+        let grid = Grid::new(&["layer", "pos"], vec![2, 3], vec![0.0, 1.0, -1.0, 0.5, 0.25, 2.0]);
+        let rows = vec!["L0".to_string(), "L1".to_string()];
+        let cols = vec!["<a>".to_string(), "b".into(), "c".into()];
+        let svg = heatmap_svg("patch & co", &grid, 0, &rows, &cols, 0.0);
+        assert_eq!(svg.matches("<title>").count(), 6);
+        assert!(svg.contains("patch &amp; co") && svg.contains("&lt;a&gt;"));
+        assert!(svg.contains("<title>L1, c: 2</title>"));
+        assert!(svg.contains("fill=\"rgb(255,0,0)\""), "the largest value is full red");
+    }
+
+    #[test]
+    fn a_scatter_skips_non_finite_points() {
+        let points = vec![
+            (0.0, 0.1, "L0H0".to_string()),
+            (f32::NAN, 1.0, "bad".into()),
+            (1.0, 0.9, "L0H1".into()),
+        ];
+        let svg = scatter_svg("attribution", "activation", "attribution", &points);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("data-x=\"1\" data-y=\"0.9\""));
+    }
+}

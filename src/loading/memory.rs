@@ -1,0 +1,207 @@
+//! How much memory a model needs before any weight is downloaded, and whether it fits.
+//!
+//! Loading holds the downloaded `model.safetensors` bytes and the f32 tensors made from them at
+//! the same time. On the CPU backend both live in the page's WebAssembly memory (at most 4 GiB
+//! on wasm32); on WebGPU the tensors go to the GPU and the largest single tensor must fit one
+//! buffer binding.
+
+use crate::model::Gpt2Config;
+use std::fmt;
+
+/// A browser tab's WebAssembly memory: 65536 pages of 64 KiB.
+pub const WASM32_MEMORY: u64 = 4 << 30;
+
+/// Room kept free in wasm memory for the tokenizer, activations and the allocator's slack.
+const WORKING_MARGIN: u64 = 384 << 20;
+
+/// What loading a model costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    pub parameters: u64,
+    /// Size of `model.safetensors` (known from the hub or the server, else assumed fp32).
+    pub weights_file: u64,
+    /// The f32 parameters on the device.
+    pub parameter_bytes: u64,
+    /// The largest tensor (the token embedding), which one GPU buffer must hold.
+    pub largest_tensor: u64,
+}
+
+impl MemoryEstimate {
+    /// The estimate for a config, with the weights file's size when it is known.
+    pub fn new(config: &Gpt2Config, weights_file: Option<u64>) -> Self {
+        let parameters = config.n_params() as u64;
+        let parameter_bytes = 4 * parameters;
+        let ffn = (config.n_embd * config.n_inner) as u64;
+        let embedding = (config.vocab_size * config.n_embd) as u64;
+        Self {
+            parameters,
+            weights_file: weights_file.unwrap_or(parameter_bytes),
+            parameter_bytes,
+            largest_tensor: 4 * embedding.max(ffn),
+        }
+    }
+
+    /// Peak bytes in the page's own (wasm) memory while loading on `target`.
+    pub fn host_peak(&self, target: &Target) -> u64 {
+        match target {
+            Target::Cpu => self.weights_file + self.parameter_bytes + WORKING_MARGIN,
+            Target::Gpu { .. } => self.weights_file + self.largest_tensor + WORKING_MARGIN,
+        }
+    }
+
+    /// Whether the model fits `target` with `host_memory` bytes of wasm memory.
+    pub fn check(&self, target: &Target, host_memory: u64) -> Result<(), TooLarge> {
+        let host_peak = self.host_peak(target);
+        if host_peak > host_memory {
+            return Err(TooLarge::Host {
+                needed: host_peak,
+                available: host_memory,
+            });
+        }
+        if let Target::Gpu {
+            max_binding: Some(max),
+        } = target
+            && self.largest_tensor > *max
+        {
+            return Err(TooLarge::Binding {
+                tensor: self.largest_tensor,
+                max_binding: *max,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for MemoryEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.0}M parameters: {} of weights to download, {} as f32 on the device",
+            self.parameters as f64 / 1e6,
+            bytes(self.weights_file),
+            bytes(self.parameter_bytes)
+        )
+    }
+}
+
+/// Where the parameters will live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Cpu,
+    /// WebGPU, with the adapter's largest storage binding when known.
+    Gpu { max_binding: Option<u64> },
+}
+
+/// Why a model cannot be loaded here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TooLarge {
+    Host { needed: u64, available: u64 },
+    Binding { tensor: u64, max_binding: u64 },
+}
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Host { needed, available } => write!(
+                f,
+                "loading needs about {} of page memory, but a browser tab has at most {}: \
+                 choose a smaller model, or run this one with the `patchbay` command-line tool",
+                bytes(*needed),
+                bytes(*available)
+            ),
+            Self::Binding {
+                tensor,
+                max_binding,
+            } => write!(
+                f,
+                "its largest tensor is {}, but this GPU binds at most {} per buffer",
+                bytes(*tensor),
+                bytes(*max_binding)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+/// `1.5 GB`, `498.4 MB`.
+pub fn bytes(n: u64) -> String {
+    if n >= 1_000_000_000 {
+        format!("{:.1} GB", n as f64 / 1e9)
+    } else {
+        format!("{:.1} MB", n as f64 / 1e6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(n_layer: usize, n_embd: usize) -> Gpt2Config {
+        Gpt2Config {
+            n_layer,
+            n_head: n_embd / 64,
+            n_embd,
+            n_inner: 4 * n_embd,
+            ..Gpt2Config::gpt2_small()
+        }
+    }
+
+    const SMALL_FILE: u64 = 548_105_171;
+    const XL_FILE: u64 = 6_431_829_964;
+
+    #[test]
+    fn gpt2_small_has_its_published_size_and_fits_everywhere() {
+        let small = MemoryEstimate::new(&config(12, 768), Some(SMALL_FILE));
+        assert_eq!(small.parameters, 124_439_808);
+        assert_eq!(small.largest_tensor, 4 * 50257 * 768);
+        assert!(small.check(&Target::Cpu, WASM32_MEMORY).is_ok());
+        let default_binding = 128 << 20;
+        // The fp32 token embedding (154 MB) is over WebGPU's default binding: the adapter's
+        // own limit must be requested.
+        assert!(matches!(
+            small.check(
+                &Target::Gpu {
+                    max_binding: Some(default_binding)
+                },
+                WASM32_MEMORY
+            ),
+            Err(TooLarge::Binding { .. })
+        ));
+        assert!(
+            small
+                .check(
+                    &Target::Gpu {
+                        max_binding: Some(1 << 30)
+                    },
+                    WASM32_MEMORY
+                )
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn gpt2_xl_is_refused_in_a_tab_with_the_reason() {
+        let xl = MemoryEstimate::new(&config(48, 1600), Some(XL_FILE));
+        assert_eq!(xl.parameters, 1_557_611_200);
+        let gpu = Target::Gpu { max_binding: None };
+        let err = xl.check(&gpu, WASM32_MEMORY).unwrap_err();
+        assert!(matches!(err, TooLarge::Host { .. }));
+        let message = err.to_string();
+        assert!(message.contains("7.2 GB"), "{message}");
+        assert!(message.contains("command-line"), "{message}");
+    }
+
+    #[test]
+    fn gpt2_medium_fits_on_cpu_and_gpu_large_only_on_gpu_with_fp16_weights() {
+        let medium = MemoryEstimate::new(&config(24, 1024), None);
+        assert!(medium.check(&Target::Cpu, WASM32_MEMORY).is_ok());
+        let large = MemoryEstimate::new(&config(36, 1280), Some(1_548_000_000));
+        assert!(large.check(&Target::Cpu, WASM32_MEMORY).is_err());
+        assert!(
+            large
+                .check(&Target::Gpu { max_binding: None }, WASM32_MEMORY)
+                .is_ok()
+        );
+    }
+}
