@@ -26,6 +26,52 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Labels along `axis`: tokens for positions, `L0`/`H0` for layers and heads, the grid's own
+/// labels for components, else indices.
+pub fn axis_labels(grid: &Grid, axis: usize, tokens: &[String]) -> Vec<String> {
+    let n = grid.shape[axis];
+    match grid.axes[axis].as_str() {
+        "pos" if tokens.len() == n => tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("{i} {t:?}"))
+            .collect(),
+        _ if grid.labels.get(axis).is_some_and(|l| l.len() == n) => grid.labels[axis].clone(),
+        "layer" => (0..n).map(|i| format!("L{i}")).collect(),
+        "head" => (0..n).map(|i| format!("H{i}")).collect(),
+        _ => (0..n).map(|i| i.to_string()).collect(),
+    }
+}
+
+/// A whole grid as one SVG: a row for 1-D grids, a heatmap for 2-D grids, one heatmap per
+/// leading index (stacked) for 3-D grids.
+pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> String {
+    let caption = format!("{name} [{}]", grid.axes.join(", "));
+    match grid.shape.len() {
+        1 => heatmap_svg(&caption, grid, 0, &[grid.axes[0].clone()], &axis_labels(grid, 0, tokens), centre),
+        2 => heatmap_svg(&caption, grid, 0, &axis_labels(grid, 0, tokens), &axis_labels(grid, 1, tokens), centre),
+        _ => {
+            let (rows, cols) = (axis_labels(grid, 1, tokens), axis_labels(grid, 2, tokens));
+            let block = rows.len() * cols.len();
+            let lead = axis_labels(grid, 0, tokens);
+            let parts: Vec<String> = (0..grid.shape[0].min(grid.values.len() / block.max(1)))
+                .map(|i| heatmap_svg(&format!("{caption}, {} {}", grid.axes[0], lead[i]), grid, i * block, &rows, &cols, centre))
+                .collect();
+            let size = |svg: &str, key: &str| -> f32 {
+                svg.split(&format!(" {key}=\"")).nth(1).and_then(|r| r.split('"').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+            };
+            let width = parts.iter().map(|p| size(p, "width")).fold(0.0, f32::max);
+            let mut y = 0.0;
+            let mut body = String::new();
+            for part in &parts {
+                body.push_str(&part.replacen("<svg ", &format!("<svg y=\"{y}\" "), 1));
+                y += size(part, "height");
+            }
+            format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\">\n{body}</svg>")
+        }
+    }
+}
+
 const CELL: f32 = 18.0;
 const FONT: &str = "font-family=\"sans-serif\" font-size=\"11\"";
 
@@ -155,6 +201,15 @@ mod tests {
         assert!(svg.contains("patch &amp; co") && svg.contains("&lt;a&gt;"));
         assert!(svg.contains("<title>L1, c: 2</title>"));
         assert!(svg.contains("fill=\"rgb(255,0,0)\""), "the largest value is full red");
+    }
+
+    #[test]
+    fn a_3d_grid_stacks_one_heatmap_per_layer() {
+        let grid = Grid::new(&["layer", "head", "pos"], vec![2, 2, 3], (0..12).map(|v| v as f32).collect());
+        let svg = grid_svg("g", &grid, &[], 0.0);
+        assert_eq!(svg.matches("<title>").count(), 12);
+        assert!(svg.contains("layer L1") && svg.contains("<title>H1, 2: 11</title>"));
+        assert!(svg.contains("y=\"0\"") && svg.starts_with("<svg xmlns"));
     }
 
     #[test]

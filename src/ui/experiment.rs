@@ -1,85 +1,116 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
 //! cancel, then every result grid as a figure with its numbers.
 
-use super::{AppState, heatmap::GridView};
-use crate::experiments::Progress;
-use crate::spec::{RunContext, RunResult, Spec, run};
+use super::{AppState, heatmap::GridView, history, page::PageParams, result::RunView};
+use crate::experiments::{Grid, Progress};
+use crate::history::RunRecord;
+use crate::spec::{RunContext, Spec, run};
 use leptos::prelude::*;
+use std::rc::Rc;
 
 /// The shipped example specs (also in `static/experiments/`), compiled in so they work offline.
-const EXAMPLES: [(&str, &str); 10] = [
+pub const EXAMPLES: [(&str, &str, &str); 10] = [
     (
+        "ioi-activation-patching",
         "IOI: activation patching",
         include_str!("../../static/experiments/ioi-activation-patching.json"),
     ),
     (
+        "ioi-logit-lens",
         "IOI: logit lens and direct logit attribution",
         include_str!("../../static/experiments/ioi-logit-lens.json"),
     ),
     (
+        "ioi-attribution-patching",
         "IOI: attribution vs activation patching",
         include_str!("../../static/experiments/ioi-attribution-patching.json"),
     ),
     (
+        "ioi-zero-ablation-heads",
         "IOI: zero-ablate heads",
         include_str!("../../static/experiments/ioi-zero-ablation-heads.json"),
     ),
     (
+        "ioi-mean-ablation-heads",
         "IOI: mean-ablate heads",
         include_str!("../../static/experiments/ioi-mean-ablation-heads.json"),
     ),
     (
+        "ioi-zero-ablation-mlp",
         "IOI: zero-ablate MLP layers",
         include_str!("../../static/experiments/ioi-zero-ablation-mlp.json"),
     ),
     (
+        "ioi-resample-ablation-neurons",
         "IOI: resample-ablate neurons",
         include_str!("../../static/experiments/ioi-resample-ablation-neurons.json"),
     ),
     (
+        "ioi-circuit",
         "IOI: keep only the IOI circuit (gpt2)",
         include_str!("../../static/experiments/ioi-circuit.json"),
     ),
     (
+        "quick-brown-fox-sampling",
         "Sampling: the quick brown fox",
         include_str!("../../static/experiments/quick-brown-fox-sampling.json"),
     ),
     (
+        "steering-love-hate",
         "Steering: Love − Hate (gpt2, layer 6)",
         include_str!("../../static/experiments/steering-love-hate.json"),
     ),
 ];
 
-/// The value drawn white: what the grid is read against.
-fn centre(name: &str, metrics: &std::collections::BTreeMap<String, f32>) -> f32 {
-    let metric = |key: &str| metrics.get(key).copied().unwrap_or(0.0);
-    if name.starts_with("patch.") && !name.ends_with(".normalised") {
-        metric("corrupted")
-    } else if name.starts_with("ablate.") {
-        metric("clean")
+/// The spec the page opens with: a share link's, `?example=`'s, else the IOI patching example.
+fn initial_spec(params: &PageParams) -> String {
+    if let Some(Ok(shared)) = &params.shared {
+        return shared.spec.to_json();
+    }
+    params
+        .example
+        .as_deref()
+        .and_then(|stem| EXAMPLES.iter().find(|(s, _, _)| *s == stem))
+        .unwrap_or(&EXAMPLES[0])
+        .2
+        .to_string()
+}
+
+/// The grid so far while a sweep runs: cells in layer order, `NaN` where not yet computed.
+fn partial_grid(values: &[f32], total: usize, n_layer: usize, n_head: usize) -> Grid {
+    let mut all = values.to_vec();
+    all.resize(total, f32::NAN);
+    if total.is_multiple_of(n_layer) && total > n_layer {
+        let per_layer = total / n_layer;
+        let axis = if per_layer == n_head { "head" } else { "pos" };
+        Grid::new(&["layer", axis], vec![n_layer, per_layer], all)
     } else {
-        0.0
+        Grid::new(&["cell"], vec![total], all)
     }
 }
 
-/// Grids worth drawing: not the per-prompt breakdowns, not `d_model`-wide stacks.
-fn drawn(name: &str, grid: &crate::experiments::Grid) -> bool {
-    !name.ends_with("per_prompt")
-        && !grid.axes.iter().any(|a| a == "d_model")
-        && grid.values.len() <= 20_000
+fn new_run_id() -> String {
+    format!(
+        "{:x}-{:08x}",
+        js_sys::Date::now() as u64,
+        (js_sys::Math::random() * u32::MAX as f64) as u32
+    )
 }
 
 #[component]
-pub fn ExperimentPanel() -> impl IntoView {
+pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let spec_text = RwSignal::new(EXAMPLES[0].1.to_string());
-    let result = RwSignal::new(None::<RunResult>);
+    let params = expect_context::<PageParams>();
+    let spec_text = RwSignal::new(initial_spec(&params));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let cancel = RwSignal::new(false);
     let progress = RwSignal::new((0usize, 0usize));
+    let live = RwSignal::new(None::<Grid>);
+    let autorun = StoredValue::new(params.autorun);
+    let share_error = params.shared.clone().and_then(|s| s.err());
 
-    let start = move |_| {
+    let start = move || {
         let Some(session) = state.session.get_untracked() else {
             return;
         };
@@ -93,7 +124,7 @@ pub fn ExperimentPanel() -> impl IntoView {
         busy.set(true);
         cancel.set(false);
         error.set(None);
-        result.set(None);
+        live.set(None);
         progress.set((0, 0));
         leptos::task::spawn_local(async move {
             let device = state
@@ -106,61 +137,78 @@ pub fn ExperimentPanel() -> impl IntoView {
                 weights_sha256: session.weights_sha256.clone(),
                 device,
             };
+            let config = &session.model.model.config;
             let mut report = Progress::new(|update| {
                 progress.set((update.done, update.total));
+                live.set(Some(partial_grid(update.values, update.total, config.n_layer, config.n_head)));
                 !cancel.get_untracked()
             });
             let outcome = run(&spec, &context, &mut report).await;
             busy.set(false);
+            live.set(None);
             match outcome {
-                Ok(r) => result.set(Some(r)),
+                Ok(result) => {
+                    let record = RunRecord {
+                        id: new_run_id(),
+                        name: if spec.title.is_empty() { "untitled run".into() } else { spec.title.clone() },
+                        pinned: false,
+                        created_ms: js_sys::Date::now(),
+                        model: session.name.clone(),
+                        result,
+                    };
+                    state.opened.set(Some(Rc::new(record.clone())));
+                    history::keep(state, record).await;
+                }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
 
+    // Links and embeds with `run`: once the model is loaded, run.
+    Effect::new(move |_| {
+        if state.session.get().is_some() && autorun.get_value() {
+            autorun.set_value(false);
+            start();
+        }
+    });
+
+    let title = move || {
+        Spec::from_json(&spec_text.get())
+            .map(|s| s.title)
+            .unwrap_or_default()
+    };
     view! {
         <section class="panel" aria-labelledby="experiment-heading">
-            <h2 id="experiment-heading">"Experiment"</h2>
-            <label>"Example: "
-                <select id="example" on:change=move |ev| {
-                    let index: usize = event_target_value(&ev).parse().unwrap_or(0);
-                    spec_text.set(EXAMPLES[index].1.to_string());
-                }>
-                    {EXAMPLES.iter().enumerate().map(|(i, (title, _))| view! { <option value=i.to_string()>{*title}</option> }).collect_view()}
-                </select>
-            </label>
-            <label for="spec-text">"Spec (JSON; edit freely)"</label>
-            <textarea id="spec-text" rows="12" cols="90" spellcheck="false" prop:value=move || spec_text.get() on:input=move |ev| spec_text.set(event_target_value(&ev))></textarea>
+            <h2 id="experiment-heading">{move || if embed { title() } else { "Experiment".to_string() }}</h2>
+            {(!embed).then(|| view! {
+                <label>"Example: "
+                    <select id="example" on:change=move |ev| {
+                        let index: usize = event_target_value(&ev).parse().unwrap_or(0);
+                        spec_text.set(EXAMPLES[index].2.to_string());
+                    }>
+                        {EXAMPLES.iter().enumerate().map(|(i, (_, title, _))| view! { <option value=i.to_string()>{*title}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label for="spec-text">"Spec (JSON; edit freely)"</label>
+                <textarea id="spec-text" rows="12" cols="90" spellcheck="false" prop:value=move || spec_text.get() on:input=move |ev| spec_text.set(event_target_value(&ev))></textarea>
+            })}
+            {share_error.map(|e| view! { <p id="share-error" class="error" role="alert">{e}</p> })}
             <div>
-                <button id="run-experiment" on:click=start disabled=move || busy.get()>"Run experiment"</button>
+                <button id="run-experiment" on:click=move |_| start() disabled=move || busy.get() || state.session.get().is_none()>"Run experiment"</button>
                 <button id="cancel-experiment" on:click=move |_| cancel.set(true) disabled=move || !busy.get()>"Cancel"</button>
                 {move || busy.get().then(|| {
                     let (done, total) = progress.get();
                     view! {
-                        <progress id="experiment-progress" max=total.max(1) as f64 value=done as f64></progress>
-                        <span id="experiment-progress-text">{format!("{done} / {total}")}</span>
+                        <progress id="experiment-progress" aria-label="experiment progress" max=total.max(1) as f64 value=done as f64></progress>
+                        <span id="experiment-progress-text" role="status">{format!("{done} / {total}")}</span>
                     }
                 })}
             </div>
             {move || error.get().map(|e| view! { <pre id="experiment-error" class="error" role="alert">{e}</pre> })}
-            {move || result.get().map(|r| {
-                let tokens = r.tokens.get("clean").and_then(|t| t.first()).cloned().unwrap_or_default();
-                view! {
-                    <div id="experiment-result" data-device=r.provenance.device.clone()>
-                        <ul class="metrics">
-                            {r.metrics.iter().map(|(k, v)| view! { <li data-metric=k.clone() data-value=v.to_string()>{format!("{k}: {v:.4}")}</li> }).collect_view()}
-                        </ul>
-                        {r.generations.iter().map(|(name, g)| {
-                            let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                            view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
-                        }).collect_view()}
-                        {r.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
-                            <GridView name=name.clone() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &r.metrics)/>
-                        }).collect_view()}
-                    </div>
-                }
+            {move || live.get().map(|grid| view! {
+                <div aria-busy="true"><GridView name="live".to_string() grid=grid tokens=vec![] centre=0.0/></div>
             })}
+            {move || state.opened.get().map(|run| view! { <RunView run=(*run).clone()/> })}
         </section>
     }
 }

@@ -4,7 +4,7 @@
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Cache, ReadableStreamDefaultReader, Response};
+use web_sys::{AbortSignal, Cache, ReadableStreamDefaultReader, RequestInit, Response};
 
 /// The Cache API bucket that holds downloaded model files.
 pub const MODEL_CACHE: &str = "patchbay-models-v1";
@@ -34,24 +34,62 @@ async fn open_cache() -> Option<Cache> {
 }
 
 /// The bytes at `url`, from the browser cache when it holds them, else from the network (and
-/// then stored in the cache). `progress(received, total)` is called as chunks arrive. A cache
-/// that cannot store (quota, private mode) costs nothing but the note in the result.
+/// then stored in the cache). `check(size)` sees the size before the body is read and can refuse
+/// it; `progress(received, total)` is called as chunks arrive; `signal` cancels. A cache that
+/// cannot store (quota, private mode) costs nothing but the note in the result.
 pub async fn fetch_cached(
     url: &str,
+    signal: &AbortSignal,
+    check: impl FnOnce(Option<u64>) -> Result<(), String>,
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<(Vec<u8>, Origin, Option<String>), String> {
     let cache = open_cache().await;
     if let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
         && let Ok(response) = hit.dyn_into::<Response>()
-        && let Ok(bytes) = read_body(url, &response, &mut progress).await
     {
-        return Ok((bytes, Origin::BrowserCache, None));
+        check(content_length(&response))?;
+        if let Ok(bytes) = read_body(url, &response, signal, &mut progress).await {
+            return Ok((bytes, Origin::BrowserCache, None));
+        }
+        return Err(cancelled_or(signal, format!("{url}: the cached copy could not be read")));
     }
+    let response = get(url, signal).await?;
+    check(content_length(&response))?;
+    // The cache consumes a tee of the stream while we read the other branch.
+    let stored = cache.as_ref().and_then(|cache| {
+        response
+            .clone()
+            .ok()
+            .map(|copy| JsFuture::from(cache.put_with_str(url, &copy)))
+    });
+    let bytes = read_body(url, &response, signal, &mut progress).await?;
+    let note = match stored {
+        Some(put) => put.await.err().map(|e| js_error("the model could not be kept in the browser cache (storage full?)", e)),
+        None => Some("the browser offers no cache storage here: the model will be downloaded again next time".to_string()),
+    };
+    Ok((bytes, Origin::Network, note))
+}
+
+fn cancelled_or(signal: &AbortSignal, message: String) -> String {
+    if signal.aborted() {
+        CANCELLED.to_string()
+    } else {
+        message
+    }
+}
+
+/// The error text of a cancelled download.
+pub const CANCELLED: &str = "the download was cancelled";
+
+/// A successful response for `url`, or why not.
+pub async fn get(url: &str, signal: &AbortSignal) -> Result<Response, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
+    let init = RequestInit::new();
+    init.set_signal(Some(signal));
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
-        .map_err(|e| js_error(&format!("cannot download {url}"), e))?
+        .map_err(|e| cancelled_or(signal, js_error(&format!("cannot download {url}"), e)))?
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !response.ok() {
@@ -61,19 +99,44 @@ pub async fn fetch_cached(
             response.status_text()
         ));
     }
-    // The cache consumes a tee of the stream while we read the other branch.
-    let stored = cache.as_ref().and_then(|cache| {
-        response
-            .clone()
-            .ok()
-            .map(|copy| JsFuture::from(cache.put_with_str(url, &copy)))
-    });
-    let bytes = read_body(url, &response, &mut progress).await?;
-    let note = match stored {
-        Some(put) => put.await.err().map(|e| js_error("the model could not be kept in the browser cache (storage full?)", e)),
-        None => Some("the browser offers no cache storage here: the model will be downloaded again next time".to_string()),
-    };
-    Ok((bytes, Origin::Network, note))
+    Ok(response)
+}
+
+/// One file of a hub repository, as the hub lists it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct HubFile {
+    pub path: String,
+    pub size: u64,
+    #[serde(default)]
+    pub lfs: Option<HubLfs>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct HubLfs {
+    /// The sha256 of the file's content, hex.
+    pub oid: String,
+    pub size: u64,
+}
+
+/// The files of `id` at `main` with their sizes and (for large files) sha256, from the hub API.
+pub async fn hub_files(hub: &str, id: &str, signal: &AbortSignal) -> Result<Vec<HubFile>, String> {
+    let url = format!("{hub}/api/models/{id}/tree/main");
+    let response = get(&url, signal).await?;
+    let text = JsFuture::from(response.text().map_err(|e| js_error("no body", e))?)
+        .await
+        .map_err(|e| cancelled_or(signal, js_error(&format!("cannot read {url}"), e)))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| format!("the hub's file list for {id} is not what Patchbay expects: {e}"))
+}
+
+fn content_length(response: &Response) -> Option<u64> {
+    response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// Removes these URLs from the model cache (after they failed to load).
@@ -88,14 +151,10 @@ pub async fn forget(urls: &[String]) {
 async fn read_body(
     url: &str,
     response: &Response,
+    signal: &AbortSignal,
     progress: &mut impl FnMut(u64, Option<u64>),
 ) -> Result<Vec<u8>, String> {
-    let total = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<u64>().ok());
+    let total = content_length(response);
     let body = response
         .body()
         .ok_or_else(|| format!("{url}: empty response"))?;
@@ -107,7 +166,7 @@ async fn read_body(
     loop {
         let chunk = JsFuture::from(reader.read())
             .await
-            .map_err(|e| js_error(&format!("download of {url} failed"), e))?;
+            .map_err(|e| cancelled_or(signal, js_error(&format!("download of {url} failed"), e)))?;
         if Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())
@@ -123,6 +182,15 @@ async fn read_body(
         bytes.resize(start + value.length() as usize, 0);
         value.copy_to(&mut bytes[start..]);
         progress(bytes.len() as u64, total);
+    }
+    if let Some(total) = total
+        && (bytes.len() as u64) < total
+    {
+        // (Only shorter: a compressed response's length is of the compressed bytes.)
+        return Err(format!(
+            "{url} ended after {} of {total} bytes: the download was cut short",
+            bytes.len()
+        ));
     }
     Ok(bytes)
 }

@@ -1,43 +1,22 @@
 //! Result grids as figures that carry their numbers: heatmaps for 2-D grids (3-D grids as one
 //! heatmap per leading index), tables for 1-D grids. Every cell has `data-value` and a title.
 
+use super::files;
 use crate::experiments::Grid;
+use crate::figures::{axis_labels, colour, grid_svg};
 use leptos::prelude::*;
 
-/// Diverging colour for `v` in `[-scale, scale]`: blue negative, red positive.
-fn colour(v: f32, scale: f32) -> String {
-    let t = if scale > 0.0 {
-        (v / scale).clamp(-1.0, 1.0)
-    } else {
-        0.0
-    };
-    let (r, g, b) = if t >= 0.0 {
-        (255.0, 255.0 * (1.0 - t), 255.0 * (1.0 - t))
-    } else {
-        (255.0 * (1.0 + t), 255.0 * (1.0 + t), 255.0)
-    };
-    format!("rgb({r:.0},{g:.0},{b:.0})")
-}
-
-fn axis_labels(grid: &Grid, axis: usize, tokens: &[String]) -> Vec<String> {
-    let n = grid.shape[axis];
-    match grid.axes[axis].as_str() {
-        "pos" if tokens.len() == n => tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("{i} {t:?}"))
-            .collect(),
-        "component" if grid.labels.first().is_some_and(|l| l.len() == n) => grid.labels[0].clone(),
-        "layer" => (0..n).map(|i| format!("L{i}")).collect(),
-        "head" => (0..n).map(|i| format!("H{i}")).collect(),
-        _ => (0..n).map(|i| i.to_string()).collect(),
-    }
-}
-
 /// One named grid, coloured by distance from `centre` (white): the corrupted metric for raw
-/// patching grids, the clean metric for ablations, 0 otherwise.
+/// patching grids, the clean metric for ablations, 0 otherwise. `exports` adds CSV, SVG and
+/// PNG downloads.
 #[component]
-pub fn GridView(name: String, grid: Grid, tokens: Vec<String>, centre: f32) -> impl IntoView {
+pub fn GridView(
+    name: String,
+    grid: Grid,
+    tokens: Vec<String>,
+    centre: f32,
+    #[prop(optional)] exports: bool,
+) -> impl IntoView {
     let scale = grid
         .values
         .iter()
@@ -59,7 +38,7 @@ pub fn GridView(name: String, grid: Grid, tokens: Vec<String>, centre: f32) -> i
                     .map(|c| {
                         let v = grid.values[offset + r * cols + c];
                         let title = format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]);
-                        view! { <td data-row=r data-col=c data-value=v.to_string() title=title style=format!("background:{}", colour(v - centre, scale))></td> }
+                        view! { <td data-row=r data-col=c data-value=v.to_string() title=title.clone() aria-label=title style=format!("background:{}", colour(v - centre, scale))></td> }
                     })
                     .collect_view();
                 view! { <tr><th scope="row">{row_labels[r].clone()}</th>{cells}</tr> }
@@ -97,5 +76,34 @@ pub fn GridView(name: String, grid: Grid, tokens: Vec<String>, centre: f32) -> i
         }
         _ => view! { <p>{format!("{caption}: {} values (download the result to see them)", grid.values.len())}</p> }.into_any(),
     };
-    view! { <figure class="grid">{figures}</figure> }
+    let export = exports.then(|| {
+        let stem = files::file_stem(&name);
+        let csv = {
+            let (grid, stem) = (grid.clone(), stem.clone());
+            move |_| {
+                let _ = files::download_text(&format!("{stem}.csv"), "text/csv", &grid.to_csv());
+            }
+        };
+        let svg = grid_svg(&name, &grid, &tokens, centre);
+        let save_svg = {
+            let (svg, stem) = (svg.clone(), stem.clone());
+            move |_| {
+                let _ = files::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
+            }
+        };
+        let save_png = move |_| {
+            let (svg, stem) = (svg.clone(), stem.clone());
+            leptos::task::spawn_local(async move {
+                let _ = files::download_png(&format!("{stem}.png"), &svg).await;
+            });
+        };
+        view! {
+            <div class="exports" role="group" aria-label=format!("download {name}")>
+                <button data-export="csv" on:click=csv>"CSV"</button>
+                <button data-export="svg" on:click=save_svg>"SVG"</button>
+                <button data-export="png" on:click=save_png>"PNG"</button>
+            </div>
+        }
+    });
+    view! { <figure class="grid" data-figure=name.clone()>{export}{figures}</figure> }
 }

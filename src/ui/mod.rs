@@ -1,21 +1,36 @@
-//! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts.
+//! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts
+//! and experiments, keep the results in this browser.
+//!
+//! Rooms: `page` (address, embed mode, security policy), `loader` + `fetch` + `files`
+//! (getting models and files in and out), `storage` + `history` (IndexedDB), the panels
+//! (`prompt`, `attention`, `generation`, `experiment`, `result`, `heatmap`).
 
 mod attention;
 mod experiment;
 mod fetch;
+mod files;
 mod generation;
 mod heatmap;
+mod history;
 mod loader;
+mod page;
 mod prompt;
+mod result;
+mod storage;
 
 use crate::device::{self, Backend};
+use crate::history::RunRecord;
 use crate::loading::LoadedModel;
 use burn::tensor::Device;
+use history::HistoryState;
 use leptos::prelude::*;
+use loader::{LoadControl, ModelSource};
+use page::PageParams;
 use std::rc::Rc;
 
 /// A loaded model on a device, shared by every panel.
 pub struct Session {
+    /// The hub id, URL or file label it was loaded from.
     pub name: String,
     pub model: LoadedModel,
     /// sha256 of `model.safetensors`, recorded with every result.
@@ -27,44 +42,159 @@ pub struct Session {
 pub struct AppState {
     pub device: RwSignal<Option<(Device, Backend)>, LocalStorage>,
     pub session: RwSignal<Option<Rc<Session>>, LocalStorage>,
+    pub history: RwSignal<HistoryState, LocalStorage>,
+    /// The run whose results are on screen (just computed, or opened from the history).
+    pub opened: RwSignal<Option<Rc<RunRecord>>, LocalStorage>,
+}
+
+/// How a backend is named on the page.
+pub fn backend_label(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Wgpu => "WebGPU",
+        Backend::Cpu => "CPU (no WebGPU)",
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/offline.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = keepForOffline, catch)]
+    async fn keep_for_offline() -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+}
+
+/// Lets the service worker keep the app shell for offline visits (a failure only costs that).
+fn register_service_worker() {
+    leptos::task::spawn_local(async {
+        if let Err(e) = keep_for_offline().await {
+            web_sys::console::warn_2(&"offline use is not available:".into(), &e);
+        }
+    });
 }
 
 /// The page.
 #[component]
 pub fn App() -> impl IntoView {
+    let params = page::params();
+    page::install_content_security_policy(&params);
+    register_service_worker();
     let state = AppState {
         device: RwSignal::new_local(None),
         session: RwSignal::new_local(None),
+        history: RwSignal::new_local(HistoryState::default()),
+        opened: RwSignal::new_local(None),
     };
+    let control = LoadControl::new();
     provide_context(state);
+    provide_context(control);
+    provide_context(params.clone());
     let note = RwSignal::new(None::<String>);
     leptos::task::spawn_local(async move {
         let (device, backend, why) = device::browser().await;
         note.set(why);
         state.device.set(Some((device, backend)));
     });
+    leptos::task::spawn_local(history::start(state));
+
+    // A link that names a model loads it at once (embeds only with `run`, so that a course
+    // page does not download a model nobody asked for).
+    let auto_model = params
+        .model
+        .clone()
+        .filter(|_| !params.embed || params.autorun)
+        .or_else(|| (params.embed && params.autorun).then(|| loader::HUB_MODELS[0].to_string()));
+    let load_params = params.clone();
+    let pending = StoredValue::new(auto_model);
+    Effect::new(move |_| {
+        if state.device.get().is_some()
+            && let Some(model) = pending.get_value()
+        {
+            pending.set_value(None);
+            control.start(state, load_params.clone(), ModelSource::Named(model));
+        }
+    });
+
+    let device_line = move || match state.device.get() {
+        None => view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }.into_any(),
+        Some((_, backend)) => view! {
+            <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{backend_label(backend)}</strong></p>
+        }
+        .into_any(),
+    };
+    if params.embed {
+        return view! { <Embed device_line=device_line note=note/> }.into_any();
+    }
     view! {
         <header>
             <h1>"Patchbay"</h1>
             <p class="tagline">"GPT-2 interpretability in your browser: the model runs here, nothing leaves your machine."</p>
-            {move || match state.device.get() {
-                None => view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }.into_any(),
-                Some((_, backend)) => {
-                    let label = match backend {
-                        Backend::Wgpu => "WebGPU",
-                        Backend::Cpu => "CPU (no WebGPU)",
-                    };
-                    view! {
-                        <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{label}</strong></p>
-                    }
-                        .into_any()
-                }
-            }}
+            {device_line}
             {move || note.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
         </header>
         <main>
             <loader::ModelLoader/>
-            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <generation::GenerationPanel/> <experiment::ExperimentPanel/> })}
+            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <generation::GenerationPanel/> })}
+            <experiment::ExperimentPanel/>
+            <history::HistoryPanel/>
         </main>
     }
+    .into_any()
+}
+
+/// `?embed`: one experiment for an iframe in course material: the model line, the run
+/// button, the figures; a link to the full app.
+#[component]
+fn Embed(
+    device_line: impl Fn() -> AnyView + Send + Sync + 'static,
+    note: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let control = expect_context::<LoadControl>();
+    let params = expect_context::<PageParams>();
+    let model = params
+        .model
+        .clone()
+        .unwrap_or_else(|| loader::HUB_MODELS[0].to_string());
+    let full_app = full_app_url();
+    let load = {
+        let (params, model) = (params.clone(), model.clone());
+        move |_| control.start(state, params.clone(), ModelSource::Named(model.clone()))
+    };
+    view! {
+        <div class="embed">
+            <p class="embed-bar">
+                <a href=full_app target="_blank" rel="noopener">"Patchbay"</a>
+                " · " {model.clone()} " · " {device_line}
+            </p>
+            {move || note.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+            {move || (state.session.get().is_none() && !control.busy.get()).then(|| {
+                let load = load.clone();
+                view! { <button id="load-model" on:click=load disabled=move || state.device.get().is_none()>{format!("Load {model}")}</button> }
+            })}
+            <div id="load-status" role="status" aria-live="polite">
+                {move || control.busy.get().then(|| view! {
+                    <progress id="load-progress" aria-label="download progress" max=move || control.total.get().unwrap_or(0) as f64 value=move || control.received.get() as f64></progress>
+                })}
+                <span>{move || control.status.get()}</span>
+            </div>
+            {move || control.error.get().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
+            <experiment::ExperimentPanel embed=true/>
+        </div>
+    }
+}
+
+/// This page without `embed`: the full app with the same experiment.
+fn full_app_url() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let query = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default())
+        .expect("a search string parses");
+    query.delete("embed");
+    let query = String::from(query.to_string());
+    format!(
+        "{}{}{}{}",
+        location.origin().unwrap_or_default(),
+        location.pathname().unwrap_or_default(),
+        if query.is_empty() { String::new() } else { format!("?{query}") },
+        location.hash().unwrap_or_default()
+    )
 }

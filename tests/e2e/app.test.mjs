@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, readTensor, tiny, repo } from './serve.mjs';
+import { startServer, readTensor, tiny, repo, wide } from './serve.mjs';
 
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const browsers = {
@@ -253,6 +253,107 @@ test('generation panel: greedy, repetition penalty and steered continuations equ
     await page.click('#generate');
     await page.waitForSelector('#generation-error');
     assert.match(await page.textContent('#generation-error'), /temperature: `hot` is not a number/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Opens the app with `query` (e.g. `?hub=...`). */
+async function openAt(kind, query) {
+  const { browser, page, errors } = await open(kind);
+  await page.goto(`${server.base}/${query}`);
+  await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+  return { browser, page, errors };
+}
+
+async function loadError(page, pattern) {
+  await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('#load-error')?.textContent ?? ''), pattern.source, { timeout: 120_000 });
+  return page.textContent('#load-error');
+}
+
+test('hub ids: sizes and sha256 are checked against the hub, models too large are refused before download', async () => {
+  const { browser, page, errors } = await openAt('cpu', `?hub=${encodeURIComponent(server.base)}`);
+  const count = (p) => server.requests.filter((r) => r === p).length;
+  try {
+    await page.fill('#model-url', 'test/tiny-gpt2');
+    await page.click('#load-model');
+    await checkPrompt(page);
+    assert.ok(count('/api/models/test/tiny-gpt2/tree/main') >= 1, 'the hub was asked for the file list');
+
+    await page.fill('#model-url', 'test/tampered');
+    await page.click('#load-model');
+    assert.match(await loadError(page, /sha256/), /model\.safetensors has sha256 [0-9a-f]{64} but the hub lists f{64}: the file is corrupt/);
+
+    await page.fill('#model-url', 'test/huge');
+    await page.click('#load-model');
+    const refusal = await loadError(page, /cannot be loaded here/);
+    assert.match(refusal, /test\/huge cannot be loaded here: loading needs about \d+\.\d GB of page memory, but a browser tab has at most 4\.3 GB/);
+    assert.match(refusal, /1558M parameters: 6\.4 GB of weights to download/);
+    assert.equal(count('/test/huge/resolve/main/model.safetensors'), 0, 'the weights were never requested');
+    assert.equal(count('/test/huge/resolve/main/tokenizer.json'), 0);
+
+    await page.fill('#model-url', 'test/pytorch-only');
+    await page.click('#load-model');
+    assert.match(await loadError(page, /no model\.safetensors/), /test\/pytorch-only has no model\.safetensors .* pytorch_model\.bin/);
+    await page.screenshot({ path: path.join(screenshots, 'error-too-large.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a download can be cancelled; local files load from the picker, and a drop names what is missing', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    await loadModel(page, 'slow');
+    await page.waitForFunction(() => /downloading model\.safetensors: \d/.test(document.querySelector('#load-status')?.textContent ?? ''), null, { timeout: 60_000 });
+    await page.click('#cancel-load');
+    assert.match(await loadError(page, /cancelled/), /the download was cancelled/);
+    assert.equal(await page.$('#prompt-text'), null, 'no model was loaded');
+
+    await page.setInputFiles('#model-files', ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => path.join(tiny, f)));
+    await page.waitForFunction(() => document.querySelector('#load-status')?.textContent.includes('local files (model.safetensors)'), null, { timeout: 120_000 });
+    await checkPrompt(page);
+
+    await page.evaluate(async () => {
+      const transfer = new DataTransfer();
+      const config = await (await fetch('/models/tiny-gpt2/config.json')).blob();
+      transfer.items.add(new File([config], 'config.json'));
+      document.querySelector('#drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    assert.match(await loadError(page, /choose three files/), /choose three files: config\.json, tokenizer\.json and the weights \(\*\.safetensors\); got config\.json/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('WebGPU holds a 154 MB token embedding (over the default 128 MiB binding) and computes with it', async () => {
+  const { browser, page, errors } = await open('webgpu');
+  try {
+    assert.equal(await page.getAttribute('#device', 'data-backend'), 'wgpu');
+    await loadModel(page, 'wide');
+    await page.waitForSelector('#prompt-text', { timeout: 300_000 });
+    await page.fill('#prompt-text', 'Hello world');
+    await page.click('#run-prompt');
+    await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 300_000 });
+    const ids = await page.$$eval('#token-strip .token', (spans) => spans.map((s) => Number(s.dataset.id)));
+    const { d, vocab, wte, wpe, epsilon } = wide;
+    const last = ids.length - 1;
+    const x = Float64Array.from({ length: d }, (_, i) => wte[ids[last] * d + i] + wpe[last * d + i]);
+    const mean = x.reduce((a, b) => a + b) / d;
+    const variance = x.reduce((a, b) => a + (b - mean) ** 2, 0) / d;
+    const normed = x.map((v) => (v - mean) / Math.sqrt(variance + epsilon));
+    const logits = Float64Array.from({ length: vocab }, (_, t) => {
+      let sum = 0;
+      for (let i = 0; i < d; i++) sum += normed[i] * wte[t * d + i];
+      return sum;
+    });
+    const expected = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, 10);
+    const rows = await page.$$eval('#top-k tbody tr', (trs) => trs.map((tr) => ({ id: Number(tr.dataset.id), logit: Number(tr.dataset.logit) })));
+    assert.deepEqual(rows.map((r) => r.id), expected);
+    rows.forEach((r) => assert.ok(Math.abs(r.logit - logits[r.id]) < 1e-3, `logit of ${r.id}: ${r.logit} vs ${logits[r.id]}`));
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,93 @@ function brokenModel(name, file) {
   return read(file);
 }
 
+/** A deterministic pseudo-random stream in [-0.1, 0.1) (mulberry32). */
+function uniform(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) - 0.5) * 0.2;
+  };
+}
+
+/** A safetensors file from `{name: {shape, values: Float32Array}}`. */
+export function safetensors(tensors) {
+  const header = {};
+  let offset = 0;
+  for (const [name, { shape, values }] of Object.entries(tensors)) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.byteLength] };
+    offset += values.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = Buffer.alloc(8 + json.length + offset);
+  out.writeBigUInt64LE(BigInt(json.length), 0);
+  out.write(json, 8);
+  let at = 8 + json.length;
+  for (const { values } of Object.values(tensors)) {
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(out, at);
+    at += values.byteLength;
+  }
+  return out;
+}
+
+/**
+ * GPT-2 small's width with one layer whose weights are all zero: the residual stream is
+ * `wte[token] + wpe[pos]`, so the logits are `ln_f(wte[t] + wpe[p]) · wteᵀ`, which the test
+ * computes itself. Its token embedding is 154 MB, over WebGPU's default 128 MiB binding.
+ */
+export const wide = (() => {
+  const d = 768, vocab = 50257, ctx = 64, inner = 4 * d;
+  const random = uniform(7);
+  const filled = (n, f) => Float32Array.from({ length: n }, f);
+  const wte = filled(vocab * d, random);
+  const wpe = filled(ctx * d, random);
+  const zeros = (...shape) => ({ shape, values: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+  const ones = (n) => ({ shape: [n], values: new Float32Array(n).fill(1) });
+  const config = { ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: d, n_head: 12, n_layer: 1, n_positions: ctx };
+  let weights;
+  return {
+    d, vocab, wte, wpe, epsilon: config.layer_norm_epsilon,
+    config: Buffer.from(JSON.stringify(config)),
+    weights: () => (weights ??= safetensors({
+      'wte.weight': { shape: [vocab, d], values: wte },
+      'wpe.weight': { shape: [ctx, d], values: wpe },
+      'h.0.ln_1.weight': ones(d), 'h.0.ln_1.bias': zeros(d),
+      'h.0.attn.c_attn.weight': zeros(d, 3 * d), 'h.0.attn.c_attn.bias': zeros(3 * d),
+      'h.0.attn.c_proj.weight': zeros(d, d), 'h.0.attn.c_proj.bias': zeros(d),
+      'h.0.ln_2.weight': ones(d), 'h.0.ln_2.bias': zeros(d),
+      'h.0.mlp.c_fc.weight': zeros(d, inner), 'h.0.mlp.c_fc.bias': zeros(inner),
+      'h.0.mlp.c_proj.weight': zeros(inner, d), 'h.0.mlp.c_proj.bias': zeros(d),
+      'ln_f.weight': ones(d), 'ln_f.bias': zeros(d),
+    })),
+  };
+})();
+
+/** gpt2-xl's config: the app must refuse it before downloading anything else. */
+const xlConfig = () => Buffer.from(JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: 1600, n_head: 25, n_layer: 48, n_positions: 1024 }));
+
+const sha256 = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** A stand-in for the hub's API (`?hub=` points the app here): the file list with sizes and sha256. */
+function hubTree(repo) {
+  const read = (f) => fs.readFileSync(path.join(tiny, f));
+  const entry = (p, bytes, lfs) => ({ type: 'file', path: p, size: bytes.length, oid: 'git-blob', ...(lfs ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}) });
+  if (repo === 'test/huge') return [entry('config.json', xlConfig()), { type: 'file', path: 'model.safetensors', size: 6431829964, lfs: { oid: '0'.repeat(64), size: 6431829964 } }];
+  if (repo === 'test/pytorch-only') return [entry('config.json', read('config.json')), { type: 'file', path: 'pytorch_model.bin', size: 1 }];
+  const files = [entry('config.json', read('config.json')), entry('tokenizer.json', read('tokenizer.json')), entry('model.safetensors', read('model.safetensors'), true)];
+  if (repo === 'test/tampered') files[2].lfs.oid = 'f'.repeat(64);
+  return files;
+}
+
+function hubFile(repo, file) {
+  if (repo === 'test/huge' && file === 'config.json') return xlConfig();
+  if (!['test/tiny-gpt2', 'test/tampered', 'test/huge', 'test/pytorch-only'].includes(repo)) throw new Error('no such repo');
+  return fs.readFileSync(path.join(tiny, file));
+}
+
 export function startServer() {
   const requests = [];
   const server = http.createServer((req, res) => {
@@ -33,12 +121,33 @@ export function startServer() {
     let body;
     let name = url.pathname;
     const model = url.pathname.match(/^\/models\/([^/]+)\/([^/]+)$/);
+    const tree = url.pathname.match(/^\/api\/models\/(.+)\/tree\/main$/);
+    const resolve = url.pathname.match(/^\/(test\/[^/]+)\/resolve\/main\/([^/]+)$/);
     try {
-      if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      if (model && model[1] === 'slow' && model[2] === 'model.safetensors') {
+        // Trickles the weights so that a test can cancel the download.
+        const full = fs.readFileSync(path.join(tiny, 'model.safetensors'));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': full.length });
+        let at = 0;
+        const timer = setInterval(() => {
+          if (at >= full.length || res.destroyed) return clearInterval(timer);
+          res.write(full.subarray(at, at + 16384));
+          at += 16384;
+        }, 50);
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
+      if (tree) body = Buffer.from(JSON.stringify(hubTree(tree[1])));
+      else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
+      else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && model[1] === 'wide') body = model[2] === 'config.json' ? wide.config : model[2] === 'model.safetensors' ? wide.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));
       else {
         const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
         name = file;
+        if (url.pathname === '/sw.js') name = 'sw.js';
         const resolved = path.resolve(dist, file);
         if (!resolved.startsWith(dist)) throw new Error('outside dist');
         body = fs.readFileSync(resolved);

@@ -1,0 +1,172 @@
+//! What the address says: embed mode, a share link, the model to load, the hub to use; and
+//! the Content-Security-Policy built from it (the app's origin and the model's host only).
+
+use crate::share::SharedRun;
+
+/// The Hugging Face hub, unless `?hub=` names a mirror.
+pub const DEFAULT_HUB: &str = "https://huggingface.co";
+
+/// Read once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct PageParams {
+    /// `?embed`: one experiment, minimal chrome, for an iframe.
+    pub embed: bool,
+    /// `?run`: run the experiment as soon as the model is loaded (share links always do).
+    pub autorun: bool,
+    /// `?hub=`: a hub mirror.
+    pub hub: String,
+    /// The model to load at once: the share link's, else `?model=`.
+    pub model: Option<String>,
+    /// `?example=NAME`: a bundled example (file stem in `static/experiments/`).
+    pub example: Option<String>,
+    /// The share link in the fragment, or why it could not be read.
+    pub shared: Option<Result<SharedRun, String>>,
+}
+
+fn query_param(query: &web_sys::UrlSearchParams, name: &str) -> Option<String> {
+    query.get(name).filter(|v| !v.is_empty())
+}
+
+/// The current page's parameters.
+pub fn params() -> PageParams {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return PageParams::default();
+    };
+    let query = web_sys::UrlSearchParams::new_with_str(&location.search().unwrap_or_default())
+        .expect("a search string parses");
+    let shared = SharedRun::from_fragment(&location.hash().unwrap_or_default())
+        .map_err(|e| e.to_string())
+        .transpose();
+    let model = shared
+        .as_ref()
+        .and_then(|s| s.as_ref().ok())
+        .and_then(|s| s.model.clone())
+        .or_else(|| query_param(&query, "model"));
+    PageParams {
+        embed: query.has("embed"),
+        autorun: query.has("run") || matches!(shared, Some(Ok(_))),
+        hub: query_param(&query, "hub")
+            .unwrap_or_else(|| DEFAULT_HUB.to_string())
+            .trim_end_matches('/')
+            .to_string(),
+        model,
+        example: query_param(&query, "example"),
+        shared,
+    }
+}
+
+/// `https://host:port` of an absolute http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let parsed = web_sys::Url::new(url).ok()?;
+    matches!(parsed.protocol().as_str(), "http:" | "https:").then(|| parsed.origin())
+}
+
+/// Where a model name points: a hub id, or a base URL (absolute, or relative to the page).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelLocation {
+    Hub { id: String },
+    Url(String),
+}
+
+impl ModelLocation {
+    /// `openai-community/gpt2` is a hub id; anything with `://` or starting with `/` or `.` is
+    /// a URL.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("name a model: a hub id such as openai-community/gpt2, or a URL".into());
+        }
+        if text.contains("://") || text.starts_with('/') || text.starts_with('.') {
+            let base = web_sys::Url::new_with_base(
+                text,
+                &web_sys::window()
+                    .and_then(|w| w.location().href().ok())
+                    .unwrap_or_default(),
+            )
+            .map_err(|_| format!("`{text}` is not a URL"))?
+            .href();
+            let base = if base.ends_with('/') { base } else { base + "/" };
+            return Ok(Self::Url(base));
+        }
+        let valid = text.split('/').count() <= 2
+            && text
+                .split('/')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        if valid {
+            Ok(Self::Hub { id: text.to_string() })
+        } else {
+            Err(format!("`{text}` is neither a hub id (owner/name) nor a URL"))
+        }
+    }
+
+    /// The folder the three files are read from.
+    pub fn base_url(&self, hub: &str) -> String {
+        match self {
+            Self::Hub { id } => format!("{hub}/{id}/resolve/main/"),
+            Self::Url(base) => base.clone(),
+        }
+    }
+}
+
+/// The hosts the hub's files are served from (it redirects large files to its CDNs).
+fn hub_hosts(hub: &str) -> Vec<String> {
+    let mut hosts = vec![hub.to_string()];
+    if hub == DEFAULT_HUB {
+        hosts.extend(
+            ["https://*.huggingface.co", "https://*.hf.co", "https://*.xethub.hf.co"]
+                .map(String::from),
+        );
+    }
+    hosts
+}
+
+/// Installs the page's Content-Security-Policy: scripts, styles, workers and frames from the
+/// app's origin only; network requests to the origin, the hub and the model's host only.
+/// Must run before anything is fetched.
+pub fn install_content_security_policy(params: &PageParams) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let mut connect = vec!["'self'".to_string()];
+    connect.extend(hub_hosts(&params.hub));
+    if let Some(Ok(ModelLocation::Url(url))) = params.model.as_deref().map(ModelLocation::parse)
+        && let Some(origin) = origin_of(&url)
+    {
+        connect.push(origin);
+    }
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src {}; worker-src 'self'; frame-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'none'",
+        connect.join(" ")
+    );
+    if let Ok(meta) = document.create_element("meta") {
+        let _ = meta.set_attribute("http-equiv", "Content-Security-Policy");
+        let _ = meta.set_attribute("content", &policy);
+        if let Some(head) = document.head() {
+            let _ = head.append_child(&meta);
+        }
+    }
+}
+
+/// Whether the policy installed at start-up lets the page fetch from `url`'s host.
+pub fn allowed_by_policy(url: &str, params: &PageParams) -> bool {
+    let page_origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    let Some(origin) = origin_of(url) else {
+        return false;
+    };
+    if origin == page_origin || origin == params.hub {
+        return true;
+    }
+    params
+        .model
+        .as_deref()
+        .and_then(|m| ModelLocation::parse(m).ok())
+        .and_then(|m| match m {
+            ModelLocation::Url(u) => origin_of(&u),
+            ModelLocation::Hub { .. } => None,
+        })
+        .is_some_and(|o| o == origin)
+}

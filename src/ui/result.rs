@@ -1,0 +1,165 @@
+//! One run's results, fresh or opened from the history: metrics, generations, the attribution
+//! scatter, every grid as a figure with its numbers; downloads and the share link.
+
+use super::{files, heatmap::GridView};
+use crate::experiments::Grid;
+use crate::figures::scatter_svg;
+use crate::history::{HistoryFile, RunRecord};
+use crate::share::SharedRun;
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+/// The value drawn white: what the grid is read against.
+pub fn centre(name: &str, metrics: &BTreeMap<String, f32>) -> f32 {
+    let metric = |key: &str| metrics.get(key).copied().unwrap_or(0.0);
+    if name.starts_with("patch.") && !name.ends_with(".normalised") {
+        metric("corrupted")
+    } else if name.starts_with("ablate.") {
+        metric("clean")
+    } else {
+        0.0
+    }
+}
+
+/// Grids worth drawing: not the per-prompt breakdowns, not `d_model`-wide stacks.
+fn drawn(name: &str, grid: &Grid) -> bool {
+    !name.ends_with("per_prompt")
+        && !grid.axes.iter().any(|a| a == "d_model")
+        && grid.values.len() <= 20_000
+}
+
+/// Attribution estimates next to the activation patching they approximate.
+const SCATTERS: [(&str, &str); 3] = [
+    ("z", "attn_head_out_all_pos"),
+    ("z_by_pos", "attn_head_out_by_pos"),
+    ("resid_pre", "resid_pre"),
+];
+
+/// The share link of a run: this page with the spec and model in the fragment.
+pub fn share_link(run: &RunRecord) -> String {
+    let model = (!run.model.starts_with("local files")).then(|| run.model.clone());
+    let fragment = SharedRun {
+        model,
+        spec: run.result.spec.clone(),
+    }
+    .to_fragment();
+    let location = web_sys::window().map(|w| w.location());
+    let base = location
+        .map(|l| {
+            format!(
+                "{}{}",
+                l.origin().unwrap_or_default(),
+                l.pathname().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default();
+    format!("{base}#{fragment}")
+}
+
+#[component]
+fn Scatter(run: RunRecord) -> impl IntoView {
+    let metrics = &run.result.metrics;
+    let corrupted = metrics.get("corrupted").copied().unwrap_or(0.0);
+    SCATTERS
+        .iter()
+        .filter_map(|(attrib, patch)| {
+            let estimate = run.result.grids.get(&format!("attrib.{attrib}"))?;
+            let actual = run.result.grids.get(&format!("patch.{patch}"))?;
+            let r = metrics.get(&format!("pearson.{attrib}")).copied()?;
+            (estimate.values.len() == actual.values.len()).then_some(())?;
+            let labels = (0..actual.values.len()).map(|i| cell_label(actual, i)).collect::<Vec<_>>();
+            let points: Vec<(f32, f32, String)> = actual
+                .values
+                .iter()
+                .zip(&estimate.values)
+                .zip(labels)
+                .map(|((a, e), l)| (a - corrupted, *e, l))
+                .collect();
+            let title = format!("{attrib}: attribution vs activation patching, Pearson r = {r:.3}");
+            let svg = scatter_svg(&title, "activation patching (change of metric)", "attribution patching", &points);
+            Some(view! {
+                <figure class="scatter" data-scatter=attrib.to_string() data-pearson=r.to_string()>
+                    <div inner_html=svg></div>
+                    <figcaption>{title}</figcaption>
+                </figure>
+            })
+        })
+        .collect_view()
+}
+
+/// `L1H3`, `L0 pos 4`: a cell of a grid by its indices.
+fn cell_label(grid: &Grid, flat: usize) -> String {
+    let mut rest = flat;
+    let mut parts = Vec::new();
+    for (axis, n) in grid.shape.iter().enumerate().rev() {
+        let i = rest % n;
+        rest /= n;
+        parts.push(match grid.axes[axis].as_str() {
+            "layer" => format!("L{i}"),
+            "head" => format!("H{i}"),
+            other => format!("{other} {i}"),
+        });
+    }
+    parts.reverse();
+    parts.join(" ")
+}
+
+#[component]
+pub fn RunView(run: RunRecord) -> impl IntoView {
+    let tokens = run
+        .result
+        .tokens
+        .get("clean")
+        .and_then(|t| t.first())
+        .cloned()
+        .unwrap_or_default();
+    let link = RwSignal::new(None::<String>);
+    let export = {
+        let run = run.clone();
+        move |_| {
+            let text = HistoryFile::new(vec![run.clone()]).to_json();
+            let _ = files::download_text(&format!("{}.json", files::file_stem(&run.name)), "application/json", &text);
+        }
+    };
+    let share = {
+        let run = run.clone();
+        move |_| {
+            let url = share_link(&run);
+            if let Some(window) = web_sys::window() {
+                let _ = window.navigator().clipboard().write_text(&url);
+            }
+            link.set(Some(url));
+        }
+    };
+    let result = &run.result;
+    view! {
+        <div id="experiment-result" data-run-id=run.id.clone() data-device=result.provenance.device.clone()>
+            <h3>{run.name.clone()}</h3>
+            <p class="provenance">{format!(
+                "{} · weights sha256 {}… · {} · {:.0} ms",
+                run.model,
+                &result.provenance.weights_sha256.get(..12).unwrap_or(""),
+                result.provenance.device,
+                result.provenance.timings_ms.get("total").copied().unwrap_or(0.0)
+            )}</p>
+            <div class="exports">
+                <button id="export-run" on:click=export>"Download run (JSON)"</button>
+                <button id="share-run" on:click=share>"Share link"</button>
+                {move || link.get().map(|l| view! {
+                    <label>"Link (the recipient recomputes it): "<input id="share-link" type="text" readonly size="50" value=l/></label>
+                })}
+            </div>
+            <ul class="metrics">
+                {result.metrics.iter().map(|(k, v)| view! { <li data-metric=k.clone() data-value=v.to_string()>{format!("{k}: {v:.4}")}</li> }).collect_view()}
+            </ul>
+            {result.generations.iter().map(|(name, g)| {
+                let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
+            }).collect_view()}
+            <Scatter run=run.clone()/>
+            {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
+                <GridView name=name.clone() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true/>
+            }).collect_view()}
+        </div>
+    }
+}

@@ -1,0 +1,285 @@
+// Results stay on the user's machine: the history in IndexedDB across reloads and browser
+// restarts, export/import, share links recomputed in a fresh profile, course embeds, offline
+// visits, storage faults, and a security policy that lets the page contact nobody else.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, repo } from './serve.mjs';
+
+const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-features=WebGPU'];
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const screenshots = path.join(repo, 'tests/e2e/screenshots');
+const example = (name) => fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8');
+
+let server;
+before(async () => {
+  server = await startServer();
+  fs.mkdirSync(screenshots, { recursive: true });
+});
+after(() => server.server.close());
+
+/** A browser profile that survives restarts (IndexedDB, Cache API, service worker). */
+async function profile(dir, base = server.base) {
+  const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args, acceptDownloads: true });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base);
+  await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+  return { context, page, errors };
+}
+
+async function loadTiny(page, base = server.base) {
+  await page.fill('#model-url', `${base}/models/tiny-gpt2/`);
+  await page.click('#load-model');
+  await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+}
+
+async function runSpec(page, spec) {
+  const before = await page.getAttribute('#experiment-result', 'data-run-id').catch(() => null);
+  await page.fill('#spec-text', spec);
+  await page.click('#run-experiment');
+  await page.waitForFunction((previous) => {
+    const id = document.querySelector('#experiment-result')?.dataset.runId;
+    return id && id !== previous && !document.querySelector('#run-experiment').disabled;
+  }, before, { timeout: 300_000 });
+  return page.getAttribute('#experiment-result', 'data-run-id');
+}
+
+const values = (page, grid) => page.$$eval(`table[data-grid="${grid}"] td[data-value]`, (tds) => tds.map((td) => td.dataset.value));
+const listed = (page) => page.$$eval('#history-list li', (lis) => lis.map((li) => ({ id: li.dataset.runId, pinned: li.dataset.pinned, name: li.querySelector('.run-name')?.value })));
+
+async function download(page, click) {
+  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: file.suggestedFilename(), bytes: fs.readFileSync(await file.path()) };
+}
+
+test('history: kept across reloads, tabs and browser restarts; renamed, pinned, searched, opened without the model', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  let { context, page, errors } = await profile(dir);
+  try {
+    const other = await context.newPage();
+    await other.goto(server.base);
+    await other.waitForSelector('#history-list');
+
+    await loadTiny(page);
+    const id = await runSpec(page, example('ioi-zero-ablation-heads'));
+    const grid = await values(page, 'ablate.zero_head_z');
+    assert.equal(grid.length, 8);
+    await page.waitForSelector(`#history-list li[data-run-id="${id}"]`);
+    await other.waitForSelector(`#history-list li[data-run-id="${id}"]`, { timeout: 10_000 });
+    await other.close();
+
+    await page.fill(`li[data-run-id="${id}"] .run-name`, 'heads, zeroed');
+    await page.press(`li[data-run-id="${id}"] .run-name`, 'Enter');
+    await page.waitForFunction(() => document.querySelector('#history-message')?.textContent.includes('renamed'));
+    await page.click(`li[data-run-id="${id}"] .pin-run`);
+    await page.waitForSelector(`li[data-run-id="${id}"][data-pinned=true]`);
+    const second = await runSpec(page, example('ioi-zero-ablation-mlp'));
+    await page.waitForSelector(`#history-list li[data-run-id="${second}"]`);
+    assert.deepEqual((await listed(page)).map((r) => r.id), [id, second], 'pinned first');
+
+    await page.reload();
+    await page.waitForSelector(`li[data-run-id="${id}"]`);
+    assert.deepEqual(await listed(page), [{ id, pinned: 'true', name: 'heads, zeroed' }, { id: second, pinned: 'false', name: 'IOI: zero-ablate each MLP layer' }]);
+    await page.fill('#history-search', 'mlp');
+    assert.deepEqual((await listed(page)).map((r) => r.id), [second]);
+    await page.fill('#history-search', '');
+    await context.close();
+
+    ({ context, page, errors } = await profile(dir));
+    await page.waitForSelector(`li[data-run-id="${id}"]`);
+    assert.equal(await page.$('#prompt-text'), null, 'no model loaded after the restart');
+    await page.click(`li[data-run-id="${id}"] .open-run`);
+    await page.waitForSelector(`#experiment-result[data-run-id="${id}"]`);
+    assert.deepEqual(await values(page, 'ablate.zero_head_z'), grid, 'the figure comes back without recomputing');
+    await page.screenshot({ path: path.join(screenshots, 'history.png'), fullPage: true });
+
+    await page.click(`li[data-run-id="${second}"] .delete-run`);
+    await page.waitForFunction((gone) => !document.querySelector(`li[data-run-id="${gone}"]`), second);
+    assert.deepEqual((await listed(page)).map((r) => r.id), [id]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('export, clear, import restores byte for byte; a malformed import and a full quota change nothing', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  const { context, page, errors } = await profile(dir);
+  try {
+    await loadTiny(page);
+    await runSpec(page, example('ioi-zero-ablation-heads'));
+    const id = await runSpec(page, example('ioi-attribution-patching'));
+    // The attribution scatter: one point per head, and Pearson r as the run computed it.
+    const pearson = Number(await page.getAttribute('[data-metric="pearson.z"]', 'data-value'));
+    assert.equal(Number(await page.getAttribute('figure[data-scatter=z]', 'data-pearson')), pearson);
+    assert.equal(await page.locator('figure[data-scatter=z] circle').count(), 8);
+
+    const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
+    assert.equal(csv.name, 'patch-resid-pre.csv');
+    const lines = csv.bytes.toString().trim().split('\n');
+    assert.equal(lines[0], 'layer,pos,value');
+    assert.equal(lines.length, 1 + (await values(page, 'patch.resid_pre')).length);
+    assert.equal(lines[1].split(',')[2], (await values(page, 'patch.resid_pre'))[0]);
+    const svg = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=svg]'));
+    assert.match(svg.bytes.toString(), /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    const png = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=png]'));
+    assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 2);
+    const exported = await download(page, () => page.click('#export-history'));
+    const history = JSON.parse(exported.bytes);
+    assert.equal(history.format, 'patchbay-history');
+    assert.equal(history.runs.length, 2);
+
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.click('#delete-history');
+    await page.waitForFunction(() => document.querySelectorAll('#history-list li').length === 0);
+
+    const file = path.join(dir, 'export.json');
+    fs.writeFileSync(file, exported.bytes);
+    await page.setInputFiles('#import-history', file);
+    await page.waitForFunction(() => document.querySelector('#history-message')?.textContent.includes('imported 2 runs'));
+    const again = await download(page, () => page.click('#export-history'));
+    assert.ok(again.bytes.equals(exported.bytes), 'export → clear → import → export is byte for byte');
+
+    const hostile = JSON.parse(exported.bytes);
+    hostile.runs[0].result.grids['patch.resid_pre'] = { axes: ['layer'], shape: [1000000000], values: [1] };
+    hostile.runs[1].id = 'new-run-that-must-not-appear';
+    fs.writeFileSync(file, JSON.stringify(hostile));
+    await page.setInputFiles('#import-history', file);
+    await page.waitForSelector('#history-error');
+    assert.match(await page.textContent('#history-error'), /cannot import: at runs\[0\]\.result\.grids\.patch\.resid_pre: shape \[1000000000\] does not match its 1 values/);
+    fs.writeFileSync(file, '{"format": "patchbay-history", "version": 1, "runs": [');
+    await page.setInputFiles('#import-history', file);
+    await page.waitForFunction(() => document.querySelector('#history-error')?.textContent.includes('not JSON'));
+    assert.equal((await listed(page)).length, 2, 'nothing was imported');
+
+    // The browser's quota is full: the run is shown, the error says so, the history is intact.
+    await page.evaluate(() => {
+      window.__put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = () => { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
+    });
+    const unsaved = await runSpec(page, example('ioi-zero-ablation-mlp'));
+    await page.waitForFunction(() => document.querySelector('#history-error')?.textContent.includes('storage for this site is full'));
+    assert.match(await page.textContent('#history-error'), /is shown but was not saved: the browser's storage for this site is full \(QuotaExceededError\)/);
+    assert.equal(await page.getAttribute('#experiment-result', 'data-run-id'), unsaved);
+    await page.evaluate(() => { IDBObjectStore.prototype.put = window.__put; });
+    await page.reload();
+    await page.waitForSelector(`li[data-run-id="${id}"]`);
+    assert.equal((await listed(page)).length, 2);
+    const stored = await download(page, () => page.click('#export-history'));
+    assert.ok(stored.bytes.equals(exported.bytes), 'what was stored before is unchanged');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a share link recomputes the same grid in a fresh profile; a damaged link says so', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  const { context, page } = await profile(dir);
+  let link;
+  let grid;
+  try {
+    await loadTiny(page);
+    await runSpec(page, example('ioi-activation-patching'));
+    grid = await values(page, 'patch.resid_pre');
+    await page.click('#share-run');
+    link = await page.inputValue('#share-link');
+  } finally {
+    await context.close();
+  }
+  assert.match(link, /#model=http.*&spec=[A-Za-z0-9_-]+$/);
+  assert.ok(link.length < 1500, `a compact link (${link.length} characters)`);
+
+  const browser = await chromium.launch({ executablePath, headless: true, args });
+  try {
+    const fresh = await browser.newPage();
+    const errors = [];
+    fresh.on('pageerror', (e) => errors.push(e.message));
+    await fresh.goto(link);
+    await fresh.waitForSelector('#experiment-result', { timeout: 300_000 });
+    assert.deepEqual(await values(fresh, 'patch.resid_pre'), grid);
+
+    await fresh.goto(`${link.slice(0, -20)}`);
+    await fresh.reload();
+    await fresh.waitForSelector('#share-error');
+    assert.match(await fresh.textContent('#share-error'), /the link's experiment is damaged .*cut short/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the example embed page shows two live experiments; the page contacts no host but its own', async () => {
+  const browser = await chromium.launch({ executablePath, headless: true, args });
+  try {
+    const page = await browser.newPage();
+    const hosts = new Set();
+    page.on('request', (r) => hosts.add(new URL(r.url()).origin));
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.base}/static/embed-example.html?model=/models/tiny-gpt2/`);
+    const frames = page.frameLocator('iframe');
+    for (const index of [0, 1]) {
+      await frames.nth(index).locator('#experiment-result').waitFor({ timeout: 300_000 });
+    }
+    assert.ok(await frames.nth(0).locator('table[data-grid="patch.resid_pre"]').count() > 0);
+    assert.ok(await frames.nth(1).locator('table[data-grid="lens.accumulated_resid_ln_cached_logit_diff"]').count() > 0);
+    assert.equal(await frames.nth(0).locator('#spec-text').count(), 0, 'minimal chrome');
+    await page.screenshot({ path: path.join(screenshots, 'embed-example.png'), fullPage: true });
+
+    const app = page.frames().find((f) => f.url().includes('embed'));
+    const blocked = await app.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.blockedURI), { once: true });
+      fetch('https://example.com/collect').catch(() => {});
+    }));
+    assert.match(blocked, /^https:\/\/example\.com/);
+    const policy = await app.evaluate(() => document.querySelector('meta[http-equiv=Content-Security-Policy]').content);
+    assert.match(policy, /connect-src 'self' https:\/\/huggingface\.co /);
+    assert.deepEqual([...hosts], [server.base], 'no other host was contacted');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('offline: the second visit opens the app and the cached model with the network gone; no IndexedDB is reported', async () => {
+  const own = await startServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  const { context, page, errors } = await profile(dir, own.base);
+  try {
+    await loadTiny(page, own.base);
+    await page.waitForSelector('html[data-offline-ready=true]', { timeout: 60_000 });
+    own.server.closeAllConnections();
+    await new Promise((resolve) => own.server.close(resolve));
+
+    await page.reload();
+    await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+    await loadTiny(page, own.base);
+    assert.match(await page.textContent('#load-status'), /from the browser cache/);
+    await runSpec(page, example('ioi-zero-ablation-heads'));
+    assert.equal((await values(page, 'ablate.zero_head_z')).length, 8);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+
+  const browser = await chromium.launch({ executablePath, headless: true, args });
+  try {
+    const page = await browser.newPage();
+    await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
+    await page.goto(server.base);
+    await page.waitForSelector('#history-unavailable');
+    assert.match(await page.textContent('#history-unavailable'), /this browser keeps no history here .*export them to keep them/);
+    await loadTiny(page);
+    await runSpec(page, example('ioi-zero-ablation-heads'));
+  } finally {
+    await browser.close();
+  }
+});
