@@ -7,8 +7,9 @@ const SHELL = 'patchbay-shell-v1';
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
+// Model files are left to the app's own model cache: never duplicated here.
 function isShell(url) {
-  return url.origin === self.location.origin && !url.pathname.includes('/models/');
+  return url.origin === self.location.origin && !/\/models\/|\/resolve\/|\.safetensors$|^\/api\//.test(url.pathname);
 }
 
 async function keep(urls) {

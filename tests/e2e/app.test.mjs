@@ -87,8 +87,18 @@ async function gridValues(page, name) {
 
 /** The experiment panel: the IOI patching example's heatmaps and the steered generation equal the oracle. */
 async function checkExperiments(page, shots) {
+  // The heatmap fills as the sweep runs: cells computed so far have values, the rest NaN.
+  await page.evaluate(() => {
+    window.partial = [];
+    new MutationObserver(() => {
+      const cells = [...document.querySelectorAll('table[data-grid="live"] td[data-value]')].map((td) => td.dataset.value);
+      if (cells.length) window.partial.push([cells.filter((v) => v === 'NaN').length, cells.length]);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
   await page.click('#run-experiment');
   await page.waitForSelector('#experiment-result', { timeout: 300_000 });
+  const partial = await page.evaluate(() => window.partial);
+  assert.ok(partial.some(([nan, all]) => nan > 0 && nan < all), `a partly filled heatmap was shown: ${JSON.stringify(partial.slice(0, 5))}`);
   for (const name of ['resid_pre', 'attn_out', 'attn_head_out_all_pos', 'attn_head_out_by_pos']) {
     const expected = readTensor(path.join(tiny, 'reference.safetensors'), `patch.batch.${name}`);
     const values = await gridValues(page, `patch.${name}`);

@@ -63,7 +63,7 @@ test('history: kept across reloads, tabs and browser restarts; renamed, pinned, 
   try {
     const other = await context.newPage();
     await other.goto(server.base);
-    await other.waitForSelector('#history-list');
+    await other.waitForSelector('#history-list', { state: 'attached' });
 
     await loadTiny(page);
     const id = await runSpec(page, example('ioi-zero-ablation-heads'));
@@ -234,7 +234,7 @@ test('the example embed page shows two live experiments; the page contacts no ho
     assert.equal(await frames.nth(0).locator('#spec-text').count(), 0, 'minimal chrome');
     await page.screenshot({ path: path.join(screenshots, 'embed-example.png'), fullPage: true });
 
-    const app = page.frames().find((f) => f.url().includes('embed'));
+    const app = page.frames().find((f) => f.url().includes('?embed'));
     const blocked = await app.evaluate(() => new Promise((resolve) => {
       document.addEventListener('securitypolicyviolation', (e) => resolve(e.blockedURI), { once: true });
       fetch('https://example.com/collect').catch(() => {});
