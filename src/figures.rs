@@ -48,17 +48,44 @@ pub fn axis_labels(grid: &Grid, axis: usize, tokens: &[String]) -> Vec<String> {
 pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> String {
     let caption = format!("{name} [{}]", grid.axes.join(", "));
     match grid.shape.len() {
-        1 => heatmap_svg(&caption, grid, 0, &[grid.axes[0].clone()], &axis_labels(grid, 0, tokens), centre),
-        2 => heatmap_svg(&caption, grid, 0, &axis_labels(grid, 0, tokens), &axis_labels(grid, 1, tokens), centre),
+        1 => heatmap_svg(
+            &caption,
+            grid,
+            0,
+            &[grid.axes[0].clone()],
+            &axis_labels(grid, 0, tokens),
+            centre,
+        ),
+        2 => heatmap_svg(
+            &caption,
+            grid,
+            0,
+            &axis_labels(grid, 0, tokens),
+            &axis_labels(grid, 1, tokens),
+            centre,
+        ),
         _ => {
             let (rows, cols) = (axis_labels(grid, 1, tokens), axis_labels(grid, 2, tokens));
             let block = rows.len() * cols.len();
             let lead = axis_labels(grid, 0, tokens);
             let parts: Vec<String> = (0..grid.shape[0].min(grid.values.len() / block.max(1)))
-                .map(|i| heatmap_svg(&format!("{caption}, {} {}", grid.axes[0], lead[i]), grid, i * block, &rows, &cols, centre))
+                .map(|i| {
+                    heatmap_svg(
+                        &format!("{caption}, {} {}", grid.axes[0], lead[i]),
+                        grid,
+                        i * block,
+                        &rows,
+                        &cols,
+                        centre,
+                    )
+                })
                 .collect();
             let size = |svg: &str, key: &str| -> f32 {
-                svg.split(&format!(" {key}=\"")).nth(1).and_then(|r| r.split('"').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+                svg.split(&format!(" {key}=\""))
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0)
             };
             let width = parts.iter().map(|p| size(p, "width")).fold(0.0, f32::max);
             let mut y = 0.0;
@@ -67,7 +94,9 @@ pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> Stri
                 body.push_str(&part.replacen("<svg ", &format!("<svg y=\"{y}\" "), 1));
                 y += size(part, "height");
             }
-            format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\">\n{body}</svg>")
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\">\n{body}</svg>"
+            )
         }
     }
 }
@@ -93,7 +122,10 @@ pub fn heatmap_svg(
         .fold(0.0f32, |m, v| m.max((v - centre).abs()));
     let left = 8.0 + 6.5 * rows.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
     let top = 28.0 + 6.5 * cols.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
-    let (width, height) = (left + CELL * n_cols as f32 + 70.0, top + CELL * n_rows as f32 + 10.0);
+    let (width, height) = (
+        left + CELL * n_cols as f32 + 70.0,
+        top + CELL * n_rows as f32 + 10.0,
+    );
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n",
@@ -101,7 +133,12 @@ pub fn heatmap_svg(
     );
     for (r, label) in rows.iter().enumerate() {
         let y = top + CELL * (r as f32 + 0.7);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" {FONT}>{}</text>", left - 4.0, escape(label));
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" {FONT}>{}</text>",
+            left - 4.0,
+            escape(label)
+        );
     }
     for (c, label) in cols.iter().enumerate() {
         let x = left + CELL * (c as f32 + 0.7);
@@ -139,10 +176,17 @@ pub fn heatmap_svg(
 
 /// A scatter of `(x, y, label)` points with the diagonal `y = x` and axis names: attribution
 /// patching (y) against activation patching (x).
-pub fn scatter_svg(title: &str, x_name: &str, y_name: &str, points: &[(f32, f32, String)]) -> String {
+pub fn scatter_svg(
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    points: &[(f32, f32, String)],
+) -> String {
     const SIZE: f32 = 320.0;
     const PAD: f32 = 48.0;
-    let finite = points.iter().filter(|(x, y, _)| x.is_finite() && y.is_finite());
+    let finite = points
+        .iter()
+        .filter(|(x, y, _)| x.is_finite() && y.is_finite());
     let (lo, hi) = finite.fold((0.0f32, 0.0f32), |(lo, hi), (x, y, _)| {
         (lo.min(*x).min(*y), hi.max(*x).max(*y))
     });
@@ -193,19 +237,30 @@ mod tests {
 
     #[test]
     fn a_heatmap_has_one_titled_cell_per_value_and_escapes_labels() {
-        let grid = Grid::new(&["layer", "pos"], vec![2, 3], vec![0.0, 1.0, -1.0, 0.5, 0.25, 2.0]);
+        let grid = Grid::new(
+            &["layer", "pos"],
+            vec![2, 3],
+            vec![0.0, 1.0, -1.0, 0.5, 0.25, 2.0],
+        );
         let rows = vec!["L0".to_string(), "L1".to_string()];
         let cols = vec!["<a>".to_string(), "b".into(), "c".into()];
         let svg = heatmap_svg("patch & co", &grid, 0, &rows, &cols, 0.0);
         assert_eq!(svg.matches("<title>").count(), 6);
         assert!(svg.contains("patch &amp; co") && svg.contains("&lt;a&gt;"));
         assert!(svg.contains("<title>L1, c: 2</title>"));
-        assert!(svg.contains("fill=\"rgb(255,0,0)\""), "the largest value is full red");
+        assert!(
+            svg.contains("fill=\"rgb(255,0,0)\""),
+            "the largest value is full red"
+        );
     }
 
     #[test]
     fn a_3d_grid_stacks_one_heatmap_per_layer() {
-        let grid = Grid::new(&["layer", "head", "pos"], vec![2, 2, 3], (0..12).map(|v| v as f32).collect());
+        let grid = Grid::new(
+            &["layer", "head", "pos"],
+            vec![2, 2, 3],
+            (0..12).map(|v| v as f32).collect(),
+        );
         let svg = grid_svg("g", &grid, &[], 0.0);
         assert_eq!(svg.matches("<title>").count(), 12);
         assert!(svg.contains("layer L1") && svg.contains("<title>H1, 2: 11</title>"));

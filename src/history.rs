@@ -43,7 +43,10 @@ impl RunRecord {
             .and_then(|v| v.as_object().and_then(|o| o.keys().next().cloned()))
             .unwrap_or_default()
             .replace('_', " ");
-        format!("{kind} · {} · {}", self.model, self.result.provenance.device)
+        format!(
+            "{kind} · {} · {}",
+            self.model, self.result.provenance.device
+        )
     }
 
     /// Whether a search query matches its name, model, experiment or title.
@@ -87,8 +90,8 @@ impl HistoryFile {
     /// Reads and checks a history file (or one exported run): format, version, every spec,
     /// every grid's shape, names and sizes, unique ids.
     pub fn from_json(text: &str) -> Result<Self, ImportError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ImportError::new("", format!("not JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ImportError::new("", format!("not JSON: {e}")))?;
         let Some(object) = value.as_object() else {
             return Err(ImportError::new("", "a history file is a JSON object"));
         };
@@ -126,7 +129,9 @@ pub fn migrate(value: serde_json::Value) -> Result<serde_json::Value, ImportErro
         Some(v) if v == HISTORY_SCHEMA as u64 => Ok(value),
         Some(v) if v > HISTORY_SCHEMA as u64 => Err(ImportError::new(
             "version",
-            format!("version {v} was written by a newer Patchbay; this one reads version {HISTORY_SCHEMA}"),
+            format!(
+                "version {v} was written by a newer Patchbay; this one reads version {HISTORY_SCHEMA}"
+            ),
         )),
         _ => Err(ImportError::new(
             "version",
@@ -157,7 +162,14 @@ fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
             return fail(&path, "not a result name".into());
         }
         if grid.axes.len() != grid.shape.len() {
-            return fail(&path, format!("{} axes for {} dimensions", grid.axes.len(), grid.shape.len()));
+            return fail(
+                &path,
+                format!(
+                    "{} axes for {} dimensions",
+                    grid.axes.len(),
+                    grid.shape.len()
+                ),
+            );
         }
         let size = grid
             .shape
@@ -167,7 +179,11 @@ fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
         if size != Some(grid.values.len()) {
             return fail(
                 &path,
-                format!("shape {:?} does not match its {} values", grid.shape, grid.values.len()),
+                format!(
+                    "shape {:?} does not match its {} values",
+                    grid.shape,
+                    grid.values.len()
+                ),
             );
         }
         if let Some((axis, labels)) = grid
@@ -184,7 +200,10 @@ fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
         return fail(".result.grids", format!("more than {MAX_VALUES} values"));
     }
     if let Some(name) = run.result.metrics.keys().find(|n| !is_result_name(n)) {
-        return fail(&format!(".result.metrics.{name}"), "not a result name".into());
+        return fail(
+            &format!(".result.metrics.{name}"),
+            "not a result name".into(),
+        );
     }
     Ok(())
 }

@@ -31,7 +31,10 @@ impl fmt::Display for ShareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoSpec => write!(f, "the link carries no experiment (`spec=` is missing)"),
-            Self::Encoding(e) => write!(f, "the link's experiment is damaged ({e}); was it cut short when copied?"),
+            Self::Encoding(e) => write!(
+                f,
+                "the link's experiment is damaged ({e}); was it cut short when copied?"
+            ),
             Self::Spec(e) => write!(f, "the link's experiment is not valid: {e}"),
         }
     }
@@ -43,7 +46,8 @@ impl SharedRun {
     /// The URL fragment (without `#`).
     pub fn to_fragment(&self) -> String {
         let json = serde_json::to_string(&self.spec).expect("a spec serialises");
-        let packed = URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9));
+        let packed =
+            URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9));
         match &self.model {
             Some(model) => format!("model={}&spec={packed}", percent_encode(model)),
             None => format!("spec={packed}"),
@@ -125,9 +129,17 @@ mod tests {
             spec: Spec::from_json(SPEC).unwrap(),
         };
         let fragment = run.to_fragment();
-        assert!(fragment.len() < SPEC.len() / 2, "{} vs {}", fragment.len(), SPEC.len());
+        assert!(
+            fragment.len() < SPEC.len() / 2,
+            "{} vs {}",
+            fragment.len(),
+            SPEC.len()
+        );
         assert!(!fragment.contains('#') && !fragment.contains(' '));
-        assert_eq!(SharedRun::from_fragment(&format!("#{fragment}")).unwrap(), Some(run));
+        assert_eq!(
+            SharedRun::from_fragment(&format!("#{fragment}")).unwrap(),
+            Some(run)
+        );
     }
 
     #[test]
@@ -152,7 +164,8 @@ mod tests {
     #[test]
     fn an_invalid_spec_in_a_link_is_refused_with_its_path() {
         let json = SPEC.replace("\"version\": 1", "\"version\": 7");
-        let packed = URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9));
+        let packed =
+            URL_SAFE_NO_PAD.encode(miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 9));
         let err = SharedRun::from_fragment(&format!("spec={packed}")).unwrap_err();
         assert!(matches!(err, ShareError::Spec(_)));
         assert!(err.to_string().contains("newer Patchbay"), "{err}");

@@ -68,8 +68,13 @@ mod cli {
 
     #[derive(Args)]
     struct RunArgs {
-        /// The experiment spec (JSON, see static/experiments/ for examples).
-        spec: PathBuf,
+        /// What to run: a spec file (JSON, see static/experiments/), a history file exported by
+        /// the browser app (its run is recomputed and compared with the stored result), or a
+        /// share link (`https://…/#model=…&spec=…`).
+        spec: String,
+        /// With a history file of several runs: the id of the run to reproduce.
+        #[arg(long = "run", value_name = "ID")]
+        run_id: Option<String>,
         #[command(flatten)]
         model: ModelArgs,
         /// Where to run: `cpu` or `wgpu` (Vulkan/Metal/DX12).
@@ -249,12 +254,60 @@ mod cli {
         }
     }
 
+    /// The spec to run, and the stored result to compare with when it comes from a history.
+    fn read_spec(
+        source: &str,
+        run_id: Option<&str>,
+    ) -> Result<(patchbay::spec::Spec, Option<patchbay::spec::RunResult>), String> {
+        use patchbay::history::{HISTORY_FORMAT, HistoryFile};
+        use patchbay::share::SharedRun;
+        use patchbay::spec::Spec;
+        if !std::path::Path::new(source).exists()
+            && let Some((_, fragment)) = source.split_once('#')
+        {
+            let shared = SharedRun::from_fragment(fragment)
+                .map_err(|e| e.to_string())?
+                .ok_or("the link carries no experiment")?;
+            return Ok((shared.spec, None));
+        }
+        let text =
+            std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?;
+        if !text.contains(HISTORY_FORMAT) {
+            return Spec::from_json(&text)
+                .map(|spec| (spec, None))
+                .map_err(|e| format!("{source}: {e}"));
+        }
+        let history = HistoryFile::from_json(&text).map_err(|e| format!("{source}: {e}"))?;
+        let ids = || {
+            history
+                .runs
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let run = match run_id {
+            Some(id) => history
+                .runs
+                .iter()
+                .find(|r| r.id == id)
+                .ok_or_else(|| format!("{source} has no run `{id}` (it has {})", ids()))?,
+            None if history.runs.len() == 1 => &history.runs[0],
+            None => {
+                return Err(format!(
+                    "{source} holds {} runs: choose one with --run ({})",
+                    history.runs.len(),
+                    ids()
+                ));
+            }
+        };
+        Ok((run.result.spec.clone(), Some(run.result.clone())))
+    }
+
     fn run_spec(args: RunArgs) -> Result<(), String> {
         use patchbay::experiments::Progress;
-        use patchbay::spec::{RunContext, Spec, run, sha256_hex};
-        let text = std::fs::read_to_string(&args.spec)
-            .map_err(|e| format!("cannot read {}: {e}", args.spec.display()))?;
-        let spec = Spec::from_json(&text).map_err(|e| format!("{}: {e}", args.spec.display()))?;
+        use patchbay::spec::{RunContext, run, sha256_hex};
+        let (spec, stored) = read_spec(&args.spec, args.run_id.as_deref())?;
         let (loaded, files) = args.model.load_with_files(args.device)?;
         let context = RunContext {
             model: &loaded,
@@ -268,6 +321,30 @@ mod cli {
         let result =
             pollster::block_on(run(&spec, &context, &mut progress)).map_err(|e| e.to_string())?;
         eprintln!();
+        if let Some(stored) = stored {
+            let (mut worst, mut count) = (0.0f32, 0usize);
+            for (name, grid) in &stored.grids {
+                let ours = result
+                    .grids
+                    .get(name)
+                    .filter(|g| g.shape == grid.shape)
+                    .ok_or_else(|| {
+                        format!(
+                            "the recomputed result has no grid `{name}` of shape {:?}",
+                            grid.shape
+                        )
+                    })?;
+                for (a, b) in ours.values.iter().zip(&grid.values) {
+                    worst = worst.max((a - b).abs());
+                    count += 1;
+                }
+            }
+            eprintln!(
+                "reproduced the stored result: max |difference| {worst:e} over {count} values (weights sha256 {} here, {} there)",
+                &context.weights_sha256[..12],
+                stored.provenance.weights_sha256.get(..12).unwrap_or("?")
+            );
+        }
         let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
         match args.out {
             Some(path) => std::fs::write(&path, json + "\n")

@@ -116,8 +116,12 @@ mod tests {
 
     #[test]
     fn csv_lists_every_cell_in_row_major_order_with_labels_quoted() {
-        let grid = Grid::new(&["component", "pos"], vec![2, 2], vec![0.5, -1.0, 1e-7, 3.0])
-            .with_labels(vec!["0_pre".into(), " Mary, \"x\"".into()]);
+        let grid = Grid::new(
+            &["component", "pos"],
+            vec![2, 2],
+            vec![0.5, -1.0, 1e-7, 3.0],
+        )
+        .with_labels(vec!["0_pre".into(), " Mary, \"x\"".into()]);
         assert_eq!(
             grid.to_csv(),
             "component,component_label,pos,value\n\

@@ -89,7 +89,9 @@ impl fmt::Display for MemoryEstimate {
 pub enum Target {
     Cpu,
     /// WebGPU, with the adapter's largest storage binding when known.
-    Gpu { max_binding: Option<u64> },
+    Gpu {
+        max_binding: Option<u64>,
+    },
 }
 
 /// Why a model cannot be loaded here.

@@ -140,7 +140,12 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             let config = &session.model.model.config;
             let mut report = Progress::new(|update| {
                 progress.set((update.done, update.total));
-                live.set(Some(partial_grid(update.values, update.total, config.n_layer, config.n_head)));
+                live.set(Some(partial_grid(
+                    update.values,
+                    update.total,
+                    config.n_layer,
+                    config.n_head,
+                )));
                 !cancel.get_untracked()
             });
             let outcome = run(&spec, &context, &mut report).await;
@@ -150,7 +155,11 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                 Ok(result) => {
                     let record = RunRecord {
                         id: new_run_id(),
-                        name: if spec.title.is_empty() { "untitled run".into() } else { spec.title.clone() },
+                        name: if spec.title.is_empty() {
+                            "untitled run".into()
+                        } else {
+                            spec.title.clone()
+                        },
                         pinned: false,
                         created_ms: js_sys::Date::now(),
                         model: session.name.clone(),

@@ -52,7 +52,10 @@ pub async fn fetch_cached(
         if let Ok(bytes) = read_body(url, &response, signal, &mut progress).await {
             return Ok((bytes, Origin::BrowserCache, None));
         }
-        return Err(cancelled_or(signal, format!("{url}: the cached copy could not be read")));
+        return Err(cancelled_or(
+            signal,
+            format!("{url}: the cached copy could not be read"),
+        ));
     }
     let response = get(url, signal).await?;
     check(content_length(&response))?;
@@ -127,7 +130,8 @@ pub async fn hub_files(hub: &str, id: &str, signal: &AbortSignal) -> Result<Vec<
         .map_err(|e| cancelled_or(signal, js_error(&format!("cannot read {url}"), e)))?
         .as_string()
         .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| format!("the hub's file list for {id} is not what Patchbay expects: {e}"))
+    serde_json::from_str(&text)
+        .map_err(|e| format!("the hub's file list for {id} is not what Patchbay expects: {e}"))
 }
 
 fn content_length(response: &Response) -> Option<u64> {

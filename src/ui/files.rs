@@ -102,12 +102,22 @@ pub fn list(files: Option<web_sys::FileList>) -> Vec<web_sys::File> {
 pub fn file_stem(title: &str) -> String {
     let stem: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let stem = stem
         .split('-')
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    if stem.is_empty() { "patchbay".into() } else { stem }
+    if stem.is_empty() {
+        "patchbay".into()
+    } else {
+        stem
+    }
 }

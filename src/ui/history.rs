@@ -28,7 +28,9 @@ pub async fn start(state: AppState) {
             refresh(state).await;
             storage::watch_other_tabs(move || leptos::task::spawn_local(refresh(state)));
         }
-        Err(e) => state.history.update(|h| h.unavailable = Some(e.to_string())),
+        Err(e) => state
+            .history
+            .update(|h| h.unavailable = Some(e.to_string())),
     }
 }
 
@@ -157,7 +159,11 @@ fn RunItem(run: RunRecord) -> impl IntoView {
         let run = run.clone();
         move |_| {
             let text = HistoryFile::new(vec![run.clone()]).to_json();
-            let _ = files::download_text(&format!("{}.json", files::file_stem(&run.name)), "application/json", &text);
+            let _ = files::download_text(
+                &format!("{}.json", files::file_stem(&run.name)),
+                "application/json",
+                &text,
+            );
         }
     };
     let delete = {
@@ -197,17 +203,31 @@ pub fn HistoryPanel() -> impl IntoView {
     let query = RwSignal::new(String::new());
     let delete_all = move |_| {
         let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Delete every saved run? Export them first to keep them.").ok())
+            .and_then(|w| {
+                w.confirm_with_message("Delete every saved run? Export them first to keep them.")
+                    .ok()
+            })
             .unwrap_or(false);
         if !confirmed {
             return;
         }
-        let ids: Vec<String> = state.history.get_untracked().runs.iter().map(|r| r.id().to_string()).collect();
+        let ids: Vec<String> = state
+            .history
+            .get_untracked()
+            .runs
+            .iter()
+            .map(|r| r.id().to_string())
+            .collect();
         leptos::task::spawn_local(async move {
             let result = storage::delete(&ids).await;
             state.opened.set(None);
             refresh(state).await;
-            report(state, result.map(|()| format!("deleted {} runs", ids.len())).map_err(|e| e.to_string()));
+            report(
+                state,
+                result
+                    .map(|()| format!("deleted {} runs", ids.len()))
+                    .map_err(|e| e.to_string()),
+            );
         });
     };
     let import_file = move |ev: leptos::ev::Event| {

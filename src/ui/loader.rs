@@ -2,13 +2,13 @@
 //! a base URL (self-hosted or `static/models/NAME/`), or local files (picker or drag & drop).
 //! The memory a model needs is checked before its weights are downloaded.
 
+use super::backend_label;
 use super::{
     AppState, Session,
     fetch::{CANCELLED, Origin, fetch_cached, forget, hub_files},
     files,
     page::{ModelLocation, PageParams, allowed_by_policy},
 };
-use super::backend_label;
 use crate::device::Backend;
 use crate::loading::ModelFiles;
 use crate::loading::memory::{MemoryEstimate, Target, WASM32_MEMORY, bytes};
@@ -139,59 +139,72 @@ impl LoadControl {
         let base = location.base_url(&params.hub);
         if !allowed_by_policy(&base, params) {
             reload_allowing(&base);
-            self.status.set(format!("reloading the page so that it may contact {base}"));
+            self.status
+                .set(format!("reloading the page so that it may contact {base}"));
             return Ok(None);
         }
         let notes = RefCell::new(String::new());
         let listed = match &location {
             ModelLocation::Hub { id } => {
-                self.status.set(format!("asking the hub for the files of {id}"));
+                self.status
+                    .set(format!("asking the hub for the files of {id}"));
                 match hub_files(&params.hub, id, signal).await {
                     Ok(list) => {
                         if !list.iter().any(|f| f.path == "model.safetensors") {
                             return Err(format!(
                                 "{id} has no model.safetensors (Patchbay reads safetensors weights; \
                                  this repository has {})",
-                                list.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ")
+                                list.iter()
+                                    .map(|f| f.path.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ));
                         }
                         Some(list)
                     }
                     Err(e) if e == CANCELLED => return Err(e),
                     Err(e) => {
-                        notes.borrow_mut().push_str(&format!("; sizes and sha256 not checked ({e})"));
+                        notes
+                            .borrow_mut()
+                            .push_str(&format!("; sizes and sha256 not checked ({e})"));
                         None
                     }
                 }
             }
             ModelLocation::Url(_) => None,
         };
-        let listed_file = |name: &str| listed.as_ref().and_then(|l| l.iter().find(|f| f.path == name)).cloned();
-        let origins = RefCell::new(Vec::new());
-        let fetch = async |name: &str, check: Box<dyn FnOnce(Option<u64>) -> Result<(), String>>| {
-            let started = js_sys::Date::now();
-            self.status.set(format!("downloading {name}"));
-            self.received.set(0);
-            self.total.set(None);
-            let url = format!("{base}{name}");
-            let (bytes, origin, note) = fetch_cached(&url, signal, check, |done, all| {
-                self.received.set(done);
-                self.total.set(all);
-                let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
-                self.status.set(format!(
-                    "downloading {name}: {} of {} ({}/s)",
-                    bytes(done),
-                    all.map(bytes).unwrap_or("?".into()),
-                    bytes(rate as u64)
-                ));
-            })
-            .await?;
-            origins.borrow_mut().push(origin);
-            if let Some(note) = note {
-                notes.borrow_mut().push_str(&format!("; {note}"));
-            }
-            Ok::<_, String>(bytes)
+        let listed_file = |name: &str| {
+            listed
+                .as_ref()
+                .and_then(|l| l.iter().find(|f| f.path == name))
+                .cloned()
         };
+        let origins = RefCell::new(Vec::new());
+        let fetch =
+            async |name: &str, check: Box<dyn FnOnce(Option<u64>) -> Result<(), String>>| {
+                let started = js_sys::Date::now();
+                self.status.set(format!("downloading {name}"));
+                self.received.set(0);
+                self.total.set(None);
+                let url = format!("{base}{name}");
+                let (bytes, origin, note) = fetch_cached(&url, signal, check, |done, all| {
+                    self.received.set(done);
+                    self.total.set(all);
+                    let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
+                    self.status.set(format!(
+                        "downloading {name}: {} of {} ({}/s)",
+                        bytes(done),
+                        all.map(bytes).unwrap_or("?".into()),
+                        bytes(rate as u64)
+                    ));
+                })
+                .await?;
+                origins.borrow_mut().push(origin);
+                if let Some(note) = note {
+                    notes.borrow_mut().push_str(&format!("; {note}"));
+                }
+                Ok::<_, String>(bytes)
+            };
         let result = async {
             let config_bytes = fetch("config.json", Box::new(|_| Ok(()))).await?;
             let config = Gpt2Config::from_hf_json(&config_bytes).map_err(|e| e.to_string())?;
@@ -270,7 +283,11 @@ impl LoadControl {
             tokenizer: files::read_file(&tokenizer).await?,
             weights: files::read_file(&weights).await?,
         };
-        Ok(Some((format!("local files ({})", weights.name()), files, String::new())))
+        Ok(Some((
+            format!("local files ({})", weights.name()),
+            files,
+            String::new(),
+        )))
     }
 }
 
@@ -287,7 +304,10 @@ async fn target(backend: Backend) -> Target {
 async fn adapter_max_binding() -> Option<u64> {
     use js_sys::Reflect;
     let gpu = Reflect::get(&web_sys::window()?.navigator(), &"gpu".into()).ok()?;
-    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into().ok()?;
+    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
     let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
     let limits = Reflect::get(&adapter, &"limits".into()).ok()?;

@@ -112,12 +112,14 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let device_line = move || match state.device.get() {
+    let device_line = move || {
+        match state.device.get() {
         None => view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }.into_any(),
         Some((_, backend)) => view! {
             <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{backend_label(backend)}</strong></p>
         }
         .into_any(),
+    }
     };
     if params.embed {
         return view! { <Embed device_line=device_line note=note/> }.into_any();
@@ -194,7 +196,11 @@ fn full_app_url() -> String {
         "{}{}{}{}",
         location.origin().unwrap_or_default(),
         location.pathname().unwrap_or_default(),
-        if query.is_empty() { String::new() } else { format!("?{query}") },
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        },
         location.hash().unwrap_or_default()
     )
 }

@@ -85,17 +85,28 @@ impl ModelLocation {
             )
             .map_err(|_| format!("`{text}` is not a URL"))?
             .href();
-            let base = if base.ends_with('/') { base } else { base + "/" };
+            let base = if base.ends_with('/') {
+                base
+            } else {
+                base + "/"
+            };
             return Ok(Self::Url(base));
         }
         let valid = text.split('/').count() <= 2
-            && text
-                .split('/')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+            && text.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            });
         if valid {
-            Ok(Self::Hub { id: text.to_string() })
+            Ok(Self::Hub {
+                id: text.to_string(),
+            })
         } else {
-            Err(format!("`{text}` is neither a hub id (owner/name) nor a URL"))
+            Err(format!(
+                "`{text}` is neither a hub id (owner/name) nor a URL"
+            ))
         }
     }
 
@@ -113,8 +124,12 @@ fn hub_hosts(hub: &str) -> Vec<String> {
     let mut hosts = vec![hub.to_string()];
     if hub == DEFAULT_HUB {
         hosts.extend(
-            ["https://*.huggingface.co", "https://*.hf.co", "https://*.xethub.hf.co"]
-                .map(String::from),
+            [
+                "https://*.huggingface.co",
+                "https://*.hf.co",
+                "https://*.xethub.hf.co",
+            ]
+            .map(String::from),
         );
     }
     hosts

@@ -67,7 +67,9 @@ fn Scatter(run: RunRecord) -> impl IntoView {
             let actual = run.result.grids.get(&format!("patch.{patch}"))?;
             let r = metrics.get(&format!("pearson.{attrib}")).copied()?;
             (estimate.values.len() == actual.values.len()).then_some(())?;
-            let labels = (0..actual.values.len()).map(|i| cell_label(actual, i)).collect::<Vec<_>>();
+            let labels = (0..actual.values.len())
+                .map(|i| cell_label(actual, i))
+                .collect::<Vec<_>>();
             let points: Vec<(f32, f32, String)> = actual
                 .values
                 .iter()
@@ -76,7 +78,12 @@ fn Scatter(run: RunRecord) -> impl IntoView {
                 .map(|((a, e), l)| (a - corrupted, *e, l))
                 .collect();
             let title = format!("{attrib}: attribution vs activation patching, Pearson r = {r:.3}");
-            let svg = scatter_svg(&title, "activation patching (change of metric)", "attribution patching", &points);
+            let svg = scatter_svg(
+                &title,
+                "activation patching (change of metric)",
+                "attribution patching",
+                &points,
+            );
             Some(view! {
                 <figure class="scatter" data-scatter=attrib.to_string() data-pearson=r.to_string()>
                     <div inner_html=svg></div>
@@ -118,7 +125,11 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
         let run = run.clone();
         move |_| {
             let text = HistoryFile::new(vec![run.clone()]).to_json();
-            let _ = files::download_text(&format!("{}.json", files::file_stem(&run.name)), "application/json", &text);
+            let _ = files::download_text(
+                &format!("{}.json", files::file_stem(&run.name)),
+                "application/json",
+                &text,
+            );
         }
     };
     let share = {

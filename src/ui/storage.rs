@@ -66,7 +66,10 @@ impl std::fmt::Display for StorageError {
 pub enum StoredRun {
     Readable(Box<RunRecord>),
     /// Written by another schema or damaged: listed, kept, never overwritten silently.
-    Unreadable { id: String, why: String },
+    Unreadable {
+        id: String,
+        why: String,
+    },
 }
 
 impl StoredRun {
