@@ -188,7 +188,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="experiment-heading">
-            <h2 id="experiment-heading">{move || if embed { title() } else { "Experiment".to_string() }}</h2>
+            <h2 id="experiment-heading" class:visually-hidden=move || embed && state.opened.get().is_some()>{move || if embed { title() } else { "Experiment".to_string() }}</h2>
             {(!embed).then(|| view! {
                 <label>"Example: "
                     <select id="example" on:change=move |ev| {

@@ -84,16 +84,27 @@ impl LoadControl {
         self.error.set(None);
         leptos::task::spawn_local(async move {
             let signal = controller.signal();
+            let mut cached = Vec::new();
             let outcome = match source {
-                ModelSource::Named(text) => self.download(&params, &text, backend, &signal).await,
+                ModelSource::Named(text) => {
+                    if let Ok(location) = ModelLocation::parse(&text) {
+                        let base = location.base_url(&params.hub);
+                        cached = FILES.map(|f| format!("{base}{f}")).to_vec();
+                    }
+                    self.download(&params, &text, backend, &signal).await
+                }
                 ModelSource::Files(list) => self.read_local(list, backend).await,
             };
             let outcome = match outcome {
                 Ok(Some((name, files, notes))) => {
                     self.status.set("uploading weights to the device".into());
                     let sha256 = crate::spec::sha256_hex(&files.weights);
-                    files
-                        .load(&device)
+                    let loaded = files.load(&device);
+                    if loaded.is_err() {
+                        // Files that failed must not come back from the cache next time.
+                        forget(&cached).await;
+                    }
+                    loaded
                         .map(|model| Some((name, model, sha256, notes)))
                         .map_err(|e| e.to_string())
                 }

@@ -166,7 +166,7 @@ fn Embed(
                 <a href=full_app target="_blank" rel="noopener">"Patchbay"</a>
                 " · " {model.clone()} " · " {device_line}
             </p>
-            {move || note.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+            {move || note.get().map(|why| view! { <p class="notice" role="status" title=why>"No WebGPU here: running on the CPU (slower)."</p> })}
             {move || (state.session.get().is_none() && !control.busy.get()).then(|| {
                 let load = load.clone();
                 view! { <button id="load-model" on:click=load disabled=move || state.device.get().is_none()>{format!("Load {model}")}</button> }
