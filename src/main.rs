@@ -2,7 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    console_error_panic_hook::set_once();
+    patchbay::ui::install_panic_banner();
     leptos::mount::mount_to_body(patchbay::ui::App);
 }
 

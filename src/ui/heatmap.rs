@@ -105,5 +105,6 @@ pub fn GridView(
             </div>
         }
     });
-    view! { <figure class="grid" data-figure=name.clone()>{export}{figures}</figure> }
+    // Focusable, so that a wide figure scrolls from the keyboard.
+    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{figures}</figure> }
 }

@@ -6,6 +6,7 @@
 //! (`prompt`, `attention`, `generation`, `experiment`, `result`, `heatmap`).
 
 mod attention;
+mod crash;
 mod experiment;
 mod fetch;
 mod files;
@@ -27,6 +28,8 @@ use leptos::prelude::*;
 use loader::{LoadControl, ModelSource};
 use page::PageParams;
 use std::rc::Rc;
+
+pub use crash::install_panic_banner;
 
 /// A loaded model on a device, shared by every panel.
 pub struct Session {
@@ -61,6 +64,25 @@ extern "C" {
     async fn keep_for_offline() -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/gpu.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = watchDeviceLoss)]
+    fn watch_device_loss(callback: &wasm_bindgen::closure::Closure<dyn FnMut(String)>);
+}
+
+/// A lost GPU device (driver reset, GPU taken away): say so, move to the CPU, and let the user
+/// load the model again (from the browser cache). Work in flight on the lost device never
+/// finishes; the panels are reset with the session.
+fn on_device_loss(state: AppState, lost: RwSignal<Option<String>>) {
+    let callback = wasm_bindgen::closure::Closure::<dyn FnMut(String)>::new(move |why: String| {
+        lost.set(Some(why));
+        state.session.set(None);
+        state.device.set(Some((device::cpu(), Backend::Cpu)));
+    });
+    watch_device_loss(&callback);
+    callback.forget();
+}
+
 /// Lets the service worker keep the app shell for offline visits (a failure only costs that).
 fn register_service_worker() {
     leptos::task::spawn_local(async {
@@ -87,6 +109,8 @@ pub fn App() -> impl IntoView {
     provide_context(control);
     provide_context(params.clone());
     let note = RwSignal::new(None::<String>);
+    let lost = RwSignal::new(None::<String>);
+    on_device_loss(state, lost);
     leptos::task::spawn_local(async move {
         let (device, backend, why) = device::browser().await;
         note.set(why);
@@ -121,10 +145,19 @@ pub fn App() -> impl IntoView {
         .into_any(),
     }
     };
+    let lost_banner = move || {
+        lost.get().map(|why| view! {
+            <p id="device-lost" class="error" role="alert">{format!(
+                "The GPU device was lost ({why}). Patchbay now runs on the CPU: load the model again \
+                 (it comes from the browser cache). Your history is kept."
+            )}</p>
+        })
+    };
     if params.embed {
-        return view! { <Embed device_line=device_line note=note/> }.into_any();
+        return view! { {lost_banner} <Embed device_line=device_line note=note/> }.into_any();
     }
     view! {
+        {lost_banner}
         <header>
             <h1>"Patchbay"</h1>
             <p class="tagline">"GPT-2 interpretability in your browser: the model runs here, nothing leaves your machine."</p>

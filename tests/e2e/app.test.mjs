@@ -369,3 +369,34 @@ test('WebGPU holds a 154 MB token embedding (over the default 128 MiB binding) a
     await browser.close();
   }
 });
+
+test('a lost GPU device: a clear message, the CPU takes over, the model reloads from the cache', async () => {
+  const { browser, page, errors } = await open('webgpu');
+  try {
+    // Keeps a handle on the device so that the test can destroy it (the app wraps this too).
+    await page.addInitScript(() => {
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await request.apply(this, args);
+        window.gpuDevice = device;
+        return device;
+      };
+    });
+    await page.reload();
+    await page.waitForSelector('#device[data-backend=wgpu]', { timeout: 60_000 });
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    await page.evaluate(() => window.gpuDevice.destroy());
+    await page.waitForSelector('#device-lost', { timeout: 60_000 });
+    assert.match(await page.textContent('#device-lost'), /The GPU device was lost \(destroyed.*\)\. Patchbay now runs on the CPU: load the model again/);
+    assert.equal(await page.getAttribute('#device', 'data-backend'), 'cpu');
+    assert.equal(await page.$('#prompt-text'), null, 'the lost session is gone');
+    await page.screenshot({ path: path.join(screenshots, 'error-device-lost.png'), fullPage: true });
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForFunction(() => document.querySelector('#load-status')?.textContent.includes('from the browser cache'), null, { timeout: 120_000 });
+    await checkPrompt(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
