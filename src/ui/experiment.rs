@@ -1,7 +1,10 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
 //! cancel, then every result grid as a figure with its numbers.
 
-use super::{AppState, heatmap::GridView, history, page::PageParams, result::RunView};
+use super::{
+    AppState, heatmap::GridView, history, page::PageParams, patching_form::PatchingForm,
+    result::RunView,
+};
 use crate::experiments::{Grid, Progress};
 use crate::history::RunRecord;
 use crate::spec::{RunContext, Spec, run};
@@ -206,6 +209,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                         {EXAMPLES.iter().enumerate().map(|(i, (_, title, _))| view! { <option value=i.to_string()>{*title}</option> }).collect_view()}
                     </select>
                 </label>
+                <PatchingForm spec_text=spec_text/>
                 <label for="spec-text">"Spec (JSON; edit freely)"</label>
                 <textarea id="spec-text" rows="12" cols="90" spellcheck="false" prop:value=move || spec_text.get() on:input=move |ev| spec_text.set(event_target_value(&ev))></textarea>
             })}

@@ -15,6 +15,7 @@ mod heatmap;
 mod history;
 mod loader;
 mod page;
+mod patching_form;
 mod prompt;
 mod result;
 mod storage;

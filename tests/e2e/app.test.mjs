@@ -163,6 +163,22 @@ test('corrupt weights and a wrong architecture give clear errors, and the app ke
     await loadModel(page, 'tiny-gpt2');
     await checkPrompt(page);
 
+    // The patching form shows both tokenisations aligned and refuses unequal lengths.
+    await page.click('#patching-form summary');
+    const corrupted = await page.inputValue('#form-corrupted');
+    assert.equal(await page.getAttribute('table.alignment[data-pair="0"]', 'data-equal'), 'true');
+    assert.deepEqual(await page.$$eval('table.alignment[data-pair="0"] td.differs', (tds) => tds.map((td) => td.textContent)), ['" John"', '" Mary"']);
+    await page.fill('#form-corrupted', corrupted.replace('James gave the ball', 'Jamesy gave the ball'));
+    await page.waitForSelector('table.alignment[data-pair="3"][data-equal=false]');
+    assert.match(await page.textContent('#form-problems'), /prompt 4: clean has 15 tokens, corrupted 16: patching needs equal lengths/);
+    assert.ok(await page.isDisabled('#form-write'));
+    await page.fill('#form-corrupted', corrupted);
+    await page.click('#form-write');
+    const written = JSON.parse(await page.inputValue('#spec-text'));
+    const example = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
+    assert.deepEqual(written.prompts, example.prompts, 'the form writes the prompts and answers it shows');
+    assert.deepEqual(written.experiment.activation_patching.targets, example.experiment.activation_patching.targets);
+
     // A malformed spec names the JSON path; unequal prompt lengths show both tokenisations.
     const spec = JSON.parse(steeringSpec);
     spec.experiment.steering.coef = 1;
