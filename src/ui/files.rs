@@ -121,3 +121,13 @@ pub fn file_stem(title: &str) -> String {
         stem
     }
 }
+
+/// Offers one run as a history file named after it.
+pub fn download_run(run: &crate::history::RunRecord) -> Result<(), String> {
+    let text = crate::history::HistoryFile::new(vec![run.clone()]).to_json();
+    download_text(
+        &format!("{}.json", file_stem(&run.name)),
+        "application/json",
+        &text,
+    )
+}

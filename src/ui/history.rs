@@ -158,12 +158,7 @@ fn RunItem(run: RunRecord) -> impl IntoView {
     let export = {
         let run = run.clone();
         move |_| {
-            let text = HistoryFile::new(vec![run.clone()]).to_json();
-            let _ = files::download_text(
-                &format!("{}.json", files::file_stem(&run.name)),
-                "application/json",
-                &text,
-            );
+            let _ = files::download_run(&run);
         }
     };
     let delete = {

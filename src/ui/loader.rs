@@ -423,6 +423,16 @@ pub fn ModelLoader() -> impl IntoView {
                     <input id="model-files" type="file" multiple accept=".json,.safetensors" on:change=start_files disabled=move || !ready()/>
                 </label>
             </div>
+            <LoadStatus/>
+        </section>
+    }
+}
+
+/// The download's progress bar, status line and error.
+#[component]
+pub fn LoadStatus() -> impl IntoView {
+    let control = expect_context::<LoadControl>();
+    view! {
             <div id="load-status" role="status" aria-live="polite">
                 {move || control.busy.get().then(|| view! {
                     <progress id="load-progress" aria-label="download progress" max=move || control.total.get().unwrap_or(0) as f64 value=move || control.received.get() as f64></progress>
@@ -430,6 +440,5 @@ pub fn ModelLoader() -> impl IntoView {
                 <span>{move || control.status.get()}</span>
             </div>
             {move || control.error.get().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
-        </section>
     }
 }

@@ -205,13 +205,7 @@ fn Embed(
                 let load = load.clone();
                 view! { <button id="load-model" on:click=load disabled=move || state.device.get().is_none()>{format!("Load {model}")}</button> }
             })}
-            <div id="load-status" role="status" aria-live="polite">
-                {move || control.busy.get().then(|| view! {
-                    <progress id="load-progress" aria-label="download progress" max=move || control.total.get().unwrap_or(0) as f64 value=move || control.received.get() as f64></progress>
-                })}
-                <span>{move || control.status.get()}</span>
-            </div>
-            {move || control.error.get().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
+            <loader::LoadStatus/>
             <experiment::ExperimentPanel embed=true/>
         </div>
     }

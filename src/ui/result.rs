@@ -4,7 +4,7 @@
 use super::{files, heatmap::GridView};
 use crate::experiments::Grid;
 use crate::figures::scatter_svg;
-use crate::history::{HistoryFile, RunRecord};
+use crate::history::RunRecord;
 use crate::share::SharedRun;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -124,12 +124,7 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
     let export = {
         let run = run.clone();
         move |_| {
-            let text = HistoryFile::new(vec![run.clone()]).to_json();
-            let _ = files::download_text(
-                &format!("{}.json", files::file_stem(&run.name)),
-                "application/json",
-                &text,
-            );
+            let _ = files::download_run(&run);
         }
     };
     let share = {
