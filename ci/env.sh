@@ -1,6 +1,9 @@
 # Shared settings for ci/ scripts (sourced). Build output lives outside the clone so
 # repeated runs, and fresh clones on the same machine, reuse it.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/patchbay/target}"
+# The browser app (wasm32) builds in its own directory, so that it can build while the native
+# tests do without waiting on their lock.
+WASM_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/patchbay/wasm-target}"
 export PATH="$HOME/.cargo/bin:$PATH"
 # wgpu/Vulkan loaders complain without it on headless machines.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
