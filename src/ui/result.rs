@@ -84,8 +84,28 @@ fn Scatter(run: RunRecord) -> impl IntoView {
                 "attribution patching",
                 &points,
             );
+            let stem = format!("attribution-vs-activation-{attrib}");
+            let save_svg = {
+                let (svg, stem) = (svg.clone(), stem.clone());
+                move |_| {
+                    let _ = files::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
+                }
+            };
+            let save_png = {
+                let svg = svg.clone();
+                move |_| {
+                    let (svg, stem) = (svg.clone(), stem.clone());
+                    leptos::task::spawn_local(async move {
+                        let _ = files::download_png(&format!("{stem}.png"), &svg).await;
+                    });
+                }
+            };
             Some(view! {
                 <figure class="scatter" data-scatter=attrib.to_string() data-pearson=r.to_string()>
+                    <div class="exports" role="group" aria-label="download the scatter">
+                        <button data-export="svg" on:click=save_svg>"SVG"</button>
+                        <button data-export="png" on:click=save_png>"PNG"</button>
+                    </div>
                     <div inner_html=svg></div>
                     <figcaption>{title}</figcaption>
                 </figure>

@@ -118,6 +118,8 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     const pearson = Number(await page.getAttribute('[data-metric="pearson.z"]', 'data-value'));
     assert.equal(Number(await page.getAttribute('figure[data-scatter=z]', 'data-pearson')), pearson);
     assert.equal(await page.locator('figure[data-scatter=z] circle').count(), 8);
+    const scatter = await download(page, () => page.click('figure[data-scatter=z] [data-export=svg]'));
+    assert.equal((scatter.bytes.toString().match(/<circle/g) ?? []).length, 8);
 
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');
