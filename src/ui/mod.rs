@@ -84,6 +84,12 @@ fn on_device_loss(state: AppState, lost: RwSignal<Option<String>>) {
     callback.forget();
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/embed.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = reportHeight)]
+    fn report_height();
+}
+
 /// Lets the service worker keep the app shell for offline visits (a failure only costs that).
 fn register_service_worker() {
     leptos::task::spawn_local(async {
@@ -155,6 +161,7 @@ pub fn App() -> impl IntoView {
         })
     };
     if params.embed {
+        report_height();
         return view! { {lost_banner} <Embed device_line=device_line note=note/> }.into_any();
     }
     view! {

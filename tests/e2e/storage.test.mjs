@@ -234,6 +234,7 @@ test('the example embed page shows two live experiments; the page contacts no ho
     assert.ok(await frames.nth(0).locator('table[data-grid="patch.resid_pre"]').count() > 0);
     assert.ok(await frames.nth(1).locator('table[data-grid="lens.accumulated_resid_ln_cached_logit_diff"]').count() > 0);
     assert.equal(await frames.nth(0).locator('#spec-text').count(), 0, 'minimal chrome');
+    await page.waitForFunction(() => [...document.querySelectorAll('iframe')].every((f) => f.getBoundingClientRect().height > 800), null, { timeout: 30_000 });
     await page.screenshot({ path: path.join(screenshots, 'embed-example.png'), fullPage: true });
 
     const app = page.frames().find((f) => f.url().includes('?embed'));
