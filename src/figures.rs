@@ -68,9 +68,10 @@ pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> Stri
             let (rows, cols) = (axis_labels(grid, 1, tokens), axis_labels(grid, 2, tokens));
             let block = rows.len() * cols.len();
             let lead = axis_labels(grid, 0, tokens);
-            let parts: Vec<String> = (0..grid.shape[0].min(grid.values.len() / block.max(1)))
+            let parts: Vec<(String, f32, f32)> = (0..grid.shape[0]
+                .min(grid.values.len() / block.max(1)))
                 .map(|i| {
-                    heatmap_svg(
+                    heatmap_sized(
                         &format!("{caption}, {} {}", grid.axes[0], lead[i]),
                         grid,
                         i * block,
@@ -80,22 +81,15 @@ pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> Stri
                     )
                 })
                 .collect();
-            let size = |svg: &str, key: &str| -> f32 {
-                svg.split(&format!(" {key}=\""))
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0.0)
-            };
-            let width = parts.iter().map(|p| size(p, "width")).fold(0.0, f32::max);
+            let width = parts.iter().map(|(_, w, _)| *w).fold(0.0, f32::max);
             let mut y = 0.0;
             let mut body = String::new();
-            for part in &parts {
-                body.push_str(&part.replacen("<svg ", &format!("<svg y=\"{y}\" "), 1));
-                y += size(part, "height");
+            for (part, _, height) in &parts {
+                body.push_str(&part.replacen("<svg ", &format!("<svg y=\"{y:.0}\" "), 1));
+                y += height.round();
             }
             format!(
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\">\n{body}</svg>"
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{y:.0}\" viewBox=\"0 0 {width:.0} {y:.0}\">\n{body}</svg>"
             )
         }
     }
@@ -114,6 +108,18 @@ pub fn heatmap_svg(
     cols: &[String],
     centre: f32,
 ) -> String {
+    heatmap_sized(title, grid, offset, rows, cols, centre).0
+}
+
+/// [`heatmap_svg`] with the drawing's width and height, for stacking.
+fn heatmap_sized(
+    title: &str,
+    grid: &Grid,
+    offset: usize,
+    rows: &[String],
+    cols: &[String],
+    centre: f32,
+) -> (String, f32, f32) {
     let (n_rows, n_cols) = (rows.len(), cols.len());
     let block = &grid.values[offset..offset + n_rows * n_cols];
     let scale = block
@@ -171,7 +177,7 @@ pub fn heatmap_svg(
         top + 24.0,
         top + 38.0
     );
-    svg
+    (svg, width, height)
 }
 
 /// A scatter of `(x, y, label)` points with the diagonal `y = x` and axis names: attribution

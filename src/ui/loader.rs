@@ -7,7 +7,7 @@ use super::{
     AppState, Session,
     fetch::{CANCELLED, Origin, fetch_cached, forget, hub_files},
     files,
-    page::{ModelLocation, PageParams, allowed_by_policy},
+    page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
 };
 use crate::device::Backend;
 use crate::loading::ModelFiles;
@@ -149,6 +149,13 @@ impl LoadControl {
         let location = ModelLocation::parse(text)?;
         let base = location.base_url(&params.hub);
         if !allowed_by_policy(&base, params) {
+            if origin_of(&base).is_none() {
+                return Err(format!("`{text}`: Patchbay loads models over http(s) only"));
+            }
+            if params.model.as_deref() == Some(base.as_str()) {
+                // Already reloaded for this host and still refused: never reload in a loop.
+                return Err(format!("the page's security policy does not allow {base}"));
+            }
             reload_allowing(&base);
             self.status
                 .set(format!("reloading the page so that it may contact {base}"));

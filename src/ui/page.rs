@@ -144,11 +144,7 @@ pub fn install_content_security_policy(params: &PageParams) {
     };
     let mut connect = vec!["'self'".to_string()];
     connect.extend(hub_hosts(&params.hub));
-    if let Some(Ok(ModelLocation::Url(url))) = params.model.as_deref().map(ModelLocation::parse)
-        && let Some(origin) = origin_of(&url)
-    {
-        connect.push(origin);
-    }
+    connect.extend(model_origin(params));
     let policy = format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob:; connect-src {}; worker-src 'self'; frame-src 'self'; \
@@ -164,24 +160,20 @@ pub fn install_content_security_policy(params: &PageParams) {
     }
 }
 
+/// The origin of the model URL the page was opened with (`?model=` or a share link).
+fn model_origin(params: &PageParams) -> Option<String> {
+    match ModelLocation::parse(params.model.as_deref()?).ok()? {
+        ModelLocation::Url(url) => origin_of(&url),
+        ModelLocation::Hub { .. } => None,
+    }
+}
+
 /// Whether the policy installed at start-up lets the page fetch from `url`'s host.
 pub fn allowed_by_policy(url: &str, params: &PageParams) -> bool {
-    let page_origin = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    let Some(origin) = origin_of(url) else {
-        return false;
-    };
-    if origin == page_origin || origin == params.hub {
-        return true;
-    }
-    params
-        .model
-        .as_deref()
-        .and_then(|m| ModelLocation::parse(m).ok())
-        .and_then(|m| match m {
-            ModelLocation::Url(u) => origin_of(&u),
-            ModelLocation::Hub { .. } => None,
-        })
-        .is_some_and(|o| o == origin)
+    let page_origin = web_sys::window().and_then(|w| w.location().origin().ok());
+    let origin = origin_of(url);
+    origin.is_some()
+        && (origin == page_origin
+            || origin.as_deref() == Some(params.hub.as_str())
+            || origin == model_origin(params))
 }

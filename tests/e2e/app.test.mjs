@@ -319,6 +319,10 @@ test('hub ids: sizes and sha256 are checked against the hub, models too large ar
     assert.equal(count('/test/huge/resolve/main/model.safetensors'), 0, 'the weights were never requested');
     assert.equal(count('/test/huge/resolve/main/tokenizer.json'), 0);
 
+    await page.fill('#model-url', 'ftp://example.com/models/gpt2/');
+    await page.click('#load-model');
+    assert.match(await loadError(page, /http/), /Patchbay loads models over http\(s\) only/);
+
     await page.fill('#model-url', 'test/pytorch-only');
     await page.click('#load-model');
     assert.match(await loadError(page, /no model\.safetensors/), /test\/pytorch-only has no model\.safetensors .* pytorch_model\.bin/);
