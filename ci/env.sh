@@ -47,6 +47,20 @@ ensure_wasm_bindgen() {
   fi
 }
 
+# wasm-opt from npm's binaryen (Debian's binaryen 108 corrupts the module). Trunk finds it on
+# PATH and checks its version against `[tools] wasm_opt` in Trunk.toml.
+BINARYEN_VERSION=132
+NPM_TOOLS="$HOME/.cache/patchbay/npm-tools"
+export PATH="$NPM_TOOLS/node_modules/.bin:$PATH"
+
+ensure_wasm_opt() {
+  if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
+    log "installing wasm-opt (npm binaryen@$BINARYEN_VERSION)"
+    mkdir -p "$NPM_TOOLS"
+    npm install --prefix "$NPM_TOOLS" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+}
+
 ensure_lavapipe() {
   # Mesa's software Vulkan driver: the wgpu backend's tests run on it where there is no GPU.
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || apt_install mesa-vulkan-drivers libvulkan1

@@ -7,8 +7,10 @@
 //! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
 //! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
 //! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures.
+//! - [`bench`]: the benchmark workloads, native and in the browser.
 //! - `ui` (wasm32 only): the Leptos browser app.
 
+pub mod bench;
 pub mod device;
 pub mod experiments;
 pub mod figures;

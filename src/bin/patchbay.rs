@@ -23,8 +23,9 @@ mod cli {
         /// steering) and print its result as JSON; progress goes to standard error.
         Run(RunArgs),
         /// Time a GPT-2-small-shaped model with random weights: forward on 20 tokens, a full
-        /// cache run, a resid_pre patching sweep on a 20-token pair, 32 greedy tokens with and
-        /// without the KV cache (see ci/bench for the TransformerLens comparison).
+        /// cache run, patching sweeps, 32 greedy tokens with and without the KV cache (the
+        /// browser's `?bench` runs the same workloads; see ci/bench for the TransformerLens
+        /// comparison).
         Bench(BenchArgs),
         /// Print the token ids and token strings of TEXT.
         Tokenize {
@@ -64,6 +65,14 @@ mod cli {
         /// Also write the results as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Comma-separated workloads: forward, cache, patch_sweep, ioi_resid_pre,
+        /// ioi_head_out_by_pos, generate_kv, generate_no_kv.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "forward,cache,patch_sweep,generate_kv,generate_no_kv"
+        )]
+        workloads: Vec<patchbay::bench::Workload>,
     }
 
     #[derive(Args)]
@@ -129,31 +138,10 @@ mod cli {
     }
 
     mod bench {
+        use patchbay::bench::{Inputs, Workload, time};
         use patchbay::device::{self, Backend};
-        use patchbay::experiments::{
-            AnswerPair, GenerationConfig, Metric, PatchTarget, Progress, PromptPairs,
-            activation_patching, generate, read,
-        };
         use patchbay::model::{Gpt2, Gpt2Config};
         use std::path::PathBuf;
-        use std::time::Instant;
-
-        /// Median seconds of `reps` runs after `warmup` runs.
-        fn time(warmup: usize, reps: usize, mut f: impl FnMut()) -> (f64, Vec<f64>) {
-            for _ in 0..warmup {
-                f();
-            }
-            let mut runs: Vec<f64> = (0..reps)
-                .map(|_| {
-                    let start = Instant::now();
-                    f();
-                    start.elapsed().as_secs_f64()
-                })
-                .collect();
-            let all = runs.clone();
-            runs.sort_by(f64::total_cmp);
-            (runs[runs.len() / 2], all)
-        }
 
         fn peak_rss_mb() -> f64 {
             let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -165,78 +153,25 @@ mod cli {
                 / 1024.0
         }
 
-        pub fn run(backend: Backend, reps: usize, json: Option<PathBuf>) -> Result<(), String> {
+        pub fn run(
+            backend: Backend,
+            reps: usize,
+            workloads: &[Workload],
+            json: Option<PathBuf>,
+        ) -> Result<(), String> {
             let device = device::open(backend)?;
             let config = Gpt2Config::gpt2_small();
             let model = Gpt2::random(&config, 0, &device);
-            let mut seed = 12345u64;
-            let clean: Vec<u32> = (0..20)
-                .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((seed >> 33) % 50257) as u32
-                })
-                .collect();
-            let mut corrupted = clean.clone();
-            corrupted[5] = (corrupted[5] + 1) % 50257;
-            let answers = [AnswerPair {
-                correct: clean[3],
-                incorrect: clean[7],
-            }];
-            let sync = |logits: burn::tensor::Tensor<3>| {
-                let [_, pos, vocab] = logits.dims();
-                pollster::block_on(read(logits.narrow(1, pos - 1, 1).reshape([vocab])))
-                    .expect("readback");
-            };
-            let tokens = || {
-                model
-                    .tokens(std::slice::from_ref(&clean))
-                    .expect("valid tokens")
-            };
-            let mut cases: Vec<(&str, f64, Vec<f64>)> = vec![];
-            let mut record = |name, (median, runs): (f64, Vec<f64>)| {
-                eprintln!("{name:<14} {:>9.1} ms", median * 1e3);
-                cases.push((name, median, runs));
-            };
-            record("forward", time(2, reps, || sync(model.forward(tokens()))));
-            record(
-                "cache",
-                time(2, reps, || sync(model.run_with_cache(tokens(), |_| true).0)),
-            );
-            let (clean_batch, corrupted_batch) = (vec![clean.clone()], vec![corrupted.clone()]);
-            let pairs = PromptPairs {
-                clean: &clean_batch,
-                corrupted: &corrupted_batch,
-                answers: &answers,
-            };
-            record(
-                "patch_sweep",
-                time(1, reps, || {
-                    pollster::block_on(activation_patching(
-                        &model,
-                        pairs,
-                        PatchTarget::ResidPre,
-                        Metric::LogitDiff,
-                        64,
-                        &mut Progress::none(),
-                    ))
-                    .expect("sweep");
-                }),
-            );
-            for (name, kv_cache) in [("generate_kv", true), ("generate_no_kv", false)] {
-                let config = GenerationConfig {
-                    max_new_tokens: 32,
-                    stop_at_eos: false,
-                    kv_cache,
-                    ..GenerationConfig::default()
-                };
-                record(
-                    name,
-                    time(1, reps, || {
-                        pollster::block_on(generate(&model, &clean, &config, &[], &mut |_| true))
-                            .expect("generation");
-                    }),
+            let inputs = Inputs::new(config.vocab_size, 12345);
+            let mut cases = serde_json::Map::new();
+            for &workload in workloads {
+                let (warmup, reps) = workload.schedule(reps);
+                let timing = pollster::block_on(time(&model, &inputs, workload, warmup, reps))
+                    .map_err(|e| format!("{}: {e}", workload.name()))?;
+                eprintln!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
+                cases.insert(
+                    workload.name().to_string(),
+                    serde_json::json!({"median_s": timing.median_s, "runs_s": timing.runs_s}),
                 );
             }
             let value = serde_json::json!({
@@ -244,7 +179,7 @@ mod cli {
                 "device": backend.to_string(),
                 "reps": reps,
                 "peak_rss_mb": peak_rss_mb(),
-                "cases": cases.iter().map(|(name, median, runs)| (name.to_string(), serde_json::json!({"median_s": median, "runs_s": runs}))).collect::<serde_json::Map<_, _>>(),
+                "cases": cases,
             });
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&value).expect("json"))
@@ -362,7 +297,7 @@ mod cli {
         let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
         match cli.command {
             Command::Run(args) => run_spec(args),
-            Command::Bench(args) => bench::run(args.device, args.reps, args.json),
+            Command::Bench(args) => bench::run(args.device, args.reps, &args.workloads, args.json),
             Command::Tokenize {
                 model,
                 prepend_bos,

@@ -22,7 +22,7 @@ pub use metric::{AnswerPair, Metric, last_position};
 pub use patching::{
     PatchTarget, PatchingResult, PromptPairs, activation_patching, activation_patching_targets,
 };
-pub use readback::read;
+pub use readback::{read, yield_to_browser};
 pub use steering::{SteeringVector, steering_vector};
 pub use sweep::{Cell, Sweep};
 

@@ -6,6 +6,7 @@
 //! (`prompt`, `attention`, `generation`, `experiment`, `result`, `heatmap`).
 
 mod attention;
+mod bench;
 mod crash;
 mod experiment;
 mod fetch;
@@ -61,14 +62,21 @@ pub fn backend_label(backend: Backend) -> &'static str {
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/offline.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = keepForOffline, catch)]
-    async fn keep_for_offline() -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(js_name = registerServiceWorker, catch)]
+    async fn register_service_worker_js(
+        on_update: &wasm_bindgen::JsValue,
+    ) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(js_name = applyUpdate)]
+    fn apply_update();
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/gpu.js")]
 extern "C" {
     #[wasm_bindgen(js_name = watchDeviceLoss)]
     fn watch_device_loss(callback: &wasm_bindgen::closure::Closure<dyn FnMut(String)>);
+    /// The WebGPU adapter the device came from (empty on the CPU backend).
+    #[wasm_bindgen(js_name = adapterInfo)]
+    fn adapter_info() -> String;
 }
 
 /// A lost GPU device (driver reset, GPU taken away): say so, move to the CPU, and let the user
@@ -90,13 +98,43 @@ extern "C" {
     fn report_height();
 }
 
-/// Lets the service worker keep the app shell for offline visits (a failure only costs that).
-fn register_service_worker() {
-    leptos::task::spawn_local(async {
-        if let Err(e) = keep_for_offline().await {
+/// Lets the service worker keep the app shell for offline visits (a failure only costs that);
+/// `update_ready` turns true when a new deploy is installed and waits for a reload.
+fn register_service_worker(update_ready: RwSignal<bool>) {
+    let on_update = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+        update_ready.set(true);
+    });
+    leptos::task::spawn_local(async move {
+        if let Err(e) = register_service_worker_js(on_update.as_ref()).await {
             web_sys::console::warn_2(&"offline use is not available:".into(), &e);
         }
+        // The worker may announce an update at any time while the page is open.
+        on_update.forget();
     });
+}
+
+/// The build this page runs (`ci/dist` stamps it into index.html; `dev` for `trunk serve`).
+fn build_id() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("meta[name=patchbay-build]").ok().flatten())
+        .and_then(|meta| meta.get_attribute("content"))
+        .unwrap_or_else(|| "dev".to_string())
+}
+
+/// "A new version is ready": shown while a newly deployed app waits; Reload switches to it.
+#[component]
+fn UpdateBanner(update_ready: RwSignal<bool>) -> impl IntoView {
+    move || {
+        update_ready.get().then(|| {
+            view! {
+                <p id="update-banner" class="notice" role="status">
+                    "A new version of Patchbay is ready. Your history and downloaded models are kept. "
+                    <button id="apply-update" on:click=|_| apply_update()>"Reload to update"</button>
+                </p>
+            }
+        })
+    }
 }
 
 /// The page.
@@ -104,7 +142,8 @@ fn register_service_worker() {
 pub fn App() -> impl IntoView {
     let params = page::params();
     page::install_content_security_policy(&params);
-    register_service_worker();
+    let update_ready = RwSignal::new(false);
+    register_service_worker(update_ready);
     let state = AppState {
         device: RwSignal::new_local(None),
         session: RwSignal::new_local(None),
@@ -162,10 +201,16 @@ pub fn App() -> impl IntoView {
     };
     if params.embed {
         report_height();
-        return view! { {lost_banner} <Embed device_line=device_line note=note/> }.into_any();
+        return view! {
+            {lost_banner}
+            <UpdateBanner update_ready=update_ready/>
+            <Embed device_line=device_line note=note/>
+        }
+        .into_any();
     }
     view! {
         {lost_banner}
+        <UpdateBanner update_ready=update_ready/>
         <header>
             <h1>"Patchbay"</h1>
             <p class="tagline">"GPT-2 interpretability in your browser: the model runs here, nothing leaves your machine."</p>
@@ -177,7 +222,12 @@ pub fn App() -> impl IntoView {
             {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <generation::GenerationPanel/> })}
             <experiment::ExperimentPanel/>
             <history::HistoryPanel/>
+            <bench::BenchPanel open=params.bench autorun=params.bench && params.autorun/>
         </main>
+        <footer>
+            <p>"Patchbay build " <code id="build">{build_id()}</code>
+               " · runs entirely in this browser; nothing you compute leaves it."</p>
+        </footer>
     }
     .into_any()
 }

@@ -1,20 +1,31 @@
-// Registers the service worker (static/sw.js, served at the app's root) and hands it the
-// files this first visit loaded, so that the next visit works without a network.
-export async function keepForOffline() {
+// Registers the service worker (sw.js beside index.html, so that it works under any sub-path),
+// marks the page once the app is kept for offline use, and calls `onUpdate` when a new deploy
+// has been installed and waits to take over.
+export async function registerServiceWorker(onUpdate) {
   if (!('serviceWorker' in navigator)) return 'no service worker in this browser';
   const registration = await navigator.serviceWorker.register('./sw.js');
-  const worker = registration.active ?? (await navigator.serviceWorker.ready).active;
-  const here = new URL('./', location.href).href;
-  const loaded = performance.getEntriesByType('resource').map((e) => e.name);
-  const urls = [here, ...loaded].filter((u) => u.startsWith(location.origin));
-  return new Promise((resolve) => {
-    navigator.serviceWorker.addEventListener('message', function kept(event) {
-      if (event.data?.kept !== undefined) {
-        navigator.serviceWorker.removeEventListener('message', kept);
-        document.documentElement.dataset.offlineReady = 'true';
-        resolve(`kept ${event.data.kept} files for offline use`);
-      }
-    });
-    worker.postMessage({ keep: urls });
+  const announce = () => {
+    if (registration.waiting && navigator.serviceWorker.controller) onUpdate();
+  };
+  registration.addEventListener('updatefound', () => {
+    const worker = registration.installing;
+    worker?.addEventListener('statechange', () => worker.state === 'installed' && announce());
   });
+  announce();
+  // A tab left open for days still hears of a new deploy: look when it comes back into view,
+  // and every half hour.
+  const check = () => registration.update().catch(() => {});
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && check());
+  setInterval(check, 30 * 60 * 1000);
+  await navigator.serviceWorker.ready;
+  document.documentElement.dataset.offlineReady = 'true';
+  return 'kept for offline use';
+}
+
+// Lets the waiting worker take over, then reloads into the new version.
+export async function applyUpdate() {
+  const worker = (await navigator.serviceWorker.getRegistration())?.waiting;
+  if (!worker) return location.reload();
+  navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
+  worker.postMessage('skip-waiting');
 }

@@ -11,6 +11,8 @@ pub const DEFAULT_HUB: &str = "https://huggingface.co";
 pub struct PageParams {
     /// `?embed`: one experiment, minimal chrome, for an iframe.
     pub embed: bool,
+    /// `?bench`: the Benchmark panel open (`&run`: run it at once; `&workloads=a,b`: which).
+    pub bench: bool,
     /// `?run`: run the experiment as soon as the model is loaded (share links always do).
     pub autorun: bool,
     /// `?hub=`: a hub mirror.
@@ -44,6 +46,7 @@ pub fn params() -> PageParams {
         .or_else(|| query_param(&query, "model"));
     PageParams {
         embed: query.has("embed"),
+        bench: query.has("bench"),
         autorun: query.has("run") || matches!(shared, Some(Ok(_))),
         hub: query_param(&query, "hub")
             .unwrap_or_else(|| DEFAULT_HUB.to_string())

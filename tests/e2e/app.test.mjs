@@ -30,7 +30,7 @@ async function open(kind) {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(server.base);
+  await page.goto(server.app);
   await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
   return { browser, page, errors };
 }
@@ -288,7 +288,7 @@ test('generation panel: greedy, repetition penalty and steered continuations equ
 /** Opens the app with `query` (e.g. `?hub=...`). */
 async function openAt(kind, query) {
   const { browser, page, errors } = await open(kind);
-  await page.goto(`${server.base}/${query}`);
+  await page.goto(`${server.app}${query}`);
   await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
   return { browser, page, errors };
 }
@@ -415,6 +415,27 @@ test('a lost GPU device: a clear message, the CPU takes over, the model reloads 
     await loadModel(page, 'tiny-gpt2');
     await page.waitForFunction(() => document.querySelector('#load-status')?.textContent.includes('from the browser cache'), null, { timeout: 120_000 });
     await checkPrompt(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('benchmark panel (?bench&run): GPT-2 small\'s shape built in the tab, timed, reported as JSON', async () => {
+  const { browser, page, errors } = await openAt('cpu', '?bench&run&workloads=forward,generate_kv&reps=1');
+  try {
+    await page.waitForSelector('#bench-result', { timeout: 600_000 });
+    const rows = await page.$$eval('#bench-table tbody tr', (trs) => trs.map((tr) => ({ workload: tr.dataset.workload, ms: Number(tr.dataset.medianMs) })));
+    assert.deepEqual(rows.map((r) => r.workload), ['forward', 'generate_kv']);
+    rows.forEach((r) => assert.ok(r.ms > 0, `${r.workload} took ${r.ms} ms`));
+    const report = JSON.parse(await page.getAttribute('#bench-result', 'data-report'));
+    assert.equal(report.device, 'cpu');
+    assert.match(report.browser, /Chrome/);
+    assert.deepEqual(Object.keys(report.cases), ['forward', 'generate_kv']);
+    assert.equal(report.cases.forward.runs_s.length, 1);
+    assert.ok(report.wasm_memory_mb > 475, `the 124M-parameter model lives in wasm memory (${report.wasm_memory_mb} MiB)`);
+    console.log(`in-browser CPU, GPT-2 small shape: forward ${rows[0].ms.toFixed(0)} ms, 32 tokens with KV cache ${rows[1].ms.toFixed(0)} ms`);
+    await page.screenshot({ path: path.join(screenshots, 'benchmark.png'), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -1,5 +1,8 @@
-// A static server for the e2e tests: the Trunk build at /, the shared tiny GPT-2 as a local
-// model at /models/tiny-gpt2/, and two broken models for the error paths. Loopback only.
+// A static server for the e2e tests, loopback only: the site that `ci/dist` built, under its
+// public URL (PATCHBAY_PUBLIC_URL, `/` by default), served the way the README asks a host to
+// (precompressed .br/.gz with Content-Encoding, hashed names immutable, ETags); the shared tiny
+// GPT-2 as a local model at /models/tiny-gpt2/, broken models for the error paths and a
+// stand-in for the hub's API.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +13,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const refs = process.env.PATCHBAY_REFS ?? path.resolve(repo, '../shared/refs');
 export const tiny = path.join(refs, 'tiny-gpt2');
-const dist = path.join(repo, 'dist');
+const defaultDist = process.env.PATCHBAY_DIST ?? path.join(repo, 'dist');
+/** Where the app lives on the server: the `--public-url` that `ci/dist` was given. */
+export const publicUrl = process.env.PATCHBAY_PUBLIC_URL ?? '/';
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json' };
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml' };
 
 function brokenModel(name, file) {
   const read = (f) => fs.readFileSync(path.join(tiny, f));
@@ -113,11 +118,60 @@ function hubFile(repo, file) {
   return fs.readFileSync(path.join(tiny, file));
 }
 
-export function startServer() {
+/** Trunk's content hash in a file or folder name: such files never change. */
+const HASHED = /-[0-9a-f]{16}(_bg)?(\.|\/)/;
+
+/**
+ * A file of the site as a static host serves it: the precompressed sibling the browser accepts,
+ * `Cache-Control` by name, an ETag and 304s. Returns what was sent, for the transfer log.
+ */
+function serveSite(req, res, dist, rel) {
+  const file = path.resolve(dist, rel === '' || rel.endsWith('/') ? `${rel}index.html` : rel);
+  if (!file.startsWith(dist + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return null;
+  const accepted = String(req.headers['accept-encoding'] ?? '');
+  const encoding = [['br', '.br'], ['gzip', '.gz']].find(([name, ext]) => accepted.includes(name) && fs.existsSync(file + ext));
+  const body = fs.readFileSync(encoding ? file + encoding[1] : file);
+  const etag = `"${crypto.createHash('sha1').update(body).digest('hex')}"`;
+  const headers = {
+    'content-type': types[path.extname(file)] ?? 'application/octet-stream',
+    'cache-control': HASHED.test(rel) ? 'public, max-age=31536000, immutable' : 'no-cache',
+    etag,
+    vary: 'Accept-Encoding',
+    ...(encoding ? { 'content-encoding': encoding[0] } : {}),
+  };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers).end();
+    return { status: 304, bytes: 0, encoding: encoding?.[0] };
+  }
+  res.writeHead(200, { ...headers, 'content-length': body.length });
+  res.end(body);
+  return { status: 200, bytes: body.length, encoding: encoding?.[0] };
+}
+
+/**
+ * `{server, base, app, requests, transfers, deploy}`: `base` is the server's origin, `app` the
+ * page's URL (`base` + the public URL); `requests` lists every path asked for, `transfers` every
+ * site file sent (`{path, status, bytes, encoding}`); `deploy(dir)` serves another build from
+ * then on. `dist` and `prefix` serve another build.
+ */
+export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
+  dist = path.resolve(dist);
+  const deploy = (dir) => {
+    dist = path.resolve(dir);
+  };
   const requests = [];
+  const transfers = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     requests.push(url.pathname);
+    if (url.pathname.startsWith(prefix) && !/^\/(models|api)\//.test(url.pathname) && !/\/resolve\/main\//.test(url.pathname)) {
+      const rel = decodeURIComponent(url.pathname.slice(prefix.length));
+      const sent = serveSite(req, res, dist, rel);
+      if (sent) {
+        transfers.push({ path: url.pathname, ...sent });
+        return;
+      }
+    }
     let body;
     let name = url.pathname;
     const model = url.pathname.match(/^\/models\/([^/]+)\/([^/]+)$/);
@@ -144,14 +198,7 @@ export function startServer() {
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));
-      else {
-        const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-        name = file;
-        if (url.pathname === '/sw.js') name = 'sw.js';
-        const resolved = path.resolve(dist, file);
-        if (!resolved.startsWith(dist)) throw new Error('outside dist');
-        body = fs.readFileSync(resolved);
-      }
+      else throw new Error('not found');
     } catch {
       res.writeHead(404).end('not found');
       return;
@@ -160,7 +207,10 @@ export function startServer() {
     res.end(body);
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ server, requests, base: `http://127.0.0.1:${server.address().port}` }));
+    server.listen(0, '127.0.0.1', () => {
+      const base = `http://127.0.0.1:${server.address().port}`;
+      resolve({ server, requests, transfers, deploy, base, app: `${base}${prefix}` });
+    });
   });
 }
 

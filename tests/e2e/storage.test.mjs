@@ -22,12 +22,12 @@ before(async () => {
 after(() => server.server.close());
 
 /** A browser profile that survives restarts (IndexedDB, Cache API, service worker). */
-async function profile(dir, base = server.base) {
+async function profile(dir, site = server) {
   const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args, acceptDownloads: true });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(base);
+  await page.goto(site.app);
   await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
   return { context, page, errors };
 }
@@ -62,7 +62,7 @@ test('history: kept across reloads, tabs and browser restarts; renamed, pinned, 
   let { context, page, errors } = await profile(dir);
   try {
     const other = await context.newPage();
-    await other.goto(server.base);
+    await other.goto(server.app);
     await other.waitForSelector('#history-list', { state: 'attached' });
 
     await loadTiny(page);
@@ -226,7 +226,7 @@ test('the example embed page shows two live experiments; the page contacts no ho
     page.on('request', (r) => hosts.add(new URL(r.url()).origin));
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.base}/static/embed-example.html?model=/models/tiny-gpt2/`);
+    await page.goto(`${server.app}static/embed-example.html?model=/models/tiny-gpt2/`);
     const frames = page.frameLocator('iframe');
     for (const index of [0, 1]) {
       await frames.nth(index).locator('#experiment-result').waitFor({ timeout: 300_000 });
@@ -255,7 +255,7 @@ test('the example embed page shows two live experiments; the page contacts no ho
 test('offline: the second visit opens the app and the cached model with the network gone; no IndexedDB is reported', async () => {
   const own = await startServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
-  const { context, page, errors } = await profile(dir, own.base);
+  const { context, page, errors } = await profile(dir, own);
   try {
     await loadTiny(page, own.base);
     await page.waitForSelector('html[data-offline-ready=true]', { timeout: 60_000 });
@@ -277,7 +277,7 @@ test('offline: the second visit opens the app and the cached model with the netw
   try {
     const page = await browser.newPage();
     await page.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
-    await page.goto(server.base);
+    await page.goto(server.app);
     await page.waitForSelector('#history-unavailable');
     assert.match(await page.textContent('#history-unavailable'), /this browser keeps no history here .*export them to keep them/);
     await loadTiny(page);

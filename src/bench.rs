@@ -1,0 +1,295 @@
+//! The benchmark workloads of `patchbay bench` and of the browser's Benchmark panel (`?bench`):
+//! a model of GPT-2 small's shape with seeded random weights (nothing to download) and the
+//! things a user does with it, each timed on the device at hand. Native and in-browser numbers
+//! come from this one module, so they measure the same work.
+
+use crate::experiments::{
+    AnswerPair, ExperimentError, GenerationConfig, Metric, PatchTarget, Progress, PromptPairs,
+    activation_patching, generate, read,
+};
+use crate::model::Gpt2;
+use crate::rng::SplitMix64;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+/// One thing a user does with the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Logits of a 20-token prompt.
+    Forward,
+    /// The same, caching every hook.
+    Cache,
+    /// `resid_pre` patching of one 20-token pair (TransformerLens's baseline does the same).
+    PatchSweep,
+    /// `resid_pre` patching of eight IOI-shaped 15-token pairs (the IOI example's size).
+    IoiResidPre,
+    /// `attn_head_out_by_pos` patching of the same eight pairs (12 × 15 × 12 cells).
+    IoiHeadOutByPos,
+    /// 32 greedy tokens after the 20-token prompt, with the KV cache.
+    GenerateKv,
+    /// The same without it.
+    GenerateNoKv,
+}
+
+impl Workload {
+    pub const ALL: [Workload; 7] = [
+        Self::Forward,
+        Self::Cache,
+        Self::PatchSweep,
+        Self::IoiResidPre,
+        Self::IoiHeadOutByPos,
+        Self::GenerateKv,
+        Self::GenerateNoKv,
+    ];
+
+    /// The name in reports and JSON (`patchbay bench`'s names since its first version).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::Cache => "cache",
+            Self::PatchSweep => "patch_sweep",
+            Self::IoiResidPre => "ioi_resid_pre",
+            Self::IoiHeadOutByPos => "ioi_head_out_by_pos",
+            Self::GenerateKv => "generate_kv",
+            Self::GenerateNoKv => "generate_no_kv",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Forward => "forward, 1×20 tokens",
+            Self::Cache => "run_with_cache (every hook), 1×20 tokens",
+            Self::PatchSweep => "resid_pre patching sweep, one 20-token pair (12×20 cells)",
+            Self::IoiResidPre => {
+                "resid_pre patching sweep, 8 IOI-shaped 15-token pairs (12×15 cells)"
+            }
+            Self::IoiHeadOutByPos => {
+                "attn_head_out_by_pos patching sweep, 8 IOI-shaped pairs (12×15×12 cells)"
+            }
+            Self::GenerateKv => "32 greedy tokens after 20, KV cache",
+            Self::GenerateNoKv => "32 greedy tokens after 20, no KV cache",
+        }
+    }
+
+    /// `(warm-up runs, timed runs)` when `reps` are asked for: the IOI sweeps take minutes on
+    /// a CPU and run once after one warm-up; the other sweep and generation warm up once, the
+    /// single passes twice (as TransformerLens's baseline does).
+    pub fn schedule(self, reps: usize) -> (usize, usize) {
+        match self {
+            Self::IoiResidPre | Self::IoiHeadOutByPos => (1, 1),
+            Self::PatchSweep | Self::GenerateKv | Self::GenerateNoKv => (1, reps),
+            Self::Forward | Self::Cache => (2, reps),
+        }
+    }
+}
+
+impl std::str::FromStr for Workload {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|w| w.name()).collect();
+                format!("unknown workload `{s}`: one of {}", names.join(", "))
+            })
+    }
+}
+
+/// The token ids the workloads run on, drawn from a seed.
+pub struct Inputs {
+    /// 20 tokens.
+    pub prompt: Vec<u32>,
+    /// The prompt with one token changed (position 5), and its answers.
+    pub prompt_corrupted: Vec<u32>,
+    pub prompt_answers: Vec<AnswerPair>,
+    /// Eight 15-token prompts; each corrupted one differs at the two "name" positions, as IOI's
+    /// ABC corruption does.
+    pub ioi_clean: Vec<Vec<u32>>,
+    pub ioi_corrupted: Vec<Vec<u32>>,
+    pub ioi_answers: Vec<AnswerPair>,
+}
+
+impl Inputs {
+    pub fn new(vocab_size: usize, seed: u64) -> Self {
+        let mut rng = SplitMix64(seed);
+        let mut token = move || (rng.next_u64() % vocab_size as u64) as u32;
+        let prompt: Vec<u32> = (0..20).map(|_| token()).collect();
+        let mut prompt_corrupted = prompt.clone();
+        prompt_corrupted[5] = (prompt_corrupted[5] + 1) % vocab_size as u32;
+        let prompt_answers = vec![AnswerPair {
+            correct: prompt[3],
+            incorrect: prompt[7],
+        }];
+        let ioi_clean: Vec<Vec<u32>> = (0..8).map(|_| (0..15).map(|_| token()).collect()).collect();
+        let ioi_corrupted = ioi_clean
+            .iter()
+            .map(|clean| {
+                let mut corrupted = clean.clone();
+                corrupted[2] = token();
+                corrupted[10] = token();
+                corrupted
+            })
+            .collect();
+        let ioi_answers = ioi_clean
+            .iter()
+            .map(|clean| AnswerPair {
+                correct: clean[2],
+                incorrect: clean[4],
+            })
+            .collect();
+        Self {
+            prompt,
+            prompt_corrupted,
+            prompt_answers,
+            ioi_clean,
+            ioi_corrupted,
+            ioi_answers,
+        }
+    }
+}
+
+/// Waits for the device: reads the last position's logits back.
+async fn sync(logits: Tensor<3>) -> Result<(), ExperimentError> {
+    let [_, pos, vocab] = logits.dims();
+    read(logits.narrow(1, pos - 1, 1).reshape([vocab]))
+        .await
+        .map(|_| ())
+        .map_err(ExperimentError::Device)
+}
+
+/// Runs `workload` once.
+pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<(), ExperimentError> {
+    let prompt = || model.tokens(std::slice::from_ref(&inputs.prompt));
+    let sweep = |clean, corrupted, answers, target| async move {
+        let pairs = PromptPairs {
+            clean,
+            corrupted,
+            answers,
+        };
+        activation_patching(
+            model,
+            pairs,
+            target,
+            Metric::LogitDiff,
+            64,
+            &mut Progress::none(),
+        )
+        .await
+        .map(|_| ())
+    };
+    match workload {
+        Workload::Forward => sync(model.forward(prompt()?)).await,
+        Workload::Cache => sync(model.run_with_cache(prompt()?, |_| true).0).await,
+        Workload::PatchSweep => {
+            sweep(
+                std::slice::from_ref(&inputs.prompt),
+                std::slice::from_ref(&inputs.prompt_corrupted),
+                &inputs.prompt_answers[..],
+                PatchTarget::ResidPre,
+            )
+            .await
+        }
+        Workload::IoiResidPre | Workload::IoiHeadOutByPos => {
+            let target = if workload == Workload::IoiResidPre {
+                PatchTarget::ResidPre
+            } else {
+                PatchTarget::AttnHeadOutByPos
+            };
+            sweep(
+                &inputs.ioi_clean[..],
+                &inputs.ioi_corrupted[..],
+                &inputs.ioi_answers[..],
+                target,
+            )
+            .await
+        }
+        Workload::GenerateKv | Workload::GenerateNoKv => {
+            let config = GenerationConfig {
+                max_new_tokens: 32,
+                stop_at_eos: false,
+                kv_cache: workload == Workload::GenerateKv,
+                ..GenerationConfig::default()
+            };
+            generate(model, &inputs.prompt, &config, &[], &mut |_| true)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+/// The times of one workload, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    pub workload: Workload,
+    pub median_s: f64,
+    pub runs_s: Vec<f64>,
+}
+
+/// Median of `reps` runs after `warmup` runs.
+pub async fn time(
+    model: &Gpt2,
+    inputs: &Inputs,
+    workload: Workload,
+    warmup: usize,
+    reps: usize,
+) -> Result<Timing, ExperimentError> {
+    for _ in 0..warmup {
+        run(model, inputs, workload).await?;
+    }
+    let mut runs_s = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let start = Instant::now();
+        run(model, inputs, workload).await?;
+        runs_s.push(start.elapsed().as_secs_f64());
+    }
+    let mut sorted = runs_s.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(Timing {
+        workload,
+        median_s: sorted[sorted.len() / 2],
+        runs_s,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Gpt2Config;
+
+    #[test]
+    fn workload_names_round_trip() {
+        for w in Workload::ALL {
+            assert_eq!(w.name().parse::<Workload>(), Ok(w));
+        }
+        assert!("fast".parse::<Workload>().is_err());
+    }
+
+    #[test]
+    fn every_workload_runs_on_a_small_model() {
+        let mut config = Gpt2Config::gpt2_small();
+        config.n_layer = 1;
+        config.n_embd = 64;
+        config.n_head = 4;
+        config.n_inner = 256;
+        let device = crate::device::cpu();
+        let model = Gpt2::random(&config, 1, &device);
+        let inputs = Inputs::new(config.vocab_size, 7);
+        assert_eq!(inputs.ioi_clean.len(), 8);
+        assert!(
+            inputs
+                .ioi_clean
+                .iter()
+                .zip(&inputs.ioi_corrupted)
+                .all(|(c, k)| c.len() == 15 && k.len() == 15 && c != k)
+        );
+        for w in Workload::ALL {
+            let timing = pollster::block_on(time(&model, &inputs, w, 0, 1)).expect("runs");
+            assert_eq!(timing.runs_s.len(), 1);
+            assert!(timing.median_s >= 0.0);
+        }
+    }
+}
