@@ -197,6 +197,7 @@ test('a share link recomputes the same grid in a fresh profile; a damaged link s
     await context.close();
   }
   assert.match(link, /#model=http.*&spec=[A-Za-z0-9_-]+$/);
+  assert.ok(link.startsWith(`${server.app}#`), `the link points at the app under its public URL: ${link}`);
   assert.ok(link.length < 1500, `a compact link (${link.length} characters)`);
 
   const browser = await chromium.launch({ executablePath, headless: true, args });
