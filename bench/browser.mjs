@@ -3,7 +3,8 @@
 // The CPU fallback is Chromium without WebGPU; `webgpu` is SwiftShader here (a real GPU where
 // the machine has one and Chromium is started without the SwiftShader flags: PATCHBAY_GPU=1).
 import { chromium } from '../tests/e2e/node_modules/playwright-core/index.mjs';
-import { startServer } from '../tests/e2e/serve.mjs';
+import fs from 'node:fs';
+import { startServer, repo } from '../tests/e2e/serve.mjs';
 
 const [kind = 'cpu', workloads = 'forward', reps = '3'] = process.argv.slice(2);
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -15,7 +16,10 @@ const args = {
 }[kind];
 if (!args) throw new Error(`unknown device kind ${kind}: cpu or webgpu`);
 
-const site = await startServer();
+// Served under the public URL dist/ was built for (`ci/dist --public-url`).
+const html = fs.readFileSync(`${process.env.PATCHBAY_DIST ?? `${repo}/dist`}/index.html`, 'utf8');
+const prefix = /href="([^"]*)patchbay-web-[0-9a-f]{16}\.js"/.exec(html)?.[1] ?? '/';
+const site = await startServer({ prefix });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 try {
   const page = await browser.newPage();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes BENCHMARKS.md from one run of `patchbay bench` and of tl_baseline.py (same machine,
-same run). Usage: report.py PATCHBAY_JSON TL_JSON [CARGO_PROFILE] > BENCHMARKS.md"""
+"""Writes BENCHMARKS.md from one run of `patchbay bench`, of tl_baseline.py and of the browser's
+Benchmark panel (same machine, same run).
+Usage: report.py PATCHBAY_JSON TL_JSON CARGO_PROFILE [BROWSER_CPU_JSON [BROWSER_WEBGPU_JSON]]"""
 import json
 import platform
 import sys
@@ -43,3 +44,38 @@ print("\nWhere the time goes (forward, dev profile, measured while writing this)
       "here against ~60 for PyTorch's, which is why a single forward is slower than Hugging Face. The "
       "sweep wins by doing less work: all cells of a layer in one batch, starting from the cached "
       "corrupted residual at that layer, and unembedding only the last position.")
+
+
+# The same workloads in the browser (the app's Benchmark panel, `?bench`), release build.
+browser = [json.load(open(p)) for p in sys.argv[4:6] if p and open(p).read().strip()]
+if browser:
+    print("\n## In the browser\n")
+    first = browser[0]
+    print(f"The app's Benchmark panel (`?bench`) in headless Chromium ({first['browser'].split(' Chrome/')[-1].split(' ')[0] if 'Chrome/' in first['browser'] else first['browser']}), "
+          f"release build from `ci/dist`, on the same machine in the same run: GPT-2 small's shape with random "
+          f"weights built in the tab. The CPU fallback is one thread of WebAssembly with SIMD128; "
+          f"ratio = native CLI time / browser time (1 is native speed; the native CLI uses both cores).")
+    kinds = [(b, "CPU" if b["device"] == "cpu" else f"WebGPU ({b.get('adapter') or 'adapter unknown'})") for b in browser]
+    header = "| workload | native CLI (ms) | " + " | ".join(f"browser, {k} (ms) | ratio" for _, k in kinds) + " |"
+    print("\n" + header)
+    print("|---|---|" + "---|---|" * len(kinds))
+    names = [name for name in ours["cases"]] + [n for b, _ in kinds for n in b["cases"] if n not in ours["cases"]]
+    seen = []
+    for name in names:
+        if name in seen:
+            continue
+        seen.append(name)
+        native = ours["cases"].get(name, {}).get("median_s")
+        cells = []
+        for b, _ in kinds:
+            case = b["cases"].get(name)
+            if case is None:
+                cells.append("– | –")
+            else:
+                ms = case["median_s"] * 1e3
+                cells.append(f"{ms:.1f} | {native * 1e3 / ms:.2f}×" if native else f"{ms:.1f} | –")
+        print(f"| {name} | {native * 1e3:.1f} | " if native else f"| {name} | – | ", end="")
+        print(" | ".join(cells) + " |")
+    for b, k in kinds:
+        print(f"\n{k}: building the random model took {b['build_model_s']:.1f} s; the tab's WebAssembly memory "
+              f"reached {b['wasm_memory_mb']:.0f} MiB.")

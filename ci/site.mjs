@@ -145,6 +145,22 @@ export function crateOf(symbol) {
   return crate || '(other)';
 }
 
+/** Crates by what they are for, so that the size table says where the bytes go. */
+const FAMILIES = [
+  ['cubecl: the GPU kernel compiler that runs in the browser (cubecl, cubek, pliron, combine, rustc_apfloat)', /^(cubecl|cubek|pliron|combine|rustc_apfloat)/],
+  ['burn (tensors, autodiff, the CPU backend flex, gemm)', /^(burn|gemm|macerator|pulp|aligned_vec)/],
+  ['wgpu and the browser bindings (wgpu, web-sys, js-sys, wasm-bindgen)', /^(wgpu|naga|web_sys|js_sys|wasm_bindgen|wasm-bindgen)/],
+  ['Leptos (the UI)', /^(leptos|tachys|reactive_graph|reactive_stores|either_of|any_spawner|server_fn|throw_error|oco_ref|next_tuple|send_wrapper|or_poisoned|hydration_context|guardian)/],
+  ['tokenizers and regex', /^(tokenizers|regex|fancy_regex|aho_corasick|unicode|monostate|esaxx|spm_precompiled|dary_heap|onig)/],
+  ['serde and JSON', /^serde/],
+  ['Rust std and generic code instantiated for other crates (core, alloc, hashbrown)', /^(core|alloc|std|hashbrown|T)$/],
+  ['patchbay', /^patchbay$/],
+];
+
+export function familyOf(crate) {
+  return FAMILIES.find(([, pattern]) => pattern.test(crate))?.[0] ?? 'other crates';
+}
+
 export function crateSizes(wasmFile) {
   const bytes = fs.readFileSync(wasmFile);
   const parts = sections(bytes);
@@ -202,7 +218,10 @@ export function crateSizes(wasmFile) {
   const data = parts.filter((s) => s.id === 11).reduce((sum, s) => sum + s.end - s.start, 0);
   const custom = parts.filter((s) => s.id === 0).reduce((sum, s) => sum + s.end - s.start, 0);
   const crates = [...byCrate].map(([crate, bytes]) => ({ crate, bytes })).sort((a, b) => b.bytes - a.bytes);
-  return { file: wasmFile, total: bytes.length, code: code.end - code.start, data, custom, named: names.size > 0, crates };
+  const byFamily = new Map();
+  for (const { crate, bytes } of crates) byFamily.set(familyOf(crate), (byFamily.get(familyOf(crate)) ?? 0) + bytes);
+  const families = [...byFamily].map(([family, bytes]) => ({ family, bytes })).sort((a, b) => b.bytes - a.bytes);
+  return { file: wasmFile, total: bytes.length, code: code.end - code.start, data, custom, named: names.size > 0, families, crates };
 }
 
 const kb = (n) => (n == null ? '-' : `${(n / 1024).toFixed(0)} KiB`);
@@ -214,7 +233,9 @@ function printReport(report) {
   lines.push(`app total (wasm+JS+CSS) | ${kb(t.raw)} | ${kb(t.gzip)} | ${kb(t.brotli)}  (budget ${kb(report.site.budget)} brotli)`);
   if (report.crates) {
     lines.push(`cargo's wasm before wasm-bindgen and wasm-opt: ${kb(report.crates.total)} (code ${kb(report.crates.code)}, data ${kb(report.crates.data)}, names and other custom sections ${kb(report.crates.custom)})`);
-    for (const c of report.crates.crates.slice(0, 25)) lines.push(`  ${c.crate} | ${kb(c.bytes)}`);
+    for (const f of report.crates.families) lines.push(`  ${f.family} | ${kb(f.bytes)}`);
+    lines.push('largest crates:');
+    for (const c of report.crates.crates.slice(0, 15)) lines.push(`  ${c.crate} | ${kb(c.bytes)}`);
   }
   console.log(lines.join('\n'));
 }
