@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md from one run of `patchbay bench`, of tl_baseline.py and of the browser's
 Benchmark panel (same machine, same run).
-Usage: report.py PATCHBAY_JSON TL_JSON CARGO_PROFILE [BROWSER_CPU_JSON [BROWSER_WEBGPU_JSON]]"""
+Usage: report.py PATCHBAY_JSON TL_JSON CARGO_PROFILE [BROWSER_CPU_JSON [BROWSER_WEBGPU_JSON
+       [TJS_CPU_JSON [TJS_WEBGPU_JSON]]]] (an empty file: that run failed or was skipped)"""
 import json
 import platform
 import sys
@@ -47,7 +48,14 @@ print("\nWhere the time goes (forward, dev profile, measured while writing this)
 
 
 # The same workloads in the browser (the app's Benchmark panel, `?bench`), release build.
-browser = [json.load(open(p)) for p in sys.argv[4:6] if p and open(p).read().strip()]
+def optional(i):
+    """The JSON file at argument i, or None when it is missing or empty (a run that failed)."""
+    if len(sys.argv) <= i or not open(sys.argv[i]).read().strip():
+        return None
+    return json.load(open(sys.argv[i]))
+
+
+browser = [b for b in (optional(4), optional(5)) if b]
 if browser:
     print("\n## In the browser\n")
     first = browser[0]
@@ -79,3 +87,27 @@ if browser:
     for b, k in kinds:
         print(f"\n{k}: building the random model took {b['build_model_s']:.1f} s; the tab's WebAssembly memory "
               f"reached {b['wasm_memory_mb']:.0f} MiB.")
+
+# The anchor: transformers.js in the same browser, same shape, same kind of backend.
+tjs = {"cpu": optional(6), "wgpu": optional(7)}
+ours_in_browser = {b["device"]: b for b in browser}
+if any(tjs.values()):
+    print("\n### Against transformers.js in the same browser\n")
+    some = next(t for t in tjs.values() if t)
+    print(f"transformers.js {some.get('version', '?')} (ONNX Runtime Web, one thread, fp32) running a "
+          f"GPT-2-small-shaped ONNX export with random weights (`bench/tjs/export.py`: optimum's "
+          f"text-generation-with-past graph), in the same headless Chromium. Ratio = transformers.js "
+          f"time / Patchbay time (> 1: Patchbay is faster; target ≥ 1).\n")
+    print("| workload | backend | Patchbay (ms) | transformers.js (ms) | ratio |")
+    print("|---|---|---|---|---|")
+    for device, label in (("cpu", "CPU (wasm)"), ("wgpu", "WebGPU")):
+        t, p = tjs.get(device), ours_in_browser.get(device)
+        if not t:
+            print(f"| – | {label} | – | – | transformers.js did not run |")
+            continue
+        for name in ("forward", "generate_kv"):
+            theirs = t["cases"].get(name, {}).get("median_s")
+            mine = p["cases"].get(name, {}).get("median_s") if p else None
+            ratio = f"{theirs / mine:.2f}×" if theirs and mine else "–"
+            print(f"| {name} | {label} | {mine * 1e3:.1f} | {theirs * 1e3:.1f} | {ratio} |" if mine and theirs
+                  else f"| {name} | {label} | {mine * 1e3 if mine else '–'} | {theirs * 1e3 if theirs else '–'} | {ratio} |")

@@ -2,7 +2,7 @@
 //! built in this tab on this page's device (nothing is downloaded), and the workloads of
 //! `patchbay bench` timed here; a table, and the report as JSON for BENCHMARKS.md.
 
-use super::{AppState, adapter_info, backend_label, files};
+use super::{AppState, adapter_info, backend_label, files, wasm_memory_mb};
 use crate::bench::{Inputs, Timing, Workload, time};
 use crate::experiments::yield_to_browser;
 use crate::model::{Gpt2, Gpt2Config};
@@ -33,20 +33,6 @@ fn settings_from_address() -> (Vec<Workload>, usize) {
     };
     let reps = get("reps").and_then(|r| r.parse().ok()).unwrap_or(3);
     (workloads, reps)
-}
-
-/// Megabytes of this module's WebAssembly memory (it only grows: the peak so far).
-fn wasm_memory_mb() -> f64 {
-    use wasm_bindgen::JsCast;
-    wasm_bindgen::memory()
-        .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map(|m| {
-            m.buffer()
-                .unchecked_into::<js_sys::ArrayBuffer>()
-                .byte_length() as f64
-                / 1048576.0
-        })
-        .unwrap_or(0.0)
 }
 
 fn user_agent() -> String {

@@ -117,11 +117,13 @@ impl LoadControl {
                 Ok(Some((name, model, weights_sha256, notes))) => {
                     let config = &model.model.config;
                     self.status.set(format!(
-                        "loaded {name} ({} layers, {} heads, d_model {}) on {}{notes}",
+                        "loaded {name} ({} layers, {} heads, d_model {}) on {}; the page's \
+                         WebAssembly memory peaked at {:.0} MiB{notes}",
                         config.n_layer,
                         config.n_head,
                         config.n_embd,
                         backend_label(backend),
+                        super::wasm_memory_mb(),
                     ));
                     state.session.set(Some(Rc::new(Session {
                         name,

@@ -52,6 +52,16 @@ pub struct AppState {
     pub opened: RwSignal<Option<Rc<RunRecord>>, LocalStorage>,
 }
 
+/// Mebibytes of this module's WebAssembly memory. It only grows, so this is the peak so far
+/// (model weights live here on the CPU backend; downloads pass through it on both).
+pub fn wasm_memory_mb() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64 / 1048576.0)
+        .unwrap_or(0.0)
+}
+
 /// How a backend is named on the page.
 pub fn backend_label(backend: Backend) -> &'static str {
     match backend {

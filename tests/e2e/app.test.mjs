@@ -441,3 +441,24 @@ test('benchmark panel (?bench&run): GPT-2 small\'s shape built in the tab, timed
     await browser.close();
   }
 });
+
+test('a gpt2-medium-shaped model (355M parameters, 710 MB of f16 weights) loads and runs on the CPU backend', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    await loadModel(page, 'medium');
+    await page.waitForSelector('#prompt-text', { timeout: 600_000 });
+    const status = await page.textContent('#load-status');
+    assert.match(status, /loaded .* \(24 layers, 16 heads, d_model 1024\)/);
+    const peak = Number(/WebAssembly memory peaked at (\d+) MiB/.exec(status)[1]);
+    console.log(`gpt2-medium shape on the CPU backend: WebAssembly memory peaked at ${peak} MiB (f32 parameters: ${(354.8e6 * 4 / 1048576).toFixed(0)} MiB)`);
+    assert.ok(peak < 4096, 'it fits a 4 GiB tab');
+    await page.click('#run-prompt');
+    await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 600_000 });
+    const probs = await page.$$eval('#top-k tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.prob)));
+    assert.ok(probs.every((p) => p > 0 && p < 1), `next-token probabilities ${probs}`);
+    assert.equal(await page.$$eval('table.pattern', (t) => t.length), 24 * 16, 'an attention pattern for every head');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

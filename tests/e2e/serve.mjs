@@ -43,12 +43,13 @@ function uniform(seed) {
   };
 }
 
-/** A safetensors file from `{name: {shape, values: Float32Array}}`. */
+/** A safetensors file from `{name: {shape, values}}`: Float32Array values are F32, Uint16Array F16 bits. */
 export function safetensors(tensors) {
   const header = {};
   let offset = 0;
   for (const [name, { shape, values }] of Object.entries(tensors)) {
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.byteLength] };
+    const dtype = values instanceof Uint16Array ? 'F16' : 'F32';
+    header[name] = { dtype, shape, data_offsets: [offset, offset + values.byteLength] };
     offset += values.byteLength;
   }
   let json = JSON.stringify(header);
@@ -93,6 +94,55 @@ export const wide = (() => {
       'h.0.mlp.c_proj.weight': zeros(inner, d), 'h.0.mlp.c_proj.bias': zeros(d),
       'ln_f.weight': ones(d), 'ln_f.bias': zeros(d),
     })),
+  };
+})();
+
+/** The f16 bits of a float in f16's normal range (smaller magnitudes flush to zero). */
+function half(value) {
+  const bits = new Uint32Array(new Float32Array([value]).buffer)[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  if (exponent <= 0) return sign;
+  if (exponent >= 31) return sign | 0x7c00;
+  return sign | (exponent << 10) | ((bits & 0x7fffff) >>> 13);
+}
+
+/**
+ * A random model of gpt2-medium's shape (24 layers, d_model 1024, 355M parameters) in f16, as
+ * the hub's checkpoints of that size are often shipped: 710 MB of weights, made once on demand.
+ * Weights uniform in ±0.05 (a cycle of 65536 values), LayerNorm weights 1, biases 0.
+ */
+export const medium = (() => {
+  const d = 1024, layers = 24, vocab = 50257, ctx = 1024, inner = 4 * d;
+  const config = { ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: d, n_head: 16, n_layer: layers, n_positions: ctx };
+  const random = uniform(11);
+  const cycle = Uint16Array.from({ length: 65536 }, () => half(random() / 2));
+  let at = 0;
+  const weight = (...shape) => {
+    const values = new Uint16Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < values.length; i++) values[i] = cycle[(at++ * 40503) & 0xffff];
+    return { shape, values };
+  };
+  const filled = (n, bits) => ({ shape: [n], values: new Uint16Array(n).fill(bits) });
+  let weights;
+  return {
+    config: Buffer.from(JSON.stringify(config)),
+    weights: () => {
+      if (weights) return weights;
+      const tensors = { 'wte.weight': weight(vocab, d), 'wpe.weight': weight(ctx, d) };
+      for (let l = 0; l < layers; l++) {
+        Object.assign(tensors, {
+          [`h.${l}.ln_1.weight`]: filled(d, 0x3c00), [`h.${l}.ln_1.bias`]: filled(d, 0),
+          [`h.${l}.attn.c_attn.weight`]: weight(d, 3 * d), [`h.${l}.attn.c_attn.bias`]: filled(3 * d, 0),
+          [`h.${l}.attn.c_proj.weight`]: weight(d, d), [`h.${l}.attn.c_proj.bias`]: filled(d, 0),
+          [`h.${l}.ln_2.weight`]: filled(d, 0x3c00), [`h.${l}.ln_2.bias`]: filled(d, 0),
+          [`h.${l}.mlp.c_fc.weight`]: weight(d, inner), [`h.${l}.mlp.c_fc.bias`]: filled(inner, 0),
+          [`h.${l}.mlp.c_proj.weight`]: weight(inner, d), [`h.${l}.mlp.c_proj.bias`]: filled(d, 0),
+        });
+      }
+      Object.assign(tensors, { 'ln_f.weight': filled(d, 0x3c00), 'ln_f.bias': filled(d, 0) });
+      return (weights = safetensors(tensors));
+    },
   };
 })();
 
@@ -195,6 +245,7 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
       else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
       else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'wide') body = model[2] === 'config.json' ? wide.config : model[2] === 'model.safetensors' ? wide.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && model[1] === 'medium') body = model[2] === 'config.json' ? medium.config : model[2] === 'model.safetensors' ? medium.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));
