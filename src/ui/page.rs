@@ -72,14 +72,16 @@ pub enum ModelLocation {
 }
 
 impl ModelLocation {
-    /// `openai-community/gpt2` is a hub id; anything with `://` or starting with `/` or `.` is
-    /// a URL.
+    /// `openai-community/gpt2` is a hub id (`owner/name`); anything with `://`, starting with
+    /// `/` or `.`, or with more than two path segments (`static/models/gpt2/`, relative to the
+    /// page, so that it works wherever the site is hosted) is a URL.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if text.is_empty() {
             return Err("name a model: a hub id such as openai-community/gpt2, or a URL".into());
         }
-        if text.contains("://") || text.starts_with('/') || text.starts_with('.') {
+        let segments = text.trim_end_matches('/').split('/').count();
+        if text.contains("://") || text.starts_with('/') || text.starts_with('.') || segments > 2 {
             let base = web_sys::Url::new_with_base(
                 text,
                 &web_sys::window()

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, publicUrl, repo } from './serve.mjs';
+import { startServer, publicUrl, repo, tiny } from './serve.mjs';
 import { stamp, APP_BUDGET_BYTES } from '../../ci/site.mjs';
 
 const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-features=WebGPU'];
@@ -94,6 +94,27 @@ test('a new deploy reaches a page that had the old one: offered, reloaded, old s
 
     await loadTiny(page, site);
     assert.match(await page.textContent('#load-status'), /from the browser cache/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    site.server.close();
+  }
+});
+
+test('a model folder shipped with the site (static/models/NAME/) loads relative to the public URL', async () => {
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-dist-'));
+  fs.cpSync(path.join(repo, 'dist'), dist, { recursive: true });
+  fs.mkdirSync(path.join(dist, 'static/models/tiny-gpt2'), { recursive: true });
+  for (const file of ['config.json', 'tokenizer.json', 'model.safetensors']) fs.copyFileSync(path.join(tiny, file), path.join(dist, 'static/models/tiny-gpt2', file));
+  const site = await startServer({ dist });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-release-'));
+  const { context, page, errors } = await visit(site, dir);
+  try {
+    await page.fill('#model-url', 'static/models/tiny-gpt2/');
+    await page.click('#load-model');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    assert.ok(site.requests.includes(`${publicUrl}static/models/tiny-gpt2/model.safetensors`), 'the weights came from under the public URL');
+    assert.deepEqual(site.requests.filter((p) => !p.startsWith(publicUrl)), [], 'nothing outside the site was asked for');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
