@@ -7,24 +7,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { startServer, publicUrl, repo, tiny } from './serve.mjs';
 import { stamp, APP_BUDGET_BYTES } from '../../ci/site.mjs';
+import { openProfile } from './chromium.mjs';
 
-const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-features=WebGPU'];
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = path.join(repo, 'tests/e2e/screenshots');
 const isApp = (p) => /\.(wasm|js|css)$/.test(p);
 
-async function visit(site, dir) {
-  const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(site.app);
-  await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-  return { context, page, errors };
-}
+const visit = (site, dir) => openProfile(dir, site.app);
 
 async function loadTiny(page, site) {
   await page.fill('#model-url', `${site.base}/models/tiny-gpt2/`);

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo } from './serve.mjs';
+import { cpuArgs, executablePath, openProfile } from './chromium.mjs';
 
-const args = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu', '--disable-features=WebGPU'];
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const args = cpuArgs;
 const screenshots = path.join(repo, 'tests/e2e/screenshots');
 const example = (name) => fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8');
 
@@ -22,15 +22,7 @@ before(async () => {
 after(() => server.server.close());
 
 /** A browser profile that survives restarts (IndexedDB, Cache API, service worker). */
-async function profile(dir, site = server) {
-  const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args, acceptDownloads: true });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(site.app);
-  await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-  return { context, page, errors };
-}
+const profile = (dir, site = server) => openProfile(dir, site.app, { acceptDownloads: true });
 
 async function loadTiny(page, base = server.base) {
   await page.fill('#model-url', `${base}/models/tiny-gpt2/`);
