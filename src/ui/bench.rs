@@ -20,19 +20,32 @@ const DEFAULT_WORKLOADS: [Workload; 6] = [
     Workload::GenerateNoKv,
 ];
 
-/// `?workloads=forward,cache&reps=3`, or the defaults.
-fn settings_from_address() -> (Vec<Workload>, usize) {
+/// `?workloads=forward,cache&reps=3`, or the defaults; an unknown workload or a bad count is
+/// reported (and nothing runs) rather than dropped.
+fn settings_from_address() -> Result<(Vec<Workload>, usize), String> {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     let query = web_sys::UrlSearchParams::new_with_str(&search).ok();
     let get = |name: &str| query.as_ref().and_then(|q| q.get(name));
     let workloads = match get("workloads") {
-        Some(list) => list.split(',').filter_map(|w| w.parse().ok()).collect(),
+        Some(list) => list
+            .split(',')
+            .filter(|w| !w.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Workload>, _>>()
+            .map_err(|e| format!("?workloads=: {e}"))?,
         None => DEFAULT_WORKLOADS.to_vec(),
     };
-    let reps = get("reps").and_then(|r| r.parse().ok()).unwrap_or(3);
-    (workloads, reps)
+    let reps = match get("reps") {
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|r| (1..=20).contains(r))
+            .ok_or_else(|| format!("?reps=: `{text}` is not a whole number from 1 to 20"))?,
+        None => 3,
+    };
+    Ok((workloads, reps))
 }
 
 fn user_agent() -> String {
@@ -67,12 +80,16 @@ fn report(backend: &str, reps: usize, build_s: f64, timings: &[Timing]) -> serde
 #[component]
 pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let (workloads, reps) = settings_from_address();
+    let settings = settings_from_address();
+    let (workloads, reps) = settings
+        .clone()
+        .unwrap_or_else(|_| (DEFAULT_WORKLOADS.to_vec(), 3));
     let chosen = RwSignal::new(workloads);
     let reps = RwSignal::new(reps);
     let timings = RwSignal::new(Vec::<Timing>::new());
     let status = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(settings.as_ref().err().cloned());
+    let autorun = autorun && settings.is_ok();
     let result = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
@@ -176,7 +193,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             <label for="bench-reps">"timed runs each "
                 <input id="bench-reps" type="number" min="1" max="20" size="3"
                     prop:value=move || reps.get().to_string()
-                    on:change=move |ev| reps.set(event_target_value(&ev).parse().unwrap_or(3))/>
+                    on:change=move |ev| reps.set(event_target_value(&ev).parse::<usize>().unwrap_or(3).clamp(1, 20))/>
             </label>
             <button id="run-bench" on:click=move |_| run()
                 disabled=move || busy.get() || state.device.get().is_none() || chosen.get().is_empty()>

@@ -436,6 +436,12 @@ test('benchmark panel (?bench&run): GPT-2 small\'s shape built in the tab, timed
     assert.ok(report.wasm_memory_mb > 475, `the 124M-parameter model lives in wasm memory (${report.wasm_memory_mb} MiB)`);
     console.log(`in-browser CPU, GPT-2 small shape: forward ${rows[0].ms.toFixed(0)} ms, 32 tokens with KV cache ${rows[1].ms.toFixed(0)} ms`);
     await page.screenshot({ path: path.join(screenshots, 'benchmark.png'), fullPage: true });
+
+    // A workload name the panel does not know is an error on the page, and nothing runs.
+    await page.goto(`${server.app}?bench&run&workloads=forward,fastest`);
+    await page.waitForSelector('#bench-error');
+    assert.match(await page.textContent('#bench-error'), /unknown workload `fastest`: one of forward, cache/);
+    assert.equal(await page.$$eval('#bench-table tbody tr', (trs) => trs.length), 0);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
