@@ -4,6 +4,10 @@
 // the machine has one and Chromium is started without the SwiftShader flags: PATCHBAY_GPU=1).
 // `node bench/browser.mjs tjs-cpu|tjs-webgpu MODEL_DIR [REPS]` runs transformers.js instead
 // (bench/tjs/, the model from bench/tjs/export.py) in the same browser.
+// `node bench/browser.mjs first-cpu|first-webgpu [ioi]` times a returning user's visit with a
+// GPT-2-small-shaped model (random f16 weights served from loopback, in the browser's cache
+// from a first visit): opening the page to the first top-k (and, with `ioi`, to the finished
+// IOI patching example), with a breakdown and the worker's peak WebAssembly memory.
 import { chromium } from '../tests/e2e/node_modules/playwright-core/index.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -12,13 +16,14 @@ import { startServer, repo } from '../tests/e2e/serve.mjs';
 
 const [kind = 'cpu', workloads = 'forward', reps = '3'] = process.argv.slice(2);
 const tjs = kind.startsWith('tjs-');
+const first = kind.startsWith('first-');
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const args = {
   cpu: [...common, '--disable-gpu', '--disable-features=WebGPU'],
   webgpu: process.env.PATCHBAY_GPU
     ? [...common, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--ignore-gpu-blocklist']
     : [...common, '--enable-unsafe-webgpu', '--ignore-gpu-blocklist', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader'],
-}[tjs ? kind.slice(4) : kind];
+}[tjs ? kind.slice(4) : first ? kind.slice(6) : kind];
 if (!args) throw new Error(`unknown device kind ${kind}: cpu or webgpu`);
 
 /** The release build, under the public URL dist/ was built for (`ci/dist --public-url`). */
@@ -49,9 +54,65 @@ async function transformersJs(modelDir) {
   return { server, base: `http://127.0.0.1:${server.address().port}` };
 }
 
+/**
+ * A returning user's visit, measured from navigation: the app shell and the model's files are
+ * in the browser's caches from a first visit in the same profile.
+ */
+async function firstResult(context, site, withIoi) {
+  const model = `${site.base}/models/small/`;
+  const url = `${site.app}?model=${encodeURIComponent(model)}`;
+  let page = await context.newPage();
+  await page.goto(url);
+  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  await page.close();
+
+  page = await context.newPage();
+  const now = () => page.evaluate(() => performance.now());
+  await page.goto(url);
+  await page.waitForSelector('#device[data-state=ready]', { timeout: 0 });
+  const ready = await now();
+  const wasm = await page.evaluate(() => {
+    const entry = performance.getEntriesByType('resource').find((e) => e.name.endsWith('_bg.wasm'));
+    return entry && { start: entry.startTime, end: entry.responseEnd, transferred: entry.transferSize };
+  });
+  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  const loaded = await now();
+  const status = await page.textContent('#load-status');
+  const steps = JSON.parse((await page.getAttribute('#load-status', 'data-timings')) || '[]');
+  await page.click('#run-prompt');
+  await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 0 });
+  const topK = await now();
+  let ioi = null;
+  if (withIoi) {
+    await page.click('#run-experiment');
+    await page.waitForSelector('#experiment-result', { timeout: 0 });
+    ioi = await now();
+  }
+  return {
+    model: "GPT-2 small's shape, random f16 weights (249 MB), from the browser's cache",
+    device: await page.getAttribute('#device', 'data-backend'),
+    memory_mb: Number(/memory peaked at (\d+) MiB/.exec(status)?.[1] ?? NaN),
+    parameters_f32_mb: (124_439_808 * 4) / 1048576,
+    ms: {
+      app_download: wasm ? wasm.end : null,
+      wasm_compile_and_start: wasm ? ready - wasm.end : ready,
+      ...Object.fromEntries(steps),
+      loaded_to_first_top_k: topK - loaded,
+      ...(ioi ? { first_top_k_to_ioi_example: ioi - topK } : {}),
+    },
+    first_top_k_ms: topK,
+    ioi_example_ms: ioi,
+    app_from_cache: wasm ? wasm.transferred === 0 : null,
+  };
+}
+
 const site = tjs ? await transformersJs(workloads) : await patchbay();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 try {
+  if (first) {
+    const report = await firstResult(await browser.newContext(), site, workloads === 'ioi');
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
   const page = await browser.newPage();
   const status = tjs ? '#status' : '#bench-status';
   const progress = setInterval(async () => {
@@ -72,6 +133,7 @@ try {
     process.stdout.write(`${await page.getAttribute('#bench-result', 'data-report')}\n`);
   }
   clearInterval(progress);
+  }
 } finally {
   await browser.close();
   site.server.close();

@@ -2,7 +2,8 @@
 """Writes BENCHMARKS.md from one run of `patchbay bench`, of tl_baseline.py and of the browser's
 Benchmark panel (same machine, same run).
 Usage: report.py PATCHBAY_JSON TL_JSON CARGO_PROFILE [BROWSER_CPU_JSON [BROWSER_WEBGPU_JSON
-       [TJS_CPU_JSON [TJS_WEBGPU_JSON]]]] (an empty file: that run failed or was skipped)"""
+       [TJS_CPU_JSON [TJS_WEBGPU_JSON [FIRST_CPU_JSON [FIRST_WEBGPU_JSON]]]]]] (an empty file:
+       that run failed or was skipped)"""
 import json
 import re
 import platform
@@ -112,3 +113,33 @@ if any(tjs.values()):
             ratio = f"{theirs / mine:.2f}×" if theirs and mine else "–"
             print(f"| {name} | {label} | {mine * 1e3:.1f} | {theirs * 1e3:.1f} | {ratio} |" if mine and theirs
                   else f"| {name} | {label} | {mine * 1e3 if mine else '–'} | {theirs * 1e3 if theirs else '–'} | {ratio} |")
+
+# A returning user's visit: opening the page to the first result, and memory while loading.
+visits = [v for v in (optional(8), optional(9)) if v]
+if visits:
+    print("\n## Time to first result, and memory while loading\n")
+    print(f"{visits[0]['model']}, served from loopback; a returning user's visit in headless Chromium "
+          f"(the app shell and the weights in the browser's caches from a first visit in the same "
+          f"profile), measured from navigation (`node bench/browser.mjs first-cpu|first-webgpu`). The "
+          f"weights stream from the cache onto the device tensor by tensor, so reading and uploading "
+          f"are one step.\n")
+    labels = ["CPU" if v["device"] == "cpu" else "WebGPU" for v in visits]
+    print("| step | " + " | ".join(f"{l} (ms)" for l in labels) + " |")
+    print("|---|" + "---|" * len(visits))
+    steps = []
+    for v in visits:
+        steps += [s for s in v["ms"] if s not in steps]
+    for step in steps:
+        cells = [f"{v['ms'][step]:.0f}" if v["ms"].get(step) is not None else "–" for v in visits]
+        print(f"| {step.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    print("| **opening the page → first top-k** | " + " | ".join(f"**{v['first_top_k_ms']:.0f}**" for v in visits) + " |")
+    print("| **opening the page → IOI patching example done** | " + " | ".join(
+        f"**{v['ioi_example_ms']:.0f}**" if v.get("ioi_example_ms") else "not run" for v in visits) + " |")
+    print()
+    targets = {"cpu": 1.1, "wgpu": 0.3}
+    for v, label in zip(visits, labels):
+        ratio = v["memory_mb"] / v["parameters_f32_mb"]
+        target = targets.get(v["device"])
+        verdict = f"target ≤ {target}×: {'met' if ratio <= target else 'not met'}" if target else ""
+        print(f"- {label}: the model worker's WebAssembly memory peaked at {v['memory_mb']:.0f} MiB while loading "
+              f"= {ratio:.2f}× the f32 parameters ({v['parameters_f32_mb']:.0f} MiB); {verdict}.")

@@ -6,7 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The two kinds of device Patchbay runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// burn's pure-Rust CPU backend.
     Cpu,

@@ -7,8 +7,9 @@
 //! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
 //! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
 //! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures.
+//! - [`session`]: the model's side of the browser app as messages (its Web Worker runs them).
 //! - [`bench`]: the benchmark workloads, native and in the browser.
-//! - `ui` (wasm32 only): the Leptos browser app.
+//! - `ui` (wasm32 only): the Leptos browser app; `worker` (wasm32 only): the model's Web Worker.
 
 pub mod bench;
 pub mod device;
@@ -19,8 +20,11 @@ pub mod hooks;
 pub mod loading;
 pub mod model;
 pub mod rng;
+pub mod session;
 pub mod share;
 pub mod spec;
 pub mod tensor_io;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

@@ -1,9 +1,15 @@
 //! The browser app's entry point: Trunk builds this binary to wasm.
 
+/// The same module runs twice: on the page (the app) and in the model's Web Worker, which the
+/// page starts with this module.
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    patchbay::ui::install_panic_banner();
-    leptos::mount::mount_to_body(patchbay::ui::App);
+    if patchbay::worker::in_worker() {
+        patchbay::worker::start();
+    } else {
+        patchbay::ui::install_panic_banner();
+        leptos::mount::mount_to_body(patchbay::ui::App);
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -225,3 +225,99 @@ fn bad_prompts_are_clear_errors() {
         }
     );
 }
+
+/// Every parameter of a model as host values, in a fixed order.
+fn parameters(model: &patchbay::model::Gpt2) -> Vec<Vec<f32>> {
+    let host = |data| patchbay::tensor_io::HostTensor::from_data(data).values;
+    let mut all = vec![
+        host(model.wte.val().into_data()),
+        host(model.wpe.val().into_data()),
+    ];
+    for block in &model.h {
+        for linear in [
+            &block.attn.c_attn,
+            &block.attn.c_proj,
+            &block.mlp.c_fc,
+            &block.mlp.c_proj,
+        ] {
+            all.push(host(linear.weight.val().into_data()));
+            all.push(host(linear.bias.as_ref().unwrap().val().into_data()));
+        }
+        for norm in [&block.ln_1, &block.ln_2] {
+            all.push(host(norm.weight.val().into_data()));
+            all.push(host(norm.bias.val().into_data()));
+        }
+    }
+    all.push(host(model.ln_f.weight.val().into_data()));
+    all
+}
+
+#[test]
+fn weights_streamed_in_any_chunks_and_blocks_load_the_same_model() {
+    use patchbay::loading::{WeightStream, assemble, load_gpt2};
+    let device = patchbay::device::cpu();
+    let files = files();
+    let config = Gpt2Config::from_hf_json(&files.config).unwrap();
+    let whole = parameters(&load_gpt2(&config, &files.weights, &device).unwrap());
+    let bf16 = reencode(Dtype::BF16, |v| {
+        half::bf16::from_f32(v).to_le_bytes().to_vec()
+    });
+    // Odd chunk sizes split the header, tensors and (2- and 4-byte) elements; blocks split the
+    // tensors the way a GPU upload does.
+    for (file, chunk, block) in [
+        (&files.weights, 4099, None),
+        (&files.weights, 7, Some(1 << 20)),
+        (&files.weights, 65536, Some(1000)),
+        (&bf16, 3, Some(1 << 16)),
+    ] {
+        let mut stream = WeightStream::new(&device, block);
+        for piece in file.chunks(chunk) {
+            stream.feed(piece).unwrap();
+        }
+        assert_eq!(stream.received(), file.len() as u64);
+        let weights = stream.finish().unwrap();
+        assert_eq!(weights.bytes, file.len() as u64);
+        assert_eq!(weights.sha256, patchbay::spec::sha256_hex(file));
+        let streamed = parameters(&assemble(&config, weights).unwrap());
+        if std::ptr::eq(file, &files.weights) {
+            assert_eq!(streamed, whole, "chunks of {chunk}, blocks of {block:?}");
+        } else {
+            let expected: Vec<Vec<f32>> = whole
+                .iter()
+                .map(|t| {
+                    t.iter()
+                        .map(|&v| half::bf16::from_f32(v).to_f32())
+                        .collect()
+                })
+                .collect();
+            assert_eq!(streamed, expected, "bf16 in chunks of {chunk}");
+        }
+    }
+}
+
+#[test]
+fn a_stream_that_stops_early_names_the_tensor_it_stopped_in() {
+    use patchbay::loading::WeightStream;
+    let weights = files().weights;
+    let mut stream = WeightStream::new(&patchbay::device::cpu(), Some(4096));
+    for piece in weights[..weights.len() - 10].chunks(1000) {
+        stream.feed(piece).unwrap();
+    }
+    let Err(LoadError::Truncated {
+        expected,
+        actual,
+        tensor,
+    }) = stream.finish()
+    else {
+        panic!("a truncated file")
+    };
+    assert_eq!((expected, actual), (weights.len(), weights.len() - 10));
+    assert!(!tensor.is_empty());
+    // Bytes after the last tensor are refused as they arrive.
+    let mut stream = WeightStream::new(&patchbay::device::cpu(), None);
+    stream.feed(&weights).unwrap();
+    assert!(matches!(
+        stream.feed(b"junk"),
+        Err(LoadError::NotSafetensors(_))
+    ));
+}

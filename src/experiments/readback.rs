@@ -15,14 +15,19 @@ pub async fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, String>
         .map_err(|e| format!("unexpected result data: {e:?}"))
 }
 
-/// Lets the browser paint and handle input between steps of long work (a macrotask, so that
-/// progress and partial figures appear and Cancel is clicked); nothing natively.
+/// Lets the event loop run between steps of long work (a macrotask): in the model's worker,
+/// the page's messages (Cancel) arrive there; on a page, it paints. Nothing natively.
 pub async fn yield_to_browser() {
     #[cfg(target_arch = "wasm32")]
     {
+        use wasm_bindgen::JsCast;
         let tick = js_sys::Promise::new(&mut |resolve, _| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback(&resolve);
+            // `setTimeout` of whichever global this runs in: a worker's or a window's.
+            let global = js_sys::global();
+            if let Ok(set_timeout) = js_sys::Reflect::get(&global, &"setTimeout".into())
+                && let Ok(set_timeout) = set_timeout.dyn_into::<js_sys::Function>()
+            {
+                let _ = set_timeout.call1(&global, &resolve);
             }
         });
         let _ = wasm_bindgen_futures::JsFuture::from(tick).await;

@@ -2,11 +2,13 @@
 //! Bytes, not paths: the browser has no files.
 
 pub mod memory;
+mod stream;
 mod tokenizer;
 mod weights;
 
+pub use stream::{StreamedWeights, WeightStream};
 pub use tokenizer::{END_OF_TEXT, Tokenizer};
-pub use weights::load_gpt2;
+pub use weights::{assemble, load_gpt2};
 
 use crate::model::{ConfigError, Gpt2, Gpt2Config};
 use burn::tensor::Device;

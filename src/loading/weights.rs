@@ -11,74 +11,61 @@
 //! f16 and bf16 tensors are upcast to f32.
 
 use super::LoadError;
+use super::stream::{Stored, StreamedWeights, WeightStream};
 use crate::model::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor, TensorData};
-use safetensors::{
-    Dtype, SafeTensors,
-    tensor::{TensorInfo, TensorView},
-};
+use burn::tensor::{Device, Tensor};
 use std::collections::BTreeMap;
 
-/// Named tensors of a safetensors file, keys normalised.
-struct WeightMap<'a> {
-    tensors: BTreeMap<String, TensorView<'a>>,
-    device: Device,
+/// The parameter a safetensors key holds (the `transformer.` prefix dropped), or `None` for a
+/// causal-mask buffer (`h.{i}.attn.bias`, `h.{i}.attn.masked_bias`).
+pub(super) fn parameter_name(key: &str) -> Option<&str> {
+    let name = key.strip_prefix("transformer.").unwrap_or(key);
+    let is_mask_buffer = name
+        .strip_prefix("h.")
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(layer, suffix)| {
+            layer.parse::<usize>().is_ok() && matches!(suffix, "attn.bias" | "attn.masked_bias")
+        });
+    (!is_mask_buffer).then_some(name)
 }
 
-impl<'a> WeightMap<'a> {
-    fn parse(bytes: &'a [u8], device: &Device) -> Result<Self, LoadError> {
-        if let Err(e) = SafeTensors::read_metadata(bytes) {
-            return Err(
-                truncation(bytes).unwrap_or_else(|| LoadError::NotSafetensors(e.to_string()))
-            );
-        }
-        let file = SafeTensors::deserialize(bytes)
-            .map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
-        let mut tensors = BTreeMap::new();
-        for (key, view) in file.tensors() {
-            let name = key.strip_prefix("transformer.").unwrap_or(&key);
-            let is_mask_buffer = name
-                .strip_prefix("h.")
-                .and_then(|rest| rest.split_once('.'))
-                .is_some_and(|(layer, suffix)| {
-                    layer.parse::<usize>().is_ok()
-                        && matches!(suffix, "attn.bias" | "attn.masked_bias")
-                });
-            if !is_mask_buffer {
-                tensors.insert(name.to_string(), view);
-            }
-        }
-        Ok(Self {
-            tensors,
-            device: device.clone(),
-        })
-    }
+/// The file's tensors on the device, taken one by one into the model.
+struct WeightMap {
+    tensors: BTreeMap<String, Stored>,
+}
 
-    /// Removes the tensor `name`, checks its shape and uploads it as f32.
+impl WeightMap {
+    /// Removes the tensor `name` and checks its shape.
     fn take<const D: usize>(
         &mut self,
         name: &str,
         shape: [usize; D],
     ) -> Result<Param<Tensor<D>>, LoadError> {
-        let view = self
+        let stored = self
             .tensors
             .remove(name)
             .ok_or_else(|| LoadError::MissingTensor {
                 name: name.into(),
                 shape: shape.to_vec(),
             })?;
-        if view.shape() != shape {
+        let Stored {
+            shape: actual,
+            values,
+        } = stored;
+        let values = values.map_err(|dtype| LoadError::Dtype {
+            name: name.into(),
+            dtype,
+        })?;
+        if actual != shape {
             return Err(LoadError::Shape {
                 name: name.into(),
                 expected: shape.to_vec(),
-                actual: view.shape().to_vec(),
+                actual,
             });
         }
-        let values = to_f32(name, &view)?;
-        let tensor = Tensor::from_data(TensorData::new(values, shape), &self.device);
-        Ok(Param::initialized(ParamId::new(), tensor))
+        Ok(Param::initialized(ParamId::new(), values.reshape(shape)))
     }
 
     fn layer_norm(&mut self, prefix: &str, d: usize, epsilon: f64) -> Result<LayerNorm, LoadError> {
@@ -97,63 +84,19 @@ impl<'a> WeightMap<'a> {
     }
 }
 
-/// When a readable header describes more data than the bytes hold: how much, and which
-/// tensor is cut.
-fn truncation(bytes: &[u8]) -> Option<LoadError> {
-    let header_len = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?) as usize;
-    let header = bytes.get(8..8usize.checked_add(header_len)?)?;
-    let mut entries: BTreeMap<String, serde_json::Value> = serde_json::from_slice(header).ok()?;
-    entries.remove("__metadata__");
-    let infos: Vec<(String, TensorInfo)> = entries
-        .into_iter()
-        .map(|(name, v)| Some((name, serde_json::from_value(v).ok()?)))
-        .collect::<Option<_>>()?;
-    let data_start = 8 + header_len;
-    let expected = data_start
-        + infos
-            .iter()
-            .map(|(_, i)| i.data_offsets.1)
-            .max()
-            .unwrap_or(0);
-    let available = bytes.len() - data_start;
-    let (tensor, _) = infos
-        .iter()
-        .filter(|(_, i)| i.data_offsets.1 > available)
-        .min_by_key(|(_, i)| i.data_offsets.0)?;
-    Some(LoadError::Truncated {
-        expected,
-        actual: bytes.len(),
-        tensor: tensor.clone(),
-    })
-}
-
-fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, LoadError> {
-    let bytes = view.data();
-    Ok(match view.dtype() {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        other => {
-            return Err(LoadError::Dtype {
-                name: name.into(),
-                dtype: format!("{other:?}"),
-            });
-        }
-    })
-}
-
-/// Builds a GPT-2 on `device` from the bytes of a `model.safetensors`.
+/// Builds a GPT-2 on `device` from the bytes of a `model.safetensors` (in one piece; the
+/// browser streams them through [`WeightStream`] instead).
 pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<Gpt2, LoadError> {
-    let mut w = WeightMap::parse(bytes, device)?;
+    let mut stream = WeightStream::new(device, None);
+    stream.feed(bytes)?;
+    assemble(config, stream.finish()?)
+}
+
+/// Builds a GPT-2 from the tensors of a weights file already on the device.
+pub fn assemble(config: &Gpt2Config, weights: StreamedWeights) -> Result<Gpt2, LoadError> {
+    let mut w = WeightMap {
+        tensors: weights.tensors,
+    };
     let (d, d_mlp, eps) = (config.n_embd, config.n_inner, config.layer_norm_epsilon);
     let wte = w.take("wte.weight", [config.vocab_size, d])?;
     let wpe = w.take("wpe.weight", [config.n_positions, d])?;

@@ -1,13 +1,11 @@
 //! The Benchmark panel (`?bench`): a model of GPT-2 small's shape with seeded random weights,
-//! built in this tab on this page's device (nothing is downloaded), and the workloads of
-//! `patchbay bench` timed here; a table, and the report as JSON for BENCHMARKS.md.
+//! built in this tab's model worker on its device (nothing is downloaded), and the workloads of
+//! `patchbay bench` timed there; a table, and the report as JSON for BENCHMARKS.md.
 
-use super::{AppState, adapter_info, backend_label, files, wasm_memory_mb};
-use crate::bench::{Inputs, Timing, Workload, time};
-use crate::experiments::yield_to_browser;
-use crate::model::{Gpt2, Gpt2Config};
+use super::{AppState, backend_label, files};
+use crate::bench::{Timing, Workload};
+use crate::session::{Event, Reply, Request};
 use leptos::prelude::*;
-use web_time::Instant;
 
 /// What a page benchmarks unless `?workloads=` says otherwise: everything but the long
 /// by-position head sweep.
@@ -48,35 +46,6 @@ fn settings_from_address() -> Result<(Vec<Workload>, usize), String> {
     Ok((workloads, reps))
 }
 
-fn user_agent() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().user_agent().ok())
-        .unwrap_or_default()
-}
-
-/// The report, in the shape of `patchbay bench --json` plus where it ran.
-fn report(backend: &str, reps: usize, build_s: f64, timings: &[Timing]) -> serde_json::Value {
-    let cases: serde_json::Map<String, serde_json::Value> = timings
-        .iter()
-        .map(|t| {
-            (
-                t.workload.name().to_string(),
-                serde_json::json!({"median_s": t.median_s, "runs_s": t.runs_s}),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "model": "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights",
-        "device": backend,
-        "adapter": adapter_info(),
-        "browser": user_agent(),
-        "reps": reps,
-        "build_model_s": build_s,
-        "wasm_memory_mb": wasm_memory_mb(),
-        "cases": cases,
-    })
-}
-
 #[component]
 pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -94,49 +63,41 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let run = move || {
-        let Some((device, backend)) = state.device.get_untracked() else {
+        let Some(backend) = state.backend.get_untracked() else {
             return;
         };
         busy.set(true);
         error.set(None);
         result.set(None);
         timings.set(vec![]);
+        let on_event = move |event| match event {
+            Event::Status { text } => status.set(Some(text)),
+            Event::Timed(timing) => timings.update(|t| t.push(timing)),
+            _ => {}
+        };
+        let request = Request::Bench {
+            workloads: chosen.get_untracked(),
+            reps: reps.get_untracked().max(1),
+        };
+        let (_, outcome) = state.worker().call(request, vec![], on_event);
         leptos::task::spawn_local(async move {
-            status.set(Some(
-                "building GPT-2 small's shape with random weights…".into(),
-            ));
-            yield_to_browser().await;
-            let config = Gpt2Config::gpt2_small();
-            let started = Instant::now();
-            let model = Gpt2::random(&config, 0, &device);
-            let inputs = Inputs::new(config.vocab_size, 12345);
-            let build_s = started.elapsed().as_secs_f64();
-            let reps = reps.get_untracked().max(1);
-            for workload in chosen.get_untracked() {
-                status.set(Some(format!("timing {}…", workload.describe())));
-                yield_to_browser().await;
-                let (warmup, reps) = workload.schedule(reps);
-                match time(&model, &inputs, workload, warmup, reps).await {
-                    Ok(timing) => timings.update(|t| t.push(timing)),
-                    Err(e) => {
-                        error.set(Some(format!("{}: {e}", workload.describe())));
-                        break;
-                    }
+            match outcome.await {
+                Ok(Reply::Bench { report }) => {
+                    let build_s = report["build_model_s"].as_f64().unwrap_or(0.0);
+                    result.set(Some(
+                        serde_json::to_string_pretty(&report).expect("a JSON value serialises"),
+                    ));
+                    status.set(Some(format!(
+                        "done on {} (model built in {build_s:.1} s)",
+                        backend_label(backend)
+                    )));
+                }
+                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
+                Err(e) => {
+                    status.set(None);
+                    error.set(Some(e));
                 }
             }
-            let json = report(
-                &backend.to_string(),
-                reps,
-                build_s,
-                &timings.get_untracked(),
-            );
-            result.set(Some(
-                serde_json::to_string_pretty(&json).expect("a JSON value serialises"),
-            ));
-            status.set(Some(format!(
-                "done on {} (model built in {build_s:.1} s)",
-                backend_label(backend)
-            )));
             busy.set(false);
         });
     };
@@ -145,7 +106,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             if done == Some(true) {
                 return true;
             }
-            if state.device.get().is_some() {
+            if state.backend.get().is_some() {
                 run();
                 return true;
             }
@@ -196,7 +157,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
                     on:change=move |ev| reps.set(event_target_value(&ev).parse::<usize>().unwrap_or(3).clamp(1, 20))/>
             </label>
             <button id="run-bench" on:click=move |_| run()
-                disabled=move || busy.get() || state.device.get().is_none() || chosen.get().is_empty()>
+                disabled=move || busy.get() || state.backend.get().is_none() || chosen.get().is_empty()>
                 "Run benchmark"
             </button>
             <p id="bench-status" role="status">{move || status.get()}</p>

@@ -17,6 +17,11 @@ pub fn install_panic_banner() {
     }));
 }
 
+/// The model's worker stopped (a panic there, or it could not start): the same banner.
+pub fn show_worker_crash(message: &str) {
+    show(&explain(message));
+}
+
 /// What to tell the user about a panic message.
 fn explain(message: &str) -> String {
     let lower = message.to_lowercase();

@@ -5,9 +5,10 @@ use super::{
     AppState, heatmap::GridView, history, page::PageParams, patching_form::PatchingForm,
     result::RunView,
 };
-use crate::experiments::{Grid, Progress};
+use crate::experiments::Grid;
 use crate::history::RunRecord;
-use crate::spec::{RunContext, Spec, run};
+use crate::session::{Event, Reply, Request};
+use crate::spec::Spec;
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -107,11 +108,12 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let spec_text = RwSignal::new(initial_spec(&params));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let cancel = RwSignal::new(false);
     let progress = RwSignal::new((0usize, 0usize));
     let live = RwSignal::new(None::<Grid>);
     let autorun = StoredValue::new(params.autorun);
     let share_error = params.shared.clone().and_then(|s| s.err());
+
+    let call = StoredValue::new(None::<u32>);
 
     let start = move || {
         let Some(session) = state.session.get_untracked() else {
@@ -125,55 +127,61 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             }
         };
         busy.set(true);
-        cancel.set(false);
         error.set(None);
         live.set(None);
         progress.set((0, 0));
+        let (n_layer, n_head) = (session.n_layer, session.n_head);
+        let on_event = move |event| {
+            if let Event::Progress {
+                done,
+                total,
+                values,
+            } = event
+            {
+                progress.set((done, total));
+                live.set(Some(partial_grid(&values, total, n_layer, n_head)));
+            }
+        };
+        let title = spec.title.clone();
+        let (id, outcome) = state.worker().call(
+            Request::Run {
+                spec: Box::new(spec),
+            },
+            vec![],
+            on_event,
+        );
+        call.set_value(Some(id));
         leptos::task::spawn_local(async move {
-            let device = state
-                .device
-                .get_untracked()
-                .map(|(_, b)| b.to_string())
-                .unwrap_or_default();
-            let context = RunContext {
-                model: &session.model,
-                weights_sha256: session.weights_sha256.clone(),
-                device,
-            };
-            let config = &session.model.model.config;
-            let mut report = Progress::new(|update| {
-                progress.set((update.done, update.total));
-                live.set(Some(partial_grid(
-                    update.values,
-                    update.total,
-                    config.n_layer,
-                    config.n_head,
-                )));
-                !cancel.get_untracked()
-            });
-            let outcome = run(&spec, &context, &mut report).await;
+            let outcome = outcome.await;
             busy.set(false);
+            call.set_value(None);
             live.set(None);
             match outcome {
-                Ok(result) => {
+                Ok(Reply::Run(result)) => {
                     let record = RunRecord {
                         id: new_run_id(),
-                        name: if spec.title.is_empty() {
+                        name: if title.is_empty() {
                             "untitled run".into()
                         } else {
-                            spec.title.clone()
+                            title
                         },
                         pinned: false,
                         created_ms: js_sys::Date::now(),
                         model: session.name.clone(),
-                        result,
+                        result: *result,
                     };
                     state.opened.set(Some(Rc::new(record.clone())));
                     history::keep(state, record).await;
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
+                Err(e) => error.set(Some(e)),
             }
         });
+    };
+    let cancel = move |_| {
+        if let Some(id) = call.get_value() {
+            state.worker().cancel(id);
+        }
     };
 
     // No session (a lost device): work on the old one never finishes and is abandoned.
@@ -216,7 +224,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             {share_error.map(|e| view! { <p id="share-error" class="error" role="alert">{e}</p> })}
             <div>
                 <button id="run-experiment" on:click=move |_| start() disabled=move || busy.get() || state.session.get().is_none()>"Run experiment"</button>
-                <button id="cancel-experiment" on:click=move |_| cancel.set(true) disabled=move || !busy.get()>"Cancel"</button>
+                <button id="cancel-experiment" on:click=cancel disabled=move || !busy.get()>"Cancel"</button>
                 {move || busy.get().then(|| {
                     let (done, total) = progress.get();
                     view! {

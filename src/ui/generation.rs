@@ -2,8 +2,9 @@
 //! optionally an activation-addition steer shown beside the default continuation.
 
 use super::AppState;
-use crate::experiments::{GenerationConfig, generate, steering_vector};
-use crate::hooks::HookPoint;
+use crate::experiments::GenerationConfig;
+use crate::session::generate::{GenerateRequest, Steer};
+use crate::session::{Event, Request};
 use leptos::prelude::*;
 
 fn parse_ids(text: &str) -> Result<Vec<u32>, String> {
@@ -69,14 +70,12 @@ pub fn GenerationPanel() -> impl IntoView {
     let outputs = RwSignal::new(Vec::<(String, Vec<u32>, String)>::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let stop = RwSignal::new(false);
+
+    let call = StoredValue::new(None::<u32>);
 
     let start = move |_| {
-        let Some(session) = state.session.get_untracked() else {
-            return;
-        };
-        let settings = (|| -> Result<GenerationConfig, String> {
-            Ok(GenerationConfig {
+        let request = (|| -> Result<GenerateRequest, String> {
+            let config = GenerationConfig {
                 max_new_tokens: number("max tokens", &max_new.get_untracked())?,
                 temperature: number("temperature", &temperature.get_untracked())?,
                 top_k: optional("top-k", &top_k.get_untracked())?,
@@ -88,69 +87,59 @@ pub fn GenerationPanel() -> impl IntoView {
                 seed: number("seed", &seed.get_untracked())?,
                 kv_cache: kv_cache.get_untracked(),
                 ..GenerationConfig::default()
+            };
+            let steer = if steer.get_untracked() {
+                Some(Steer {
+                    hook: hook.get_untracked(),
+                    positive: positive.get_untracked(),
+                    negative: negative.get_untracked(),
+                    coefficient: number("coefficient", &coeff.get_untracked())?,
+                })
+            } else {
+                None
+            };
+            Ok(GenerateRequest {
+                prompt: prompt.get_untracked(),
+                prepend_bos: prepend_bos.get_untracked(),
+                config,
+                steer,
             })
         })();
-        let config = match settings {
-            Ok(c) => c,
+        let request = match request {
+            Ok(r) => r,
             Err(e) => return error.set(Some(e)),
         };
         busy.set(true);
-        stop.set(false);
         error.set(None);
         outputs.set(vec![]);
-        leptos::task::spawn_local(async move {
-            let result: Result<(), String> = async {
-                let model = &session.model.model;
-                let tokenizer = &session.model.tokenizer;
-                let ids = tokenizer
-                    .encode_prompt(&prompt.get_untracked(), prepend_bos.get_untracked())
-                    .map_err(|e| e.to_string())?;
-                let mut runs = vec![("default".to_string(), vec![])];
-                if steer.get_untracked() {
-                    let point: HookPoint = hook
-                        .get_untracked()
-                        .parse()
-                        .map_err(|e: crate::hooks::UnknownHook| e.to_string())?;
-                    let encode = |text: String| {
-                        tokenizer
-                            .encode_prompt(&text, true)
-                            .map_err(|e| e.to_string())
-                    };
-                    let vector = steering_vector(
-                        model,
-                        point,
-                        &encode(positive.get_untracked())?,
-                        &encode(negative.get_untracked())?,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                    runs.push((
-                        "steered".to_string(),
-                        vec![vector.intervention(number("coefficient", &coeff.get_untracked())?)],
-                    ));
-                }
-                for (index, (name, interventions)) in runs.into_iter().enumerate() {
-                    outputs.update(|o| o.push((name, vec![], String::new())));
-                    let mut on_token = |step: &crate::experiments::Step| {
-                        let text = tokenizer.decode(&[step.token]).unwrap_or_default();
-                        outputs.update(|o| {
-                            o[index].1.push(step.token);
-                            o[index].2.push_str(&text);
-                        });
-                        !stop.get_untracked()
-                    };
-                    generate(model, &ids, &config, &interventions, &mut on_token)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok(())
+        let on_event = move |event| {
+            if let Event::Token(new) = event {
+                outputs.update(|o| {
+                    if o.len() <= new.run {
+                        o.push((new.name.clone(), vec![], String::new()));
+                    }
+                    o[new.run].1.push(new.token);
+                    o[new.run].2.push_str(&new.text);
+                });
             }
-            .await;
+        };
+        let (id, outcome) = state
+            .worker()
+            .call(Request::Generate(request), vec![], on_event);
+        call.set_value(Some(id));
+        leptos::task::spawn_local(async move {
+            let outcome = outcome.await;
             busy.set(false);
-            if let Err(e) = result {
+            call.set_value(None);
+            if let Err(e) = outcome {
                 error.set(Some(e));
             }
         });
+    };
+    let stop = move |_| {
+        if let Some(id) = call.get_value() {
+            state.worker().cancel(id);
+        }
     };
 
     view! {
@@ -178,7 +167,7 @@ pub fn GenerationPanel() -> impl IntoView {
                 <Field id="steer-coeff" label="coefficient" value=coeff/>
             </div>
             <button id="generate" on:click=start disabled=move || busy.get()>"Generate"</button>
-            <button id="stop-generation" on:click=move |_| stop.set(true) disabled=move || !busy.get()>"Stop"</button>
+            <button id="stop-generation" on:click=stop disabled=move || !busy.get()>"Stop"</button>
             {move || error.get().map(|e| view! { <p id="generation-error" class="error" role="alert">{e}</p> })}
             <div class="side-by-side" aria-live="polite">
                 {move || outputs.get().into_iter().map(|(name, ids, text)| {

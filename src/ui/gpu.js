@@ -1,5 +1,5 @@
-// burn's wgpu device does not expose the WebGPU device's `lost` promise, so the app wraps
-// `requestDevice` before the device is created and is told when it is lost. The same wrapper
+// burn's wgpu device does not expose the WebGPU device's `lost` promise, so the model's worker
+// wraps `requestDevice` before the device is created and is told when it is lost. The same wrapper
 // notes which adapter the device came from (for benchmark reports).
 let adapter = '';
 
@@ -11,6 +11,8 @@ export function watchDeviceLoss(callback) {
     const info = this.info ?? {};
     adapter = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' · ');
     device.lost.then((info) => callback(`${info.reason}${info.message ? `: ${info.message}` : ''}`));
+    // The device in use, for diagnostics from the console (the end-to-end test destroys it).
+    self.patchbayGpuDevice = device;
     return device;
   };
 }

@@ -1,22 +1,14 @@
-//! Choosing and loading a model: a hub id (sizes and sha256 checked against the hub's list),
-//! a base URL (self-hosted or `static/models/NAME/`), or local files (picker or drag & drop).
-//! The memory a model needs is checked before its weights are downloaded.
+//! Choosing a model: a hub id (sizes and sha256 checked against the hub's list), a base URL
+//! (self-hosted or `static/models/NAME/`), or local files (picker or drag & drop). The model's
+//! worker loads it (`crate::worker`); this panel shows its progress.
 
-use super::backend_label;
 use super::{
-    AppState, Session,
-    fetch::{CANCELLED, Origin, fetch_cached, forget, hub_files},
-    files,
+    AppState, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
 };
-use crate::device::Backend;
-use crate::loading::ModelFiles;
-use crate::loading::memory::{MemoryEstimate, Target, WASM32_MEMORY, bytes};
-use crate::model::Gpt2Config;
+use crate::session::{Event, HubRepo, LoadSource, Reply, Request};
 use leptos::prelude::*;
-use std::cell::RefCell;
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
 
 /// Hugging Face hub ids of the GPT-2 family.
 pub const HUB_MODELS: [&str; 7] = [
@@ -28,8 +20,6 @@ pub const HUB_MODELS: [&str; 7] = [
     "schaeff/gpt2-small_LNFree300",
     "schaeff/gpt2-medium_LNFree500",
 ];
-
-const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
 /// What to load.
 pub enum ModelSource {
@@ -47,7 +37,10 @@ pub struct LoadControl {
     pub busy: RwSignal<bool>,
     pub received: RwSignal<u64>,
     pub total: RwSignal<Option<u64>>,
-    abort: StoredValue<Option<web_sys::AbortController>, LocalStorage>,
+    /// The last load's steps and their milliseconds, as JSON (for benchmarks).
+    pub timings: RwSignal<String>,
+    /// The worker's id of the load in progress.
+    call: StoredValue<Option<u32>>,
 }
 
 impl LoadControl {
@@ -58,80 +51,73 @@ impl LoadControl {
             busy: RwSignal::new(false),
             received: RwSignal::new(0),
             total: RwSignal::new(None),
-            abort: StoredValue::new_local(None),
+            timings: RwSignal::new(String::new()),
+            call: StoredValue::new(None),
         }
     }
 
-    /// Stops a download in progress.
-    pub fn cancel(self) {
-        if let Some(controller) = self.abort.get_value() {
-            controller.abort();
+    /// Stops a load in progress.
+    pub fn cancel(self, state: AppState) {
+        if let Some(id) = self.call.get_value() {
+            state.worker().cancel(id);
         }
     }
 
-    /// Loads `source` in the background; the session appears in `state` when done.
+    /// Loads `source` in the model's worker; the session appears in `state` when done. The model
+    /// loaded before is dropped at once (its memory is needed for the new one).
     pub fn start(self, state: AppState, params: PageParams, source: ModelSource) {
-        let Some((device, backend)) = state.device.get_untracked() else {
+        let Some(backend) = state.backend.get_untracked() else {
             self.error.set(Some("the device is not ready yet".into()));
             return;
         };
         if self.busy.get_untracked() {
             return;
         }
-        let controller = web_sys::AbortController::new().expect("AbortController exists");
-        self.abort.set_value(Some(controller.clone()));
-        self.busy.set(true);
         self.error.set(None);
+        let (source, files) = match source {
+            ModelSource::Named(text) => match self.locate(&params, &text) {
+                Ok(Some(source)) => (source, vec![]),
+                Ok(None) => return,
+                Err(e) => return self.error.set(Some(e)),
+            },
+            ModelSource::Files(list) => (LoadSource::Files, list),
+        };
+        self.busy.set(true);
+        state.session.set(None);
+        let on_event = move |event| match event {
+            Event::Status { text } => self.status.set(text),
+            Event::Download { received, total } => {
+                self.received.set(received);
+                self.total.set(total);
+            }
+            _ => {}
+        };
+        let (id, outcome) = state
+            .worker()
+            .call(Request::Load { source }, files, on_event);
+        self.call.set_value(Some(id));
         leptos::task::spawn_local(async move {
-            let signal = controller.signal();
-            let mut cached = Vec::new();
-            let outcome = match source {
-                ModelSource::Named(text) => {
-                    if let Ok(location) = ModelLocation::parse(&text) {
-                        let base = location.base_url(&params.hub);
-                        cached = FILES.map(|f| format!("{base}{f}")).to_vec();
-                    }
-                    self.download(&params, &text, backend, &signal).await
-                }
-                ModelSource::Files(list) => self.read_local(list, backend).await,
-            };
-            let outcome = match outcome {
-                Ok(Some((name, files, notes))) => {
-                    self.status.set("uploading weights to the device".into());
-                    let sha256 = crate::spec::sha256_hex(&files.weights);
-                    let loaded = files.load(&device);
-                    if loaded.is_err() {
-                        // Files that failed must not come back from the cache next time.
-                        forget(&cached).await;
-                    }
-                    loaded
-                        .map(|model| Some((name, model, sha256, notes)))
-                        .map_err(|e| e.to_string())
-                }
-                Ok(None) => Ok(None),
-                Err(e) => Err(e),
-            };
+            let outcome = outcome.await;
             self.busy.set(false);
-            self.abort.set_value(None);
+            self.call.set_value(None);
             match outcome {
-                Ok(Some((name, model, weights_sha256, notes))) => {
-                    let config = &model.model.config;
+                Ok(Reply::Loaded(info)) => {
                     self.status.set(format!(
-                        "loaded {name} ({} layers, {} heads, d_model {}) on {}; the page's \
-                         WebAssembly memory peaked at {:.0} MiB{notes}",
-                        config.n_layer,
-                        config.n_head,
-                        config.n_embd,
+                        "loaded {} ({} layers, {} heads, d_model {}) on {}; the model's \
+                         WebAssembly memory peaked at {:.0} MiB{}",
+                        info.name,
+                        info.n_layer,
+                        info.n_head,
+                        info.d_model,
                         backend_label(backend),
-                        super::wasm_memory_mb(),
+                        info.memory_mb,
+                        info.notes,
                     ));
-                    state.session.set(Some(Rc::new(Session {
-                        name,
-                        model,
-                        weights_sha256,
-                    })));
+                    self.timings
+                        .set(serde_json::to_string(&info.timings_ms).expect("timings serialise"));
+                    state.session.set(Some(Rc::new(info)));
                 }
-                Ok(None) => {}
+                Ok(other) => self.error.set(Some(format!("unexpected reply {other:?}"))),
                 Err(e) => {
                     self.status.set(String::new());
                     self.error.set(Some(e));
@@ -140,14 +126,8 @@ impl LoadControl {
         });
     }
 
-    /// Downloads the three files; `Ok(None)` when the page reloads to allow a new host.
-    async fn download(
-        self,
-        params: &PageParams,
-        text: &str,
-        backend: Backend,
-        signal: &web_sys::AbortSignal,
-    ) -> Result<Option<(String, ModelFiles, String)>, String> {
+    /// Where a typed model lives; `Ok(None)` when the page reloads to allow a new host.
+    fn locate(self, params: &PageParams, text: &str) -> Result<Option<LoadSource>, String> {
         let location = ModelLocation::parse(text)?;
         let base = location.base_url(&params.hub);
         if !allowed_by_policy(&base, params) {
@@ -163,199 +143,19 @@ impl LoadControl {
                 .set(format!("reloading the page so that it may contact {base}"));
             return Ok(None);
         }
-        let notes = RefCell::new(String::new());
-        let listed = match &location {
-            ModelLocation::Hub { id } => {
-                self.status
-                    .set(format!("asking the hub for the files of {id}"));
-                match hub_files(&params.hub, id, signal).await {
-                    Ok(list) => {
-                        if !list.iter().any(|f| f.path == "model.safetensors") {
-                            return Err(format!(
-                                "{id} has no model.safetensors (Patchbay reads safetensors weights; \
-                                 this repository has {})",
-                                list.iter()
-                                    .map(|f| f.path.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ));
-                        }
-                        Some(list)
-                    }
-                    Err(e) if e == CANCELLED => return Err(e),
-                    Err(e) => {
-                        notes
-                            .borrow_mut()
-                            .push_str(&format!("; sizes and sha256 not checked ({e})"));
-                        None
-                    }
-                }
-            }
+        let hub = match location {
+            ModelLocation::Hub { id } => Some(HubRepo {
+                hub: params.hub.clone(),
+                id,
+            }),
             ModelLocation::Url(_) => None,
         };
-        let listed_file = |name: &str| {
-            listed
-                .as_ref()
-                .and_then(|l| l.iter().find(|f| f.path == name))
-                .cloned()
-        };
-        let origins = RefCell::new(Vec::new());
-        let fetch =
-            async |name: &str, check: Box<dyn FnOnce(Option<u64>) -> Result<(), String>>| {
-                let started = js_sys::Date::now();
-                self.status.set(format!("downloading {name}"));
-                self.received.set(0);
-                self.total.set(None);
-                let url = format!("{base}{name}");
-                let (bytes, origin, note) = fetch_cached(&url, signal, check, |done, all| {
-                    self.received.set(done);
-                    self.total.set(all);
-                    let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
-                    self.status.set(format!(
-                        "downloading {name}: {} of {} ({}/s)",
-                        bytes(done),
-                        all.map(bytes).unwrap_or("?".into()),
-                        bytes(rate as u64)
-                    ));
-                })
-                .await?;
-                origins.borrow_mut().push(origin);
-                if let Some(note) = note {
-                    notes.borrow_mut().push_str(&format!("; {note}"));
-                }
-                Ok::<_, String>(bytes)
-            };
-        let result = async {
-            let config_bytes = fetch("config.json", Box::new(|_| Ok(()))).await?;
-            let config = Gpt2Config::from_hf_json(&config_bytes).map_err(|e| e.to_string())?;
-            let target = target(backend).await;
-            let listed_size = listed_file("model.safetensors").map(|f| f.size);
-            let estimate = MemoryEstimate::new(&config, listed_size);
-            estimate
-                .check(&target, WASM32_MEMORY)
-                .map_err(|e| format!("{text} cannot be loaded here: {e} ({estimate})"))?;
-            let tokenizer = fetch("tokenizer.json", Box::new(|_| Ok(()))).await?;
-            self.status.set(format!("{text}: {estimate}"));
-            let name = text.to_string();
-            let weights = fetch(
-                "model.safetensors",
-                Box::new(move |size| {
-                    let estimate = MemoryEstimate::new(&config, size.or(listed_size));
-                    estimate
-                        .check(&target, WASM32_MEMORY)
-                        .map_err(|e| format!("{name} cannot be loaded here: {e} ({estimate})"))
-                }),
-            )
-            .await?;
-            if let Some(listed) = listed_file("model.safetensors") {
-                verify(&weights, &listed)?;
-            }
-            Ok(ModelFiles {
-                config: config_bytes,
-                weights,
-                tokenizer,
-            })
-        }
-        .await;
-        match result {
-            Ok(files) => {
-                if origins.borrow().iter().all(|o| *o == Origin::BrowserCache) {
-                    notes.borrow_mut().insert_str(0, ", from the browser cache");
-                }
-                Ok(Some((text.to_string(), files, notes.into_inner())))
-            }
-            Err(e) => {
-                // Files that failed must not come back from the cache next time.
-                forget(&FILES.map(|f| format!("{base}{f}"))).await;
-                Err(e)
-            }
-        }
+        Ok(Some(LoadSource::Url {
+            label: text.to_string(),
+            base,
+            hub,
+        }))
     }
-
-    async fn read_local(
-        self,
-        list: Vec<web_sys::File>,
-        backend: Backend,
-    ) -> Result<Option<(String, ModelFiles, String)>, String> {
-        let find = |wanted: &dyn Fn(&str) -> bool| list.iter().find(|f| wanted(&f.name())).cloned();
-        let config = find(&|n| n == "config.json");
-        let tokenizer = find(&|n| n == "tokenizer.json");
-        let weights = find(&|n| n.ends_with(".safetensors"));
-        let (Some(config), Some(tokenizer), Some(weights)) = (config, tokenizer, weights) else {
-            return Err(format!(
-                "choose three files: config.json, tokenizer.json and the weights (*.safetensors); got {}",
-                if list.is_empty() {
-                    "none".to_string()
-                } else {
-                    list.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
-                }
-            ));
-        };
-        self.status.set("reading the local files".into());
-        let config_bytes = files::read_file(&config).await?;
-        let parsed = Gpt2Config::from_hf_json(&config_bytes).map_err(|e| e.to_string())?;
-        let estimate = MemoryEstimate::new(&parsed, Some(weights.size() as u64));
-        estimate
-            .check(&target(backend).await, WASM32_MEMORY)
-            .map_err(|e| format!("{} cannot be loaded here: {e} ({estimate})", weights.name()))?;
-        let files = ModelFiles {
-            config: config_bytes,
-            tokenizer: files::read_file(&tokenizer).await?,
-            weights: files::read_file(&weights).await?,
-        };
-        Ok(Some((
-            format!("local files ({})", weights.name()),
-            files,
-            String::new(),
-        )))
-    }
-}
-
-/// Where the weights will live, with the WebGPU adapter's largest storage binding.
-async fn target(backend: Backend) -> Target {
-    match backend {
-        Backend::Cpu => Target::Cpu,
-        Backend::Wgpu => Target::Gpu {
-            max_binding: adapter_max_binding().await,
-        },
-    }
-}
-
-async fn adapter_max_binding() -> Option<u64> {
-    use js_sys::Reflect;
-    let gpu = Reflect::get(&web_sys::window()?.navigator(), &"gpu".into()).ok()?;
-    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let limits = Reflect::get(&adapter, &"limits".into()).ok()?;
-    Reflect::get(&limits, &"maxStorageBufferBindingSize".into())
-        .ok()?
-        .as_f64()
-        .map(|v| v as u64)
-}
-
-/// Checks downloaded weights against the hub's size and sha256.
-fn verify(weights: &[u8], listed: &super::fetch::HubFile) -> Result<(), String> {
-    if weights.len() as u64 != listed.size {
-        return Err(format!(
-            "model.safetensors is {} bytes but the hub lists {}: the download is incomplete or the file changed",
-            weights.len(),
-            listed.size
-        ));
-    }
-    if let Some(lfs) = &listed.lfs {
-        let sha256 = crate::spec::sha256_hex(weights);
-        if sha256 != lfs.oid {
-            return Err(format!(
-                "model.safetensors has sha256 {sha256} but the hub lists {}: the file is corrupt",
-                lfs.oid
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The page's policy names the hosts it may contact when it starts: another host needs a
@@ -405,7 +205,7 @@ pub fn ModelLoader() -> impl IntoView {
         let dropped = files::list(ev.data_transfer().and_then(|d| d.files()));
         start(ModelSource::Files(dropped));
     };
-    let ready = move || !control.busy.get() && state.device.get().is_some();
+    let ready = move || !control.busy.get() && state.backend.get().is_some();
 
     view! {
         <section class="panel" aria-labelledby="model-heading">
@@ -423,7 +223,7 @@ pub fn ModelLoader() -> impl IntoView {
                     }/>
             </label>
             <button id="load-model" on:click={let s = start_named.clone(); move |_| s(())} disabled=move || !ready()>"Load"</button>
-            <button id="cancel-load" on:click=move |_| control.cancel() disabled=move || !control.busy.get()>"Cancel"</button>
+            <button id="cancel-load" on:click=move |_| control.cancel(state) disabled=move || !control.busy.get()>"Cancel"</button>
             <div id="drop-zone" class="drop-zone" class:dragging=move || dragging.get()
                 on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
                 on:dragleave=move |_| dragging.set(false)
@@ -442,7 +242,7 @@ pub fn ModelLoader() -> impl IntoView {
 pub fn LoadStatus() -> impl IntoView {
     let control = expect_context::<LoadControl>();
     view! {
-            <div id="load-status" role="status" aria-live="polite">
+            <div id="load-status" role="status" aria-live="polite" data-timings=move || control.timings.get()>
                 {move || control.busy.get().then(|| view! {
                     <progress id="load-progress" aria-label="download progress" max=move || control.total.get().unwrap_or(0) as f64 value=move || control.received.get() as f64></progress>
                 })}

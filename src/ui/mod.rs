@@ -1,70 +1,60 @@
 //! The browser app (Leptos, client-side rendered): pick a device, load a model, run prompts
 //! and experiments, keep the results in this browser.
 //!
-//! Rooms: `page` (address, embed mode, security policy), `loader` + `fetch` + `files`
-//! (getting models and files in and out), `storage` + `history` (IndexedDB), the panels
-//! (`prompt`, `attention`, `generation`, `experiment`, `result`, `heatmap`).
+//! The model never runs here: it lives in a Web Worker (`crate::worker`) that `model_worker`
+//! starts and talks to, so the page keeps drawing while the model works.
+//!
+//! Rooms: `page` (address, embed mode, security policy), `model_worker` (requests to the
+//! model), `loader` + `files` (getting models and files in and out), `storage` + `history`
+//! (IndexedDB), the panels (`prompt`, `attention`, `generation`, `experiment`, `result`,
+//! `heatmap`, `bench`).
 
 mod attention;
 mod bench;
 mod crash;
 mod experiment;
-mod fetch;
-mod files;
+pub(crate) mod files;
 mod generation;
 mod heatmap;
 mod history;
 mod loader;
+mod model_worker;
 mod page;
 mod patching_form;
 mod prompt;
 mod result;
 mod storage;
 
-use crate::device::{self, Backend};
+use crate::device::Backend;
 use crate::history::RunRecord;
-use crate::loading::LoadedModel;
-use burn::tensor::Device;
+use crate::session::{Event, ModelInfo};
 use history::HistoryState;
 use leptos::prelude::*;
 use loader::{LoadControl, ModelSource};
+pub use model_worker::ModelWorker;
 use page::PageParams;
 use std::rc::Rc;
 
 pub use crash::install_panic_banner;
 
-/// A loaded model on a device, shared by every panel.
-pub struct Session {
-    /// The hub id, URL or file label it was loaded from.
-    pub name: String,
-    pub model: LoadedModel,
-    /// sha256 of `model.safetensors`, recorded with every result.
-    pub weights_sha256: String,
-}
-
 /// App-wide state, in context.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    pub device: RwSignal<Option<(Device, Backend)>, LocalStorage>,
-    pub session: RwSignal<Option<Rc<Session>>, LocalStorage>,
+    /// Where the model runs, once the worker has looked for WebGPU.
+    pub backend: RwSignal<Option<Backend>>,
+    /// The model loaded in the worker.
+    pub session: RwSignal<Option<Rc<ModelInfo>>, LocalStorage>,
     pub history: RwSignal<HistoryState, LocalStorage>,
     /// The run whose results are on screen (just computed, or opened from the history).
     pub opened: RwSignal<Option<Rc<RunRecord>>, LocalStorage>,
+    pub worker: StoredValue<ModelWorker, LocalStorage>,
 }
 
-/// Mebibytes of this module's WebAssembly memory. It only grows, so this is the peak so far
-/// (model weights live here on the CPU backend; downloads pass through it on both).
-pub fn wasm_memory_mb() -> f64 {
-    use wasm_bindgen::JsCast;
-    wasm_bindgen::memory()
-        .dyn_into::<js_sys::WebAssembly::Memory>()
-        .map(|m| {
-            m.buffer()
-                .unchecked_into::<js_sys::ArrayBuffer>()
-                .byte_length() as f64
-                / 1048576.0
-        })
-        .unwrap_or(0.0)
+impl AppState {
+    /// The model's worker.
+    pub fn worker(&self) -> ModelWorker {
+        self.worker.get_value()
+    }
 }
 
 /// How a backend is named on the page.
@@ -85,26 +75,34 @@ extern "C" {
     fn apply_update();
 }
 
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/gpu.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = watchDeviceLoss)]
-    fn watch_device_loss(callback: &wasm_bindgen::closure::Closure<dyn FnMut(String)>);
-    /// The WebGPU adapter the device came from (empty on the CPU backend).
-    #[wasm_bindgen(js_name = adapterInfo)]
-    fn adapter_info() -> String;
-}
-
-/// A lost GPU device (driver reset, GPU taken away): say so, move to the CPU, and let the user
-/// load the model again (from the browser cache). Work in flight on the lost device never
-/// finishes; the panels are reset with the session.
-fn on_device_loss(state: AppState, lost: RwSignal<Option<String>>) {
-    let callback = wasm_bindgen::closure::Closure::<dyn FnMut(String)>::new(move |why: String| {
-        lost.set(Some(why));
-        state.session.set(None);
-        state.device.set(Some((device::cpu(), Backend::Cpu)));
-    });
-    watch_device_loss(&callback);
-    callback.forget();
+/// What the worker says about itself: where the model runs; a lost GPU device (say so, show
+/// the CPU, and let the user load the model again from the browser cache: work in flight on
+/// the lost device never finishes, and the panels are reset with the session); a crash.
+fn on_worker_news(
+    backend: RwSignal<Option<Backend>>,
+    session: RwSignal<Option<Rc<ModelInfo>>, LocalStorage>,
+    note: RwSignal<Option<String>>,
+    lost: RwSignal<Option<String>>,
+) -> impl Fn(Event) + 'static {
+    move |event| match event {
+        Event::Ready {
+            backend: found,
+            note: why,
+        } => {
+            note.set(why);
+            backend.set(Some(found));
+        }
+        Event::DeviceLost { why } => {
+            lost.set(Some(why));
+            session.set(None);
+            backend.set(Some(Backend::Cpu));
+        }
+        Event::Crashed { message } => {
+            session.set(None);
+            crash::show_worker_crash(&message);
+        }
+        _ => {}
+    }
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/ui/embed.js")]
@@ -159,24 +157,22 @@ pub fn App() -> impl IntoView {
     page::install_content_security_policy(&params);
     let update_ready = RwSignal::new(false);
     register_service_worker(update_ready);
+    let note = RwSignal::new(None::<String>);
+    let lost = RwSignal::new(None::<String>);
+    let backend = RwSignal::new(None);
+    let session = RwSignal::new_local(None);
+    let worker = ModelWorker::start(on_worker_news(backend, session, note, lost));
     let state = AppState {
-        device: RwSignal::new_local(None),
-        session: RwSignal::new_local(None),
+        backend,
+        session,
         history: RwSignal::new_local(HistoryState::default()),
         opened: RwSignal::new_local(None),
+        worker: StoredValue::new_local(worker),
     };
     let control = LoadControl::new();
     provide_context(state);
     provide_context(control);
     provide_context(params.clone());
-    let note = RwSignal::new(None::<String>);
-    let lost = RwSignal::new(None::<String>);
-    on_device_loss(state, lost);
-    leptos::task::spawn_local(async move {
-        let (device, backend, why) = device::browser().await;
-        note.set(why);
-        state.device.set(Some((device, backend)));
-    });
     leptos::task::spawn_local(history::start(state));
 
     // A link that names a model loads it at once (embeds only with `run`, so that a course
@@ -189,7 +185,7 @@ pub fn App() -> impl IntoView {
     let load_params = params.clone();
     let pending = StoredValue::new(auto_model);
     Effect::new(move |_| {
-        if state.device.get().is_some()
+        if state.backend.get().is_some()
             && let Some(model) = pending.get_value()
         {
             pending.set_value(None);
@@ -198,9 +194,9 @@ pub fn App() -> impl IntoView {
     });
 
     let device_line = move || {
-        match state.device.get() {
+        match state.backend.get() {
         None => view! { <p id="device" data-state="probing">"Looking for WebGPU…"</p> }.into_any(),
-        Some((_, backend)) => view! {
+        Some(backend) => view! {
             <p id="device" data-state="ready" data-backend=backend.to_string()>"Device: " <strong>{backend_label(backend)}</strong></p>
         }
         .into_any(),
@@ -275,7 +271,7 @@ fn Embed(
             {move || note.get().map(|why| view! { <p class="notice" role="status" title=why>"No WebGPU here: running on the CPU (slower)."</p> })}
             {move || (state.session.get().is_none() && !control.busy.get()).then(|| {
                 let load = load.clone();
-                view! { <button id="load-model" on:click=load disabled=move || state.device.get().is_none()>{format!("Load {model}")}</button> }
+                view! { <button id="load-model" on:click=load disabled=move || state.backend.get().is_none()>{format!("Load {model}")}</button> }
             })}
             <loader::LoadStatus/>
             <experiment::ExperimentPanel embed=true/>

@@ -4,6 +4,7 @@
 
 use super::{AppState, experiment::EXAMPLES};
 use crate::experiments::{Metric, PatchTarget};
+use crate::session::{Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
 use leptos::prelude::*;
 
@@ -78,28 +79,35 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
     let metric = RwSignal::new(Metric::LogitDiff);
     let targets = RwSignal::new(targets0);
 
-    let pairs = Memo::new(move |_| {
-        let session = state.session.get()?;
-        let tokenizer = &session.model.tokenizer;
-        let texts = |text: &str| -> Vec<Vec<String>> {
-            lines(text)
-                .iter()
-                .map(|l| {
-                    tokenizer
-                        .encode_prompt(l, bos.get())
-                        .map(|ids| tokenizer.token_texts(&ids))
-                        .unwrap_or_default()
-                })
-                .collect()
-        };
-        let (clean, corrupted) = (texts(&clean.get()), texts(&corrupted.get()));
-        Some(
-            clean
-                .into_iter()
-                .zip(corrupted)
-                .map(|(clean, corrupted)| Pair { clean, corrupted })
-                .collect::<Vec<_>>(),
-        )
+    // Token texts come from the model's worker (it holds the tokenizer): the latest request wins.
+    let pairs = LocalResource::new(move || {
+        let loaded = state.session.get().is_some();
+        let (clean, corrupted, bos) = (lines(&clean.get()), lines(&corrupted.get()), bos.get());
+        async move {
+            if !loaded {
+                return None;
+            }
+            let count = clean.len();
+            let request = Request::Tokenize {
+                texts: clean.into_iter().chain(corrupted).collect(),
+                prepend_bos: bos,
+            };
+            let (_, outcome) = state.worker().call(request, vec![], |_| {});
+            let Ok(Reply::Tokens { texts }) = outcome.await else {
+                return None;
+            };
+            let (clean, corrupted) = texts.split_at(count.min(texts.len()));
+            Some(
+                clean
+                    .iter()
+                    .zip(corrupted)
+                    .map(|(clean, corrupted)| Pair {
+                        clean: clean.clone(),
+                        corrupted: corrupted.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        }
     });
     let problems = Memo::new(move |_| {
         let (clean, corrupted, answers) = (
@@ -120,7 +128,7 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
             ));
         }
         problems.extend(answers.iter().filter_map(|a| answer_pair(a).err()));
-        for (i, pair) in pairs.get().unwrap_or_default().iter().enumerate() {
+        for (i, pair) in pairs.get().flatten().unwrap_or_default().iter().enumerate() {
             if pair.clean.len() != pair.corrupted.len() {
                 problems.push(format!(
                     "prompt {}: clean has {} tokens, corrupted {}: patching needs equal lengths",
@@ -222,7 +230,7 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
                     <label><input type="checkbox" data-target=target.name() prop:checked=move || targets.get().contains(&target) on:change=move |_| toggle(target)/>{format!(" {}", target.name())}</label>
                 }).collect_view()}
             </fieldset>
-            {move || match pairs.get() {
+            {move || match pairs.get().flatten() {
                 None => view! { <p class="hint">"Load a model to see the tokenisations."</p> }.into_any(),
                 Some(pairs) => view! {
                     <div class="alignments">

@@ -1,40 +1,10 @@
-//! Prompt → token strip (ids on hover), per-token loss, top-k next tokens.
+//! Prompt → token strip (ids on hover), per-token loss, top-k next tokens, attention patterns.
+//! The model's worker computes them (`crate::session::inspect`).
 
-use super::{
-    AppState,
-    attention::{AttentionPatterns, Patterns},
-};
-use crate::experiments::read;
-use crate::hooks::{BlockHook, HookPoint};
+use super::{AppState, attention::AttentionPatterns};
+use crate::session::inspect::{Candidate, Inspection, TokenLoss};
+use crate::session::{Reply, Request};
 use leptos::prelude::*;
-
-/// One token of the prompt with the model's loss on it (none for the first).
-#[derive(Clone, PartialEq)]
-struct TokenView {
-    id: u32,
-    text: String,
-    loss: Option<f32>,
-}
-
-/// A candidate next token.
-#[derive(Clone, PartialEq)]
-struct Candidate {
-    id: u32,
-    text: String,
-    logit: f32,
-    prob: f32,
-}
-
-fn log_softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let log_sum = row
-        .iter()
-        .map(|&l| ((l - max) as f64).exp())
-        .sum::<f64>()
-        .ln() as f32
-        + max;
-    row.iter().map(|&l| l - log_sum).collect()
-}
 
 #[component]
 pub fn PromptPanel() -> impl IntoView {
@@ -42,79 +12,34 @@ pub fn PromptPanel() -> impl IntoView {
     let text =
         RwSignal::new("When John and Mary went to the shops, John gave the bag to".to_string());
     let prepend_bos = RwSignal::new(true);
-    let tokens = RwSignal::new(Vec::<TokenView>::new());
+    let tokens = RwSignal::new(Vec::<TokenLoss>::new());
     let candidates = RwSignal::new(Vec::<Candidate>::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let patterns = RwSignal::new(None::<Patterns>);
+    let patterns = RwSignal::new(None);
 
     let run = move |_| {
-        let Some(session) = state.session.get_untracked() else {
-            return;
-        };
         busy.set(true);
         error.set(None);
+        let request = Request::Inspect {
+            text: text.get_untracked(),
+            prepend_bos: prepend_bos.get_untracked(),
+        };
+        let (_, outcome) = state.worker().call(request, vec![], |_| {});
         leptos::task::spawn_local(async move {
-            let result: Result<(Vec<TokenView>, Vec<Candidate>, Patterns), String> = async {
-                let tokenizer = &session.model.tokenizer;
-                let model = &session.model.model;
-                let ids = tokenizer
-                    .encode_prompt(&text.get_untracked(), prepend_bos.get_untracked())
-                    .map_err(|e| e.to_string())?;
-                let tokens = model
-                    .tokens(std::slice::from_ref(&ids))
-                    .map_err(|e| e.to_string())?;
-                let (logits, cache) = model.run_with_cache(tokens, |p| {
-                    matches!(p, HookPoint::Block(_, BlockHook::Pattern))
-                });
-                let mut layer_patterns = vec![];
-                for layer in 0..model.config.n_layer {
-                    let pattern: burn::tensor::Tensor<4> = cache
-                        .get(HookPoint::pattern(layer))
-                        .ok_or("no attention pattern cached")?;
-                    layer_patterns.push(read(pattern).await?);
-                }
-                let [_, pos, vocab] = logits.dims();
-                let values = read(logits.reshape([pos, vocab])).await?;
-                let rows: Vec<Vec<f32>> = values.chunks(vocab).map(log_softmax).collect();
-                let texts = tokenizer.token_texts(&ids);
-                let strip = ids
-                    .iter()
-                    .zip(texts)
-                    .enumerate()
-                    .map(|(i, (&id, text))| TokenView {
-                        id,
-                        text,
-                        loss: (i > 0).then(|| -rows[i - 1][id as usize]),
-                    })
-                    .collect();
-                let last = &values[(pos - 1) * vocab..];
-                let mut order: Vec<u32> = (0..vocab as u32).collect();
-                order.sort_by(|&a, &b| last[b as usize].total_cmp(&last[a as usize]));
-                let top = order[..10]
-                    .iter()
-                    .map(|&id| Candidate {
-                        id,
-                        text: tokenizer.token_texts(&[id]).remove(0),
-                        logit: last[id as usize],
-                        prob: rows[pos - 1][id as usize].exp(),
-                    })
-                    .collect();
-                let patterns = Patterns {
-                    n_head: model.config.n_head,
-                    tokens: tokenizer.token_texts(&ids),
-                    patterns: layer_patterns,
-                };
-                Ok((strip, top, patterns))
-            }
-            .await;
+            let outcome = outcome.await;
             busy.set(false);
-            match result {
-                Ok((strip, top, attention)) => {
+            match outcome {
+                Ok(Reply::Inspection(Inspection {
+                    tokens: strip,
+                    top_k,
+                    patterns: attention,
+                })) => {
                     tokens.set(strip);
-                    candidates.set(top);
+                    candidates.set(top_k);
                     patterns.set(Some(attention));
                 }
+                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
                 Err(e) => error.set(Some(e)),
             }
         });

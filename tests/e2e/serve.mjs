@@ -108,27 +108,26 @@ function half(value) {
 }
 
 /**
- * A random model of gpt2-medium's shape (24 layers, d_model 1024, 355M parameters) in f16, as
- * the hub's checkpoints of that size are often shipped: 710 MB of weights, made once on demand.
- * Weights uniform in ±0.05 (a cycle of 65536 values), LayerNorm weights 1, biases 0.
+ * A random model of a GPT-2 shape in f16, as the hub's checkpoints are often shipped, made once
+ * on demand. Weights uniform in ±0.05 (a cycle of 65536 values), LayerNorm weights 1, biases 0.
  */
-export const medium = (() => {
-  const d = 1024, layers = 24, vocab = 50257, ctx = 1024, inner = 4 * d;
-  const config = { ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: d, n_head: 16, n_layer: layers, n_positions: ctx };
-  const random = uniform(11);
+function randomModel({ d, layers, heads, seed }) {
+  const vocab = 50257, ctx = 1024, inner = 4 * d;
+  const config = { ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: d, n_head: heads, n_layer: layers, n_positions: ctx };
+  const random = uniform(seed);
   const cycle = Uint16Array.from({ length: 65536 }, () => half(random() / 2));
-  let at = 0;
-  const weight = (...shape) => {
-    const values = new Uint16Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = cycle[(at++ * 40503) & 0xffff];
-    return { shape, values };
-  };
-  const filled = (n, bits) => ({ shape: [n], values: new Uint16Array(n).fill(bits) });
   let weights;
   return {
     config: Buffer.from(JSON.stringify(config)),
     weights: () => {
       if (weights) return weights;
+      let at = 0;
+      const weight = (...shape) => {
+        const values = new Uint16Array(shape.reduce((a, b) => a * b, 1));
+        for (let i = 0; i < values.length; i++) values[i] = cycle[(at++ * 40503) & 0xffff];
+        return { shape, values };
+      };
+      const filled = (n, bits) => ({ shape: [n], values: new Uint16Array(n).fill(bits) });
       const tensors = { 'wte.weight': weight(vocab, d), 'wpe.weight': weight(ctx, d) };
       for (let l = 0; l < layers; l++) {
         Object.assign(tensors, {
@@ -144,7 +143,12 @@ export const medium = (() => {
       return (weights = safetensors(tensors));
     },
   };
-})();
+}
+
+/** gpt2-medium's shape (24 layers, d_model 1024, 355M parameters): 710 MB of f16 weights. */
+export const medium = randomModel({ d: 1024, layers: 24, heads: 16, seed: 11 });
+/** GPT-2 small's shape (12 layers, d_model 768, 124M parameters): 249 MB of f16 weights. */
+export const small = randomModel({ d: 768, layers: 12, heads: 12, seed: 13 });
 
 /** gpt2-xl's config: the app must refuse it before downloading anything else. */
 const xlConfig = () => Buffer.from(JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: 1600, n_head: 25, n_layer: 48, n_positions: 1024 }));
@@ -245,7 +249,10 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
       else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
       else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'wide') body = model[2] === 'config.json' ? wide.config : model[2] === 'model.safetensors' ? wide.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
-      else if (model && model[1] === 'medium') body = model[2] === 'config.json' ? medium.config : model[2] === 'model.safetensors' ? medium.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && (model[1] === 'medium' || model[1] === 'small')) {
+        const shaped = model[1] === 'medium' ? medium : small;
+        body = model[2] === 'config.json' ? shaped.config : model[2] === 'model.safetensors' ? shaped.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      }
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));

@@ -1,5 +1,5 @@
 //! Downloading model files with progress (the Fetch API, read chunk by chunk), kept in the
-//! browser's Cache API so that a reload reads them from disk.
+//! browser's Cache API so that a reload reads them from disk. Runs in the model's worker.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,7 +25,7 @@ fn js_error(context: &str, e: JsValue) -> String {
 }
 
 async fn open_cache() -> Option<Cache> {
-    let caches = web_sys::window()?.caches().ok()?;
+    let caches = super::scope().caches().ok()?;
     JsFuture::from(caches.open(MODEL_CACHE))
         .await
         .ok()?
@@ -33,29 +33,33 @@ async fn open_cache() -> Option<Cache> {
         .ok()
 }
 
-/// The bytes at `url`, from the browser cache when it holds them, else from the network (and
-/// then stored in the cache). `check(size)` sees the size before the body is read and can refuse
-/// it; `progress(received, total)` is called as chunks arrive; `signal` cancels. A cache that
-/// cannot store (quota, private mode) costs nothing but the note in the result.
-pub async fn fetch_cached(
+/// The file at `url`, from the browser cache when it holds them, else from the network (and
+/// then stored in the cache), handed to `sink` chunk by chunk as it arrives; an error from
+/// `sink` stops the download and is returned as it is. `check(size)` sees the size before the
+/// body is read and can refuse it; `progress(received, total)` is called as chunks arrive;
+/// `signal` cancels. A cache that cannot store (quota, private mode) costs nothing but the note
+/// in the result.
+pub async fn fetch_cached_into(
     url: &str,
     signal: &AbortSignal,
     check: impl FnOnce(Option<u64>) -> Result<(), String>,
+    mut sink: impl FnMut(&[u8]) -> Result<(), String>,
     mut progress: impl FnMut(u64, Option<u64>),
-) -> Result<(Vec<u8>, Origin, Option<String>), String> {
+) -> Result<(Origin, Option<String>), String> {
     let cache = open_cache().await;
     if let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
         && let Ok(response) = hit.dyn_into::<Response>()
     {
         check(content_length(&response))?;
-        if let Ok(bytes) = read_body(url, &response, signal, &mut progress).await {
-            return Ok((bytes, Origin::BrowserCache, None));
-        }
-        return Err(cancelled_or(
-            signal,
-            format!("{url}: the cached copy could not be read"),
-        ));
+        return match read_body(url, &response, signal, &mut sink, &mut progress).await {
+            Ok(()) => Ok((Origin::BrowserCache, None)),
+            Err(Failure::Sink(e)) => Err(e),
+            Err(Failure::Read(_)) => Err(cancelled_or(
+                signal,
+                format!("{url}: the cached copy could not be read"),
+            )),
+        };
     }
     let response = get(url, signal).await?;
     check(content_length(&response))?;
@@ -66,12 +70,30 @@ pub async fn fetch_cached(
             .ok()
             .map(|copy| JsFuture::from(cache.put_with_str(url, &copy)))
     });
-    let bytes = read_body(url, &response, signal, &mut progress).await?;
+    read_body(url, &response, signal, &mut sink, &mut progress)
+        .await
+        .map_err(Failure::into_message)?;
     let note = match stored {
         Some(put) => put.await.err().map(|e| js_error("the model could not be kept in the browser cache (storage full?)", e)),
         None => Some("the browser offers no cache storage here: the model will be downloaded again next time".to_string()),
     };
-    Ok((bytes, Origin::Network, note))
+    Ok((Origin::Network, note))
+}
+
+/// Why reading a body stopped.
+pub enum Failure {
+    /// The stream failed, was cut short or cancelled.
+    Read(String),
+    /// The consumer refused the bytes.
+    Sink(String),
+}
+
+impl Failure {
+    pub fn into_message(self) -> String {
+        match self {
+            Self::Read(m) | Self::Sink(m) => m,
+        }
+    }
 }
 
 fn cancelled_or(signal: &AbortSignal, message: String) -> String {
@@ -87,10 +109,9 @@ pub const CANCELLED: &str = "the download was cancelled";
 
 /// A successful response for `url`, or why not.
 pub async fn get(url: &str, signal: &AbortSignal) -> Result<Response, String> {
-    let window = web_sys::window().ok_or("no window")?;
     let init = RequestInit::new();
     init.set_signal(Some(signal));
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    let response: Response = JsFuture::from(super::scope().fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| cancelled_or(signal, js_error(&format!("cannot download {url}"), e)))?
         .dyn_into()
@@ -156,21 +177,49 @@ async fn read_body(
     url: &str,
     response: &Response,
     signal: &AbortSignal,
+    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
     progress: &mut impl FnMut(u64, Option<u64>),
-) -> Result<Vec<u8>, String> {
+) -> Result<(), Failure> {
     let total = content_length(response);
     let body = response
         .body()
-        .ok_or_else(|| format!("{url}: empty response"))?;
-    let reader: ReadableStreamDefaultReader = body
+        .ok_or_else(|| Failure::Read(format!("{url}: empty response")))?;
+    let received = read_stream(url, &body, Some(signal), total, sink, progress).await?;
+    if let Some(total) = total
+        && received < total
+    {
+        // (Only shorter: a compressed response's length is of the compressed bytes.)
+        return Err(Failure::Read(format!(
+            "{url} ended after {received} of {total} bytes: the download was cut short"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads `stream` chunk by chunk into `sink` (`total`: its length, when known, for
+/// `progress`); returns the bytes read.
+pub async fn read_stream(
+    label: &str,
+    stream: &web_sys::ReadableStream,
+    signal: Option<&AbortSignal>,
+    total: Option<u64>,
+    sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
+    progress: &mut impl FnMut(u64, Option<u64>),
+) -> Result<u64, Failure> {
+    let reader: ReadableStreamDefaultReader = stream
         .get_reader()
         .dyn_into()
-        .map_err(|_| "no stream reader".to_string())?;
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+        .map_err(|_| Failure::Read("no stream reader".to_string()))?;
+    let mut received = 0u64;
+    let mut buffer = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|e| cancelled_or(signal, js_error(&format!("download of {url} failed"), e)))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
+            let message = js_error(&format!("reading {label} failed"), e);
+            Failure::Read(match signal {
+                Some(signal) => cancelled_or(signal, message),
+                None => message,
+            })
+        })?;
         if Reflect::get(&chunk, &"done".into())
             .ok()
             .and_then(|d| d.as_bool())
@@ -179,22 +228,17 @@ async fn read_body(
             break;
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(|e| js_error("bad chunk", e))?
+            .map_err(|e| Failure::Read(js_error("bad chunk", e)))?
             .dyn_into()
-            .map_err(|_| "bad chunk".to_string())?;
-        let start = bytes.len();
-        bytes.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut bytes[start..]);
-        progress(bytes.len() as u64, total);
+            .map_err(|_| Failure::Read("bad chunk".to_string()))?;
+        buffer.resize(value.length() as usize, 0);
+        value.copy_to(&mut buffer);
+        if let Err(e) = sink(&buffer) {
+            let _ = reader.cancel();
+            return Err(Failure::Sink(e));
+        }
+        received += buffer.len() as u64;
+        progress(received, total);
     }
-    if let Some(total) = total
-        && (bytes.len() as u64) < total
-    {
-        // (Only shorter: a compressed response's length is of the compressed bytes.)
-        return Err(format!(
-            "{url} ended after {} of {total} bytes: the download was cut short",
-            bytes.len()
-        ));
-    }
-    Ok(bytes)
+    Ok(received)
 }

@@ -1,0 +1,336 @@
+//! `model.safetensors` as it arrives: the header is parsed from the first bytes, then each
+//! tensor is converted to f32 and put on the device as soon as its last byte is in, so that the
+//! file is never held whole. What the host holds at any time is the tensor being filled (on the
+//! CPU backend, its final f32 buffer, which the backend adopts without a copy) or, when the
+//! parameters go to a GPU, one block of it (the blocks are joined on the device).
+//!
+//! The sha256 of the file is computed on the way. Loading from bytes in memory (the CLI, tests)
+//! feeds them in one piece through the same parser.
+
+use super::LoadError;
+use super::weights::parameter_name;
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, tensor::TensorInfo};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The largest header safetensors allows (100 MB).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// A tensor of the file, by its position in the data section.
+struct Entry {
+    /// Normalised (see `weights::parameter_name`).
+    name: String,
+    /// Whether GPT-2 may use it (causal-mask buffers are skipped).
+    keep: bool,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    begin: u64,
+    end: u64,
+}
+
+/// A tensor on the device, flattened; `shape` is the file's.
+pub(super) struct Stored {
+    pub shape: Vec<usize>,
+    /// `Err(dtype)`: a number format Patchbay cannot read (an error if GPT-2 needs it).
+    pub values: Result<Tensor<1>, String>,
+}
+
+/// The tensor being filled.
+#[derive(Default)]
+struct Filling {
+    values: Vec<f32>,
+    /// The bytes of an element split between two chunks.
+    carry: Vec<u8>,
+    /// Blocks already on the device (GPU targets).
+    blocks: Vec<Tensor<1>>,
+}
+
+enum Phase {
+    /// The 8-byte header length, then the JSON header.
+    Header { bytes: Vec<u8> },
+    /// Data-section byte `at`; `next` indexes `entries`.
+    Data { at: u64, next: usize },
+}
+
+/// A safetensors file parsed chunk by chunk into device tensors.
+pub struct WeightStream {
+    device: Device,
+    /// Elements per block uploaded at a time; `None`: whole tensors (CPU backend).
+    block: Option<usize>,
+    phase: Phase,
+    entries: Vec<Entry>,
+    filling: Filling,
+    received: u64,
+    hasher: Sha256,
+    stored: BTreeMap<String, Stored>,
+}
+
+/// Every tensor of a file on the device, and the file's sha256.
+pub struct StreamedWeights {
+    pub(super) tensors: BTreeMap<String, Stored>,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+fn invalid(message: impl Into<String>) -> LoadError {
+    LoadError::NotSafetensors(message.into())
+}
+
+impl WeightStream {
+    /// A parser putting tensors on `device`, in blocks of about `block_bytes` of f32 when given
+    /// (for a GPU: the host then holds one block), else whole.
+    pub fn new(device: &Device, block_bytes: Option<usize>) -> Self {
+        Self {
+            device: device.clone(),
+            block: block_bytes.map(|b| (b / 4).max(1)),
+            phase: Phase::Header { bytes: vec![] },
+            entries: vec![],
+            filling: Filling::default(),
+            received: 0,
+            hasher: Sha256::new(),
+            stored: BTreeMap::new(),
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The next bytes of the file.
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), LoadError> {
+        self.hasher.update(chunk);
+        self.received += chunk.len() as u64;
+        while !chunk.is_empty() {
+            chunk = match &mut self.phase {
+                Phase::Header { bytes } => {
+                    let wanted = if bytes.len() < 8 {
+                        8
+                    } else {
+                        8 + header_length(bytes)? as usize
+                    };
+                    let take = (wanted - bytes.len()).min(chunk.len());
+                    bytes.extend_from_slice(&chunk[..take]);
+                    if bytes.len() == 8 {
+                        header_length(bytes)?;
+                    } else if bytes.len() == wanted {
+                        self.entries = parse_header(&bytes[8..])?;
+                        self.phase = Phase::Data { at: 0, next: 0 };
+                        self.start_tensor();
+                    }
+                    &chunk[take..]
+                }
+                Phase::Data { at, next } => {
+                    let Some(entry) = self.entries.get(*next) else {
+                        return Err(invalid("bytes after the last tensor"));
+                    };
+                    let take = ((entry.end - *at) as usize).min(chunk.len());
+                    let dtype = entry.keep.then_some(entry.dtype);
+                    let done = *at + take as u64 == entry.end;
+                    *at += take as u64;
+                    if done {
+                        *next += 1;
+                    }
+                    self.convert(dtype, &chunk[..take]);
+                    if done {
+                        self.finish_tensor();
+                        self.start_tensor();
+                    }
+                    &chunk[take..]
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Option<&Entry> {
+        match self.phase {
+            Phase::Data { next, .. } => self.entries.get(next),
+            Phase::Header { .. } => None,
+        }
+    }
+
+    fn start_tensor(&mut self) {
+        let capacity = match self.current() {
+            Some(entry) if entry.keep && readable(entry.dtype) => {
+                let numel = entry.shape.iter().product::<usize>();
+                self.block.map_or(numel, |block| block.min(numel))
+            }
+            _ => 0,
+        };
+        self.filling = Filling {
+            values: Vec::with_capacity(capacity),
+            ..Filling::default()
+        };
+        // A tensor without bytes is complete at once.
+        if let Some(entry) = self.current()
+            && entry.begin == entry.end
+            && let Phase::Data { next, .. } = &mut self.phase
+        {
+            *next += 1;
+            self.finish_tensor();
+            self.start_tensor();
+        }
+    }
+
+    /// Appends the f32 values of `bytes` (elements may straddle chunks); `None`: a tensor
+    /// that is skipped.
+    fn convert(&mut self, dtype: Option<Dtype>, mut bytes: &[u8]) {
+        let Some(dtype) = dtype.filter(|d| readable(*d)) else {
+            return;
+        };
+        let size = dtype.bitsize() / 8;
+        let filling = &mut self.filling;
+        if !filling.carry.is_empty() {
+            let take = (size - filling.carry.len()).min(bytes.len());
+            filling.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if filling.carry.len() == size {
+                let carry = std::mem::take(&mut filling.carry);
+                push_f32(dtype, &carry, &mut filling.values);
+            }
+        }
+        let whole = bytes.len() / size * size;
+        push_f32(dtype, &bytes[..whole], &mut filling.values);
+        filling.carry.extend_from_slice(&bytes[whole..]);
+        if let Some(block) = self.block
+            && filling.values.len() >= block
+        {
+            let values = std::mem::replace(&mut filling.values, Vec::with_capacity(block));
+            filling.blocks.push(upload(values, &self.device));
+        }
+    }
+
+    /// Puts the tensor just completed (the one before `next`) on the device.
+    fn finish_tensor(&mut self) {
+        let Phase::Data { next, .. } = self.phase else {
+            return;
+        };
+        let entry = &self.entries[next - 1];
+        let filling = std::mem::take(&mut self.filling);
+        if !entry.keep {
+            return;
+        }
+        let values = if readable(entry.dtype) {
+            let mut blocks = filling.blocks;
+            if !filling.values.is_empty() || blocks.is_empty() {
+                blocks.push(upload(filling.values, &self.device));
+            }
+            Ok(if blocks.len() == 1 {
+                blocks.pop().expect("one block")
+            } else {
+                Tensor::cat(blocks, 0)
+            })
+        } else {
+            Err(format!("{:?}", entry.dtype))
+        };
+        let stored = Stored {
+            shape: entry.shape.clone(),
+            values,
+        };
+        self.stored.insert(entry.name.clone(), stored);
+    }
+
+    /// The whole file has been fed: every tensor, or why not.
+    pub fn finish(self) -> Result<StreamedWeights, LoadError> {
+        match self.phase {
+            Phase::Header { .. } => Err(invalid(format!(
+                "the file ends inside its header, after {} bytes",
+                self.received
+            ))),
+            Phase::Data { at, next } => {
+                if let Some(entry) = self.entries.get(next) {
+                    let header = self.received - at;
+                    let end = self.entries.last().map_or(0, |e| e.end);
+                    return Err(LoadError::Truncated {
+                        expected: (header + end) as usize,
+                        actual: self.received as usize,
+                        tensor: entry.name.clone(),
+                    });
+                }
+                Ok(StreamedWeights {
+                    tensors: self.stored,
+                    sha256: format!("{:x}", self.hasher.finalize()),
+                    bytes: self.received,
+                })
+            }
+        }
+    }
+}
+
+fn readable(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16)
+}
+
+fn upload(values: Vec<f32>, device: &Device) -> Tensor<1> {
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n]), device)
+}
+
+fn push_f32(dtype: Dtype, bytes: &[u8], out: &mut Vec<f32>) {
+    match dtype {
+        Dtype::F32 => out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        ),
+        Dtype::F16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
+        Dtype::BF16 => out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+        ),
+        _ => {}
+    }
+}
+
+fn header_length(prefix: &[u8]) -> Result<u64, LoadError> {
+    let n = u64::from_le_bytes(prefix[..8].try_into().expect("8 bytes"));
+    if n > MAX_HEADER {
+        return Err(invalid(format!(
+            "its header would be {n} bytes long (at most {MAX_HEADER})"
+        )));
+    }
+    Ok(n)
+}
+
+/// The tensors of a header in file order, keys normalised (see `weights`), mask buffers
+/// dropped; the data section must be covered exactly, in order.
+fn parse_header(json: &[u8]) -> Result<Vec<Entry>, LoadError> {
+    let mut fields: BTreeMap<String, serde_json::Value> = serde_json::from_slice(json)
+        .map_err(|e| invalid(format!("its header is not JSON: {e}")))?;
+    fields.remove("__metadata__");
+    let mut entries = fields
+        .into_iter()
+        .map(|(key, value)| {
+            let info: TensorInfo = serde_json::from_value(value)
+                .map_err(|e| invalid(format!("tensor `{key}`: {e}")))?;
+            Ok(Entry {
+                keep: parameter_name(&key).is_some(),
+                name: parameter_name(&key).unwrap_or(&key).to_string(),
+                dtype: info.dtype,
+                shape: info.shape,
+                begin: info.data_offsets.0 as u64,
+                end: info.data_offsets.1 as u64,
+            })
+        })
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    entries.sort_by_key(|e| (e.begin, e.end));
+    let mut end = 0;
+    for entry in &entries {
+        let bits = entry.shape.iter().product::<usize>() as u64 * entry.dtype.bitsize() as u64;
+        if entry.begin != end || entry.end < entry.begin || (entry.end - entry.begin) * 8 != bits {
+            return Err(invalid(format!(
+                "tensor `{}` has data offsets {}..{} that do not fit its shape {:?} and type {:?}",
+                entry.name, entry.begin, entry.end, entry.shape, entry.dtype
+            )));
+        }
+        end = entry.end;
+    }
+    Ok(entries)
+}

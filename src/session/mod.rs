@@ -1,0 +1,282 @@
+//! The model's side of the browser app, as messages: the page sends [`Request`]s to the model's
+//! Web Worker and hears [`Event`]s back (progress, partial grids, tokens, then one
+//! [`Reply`] or an error), so that the page never waits on the model. Everything here but
+//! loading (which fetches, in `worker`) is plain Rust over a loaded model and tested natively.
+//!
+//! - [`inspect`]: one prompt's tokens, losses, top-k and attention patterns.
+//! - [`generate`]: the Generation panel's continuations, streamed.
+
+pub mod generate;
+pub mod inspect;
+
+use crate::bench::{Inputs, Timing, Workload, time};
+use crate::device::Backend;
+use crate::experiments::{Progress, yield_to_browser};
+use crate::loading::LoadedModel;
+use crate::model::{Gpt2, Gpt2Config};
+use crate::spec::{RunContext, RunResult, Spec, run};
+use burn::tensor::Device;
+use generate::{GenerateRequest, NewToken};
+use inspect::Inspection;
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+/// A loaded model in the worker.
+pub struct Session {
+    /// The hub id, URL or file label it was loaded from.
+    pub name: String,
+    pub model: LoadedModel,
+    /// sha256 of `model.safetensors`, recorded with every result.
+    pub weights_sha256: String,
+    pub backend: Backend,
+}
+
+impl Session {
+    /// What the page needs to know of it.
+    pub fn info(&self, memory_mb: f64, notes: String, timings_ms: Vec<(String, f64)>) -> ModelInfo {
+        let config = &self.model.model.config;
+        ModelInfo {
+            name: self.name.clone(),
+            n_layer: config.n_layer,
+            n_head: config.n_head,
+            d_model: config.n_embd,
+            backend: self.backend,
+            weights_sha256: self.weights_sha256.clone(),
+            memory_mb,
+            notes,
+            timings_ms,
+        }
+    }
+}
+
+/// A loaded model as the page sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub d_model: usize,
+    pub backend: Backend,
+    pub weights_sha256: String,
+    /// The worker's WebAssembly memory after loading (it only grows: the peak), in MiB.
+    pub memory_mb: f64,
+    /// What the user should know: cache use, checks skipped (each starts with `; `).
+    pub notes: String,
+    /// Milliseconds of each step of loading, in order.
+    pub timings_ms: Vec<(String, f64)>,
+}
+
+/// Where a model comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum LoadSource {
+    /// A folder URL ending in `/` with config.json, tokenizer.json and model.safetensors;
+    /// `hub` names the hub API and repository whose file list gives sizes and sha256.
+    Url {
+        label: String,
+        base: String,
+        hub: Option<HubRepo>,
+    },
+    /// The files the user picked or dropped (they travel beside the request).
+    Files,
+}
+
+/// A Hugging Face hub repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HubRepo {
+    /// The hub's address, `https://huggingface.co`.
+    pub hub: String,
+    pub id: String,
+}
+
+/// What the page asks of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    Load {
+        source: LoadSource,
+    },
+    Inspect {
+        text: String,
+        prepend_bos: bool,
+    },
+    /// Token texts of each text (the patching form's alignment preview).
+    Tokenize {
+        texts: Vec<String>,
+        prepend_bos: bool,
+    },
+    Run {
+        spec: Box<Spec>,
+    },
+    Generate(GenerateRequest),
+    /// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
+    Bench {
+        workloads: Vec<Workload>,
+        reps: usize,
+    },
+}
+
+impl Request {
+    /// Whether it needs a loaded model.
+    pub fn needs_model(&self) -> bool {
+        !matches!(self, Self::Load { .. } | Self::Bench { .. })
+    }
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    Loaded(ModelInfo),
+    Inspection(Inspection),
+    Tokens { texts: Vec<Vec<String>> },
+    Run(Box<RunResult>),
+    Generated,
+    Bench { report: serde_json::Value },
+}
+
+/// What the worker says while a request runs, and when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker has started; the model will run on `backend` (`note`: why not WebGPU).
+    Ready {
+        backend: Backend,
+        note: Option<String>,
+    },
+    /// A line for the status bar.
+    Status {
+        text: String,
+    },
+    /// Bytes of the current download.
+    Download {
+        received: u64,
+        total: Option<u64>,
+    },
+    /// Cells done of a sweep, with the per-cell means so far.
+    Progress {
+        done: usize,
+        total: usize,
+        values: Vec<f32>,
+    },
+    Token(NewToken),
+    Timed(Timing),
+    Done(Box<Reply>),
+    Failed {
+        error: String,
+    },
+    /// The GPU device is gone: the worker now runs on the CPU and has no model.
+    DeviceLost {
+        why: String,
+    },
+    /// The worker stopped (a panic); `message` says why.
+    Crashed {
+        message: String,
+    },
+}
+
+/// A message to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum ToWorker {
+    Call { id: u32, request: Box<Request> },
+    Cancel { id: u32 },
+}
+
+/// A message from the worker: `id` is the request's, 0 for news about the worker itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FromWorker {
+    pub id: u32,
+    pub event: Event,
+}
+
+/// The error text of a cancelled request.
+pub const CANCELLED: &str = "cancelled";
+
+/// Runs a request that needs a loaded model. `emit` sends an event to the page and returns
+/// `false` once the page has cancelled.
+pub async fn handle(
+    session: &Session,
+    request: &Request,
+    emit: &mut dyn FnMut(Event) -> bool,
+) -> Result<Reply, String> {
+    let loaded = &session.model;
+    match request {
+        Request::Inspect { text, prepend_bos } => inspect::inspect(loaded, text, *prepend_bos)
+            .await
+            .map(Reply::Inspection),
+        Request::Tokenize { texts, prepend_bos } => Ok(Reply::Tokens {
+            texts: texts
+                .iter()
+                .map(|text| {
+                    loaded
+                        .tokenizer
+                        .encode_prompt(text, *prepend_bos)
+                        .map(|ids| loaded.tokenizer.token_texts(&ids))
+                        .unwrap_or_default()
+                })
+                .collect(),
+        }),
+        Request::Run { spec } => {
+            let context = RunContext {
+                model: loaded,
+                weights_sha256: session.weights_sha256.clone(),
+                device: session.backend.to_string(),
+            };
+            let mut progress = Progress::new(|update| {
+                emit(Event::Progress {
+                    done: update.done,
+                    total: update.total,
+                    values: update.values.to_vec(),
+                })
+            });
+            run(spec, &context, &mut progress)
+                .await
+                .map(|result| Reply::Run(Box::new(result)))
+                .map_err(|e| e.to_string())
+        }
+        Request::Generate(generation) => {
+            generate::run(loaded, generation, &mut |token| emit(Event::Token(token))).await?;
+            Ok(Reply::Generated)
+        }
+        Request::Load { .. } | Request::Bench { .. } => {
+            Err("this request does not run on a loaded model".into())
+        }
+    }
+}
+
+/// The Benchmark panel's work: builds GPT-2 small's shape with seeded random weights on
+/// `device` and times each workload, emitting every timing as it lands. Returns the seconds
+/// the model took to build and the timings.
+pub async fn bench(
+    device: &Device,
+    workloads: &[Workload],
+    reps: usize,
+    emit: &mut dyn FnMut(Event) -> bool,
+) -> Result<(f64, Vec<Timing>), String> {
+    emit(Event::Status {
+        text: "building GPT-2 small's shape with random weights…".into(),
+    });
+    yield_to_browser().await;
+    let config = Gpt2Config::gpt2_small();
+    let started = Instant::now();
+    let model = Gpt2::random(&config, 0, device);
+    let inputs = Inputs::new(config.vocab_size, 12345);
+    let build_s = started.elapsed().as_secs_f64();
+    let mut timings = Vec::new();
+    for &workload in workloads {
+        if !emit(Event::Status {
+            text: format!("timing {}…", workload.describe()),
+        }) {
+            return Err(CANCELLED.into());
+        }
+        yield_to_browser().await;
+        let (warmup, reps) = workload.schedule(reps.max(1));
+        let timing = time(&model, &inputs, workload, warmup, reps)
+            .await
+            .map_err(|e| format!("{}: {e}", workload.describe()))?;
+        emit(Event::Timed(timing.clone()));
+        timings.push(timing);
+    }
+    Ok((build_s, timings))
+}

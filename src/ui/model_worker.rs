@@ -1,0 +1,188 @@
+//! The page's end of the model's Web Worker (`crate::worker`): requests go out as messages,
+//! and each call hears its events (status, progress, tokens) until its reply or error. The
+//! page itself never runs the model, so it keeps drawing whatever the model does.
+
+use crate::session::{Event, FromWorker, Reply, Request, ToWorker};
+use futures_channel::oneshot;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(module = "/src/ui/model_worker.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = startModelWorker, catch)]
+    fn start_model_worker(
+        module: &JsValue,
+        on_message: &Closure<dyn FnMut(String)>,
+        on_failure: &Closure<dyn FnMut(String)>,
+    ) -> Result<web_sys::Worker, JsValue>;
+    #[wasm_bindgen(js_name = sendToWorker)]
+    fn send_to_worker(worker: &web_sys::Worker, message: &str, files: &js_sys::Array);
+}
+
+struct Pending {
+    on_event: Box<dyn FnMut(Event)>,
+    reply: oneshot::Sender<Result<Reply, String>>,
+}
+
+struct Inner {
+    worker: Option<web_sys::Worker>,
+    /// Messages held until the worker says it is ready.
+    queue: RefCell<Vec<(String, js_sys::Array)>>,
+    ready: Cell<bool>,
+    /// Why the worker stopped, once it has.
+    failed: RefCell<Option<String>>,
+    next_id: Cell<u32>,
+    pending: RefCell<HashMap<u32, Pending>>,
+}
+
+/// The model's worker, shared by every panel.
+#[derive(Clone)]
+pub struct ModelWorker(Rc<Inner>);
+
+impl ModelWorker {
+    /// Starts the worker; `on_news` hears what concerns the whole app (ready, a lost device, a
+    /// crash) as it happens.
+    pub fn start(on_news: impl Fn(Event) + 'static) -> Self {
+        let on_news = Rc::new(on_news);
+        let inner = Rc::new_cyclic(|weak: &std::rc::Weak<Inner>| {
+            let on_message = {
+                let (weak, on_news) = (weak.clone(), on_news.clone());
+                Closure::<dyn FnMut(String)>::new(move |text: String| {
+                    if let Some(inner) = weak.upgrade() {
+                        ModelWorker(inner).receive(&text, &*on_news);
+                    }
+                })
+            };
+            let on_failure = {
+                let (weak, on_news) = (weak.clone(), on_news.clone());
+                Closure::<dyn FnMut(String)>::new(move |why: String| {
+                    if let Some(inner) = weak.upgrade() {
+                        let message = format!("the model's worker failed: {why}");
+                        ModelWorker(inner).fail(&message);
+                        on_news(Event::Crashed { message });
+                    }
+                })
+            };
+            let started = start_model_worker(&wasm_bindgen::module(), &on_message, &on_failure);
+            on_message.forget();
+            on_failure.forget();
+            let (worker, failed) = match started {
+                Ok(worker) => (Some(worker), None),
+                Err(e) => (
+                    None,
+                    Some(format!("the model's worker could not start: {e:?}")),
+                ),
+            };
+            Inner {
+                worker,
+                queue: RefCell::new(vec![]),
+                ready: Cell::new(false),
+                failed: RefCell::new(failed),
+                next_id: Cell::new(1),
+                pending: RefCell::new(HashMap::new()),
+            }
+        });
+        if let Some(message) = inner.failed.borrow().clone() {
+            on_news(Event::Crashed { message });
+        }
+        Self(inner)
+    }
+
+    fn receive(&self, text: &str, on_news: &dyn Fn(Event)) {
+        let Ok(FromWorker { id, event }) = serde_json::from_str::<FromWorker>(text) else {
+            web_sys::console::error_1(&format!("a message from the model's worker: {text}").into());
+            return;
+        };
+        if id == 0 {
+            match &event {
+                Event::Ready { .. } => {
+                    self.0.ready.set(true);
+                    let Some(worker) = &self.0.worker else { return };
+                    for (message, files) in self.0.queue.take() {
+                        send_to_worker(worker, &message, &files);
+                    }
+                }
+                Event::Crashed { message } => self.fail(message),
+                _ => {}
+            }
+            on_news(event);
+            return;
+        }
+        let outcome = match event {
+            Event::Done(reply) => Ok(*reply),
+            Event::Failed { error } => Err(error),
+            event => {
+                // Taken out while it runs: the callback may start another call.
+                let pending = self.0.pending.borrow_mut().remove(&id);
+                if let Some(mut pending) = pending {
+                    (pending.on_event)(event);
+                    self.0.pending.borrow_mut().insert(id, pending);
+                }
+                return;
+            }
+        };
+        if let Some(pending) = self.0.pending.borrow_mut().remove(&id) {
+            let _ = pending.reply.send(outcome);
+        }
+    }
+
+    /// Every call in flight ends with `message`, and later ones at once.
+    fn fail(&self, message: &str) {
+        self.0.failed.replace(Some(message.to_string()));
+        for (_, pending) in self.0.pending.borrow_mut().drain() {
+            let _ = pending.reply.send(Err(message.to_string()));
+        }
+    }
+
+    /// Sends `request` (with `files` for a load from local files); `on_event` hears its
+    /// events until the reply. Returns the call's id (to cancel it) and its outcome.
+    pub fn call<F: FnMut(Event) + 'static>(
+        &self,
+        request: Request,
+        files: Vec<web_sys::File>,
+        on_event: F,
+    ) -> (u32, impl Future<Output = Result<Reply, String>> + use<F>) {
+        let id = self.0.next_id.get();
+        self.0.next_id.set(id + 1);
+        let (reply, outcome) = oneshot::channel();
+        if let Some(why) = self.0.failed.borrow().clone() {
+            let _ = reply.send(Err(why));
+        } else {
+            self.0.pending.borrow_mut().insert(
+                id,
+                Pending {
+                    on_event: Box::new(on_event),
+                    reply,
+                },
+            );
+            let message = serde_json::to_string(&ToWorker::Call {
+                id,
+                request: Box::new(request),
+            })
+            .expect("requests serialise");
+            self.send(message, files.into_iter().collect());
+        }
+        let outcome = async move {
+            outcome
+                .await
+                .unwrap_or_else(|_| Err("the model's worker went away".into()))
+        };
+        (id, outcome)
+    }
+
+    /// Asks the worker to stop call `id` (it ends with an error saying so).
+    pub fn cancel(&self, id: u32) {
+        let message = serde_json::to_string(&ToWorker::Cancel { id }).expect("serialises");
+        self.send(message, js_sys::Array::new());
+    }
+
+    fn send(&self, message: String, files: js_sys::Array) {
+        match &self.0.worker {
+            Some(worker) if self.0.ready.get() => send_to_worker(worker, &message, &files),
+            Some(_) => self.0.queue.borrow_mut().push((message, files)),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The model's thread (wasm32): a dedicated Web Worker that runs the app's own WebAssembly
+//! module (the page hands it over, so nothing is downloaded or compiled twice), holds the
+//! device and the loaded model, and answers the page's [`Request`]s with [`Event`]s, so that
+//! no model work ever blocks the page. The requests themselves are in [`crate::session`];
+//! here are only what needs the browser: starting, messages, cancelling, loading.
+//!
+//! Messages are JSON strings ([`ToWorker`], [`FromWorker`]); local model files travel beside a
+//! load request as `File` objects.
+
+mod fetch;
+mod load;
+
+use crate::device::{self, Backend};
+use crate::loading::{LoadedModel, assemble};
+use crate::session::{
+    self, CANCELLED, Event, FromWorker, LoadSource, ModelInfo, Reply, Request, Session, ToWorker,
+};
+use burn::tensor::Device;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// Whether this module runs in a worker (the model's thread) rather than in the page.
+pub fn in_worker() -> bool {
+    js_sys::global()
+        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
+        .is_ok()
+}
+
+fn scope() -> web_sys::DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(id: u32, event: Event) {
+    let json = serde_json::to_string(&FromWorker { id, event }).expect("events serialise");
+    let _ = scope().post_message(&JsValue::from_str(&json));
+}
+
+#[wasm_bindgen(module = "/src/ui/gpu.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = watchDeviceLoss)]
+    fn watch_device_loss(callback: &Closure<dyn FnMut(String)>);
+    /// The WebGPU adapter the device came from (empty on the CPU backend).
+    #[wasm_bindgen(js_name = adapterInfo)]
+    fn adapter_info() -> String;
+}
+
+/// Mebibytes of this worker's WebAssembly memory. It only grows, so this is the peak so far
+/// (model weights live here on the CPU backend; downloads pass through it on both).
+fn wasm_memory_mb() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| {
+            m.buffer()
+                .unchecked_into::<js_sys::ArrayBuffer>()
+                .byte_length() as f64
+                / 1048576.0
+        })
+        .unwrap_or(0.0)
+}
+
+/// The worker's state between messages.
+struct Worker {
+    device: Device,
+    backend: Backend,
+    session: Option<Rc<Session>>,
+    cancelled: HashSet<u32>,
+    downloads: HashMap<u32, web_sys::AbortController>,
+}
+
+type Shared = Rc<RefCell<Worker>>;
+
+/// Starts serving the page: finds the device (WebGPU, else the CPU), says `ready`, then runs
+/// each request as it comes; a request that yields lets the others (and cancels) through.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(
+            0,
+            Event::Crashed {
+                message: info.to_string(),
+            },
+        );
+    }));
+    let worker: Shared = Rc::new(RefCell::new(Worker {
+        device: device::cpu(),
+        backend: Backend::Cpu,
+        session: None,
+        cancelled: HashSet::new(),
+        downloads: HashMap::new(),
+    }));
+    let on_loss = {
+        let worker = worker.clone();
+        Closure::<dyn FnMut(String)>::new(move |why: String| {
+            let mut state = worker.borrow_mut();
+            state.session = None;
+            state.device = device::cpu();
+            state.backend = Backend::Cpu;
+            post(0, Event::DeviceLost { why });
+        })
+    };
+    watch_device_loss(&on_loss);
+    on_loss.forget();
+    let on_message = {
+        let worker = worker.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
+            receive(&worker, message.data());
+        })
+    };
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        let (device, backend, note) = device::browser().await;
+        {
+            let mut state = worker.borrow_mut();
+            state.device = device;
+            state.backend = backend;
+        }
+        post(0, Event::Ready { backend, note });
+    });
+}
+
+fn receive(worker: &Shared, data: JsValue) {
+    let text = js_sys::Reflect::get(&data, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default();
+    match serde_json::from_str::<ToWorker>(&text) {
+        Ok(ToWorker::Cancel { id }) => {
+            let mut state = worker.borrow_mut();
+            state.cancelled.insert(id);
+            if let Some(download) = state.downloads.remove(&id) {
+                download.abort();
+            }
+        }
+        Ok(ToWorker::Call { id, request }) => {
+            let files: Vec<web_sys::File> = js_sys::Reflect::get(&data, &"files".into())
+                .ok()
+                .filter(|f| f.is_array())
+                .map(|f| {
+                    js_sys::Array::from(&f)
+                        .iter()
+                        .filter_map(|f| f.dyn_into().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let worker = worker.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = serve(&worker, id, *request, files).await;
+                worker.borrow_mut().cancelled.remove(&id);
+                post(
+                    id,
+                    match outcome {
+                        Ok(reply) => Event::Done(Box::new(reply)),
+                        Err(error) => Event::Failed { error },
+                    },
+                );
+            });
+        }
+        Err(e) => web_sys::console::error_1(
+            &format!("the model worker got a message it does not understand: {e}").into(),
+        ),
+    }
+}
+
+/// Sends `id`'s events to the page: partial grids at most every 50 ms (the page draws each
+/// one), everything else at once. Returns `false` once the page has cancelled `id`.
+fn emitter(worker: &Shared, id: u32) -> impl FnMut(Event) -> bool + use<> {
+    let worker = worker.clone();
+    let mut last_progress = f64::NEG_INFINITY;
+    move |event| {
+        let now = js_sys::Date::now();
+        let send = match &event {
+            Event::Progress { done, total, .. } => done == total || now - last_progress >= 50.0,
+            _ => true,
+        };
+        if send {
+            if matches!(event, Event::Progress { .. }) {
+                last_progress = now;
+            }
+            post(id, event);
+        }
+        !worker.borrow().cancelled.contains(&id)
+    }
+}
+
+async fn serve(
+    worker: &Shared,
+    id: u32,
+    request: Request,
+    files: Vec<web_sys::File>,
+) -> Result<Reply, String> {
+    let mut emit = emitter(worker, id);
+    match request {
+        Request::Load { source } => load(worker, id, source, files).await.map(Reply::Loaded),
+        Request::Bench { workloads, reps } => {
+            let (device, backend) = {
+                let state = worker.borrow();
+                (state.device.clone(), state.backend)
+            };
+            let (build_s, timings) = session::bench(&device, &workloads, reps, &mut emit).await?;
+            Ok(Reply::Bench {
+                report: bench_report(backend, reps, build_s, &timings),
+            })
+        }
+        request => {
+            let session = worker
+                .borrow()
+                .session
+                .clone()
+                .ok_or("no model is loaded: load one first")?;
+            session::handle(&session, &request, &mut emit).await
+        }
+    }
+}
+
+/// Loads a model, replacing the one loaded (whose memory is freed first).
+async fn load(
+    worker: &Shared,
+    id: u32,
+    source: LoadSource,
+    files: Vec<web_sys::File>,
+) -> Result<ModelInfo, String> {
+    let (device, backend) = {
+        let mut state = worker.borrow_mut();
+        state.session = None;
+        (state.device.clone(), state.backend)
+    };
+    let emit = |event: Event| post(id, event);
+    let fetched = match source {
+        LoadSource::Url { label, base, hub } => {
+            let controller = web_sys::AbortController::new().map_err(|_| "no AbortController")?;
+            worker.borrow_mut().downloads.insert(id, controller.clone());
+            let fetched = load::download(
+                &label,
+                &base,
+                hub.as_ref(),
+                (&device, backend),
+                &controller.signal(),
+                &emit,
+            )
+            .await;
+            worker.borrow_mut().downloads.remove(&id);
+            fetched?
+        }
+        LoadSource::Files => load::read_local(files, (&device, backend), &emit).await?,
+    };
+    if worker.borrow().cancelled.contains(&id) {
+        return Err(CANCELLED.into());
+    }
+    let weights_sha256 = fetched.weights.sha256.clone();
+    let assembling = js_sys::Date::now();
+    let model = match assemble(&fetched.config, fetched.weights) {
+        Ok(model) => model,
+        Err(e) => {
+            // Files that failed must not come back from the cache next time.
+            fetch::forget(&fetched.urls).await;
+            return Err(e.to_string());
+        }
+    };
+    let session = Session {
+        name: fetched.name,
+        model: LoadedModel {
+            model,
+            tokenizer: fetched.tokenizer,
+        },
+        weights_sha256,
+        backend,
+    };
+    let mut timings_ms = fetched.timings_ms;
+    timings_ms.push((
+        "model assembled".to_string(),
+        js_sys::Date::now() - assembling,
+    ));
+    let info = session.info(wasm_memory_mb(), fetched.notes, timings_ms);
+    worker.borrow_mut().session = Some(Rc::new(session));
+    Ok(info)
+}
+
+fn user_agent() -> String {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"userAgent".into()))
+        .ok()
+        .and_then(|ua| ua.as_string())
+        .unwrap_or_default()
+}
+
+/// The Benchmark panel's report, in the shape of `patchbay bench --json` plus where it ran.
+fn bench_report(
+    backend: Backend,
+    reps: usize,
+    build_s: f64,
+    timings: &[crate::bench::Timing],
+) -> serde_json::Value {
+    let cases: serde_json::Map<String, serde_json::Value> = timings
+        .iter()
+        .map(|t| {
+            (
+                t.workload.name().to_string(),
+                serde_json::json!({"median_s": t.median_s, "runs_s": t.runs_s}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "model": "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights",
+        "device": backend.to_string(),
+        "adapter": adapter_info(),
+        "browser": user_agent(),
+        "reps": reps,
+        "build_model_s": build_s,
+        "wasm_memory_mb": wasm_memory_mb(),
+        "cases": cases,
+    })
+}

@@ -1,0 +1,198 @@
+//! The model worker's requests, run natively on the tiny model against the oracle: what the
+//! Prompt and Generation panels show, and the messages that carry them.
+
+mod common;
+
+use common::experiments::block_on;
+use common::{load_tiny, reference, reference_json};
+use patchbay::device::{self, Backend};
+use patchbay::experiments::GenerationConfig;
+use patchbay::session::generate::{GenerateRequest, Steer};
+use patchbay::session::{
+    CANCELLED, Event, FromWorker, Reply, Request, Session, ToWorker, handle, inspect::TOP_K,
+};
+use patchbay::spec::Spec;
+
+fn session() -> Session {
+    Session {
+        name: "tiny".into(),
+        model: load_tiny("model.safetensors", &device::cpu()),
+        weights_sha256: "0".repeat(64),
+        backend: Backend::Cpu,
+    }
+}
+
+fn ids(value: &serde_json::Value) -> Vec<u32> {
+    serde_json::from_value(value.clone()).unwrap()
+}
+
+#[test]
+fn inspection_equals_the_oracle() {
+    let session = session();
+    let prompt = &reference_json()["prompts"][0];
+    let text = prompt["text"].as_str().unwrap().to_string();
+    let reply = block_on(handle(
+        &session,
+        &Request::Inspect {
+            text,
+            prepend_bos: true,
+        },
+        &mut |_| true,
+    ))
+    .unwrap();
+    let Reply::Inspection(inspection) = reply else {
+        panic!("an inspection")
+    };
+    let expected_ids = ids(&prompt["ids"]);
+    let got: Vec<u32> = inspection.tokens.iter().map(|t| t.id).collect();
+    assert_eq!(got, expected_ids);
+    assert_eq!(inspection.tokens[0].loss, None);
+    let logprobs = reference("logprob_next_token");
+    for (i, token) in inspection.tokens.iter().enumerate().skip(1) {
+        let loss = token.loss.unwrap();
+        assert!(
+            (loss + logprobs.values[i - 1]).abs() < 1e-4,
+            "loss at {i}: {loss} vs {}",
+            -logprobs.values[i - 1]
+        );
+    }
+    let logits = reference("logits");
+    let (pos, vocab) = (logits.shape[1], logits.shape[2]);
+    let last = &logits.values[(pos - 1) * vocab..pos * vocab];
+    let mut order: Vec<usize> = (0..vocab).collect();
+    order.sort_by(|&a, &b| last[b].total_cmp(&last[a]));
+    let top: Vec<u32> = inspection.top_k.iter().map(|c| c.id).collect();
+    let expected: Vec<u32> = order[..TOP_K].iter().map(|&i| i as u32).collect();
+    assert_eq!(top, expected);
+    for candidate in &inspection.top_k {
+        assert!((candidate.logit - last[candidate.id as usize]).abs() < 1e-4);
+    }
+    let probs: f32 = inspection.top_k.iter().map(|c| c.prob).sum();
+    assert!(probs > 0.0 && probs <= 1.0 + 1e-5);
+
+    let config = &session.model.model.config;
+    assert_eq!(inspection.patterns.patterns.len(), config.n_layer);
+    let n = expected_ids.len();
+    for layer in &inspection.patterns.patterns {
+        assert_eq!(layer.len(), config.n_head * n * n);
+        for row in layer.chunks(n) {
+            assert!(
+                (row.iter().sum::<f32>() - 1.0).abs() < 1e-4,
+                "pattern rows sum to 1"
+            );
+        }
+    }
+}
+
+#[test]
+fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
+    let session = session();
+    let steering = &reference_json()["steering"];
+    let expected = ids(&steering["steered_new_ids"]);
+    let request = Request::Generate(GenerateRequest {
+        prompt: steering["prompt"].as_str().unwrap().into(),
+        prepend_bos: true,
+        config: GenerationConfig {
+            max_new_tokens: expected.len(),
+            stop_at_eos: false,
+            ..GenerationConfig::default()
+        },
+        steer: Some(Steer {
+            hook: steering["hook"].as_str().unwrap().into(),
+            positive: " Love".into(),
+            negative: " Hate".into(),
+            coefficient: steering["coeff"].as_f64().unwrap() as f32,
+        }),
+    });
+    let mut tokens = vec![];
+    let reply = block_on(handle(&session, &request, &mut |event| {
+        if let Event::Token(token) = event {
+            tokens.push(token);
+        }
+        true
+    }))
+    .unwrap();
+    assert_eq!(reply, Reply::Generated);
+    let steered: Vec<u32> = tokens
+        .iter()
+        .filter(|t| t.run == 1 && t.name == "steered")
+        .map(|t| t.token)
+        .collect();
+    assert_eq!(steered, expected);
+    assert_eq!(tokens.iter().filter(|t| t.run == 0).count(), expected.len());
+
+    // Stop after the second token: neither continuation goes on.
+    let mut seen = 0;
+    block_on(handle(&session, &request, &mut |event| {
+        seen += matches!(event, Event::Token(_)) as usize;
+        seen < 2
+    }))
+    .unwrap();
+    assert_eq!(seen, 2);
+}
+
+#[test]
+fn a_cancelled_sweep_ends_with_the_cancelled_error() {
+    let session = session();
+    let spec = Spec::from_json(include_str!(
+        "../static/experiments/ioi-activation-patching.json"
+    ))
+    .unwrap();
+    let request = Request::Run {
+        spec: Box::new(spec),
+    };
+    let mut updates = 0;
+    let outcome = block_on(handle(&session, &request, &mut |event| {
+        if let Event::Progress {
+            done,
+            total,
+            values,
+        } = event
+        {
+            assert_eq!(values.len(), done, "a mean per cell done");
+            assert!(done <= total);
+            updates += 1;
+        }
+        updates < 3
+    }));
+    assert_eq!(updates, 3);
+    assert_eq!(outcome.unwrap_err(), CANCELLED);
+}
+
+#[test]
+fn messages_survive_the_trip_as_json() {
+    let call = ToWorker::Call {
+        id: 7,
+        request: Box::new(Request::Tokenize {
+            texts: vec!["When John".into()],
+            prepend_bos: true,
+        }),
+    };
+    let json = serde_json::to_string(&call).unwrap();
+    assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), call);
+    let session = session();
+    let reply = block_on(handle(&session, &call_request(&call), &mut |_| true)).unwrap();
+    assert_eq!(
+        reply,
+        Reply::Tokens {
+            texts: vec![vec!["<|endoftext|>".into(), "When".into(), " John".into()]]
+        }
+    );
+    let message = FromWorker {
+        id: 7,
+        event: Event::Done(Box::new(reply)),
+    };
+    let json = serde_json::to_string(&message).unwrap();
+    assert_eq!(serde_json::from_str::<FromWorker>(&json).unwrap(), message);
+    assert!(
+        serde_json::from_str::<ToWorker>(r#"{"to":"call","id":1,"request":{"kind":"fly"}}"#)
+            .is_err()
+    );
+}
+
+fn call_request(call: &ToWorker) -> Request {
+    match call {
+        ToWorker::Call { request, .. } => (**request).clone(),
+        ToWorker::Cancel { .. } => unreachable!(),
+    }
+}
