@@ -196,3 +196,20 @@ fn call_request(call: &ToWorker) -> Request {
         ToWorker::Cancel { .. } => unreachable!(),
     }
 }
+
+#[test]
+fn a_run_reply_survives_the_trip_as_json() {
+    let session = session();
+    let spec = Spec::from_json(include_str!("../static/experiments/ioi-logit-lens.json")).unwrap();
+    let request = Request::Run {
+        spec: Box::new(spec),
+    };
+    let reply = block_on(handle(&session, &request, &mut |_| true)).unwrap();
+    let message = FromWorker {
+        id: 3,
+        event: Event::Done(Box::new(reply)),
+    };
+    let json = serde_json::to_string(&message).unwrap();
+    let back: FromWorker = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.id, 3);
+}

@@ -8,10 +8,33 @@ use serde::{Deserialize, Serialize};
 pub struct Grid {
     pub axes: Vec<String>,
     pub shape: Vec<usize>,
+    /// NaN where a value is undefined (written `null` in JSON).
+    #[serde(deserialize_with = "nullable::floats")]
     pub values: Vec<f32>,
     /// Labels along an axis where they carry meaning (`"0_pre"`, `"L1H3"`, token strings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<Vec<String>>,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`; these read `null` back as NaN (a
+/// normalisation by zero, a correlation of constants), so that results survive a history file
+/// and the trip from the model's worker.
+pub mod nullable {
+    use serde::{Deserialize, Deserializer};
+    use std::collections::BTreeMap;
+
+    pub fn floats<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        let values = Vec::<Option<f32>>::deserialize(d)?;
+        Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
+    }
+
+    pub fn float_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f32>, D::Error> {
+        let values = BTreeMap::<String, Option<f32>>::deserialize(d)?;
+        Ok(values
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or(f32::NAN)))
+            .collect())
+    }
 }
 
 impl Grid {
@@ -112,6 +135,17 @@ fn csv_field(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn undefined_values_survive_json_as_nan() {
+        let grid = super::Grid::new(&["cell"], vec![3], vec![1.5, f32::NAN, -2.0]);
+        let json = serde_json::to_string(&grid).unwrap();
+        assert!(json.contains("[1.5,null,-2.0]"), "{json}");
+        let back: super::Grid = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.values[0], 1.5);
+        assert!(back.values[1].is_nan());
+        assert_eq!(back.values[2], -2.0);
+    }
+
     use super::*;
 
     #[test]

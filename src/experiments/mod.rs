@@ -17,6 +17,7 @@ pub use ablation::{AblationKind, AblationResult, AblationTarget, ablation, circu
 pub use attribution::{AttributionResult, attribution_patching};
 pub use generation::{Generation, GenerationConfig, Step, generate};
 pub use grid::Grid;
+pub use grid::nullable as grid_nullable;
 pub use lens::{LensResult, LensStack, logit_lens};
 pub use metric::{AnswerPair, Metric, last_position};
 pub use patching::{

@@ -19,6 +19,7 @@ pub struct RunResult {
     /// Named grids, as in the oracle (`patch.resid_pre`, `ablate.zero_head_z`, `lens.head_dla_logit_diff`...).
     pub grids: BTreeMap<String, Grid>,
     /// Scalars: `clean`, `corrupted`, `pearson.z`...
+    #[serde(deserialize_with = "crate::experiments::grid_nullable::float_map")]
     pub metrics: BTreeMap<String, f32>,
     /// Token texts of the prompts (`clean`, `corrupted`), for axis labels.
     pub tokens: BTreeMap<String, Vec<Vec<String>>>,

@@ -91,9 +91,21 @@ impl ModelWorker {
     }
 
     fn receive(&self, text: &str, on_news: &dyn Fn(Event)) {
-        let Ok(FromWorker { id, event }) = serde_json::from_str::<FromWorker>(text) else {
-            web_sys::console::error_1(&format!("a message from the model's worker: {text}").into());
-            return;
+        let FromWorker { id, event } = match serde_json::from_str::<FromWorker>(text) {
+            Ok(message) => message,
+            Err(e) => {
+                // The call it answers ends with the error instead of waiting for ever.
+                let why = format!("the model's worker sent what this page cannot read ({e})");
+                web_sys::console::error_1(&why.clone().into());
+                let id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v["id"].as_u64());
+                let pending = id.and_then(|id| self.0.pending.borrow_mut().remove(&(id as u32)));
+                if let Some(pending) = pending {
+                    let _ = pending.reply.send(Err(why));
+                }
+                return;
+            }
         };
         if id == 0 {
             match &event {
