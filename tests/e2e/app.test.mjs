@@ -419,10 +419,10 @@ test('the page never freezes: no frame gap over 100 ms while GPT-2 small\'s widt
     await page.waitForSelector('#prompt-text', { timeout: 300_000 });
     await page.click('#run-prompt');
     await page.waitForSelector('#attention[data-layers-shown="1"]', { timeout: 300_000 });
-    // One IOI pair, resid_pre: 15 cells, each a forward pass with a 50257 × 768 unembedding.
+    // Four IOI pairs, resid_pre and mlp_out: 30 cells, batches of GPT-2 small's width.
     const spec = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
-    for (const key of ['clean', 'corrupted', 'answers']) spec.prompts[key] = spec.prompts[key].slice(0, 1);
-    spec.experiment.activation_patching.targets = ['resid_pre'];
+    for (const key of ['clean', 'corrupted', 'answers']) spec.prompts[key] = spec.prompts[key].slice(0, 4);
+    spec.experiment.activation_patching.targets = ['resid_pre', 'mlp_out'];
     await page.fill('#spec-text', JSON.stringify(spec));
     const started = Date.now();
     await page.click('#run-experiment');
@@ -431,7 +431,7 @@ test('the page never freezes: no frame gap over 100 ms while GPT-2 small\'s widt
     const sweepMs = Date.now() - started;
     const gaps = await stop();
     console.log(`wide model on the CPU: sweep ${sweepMs} ms; ${gaps.frames} frames, longest gap ${gaps.longest.toFixed(0)} ms`);
-    assert.ok(sweepMs > 1000, `the work is long enough to freeze a page that did it itself (${sweepMs} ms)`);
+    assert.ok(sweepMs > 2000, `the work is long enough to freeze a page that did it itself (${sweepMs} ms)`);
     assert.ok(gaps.longest <= 100, `the longest gap between frames was ${gaps.longest.toFixed(0)} ms`);
     assert.equal(await page.getAttribute('#experiment-result', 'data-device'), 'cpu');
     assert.deepEqual(errors, []);
