@@ -4,10 +4,11 @@
 // the machine has one and Chromium is started without the SwiftShader flags: PATCHBAY_GPU=1).
 // `node bench/browser.mjs tjs-cpu|tjs-webgpu MODEL_DIR [REPS]` runs transformers.js instead
 // (bench/tjs/, the model from bench/tjs/export.py) in the same browser.
-// `node bench/browser.mjs first-cpu|first-webgpu [ioi]` times a returning user's visit with a
-// GPT-2-small-shaped model (random f16 weights served from loopback, in the browser's cache
-// from a first visit): opening the page to the first top-k (and, with `ioi`, to the finished
-// IOI patching example), with a breakdown and the worker's peak WebAssembly memory.
+// `node bench/browser.mjs first-cpu|first-webgpu [ioi|ioi-resid-pre]` times a returning user's
+// visit with a GPT-2-small-shaped model (random f16 weights served from loopback, in the
+// browser's cache from a first visit): opening the page to the first top-k (and, with `ioi`,
+// to the finished IOI patching example; `ioi-resid-pre`: its resid_pre grid only), with a
+// breakdown and the worker's peak WebAssembly memory.
 import { chromium } from '../tests/e2e/node_modules/playwright-core/index.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -84,6 +85,12 @@ async function firstResult(context, site, withIoi) {
   const topK = await now();
   let ioi = null;
   if (withIoi) {
+    if (withIoi === 'ioi-resid-pre') {
+      // The example's headline grid only (its head-by-position target alone is 2160 cells).
+      const spec = JSON.parse(await page.inputValue('#spec-text'));
+      spec.experiment.activation_patching.targets = ['resid_pre'];
+      await page.fill('#spec-text', JSON.stringify(spec));
+    }
     await page.click('#run-experiment');
     await page.waitForSelector('#experiment-result', { timeout: 0 });
     ioi = await now();
@@ -110,7 +117,8 @@ const site = tjs ? await transformersJs(workloads) : await patchbay();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 try {
   if (first) {
-    const report = await firstResult(await browser.newContext(), site, workloads === 'ioi');
+    const report = await firstResult(await browser.newContext(), site, workloads.startsWith('ioi') && workloads);
+    report.ioi_example = workloads.startsWith('ioi') ? workloads : null;
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
   const page = await browser.newPage();

@@ -133,7 +133,9 @@ if visits:
         cells = [f"{v['ms'][step]:.0f}" if v["ms"].get(step) is not None else "–" for v in visits]
         print(f"| {step.replace('_', ' ')} | " + " | ".join(cells) + " |")
     print("| **opening the page → first top-k** | " + " | ".join(f"**{v['first_top_k_ms']:.0f}**" for v in visits) + " |")
-    print("| **opening the page → IOI patching example done** | " + " | ".join(
+    label = {"ioi": "IOI patching example done", "ioi-resid-pre": "IOI example's resid_pre grid done"}
+    which = next((v.get("ioi_example") for v in visits if v.get("ioi_example")), "ioi")
+    print(f"| **opening the page → {label.get(which, which)}** | " + " | ".join(
         f"**{v['ioi_example_ms']:.0f}**" if v.get("ioi_example_ms") else "not run" for v in visits) + " |")
     print()
     targets = {"cpu": 1.1, "wgpu": 0.3}
