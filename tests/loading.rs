@@ -321,3 +321,41 @@ fn a_stream_that_stops_early_names_the_tensor_it_stopped_in() {
         Err(LoadError::NotSafetensors(_))
     ));
 }
+
+#[test]
+fn hostile_headers_are_refused_without_hanging_or_allocating_what_is_not_there() {
+    use patchbay::loading::WeightStream;
+    let device = patchbay::device::cpu();
+    let file = |header: &str| {
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes
+    };
+    // An empty header, then bytes.
+    let mut stream = WeightStream::new(&device, None);
+    let mut empty = 0u64.to_le_bytes().to_vec();
+    empty.extend_from_slice(b"junk");
+    assert!(matches!(
+        stream.feed(&empty),
+        Err(LoadError::NotSafetensors(_))
+    ));
+    // A shape whose size overflows.
+    let huge =
+        r#"{"wte.weight":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}}"#;
+    let mut stream = WeightStream::new(&device, None);
+    assert!(matches!(
+        stream.feed(&file(huge)),
+        Err(LoadError::NotSafetensors(_))
+    ));
+    // A consistent header for 64 GB of data that never comes: truncated, nothing reserved for it.
+    let n: u64 = 1 << 34;
+    let big = format!(
+        r#"{{"wte.weight":{{"dtype":"F32","shape":[{n}],"data_offsets":[0,{}]}}}}"#,
+        4 * n
+    );
+    let mut stream = WeightStream::new(&device, None);
+    let mut bytes = file(&big);
+    bytes.extend_from_slice(&[0; 64]);
+    stream.feed(&bytes).unwrap();
+    assert!(matches!(stream.finish(), Err(LoadError::Truncated { .. })));
+}

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 /// The largest header safetensors allows (100 MB).
 const MAX_HEADER: u64 = 100_000_000;
 
+/// f32 elements reserved for a tensor before its bytes arrive (GPT-2 xl's embedding is 80M).
+const MAX_RESERVED: usize = 128 << 20;
+
 /// A tensor of the file, by its position in the data section.
 struct Entry {
     /// Normalised (see `weights::parameter_name`).
@@ -112,9 +115,7 @@ impl WeightStream {
                     };
                     let take = (wanted - bytes.len()).min(chunk.len());
                     bytes.extend_from_slice(&chunk[..take]);
-                    if bytes.len() == 8 {
-                        header_length(bytes)?;
-                    } else if bytes.len() == wanted {
+                    if bytes.len() >= 8 && bytes.len() as u64 == 8 + header_length(bytes)? {
                         self.entries = parse_header(&bytes[8..])?;
                         self.phase = Phase::Data { at: 0, next: 0 };
                         self.start_tensor();
@@ -154,8 +155,11 @@ impl WeightStream {
     fn start_tensor(&mut self) {
         let capacity = match self.current() {
             Some(entry) if entry.keep && readable(entry.dtype) => {
-                let numel = entry.shape.iter().product::<usize>();
-                self.block.map_or(numel, |block| block.min(numel))
+                let numel = ((entry.end - entry.begin) * 8 / entry.dtype.bitsize() as u64) as usize;
+                // Reserved up front only to a sane size: beyond it the buffer grows as bytes
+                // actually arrive, so a header cannot make the parser allocate what the file
+                // does not hold.
+                self.block.unwrap_or(MAX_RESERVED).min(numel)
             }
             _ => 0,
         };
@@ -323,8 +327,14 @@ fn parse_header(json: &[u8]) -> Result<Vec<Entry>, LoadError> {
     entries.sort_by_key(|e| (e.begin, e.end));
     let mut end = 0;
     for entry in &entries {
-        let bits = entry.shape.iter().product::<usize>() as u64 * entry.dtype.bitsize() as u64;
-        if entry.begin != end || entry.end < entry.begin || (entry.end - entry.begin) * 8 != bits {
+        let bits = entry
+            .shape
+            .iter()
+            .try_fold(entry.dtype.bitsize() as u64, |n, &d| {
+                n.checked_mul(d as u64)
+            });
+        let bytes = entry.end.checked_sub(entry.begin);
+        if entry.begin != end || bytes.and_then(|b| b.checked_mul(8)) != bits {
             return Err(invalid(format!(
                 "tensor `{}` has data offsets {}..{} that do not fit its shape {:?} and type {:?}",
                 entry.name, entry.begin, entry.end, entry.shape, entry.dtype
