@@ -184,14 +184,6 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         }
     };
 
-    // No session (a lost device): work on the old one never finishes and is abandoned.
-    Effect::new(move |_| {
-        if state.session.get().is_none() {
-            busy.set(false);
-            live.set(None);
-        }
-    });
-
     // Links and embeds with `run`: once the model is loaded, run.
     Effect::new(move |_| {
         if state.session.get().is_some() && autorun.get_value() {

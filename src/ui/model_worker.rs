@@ -117,6 +117,10 @@ impl ModelWorker {
                     }
                 }
                 Event::Crashed { message } => self.fail(message),
+                // Work on the lost device never finishes: its calls end now, with the reason.
+                Event::DeviceLost { why } => {
+                    self.end_calls(&format!("the GPU device was lost ({why})"))
+                }
                 _ => {}
             }
             on_news(event);
@@ -143,7 +147,19 @@ impl ModelWorker {
     /// Every call in flight ends with `message`, and later ones at once.
     fn fail(&self, message: &str) {
         self.0.failed.replace(Some(message.to_string()));
-        for (_, pending) in self.0.pending.borrow_mut().drain() {
+        self.end_calls(message);
+    }
+
+    /// Every call in flight ends with `message`.
+    fn end_calls(&self, message: &str) {
+        let pending: Vec<Pending> = self
+            .0
+            .pending
+            .borrow_mut()
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
+        for pending in pending {
             let _ = pending.reply.send(Err(message.to_string()));
         }
     }

@@ -66,8 +66,17 @@ struct Worker {
     device: Device,
     backend: Backend,
     session: Option<Rc<Session>>,
+    /// Calls in flight, and those of them the page has cancelled.
+    running: HashSet<u32>,
     cancelled: HashSet<u32>,
     downloads: HashMap<u32, web_sys::AbortController>,
+}
+
+impl Worker {
+    /// Where models run now (the CPU after a lost GPU device).
+    fn device(&self) -> (Device, Backend) {
+        (self.device.clone(), self.backend)
+    }
 }
 
 type Shared = Rc<RefCell<Worker>>;
@@ -88,6 +97,7 @@ pub fn start() {
         device: device::cpu(),
         backend: Backend::Cpu,
         session: None,
+        running: HashSet::new(),
         cancelled: HashSet::new(),
         downloads: HashMap::new(),
     }));
@@ -130,7 +140,9 @@ fn receive(worker: &Shared, data: JsValue) {
     match serde_json::from_str::<ToWorker>(&text) {
         Ok(ToWorker::Cancel { id }) => {
             let mut state = worker.borrow_mut();
-            state.cancelled.insert(id);
+            if state.running.contains(&id) {
+                state.cancelled.insert(id);
+            }
             if let Some(download) = state.downloads.remove(&id) {
                 download.abort();
             }
@@ -147,9 +159,13 @@ fn receive(worker: &Shared, data: JsValue) {
                 })
                 .unwrap_or_default();
             let worker = worker.clone();
+            worker.borrow_mut().running.insert(id);
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = serve(&worker, id, *request, files).await;
-                worker.borrow_mut().cancelled.remove(&id);
+                let mut state = worker.borrow_mut();
+                state.running.remove(&id);
+                state.cancelled.remove(&id);
+                drop(state);
                 post(
                     id,
                     match outcome {
@@ -196,10 +212,7 @@ async fn serve(
     match request {
         Request::Load { source } => load(worker, id, source, files).await.map(Reply::Loaded),
         Request::Bench { workloads, reps } => {
-            let (device, backend) = {
-                let state = worker.borrow();
-                (state.device.clone(), state.backend)
-            };
+            let (device, backend) = worker.borrow().device();
             let (build_s, timings) = session::bench(&device, &workloads, reps, &mut emit).await?;
             Ok(Reply::Bench {
                 report: bench_report(backend, reps, build_s, &timings),
@@ -223,11 +236,8 @@ async fn load(
     source: LoadSource,
     files: Vec<web_sys::File>,
 ) -> Result<ModelInfo, String> {
-    let (device, backend) = {
-        let mut state = worker.borrow_mut();
-        state.session = None;
-        (state.device.clone(), state.backend)
-    };
+    worker.borrow_mut().session = None;
+    let (device, backend) = worker.borrow().device();
     let emit = |event: Event| post(id, event);
     let fetched = match source {
         LoadSource::Url { label, base, hub } => {
