@@ -121,26 +121,26 @@ try {
     report.ioi_example = workloads.startsWith('ioi') ? workloads : null;
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
-  const page = await browser.newPage();
-  const status = tjs ? '#status' : '#bench-status';
-  const progress = setInterval(async () => {
-    const text = await page.textContent(status).catch(() => '');
-    if (text) process.stderr.write(`${kind}: ${text}\n`);
-  }, 30_000);
-  if (tjs) {
-    await page.goto(`${site.base}/bench.html?device=${kind === 'tjs-cpu' ? 'wasm' : 'webgpu'}&reps=${reps}`);
-    await page.waitForSelector('body[data-report], body[data-error]', { timeout: 0 });
-    const error = await page.getAttribute('body', 'data-error');
-    if (error) throw new Error(error);
-    process.stdout.write(`${await page.getAttribute('body', 'data-report')}\n`);
-  } else {
-    await page.goto(`${site.app}?bench&run&workloads=${workloads}&reps=${reps}`);
-    await page.waitForSelector('#bench-result, #bench-error', { timeout: 0 });
-    const error = await page.$('#bench-error');
-    if (error) throw new Error(await error.textContent());
-    process.stdout.write(`${await page.getAttribute('#bench-result', 'data-report')}\n`);
-  }
-  clearInterval(progress);
+    const page = await browser.newPage();
+    const status = tjs ? '#status' : '#bench-status';
+    const progress = setInterval(async () => {
+      const text = await page.textContent(status).catch(() => '');
+      if (text) process.stderr.write(`${kind}: ${text}\n`);
+    }, 30_000);
+    if (tjs) {
+      await page.goto(`${site.base}/bench.html?device=${kind === 'tjs-cpu' ? 'wasm' : 'webgpu'}&reps=${reps}`);
+      await page.waitForSelector('body[data-report], body[data-error]', { timeout: 0 });
+      const error = await page.getAttribute('body', 'data-error');
+      if (error) throw new Error(error);
+      process.stdout.write(`${await page.getAttribute('body', 'data-report')}\n`);
+    } else {
+      await page.goto(`${site.app}?bench&run&workloads=${workloads}&reps=${reps}`);
+      await page.waitForSelector('#bench-result, #bench-error', { timeout: 0 });
+      const error = await page.$('#bench-error');
+      if (error) throw new Error(await error.textContent());
+      process.stdout.write(`${await page.getAttribute('#bench-result', 'data-report')}\n`);
+    }
+    clearInterval(progress);
   }
 } finally {
   await browser.close();
