@@ -419,9 +419,8 @@ test('the page never freezes: no frame gap over 100 ms while GPT-2 small\'s widt
     await page.waitForSelector('#prompt-text', { timeout: 300_000 });
     await page.click('#run-prompt');
     await page.waitForSelector('#attention[data-layers-shown="1"]', { timeout: 300_000 });
-    // Four IOI pairs, resid_pre and mlp_out: 30 cells, batches of GPT-2 small's width.
+    // The example's eight IOI pairs, resid_pre and mlp_out: 30 cells, batches of GPT-2 small's width.
     const spec = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
-    for (const key of ['clean', 'corrupted', 'answers']) spec.prompts[key] = spec.prompts[key].slice(0, 4);
     spec.experiment.activation_patching.targets = ['resid_pre', 'mlp_out'];
     await page.fill('#spec-text', JSON.stringify(spec));
     const started = Date.now();
