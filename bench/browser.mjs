@@ -30,7 +30,7 @@ if (!args) throw new Error(`unknown device kind ${kind}: cpu or webgpu`);
 /** The release build, under the public URL dist/ was built for (`ci/dist --public-url`). */
 async function patchbay() {
   const html = fs.readFileSync(`${process.env.PATCHBAY_DIST ?? `${repo}/dist`}/index.html`, 'utf8');
-  const prefix = /href="([^"]*)patchbay-web-[0-9a-f]{16}\.js"/.exec(html)?.[1] ?? '/';
+  const prefix = /href="([^"]*)patchbay-web-[0-9a-f]{12,16}\.js"/.exec(html)?.[1] ?? '/';
   return startServer({ prefix });
 }
 

@@ -4,8 +4,8 @@
 //! come from this one module, so they measure the same work.
 
 use crate::experiments::{
-    AnswerPair, ExperimentError, GenerationConfig, Metric, PatchTarget, Progress, PromptPairs,
-    activation_patching, generate, read,
+    AnswerPair, ExperimentError, GenerationConfig, Metric, PatchTarget, Progress, PromptSet,
+    generate, patching, read,
 };
 use crate::model::Gpt2;
 use crate::rng::SplitMix64;
@@ -164,22 +164,22 @@ async fn sync(logits: Tensor<3>) -> Result<(), ExperimentError> {
 /// Runs `workload` once.
 pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<(), ExperimentError> {
     let prompt = || model.tokens(std::slice::from_ref(&inputs.prompt));
-    let sweep = |clean, corrupted, answers, target| async move {
-        let pairs = PromptPairs {
-            clean,
-            corrupted,
-            answers,
-        };
-        activation_patching(
-            model,
-            pairs,
-            target,
+    let sweep = |clean: &[Vec<u32>], corrupted: &[Vec<u32>], answers: &[AnswerPair], target| {
+        let prompts = PromptSet::new(
+            clean.to_vec(),
+            corrupted.to_vec(),
+            answers.to_vec(),
             Metric::LogitDiff,
-            64,
-            &mut Progress::none(),
-        )
-        .await
-        .map(|_| ())
+        );
+        async move {
+            let params = patching::Params {
+                targets: vec![target],
+                max_rows: 64,
+            };
+            patching::run(model, &prompts?, &params, &mut Progress::none())
+                .await
+                .map(|_| ())
+        }
     };
     match workload {
         Workload::Forward => sync(model.forward(prompt()?)).await,
@@ -214,7 +214,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 kv_cache: workload == Workload::GenerateKv,
                 ..GenerationConfig::default()
             };
-            generate(model, &inputs.prompt, &config, &[], &mut |_| true)
+            generate(model, &inputs.prompt, &config, &[], &mut Progress::none())
                 .await
                 .map(|_| ())
         }

@@ -224,7 +224,7 @@ fn the_cli_reproduces_a_browser_history_file_and_a_share_link() {
         String::from_utf8_lossy(&out.stderr)
     );
     let result: patchbay::spec::RunResult = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(result.grids["ablate.zero_head_z"].values.len(), 8);
+    assert_eq!(result.grid("ablate.zero_head_z").unwrap().values.len(), 8);
     let out = patchbay_run(&link[..link.len() - 9], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
 }

@@ -122,8 +122,7 @@ fn example(name: &str) -> String {
 #[track_caller]
 fn assert_grid(result: &RunResult, ours: &str, oracle: &str) {
     let grid = result
-        .grids
-        .get(ours)
+        .grid(ours)
         .unwrap_or_else(|| panic!("no grid {ours}"));
     let expected = common::reference(oracle);
     assert_eq!(grid.shape, expected.shape, "{ours}");
@@ -148,7 +147,7 @@ fn ioi_patching_example_reproduces_the_oracle() {
             &format!("patch.batch.{name}"),
         );
     }
-    assert_eq!(result.grids["patch.resid_pre"].axes, vec!["layer", "pos"]);
+    assert_eq!(result.grid("patch.resid_pre").unwrap().axes, vec!["layer", "pos"]);
     assert_eq!(result.tokens["clean"][0][1], "When");
     assert_eq!(result.provenance.weights_sha256.len(), 64);
     assert_eq!(result.spec.title.split(':').next(), Some("IOI"));

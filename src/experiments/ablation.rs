@@ -1,20 +1,15 @@
-//! Ablation: knock out heads, MLP layers or neurons (zero, mean or resample) one at a time,
-//! or keep only a circuit of heads and mean-ablate the rest.
+//! Ablation: knock out heads, MLP layers or neurons (zero, mean or resample) one at a time.
 
 use super::grid::Grid;
-use super::metric::{AnswerPair, Metric};
-use super::patching::{cached_run, mean_metric};
+use super::patching::default_max_rows;
 use super::sweep::{Cell, Sweep};
-use super::{ExperimentError, Progress};
-use crate::hooks::{
-    Action, Activation, ActivationCache, BlockHook, HookPoint, Intervention, InterventionHooks,
-    Values,
-};
+use super::{Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress, PromptSet};
+use crate::hooks::{Activation, BlockHook, HookPoint};
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 
 /// What replaces the ablated activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AblationKind {
     /// Zero.
@@ -41,13 +36,24 @@ pub enum AblationTarget {
     },
 }
 
-/// Ablation grid with per-prompt values and the unablated metric.
+/// Ablate each unit of `target` in turn on the clean prompts: the spec's `ablation`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AblationResult {
-    pub grid: Grid,
-    pub per_prompt: Grid,
-    /// Metric of the clean run without ablation.
-    pub clean: f32,
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub ablation: AblationKind,
+    pub target: AblationTarget,
+    /// Rows per forward pass (cells × prompts).
+    #[serde(default = "default_max_rows")]
+    pub max_rows: usize,
+}
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        match self.ablation {
+            AblationKind::Resample => Needs::CleanAndCorrupted,
+            AblationKind::Zero | AblationKind::Mean => Needs::Clean,
+        }
+    }
 }
 
 impl AblationTarget {
@@ -144,57 +150,48 @@ fn zeros_like(activation: &Activation) -> Activation {
     }
 }
 
-/// Ablates each unit of `target` in turn on the clean prompts.
-/// `corrupted` is needed for [`AblationKind::Resample`] only.
-#[allow(clippy::too_many_arguments)]
-pub async fn ablation(
+/// `ablate.<kind>_<unit>` (mean metric) and `_per_prompt`; the metric `clean` (unablated).
+pub async fn run(
     model: &Gpt2,
-    clean: &[Vec<u32>],
-    corrupted: Option<&[Vec<u32>]>,
-    answers: &[AnswerPair],
-    kind: AblationKind,
-    target: &AblationTarget,
-    metric: Metric,
-    max_rows: usize,
+    prompts: &PromptSet<'_>,
+    params: &Params,
     progress: &mut Progress<'_>,
-) -> Result<AblationResult, ExperimentError> {
+) -> Result<Output, ExperimentError> {
+    let Params {
+        ablation: kind,
+        target,
+        max_rows,
+    } = params;
+    let (kind, max_rows) = (*kind, *max_rows);
     let (cells, shape, axes) = target.cells(model)?;
     let keep = |p: HookPoint| {
         matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
             || p.layer().is_some_and(|l| p == target.hook(l))
     };
-    let (clean_metric, _, clean_cache) = cached_run(model, clean, answers, metric, keep).await?;
-    let resample_cache: Option<ActivationCache> = match (kind, corrupted) {
-        (AblationKind::Resample, Some(corrupted)) => {
-            super::check_pairs(super::PromptPairs {
-                clean,
-                corrupted,
-                answers,
-            })?;
-            Some(
-                cached_run(model, corrupted, answers, metric, |p| {
-                    p.layer().is_some_and(|l| p == target.hook(l))
-                })
-                .await?
-                .2,
-            )
-        }
-        (AblationKind::Resample, None) => {
+    let clean = prompts.clean_run(model, keep).await?;
+    let resample = match kind {
+        AblationKind::Resample if !prompts.has_corrupted() => {
             return Err(ExperimentError::Parameter(
                 "resample ablation needs corrupted prompts to resample from".into(),
             ));
         }
-        _ => None,
+        AblationKind::Resample => Some(
+            prompts
+                .corrupted_run(model, |p| p.layer().is_some_and(|l| p == target.hook(l)))
+                .await?
+                .cache,
+        ),
+        AblationKind::Zero | AblationKind::Mean => None,
     };
     let hook = |layer| target.hook(layer);
     let source = |layer: usize| {
         let point = target.hook(layer);
         let missing = ExperimentError::MissingActivation(point);
-        let base = clean_cache.activation(point).ok_or(missing.clone())?;
+        let base = clean.cache.activation(point).ok_or(missing.clone())?;
         Ok(match kind {
             AblationKind::Zero => zeros_like(base),
             AblationKind::Mean => mean_over_batch_and_pos(point, base),
-            AblationKind::Resample => resample_cache
+            AblationKind::Resample => resample
                 .as_ref()
                 .and_then(|c| c.activation(point))
                 .cloned()
@@ -203,72 +200,23 @@ pub async fn ablation(
     };
     let sweep = Sweep {
         model,
-        base: &clean_cache,
+        base: &clean.cache,
         hook: &hook,
         source: &source,
-        answers,
-        metric,
+        answers: prompts.answers(),
+        metric: prompts.metric,
         max_rows,
     };
     let values = sweep.run(&cells, progress).await?;
     let mut per_prompt_axes = axes.clone();
     per_prompt_axes.push("prompt");
     let mut per_prompt_shape = shape;
-    per_prompt_shape.push(answers.len());
+    per_prompt_shape.push(prompts.answers().len());
     let per_prompt = Grid::new(&per_prompt_axes, per_prompt_shape, values);
-    Ok(AblationResult {
-        grid: per_prompt.mean_last_axis(),
-        per_prompt,
-        clean: clean_metric,
-    })
-}
-
-/// Keeps only the heads in `keep` (`(layer, head)`) and mean-ablates every other head's
-/// `hook_z` (means over the clean batch and positions). Returns the mean and per-prompt metric.
-pub async fn circuit(
-    model: &Gpt2,
-    clean: &[Vec<u32>],
-    answers: &[AnswerPair],
-    keep: &[(usize, usize)],
-    metric: Metric,
-) -> Result<(f32, Vec<f32>), ExperimentError> {
-    let (n_layer, n_head, d_head) = (
-        model.config.n_layer,
-        model.config.n_head,
-        model.config.d_head(),
-    );
-    if let Some((l, h)) = keep.iter().find(|(l, h)| *l >= n_layer || *h >= n_head) {
-        return Err(ExperimentError::Parameter(format!(
-            "head L{l}H{h} does not exist ({n_layer} layers × {n_head} heads)"
-        )));
-    }
-    let (_, _, cache) = cached_run(model, clean, answers, metric, |p| {
-        matches!(p, HookPoint::Block(_, BlockHook::Z))
-    })
-    .await?;
-    let mut interventions = vec![];
-    for layer in 0..n_layer {
-        let ablated: Vec<usize> = (0..n_head)
-            .filter(|h| !keep.contains(&(layer, *h)))
-            .collect();
-        if ablated.is_empty() {
-            continue;
-        }
-        let z: burn::tensor::Tensor<4> = cache
-            .get(HookPoint::z(layer))
-            .ok_or(ExperimentError::MissingActivation(HookPoint::z(layer)))?;
-        let mean = super::read(z.mean_dim(0).mean_dim(1))
-            .await
-            .map_err(ExperimentError::Device)?;
-        let values = Values {
-            shape: vec![n_head, d_head],
-            data: mean,
-        };
-        interventions.push(
-            Intervention::new(HookPoint::z(layer), Action::Replace { values }).at_heads(ablated),
-        );
-    }
-    let tokens = model.tokens(clean)?;
-    let logits = model.forward_hooked(tokens, &mut InterventionHooks::new(interventions));
-    mean_metric(metric, logits, answers).await
+    let name = GridKind::Ablate(kind, target.into());
+    let mut output = Output::default();
+    output.grid(GridName::raw(name), per_prompt.mean_last_axis());
+    output.grid(GridName::per_prompt(name), per_prompt);
+    output.metric("clean", clean.metric);
+    Ok(output)
 }

@@ -2,19 +2,95 @@
 //! pass. `attr = ∂metric/∂act` on the corrupted run `× (clean_act − corrupted_act)`.
 
 use super::grid::Grid;
-use super::metric::{Metric, last_position};
-use super::patching::{PromptPairs, cached_run};
+use super::metric::last_position;
+use super::patching::{default_max_rows, patch_targets};
 use super::readback::read;
-use super::{ExperimentError, check_pairs};
+use super::{
+    AttributionTarget, Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress,
+    PromptSet,
+};
 use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Attribution grids, named as in the oracle (`attrib.pair.z`, ...).
+/// Attribution patching, with the activation patching it estimates when `compare`: the spec's
+/// `attribution_patching`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttributionResult {
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    #[serde(default)]
+    pub compare: bool,
+    /// Rows per forward pass of the comparison's sweeps (cells × prompts).
+    #[serde(default = "default_max_rows")]
+    pub max_rows: usize,
+}
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        Needs::CleanAndCorrupted
+    }
+}
+
+/// `attrib.z`, `attrib.z_by_pos`, `attrib.resid_pre`; with `compare`, the activation patching
+/// of each (`patch.*`) and the metrics `pearson.<target>` between estimate and effect.
+pub async fn run(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let attr = attribution_patching(model, prompts).await?;
+    let mut output = Output::default();
+    let estimates = [
+        (AttributionTarget::Z, attr.z),
+        (AttributionTarget::ZByPos, attr.z_by_pos),
+        (AttributionTarget::ResidPre, attr.resid_pre),
+    ];
+    if params.compare {
+        let targets = estimates.each_ref().map(|(t, _)| t.patch_target());
+        let results = patch_targets(model, prompts, &targets, params.max_rows, progress).await?;
+        for ((target, estimate), actual) in estimates.iter().zip(results) {
+            // Attribution estimates the change from the corrupted run.
+            let effect: Vec<f32> = actual
+                .raw
+                .values
+                .iter()
+                .map(|v| v - actual.corrupted)
+                .collect();
+            output.metric(
+                format!("pearson.{}", target.as_str()),
+                pearson(&estimate.values, &effect),
+            );
+            output.extend(actual.into_output(target.patch_target()));
+        }
+    }
+    for (target, estimate) in estimates {
+        output.grid(GridName::raw(GridKind::Attribution(target)), estimate);
+    }
+    Ok(output)
+}
+
+/// Pearson correlation of two equally long series (NaN when either is constant).
+pub fn pearson(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len() as f64;
+    let (ma, mb) = (
+        a.iter().map(|&x| x as f64).sum::<f64>() / n,
+        b.iter().map(|&x| x as f64).sum::<f64>() / n,
+    );
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    (sab / (saa * sbb).sqrt()) as f32
+}
+
+/// Attribution grids, named as in the oracle (`attrib.pair.z`, ...).
+struct AttributionResult {
     /// Head outputs summed over batch, positions and `d_head`: `[layer, head]`.
     pub z: Grid,
     /// Head outputs by position: `[layer, pos, head]`.
@@ -95,20 +171,18 @@ fn activation_rank4(a: &Activation) -> Tensor<4> {
 }
 
 /// Attribution patching for `hook_z` (per head, and per head and position) and `resid_pre`.
-pub async fn attribution_patching(
+async fn attribution_patching(
     model: &Gpt2,
-    prompts: PromptPairs<'_>,
-    metric: Metric,
+    prompts: &PromptSet<'_>,
 ) -> Result<AttributionResult, ExperimentError> {
-    check_pairs(prompts)?;
+    let corrupted_tokens = prompts.corrupted()?;
     let wanted =
         |p: HookPoint| matches!(p, HookPoint::Block(_, BlockHook::Z | BlockHook::ResidPre));
-    let (_, _, clean): (f32, Vec<f32>, ActivationCache) =
-        cached_run(model, prompts.clean, prompts.answers, metric, wanted).await?;
+    let clean = prompts.clean_run(model, wanted).await?.cache;
 
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
-    let n_pos = prompts.clean[0].len();
-    let batch = prompts.corrupted.len();
+    let n_pos = prompts.n_pos();
+    let batch = corrupted_tokens.len();
     let points: Vec<HookPoint> = (0..n_layer)
         .flat_map(|l| [HookPoint::z(l), HookPoint::resid_pre(l)])
         .collect();
@@ -118,9 +192,10 @@ pub async fn attribution_patching(
             .map(|&p| (p, model.config.hook_shape(p, batch, n_pos))),
         &model.device(),
     );
-    let logits = model.forward_hooked(model.tokens(prompts.corrupted)?, &mut probes);
-    let value = metric
-        .per_row(last_position(logits), prompts.answers)
+    let logits = model.forward_hooked(model.tokens(corrupted_tokens)?, &mut probes);
+    let value = prompts
+        .metric
+        .per_row(last_position(logits), prompts.answers())
         .mean();
     let grads = value.backward();
 

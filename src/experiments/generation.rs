@@ -2,8 +2,8 @@
 //! presence penalties, logit bias, banned tokens, temperature, top-k, top-p, seeded sampling,
 //! an optional KV cache, and interventions active at every step.
 
-use super::ExperimentError;
 use super::readback::read;
+use super::{Checked, ExperimentError, Needs, Output, Progress, PromptInput, PromptSet};
 use crate::hooks::{Action, Intervention, InterventionHooks};
 use crate::loading::END_OF_TEXT;
 use crate::model::{Gpt2, KvCache};
@@ -11,6 +11,45 @@ use crate::rng::SplitMix64;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Generation with optional interventions active at every step: the spec's `generation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub prompt: PromptInput,
+    #[serde(default)]
+    pub prepend_bos: bool,
+    /// Its `seed` is replaced by the spec's.
+    #[serde(default)]
+    pub generation: GenerationConfig,
+    #[serde(default)]
+    pub interventions: Vec<Intervention>,
+}
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        Needs::NoPrompts
+    }
+}
+
+/// The continuation `default`.
+pub async fn run(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let ids = prompts.encode(&params.prompt, params.prepend_bos, "experiment.prompt")?;
+    let config = GenerationConfig {
+        seed: prompts.seed,
+        ..params.generation.clone()
+    };
+    let generation = generate(model, &ids, &config, &params.interventions, progress).await?;
+    Ok(Output {
+        generations: vec![("default".into(), ids, generation)],
+        ..Output::default()
+    })
+}
 
 /// How to pick each next token. The defaults are greedy decoding of 32 tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,13 +250,13 @@ fn position_independent(intervention: &Intervention) -> bool {
         }
 }
 
-/// Continues `prompt`, calling `on_token` with each new token (return `false` to stop).
+/// Continues `prompt`, reporting each new token to `progress` (which may stop it).
 pub async fn generate(
     model: &Gpt2,
     prompt: &[u32],
     config: &GenerationConfig,
     interventions: &[Intervention],
-    on_token: &mut dyn FnMut(&Step) -> bool,
+    progress: &mut Progress<'_>,
 ) -> Result<Generation, ExperimentError> {
     config.validate(model.config.vocab_size)?;
     model.tokens(&[prompt.to_vec()])?;
@@ -276,7 +315,7 @@ pub async fn generate(
         };
         sequence.push(token);
         generated.push(token);
-        let go_on = on_token(&step);
+        let go_on = progress.token(&step);
         steps.push(step);
         if !go_on || (config.stop_at_eos && token == END_OF_TEXT) {
             break;

@@ -9,19 +9,19 @@
 //!   divided by the real final residual's cached `ln_final.hook_scale`; no weight, no bias.
 //!   `decompose_resid` and per-head results use this one.
 
-use super::ExperimentError;
 use super::grid::Grid;
 use super::metric::{AnswerPair, Metric, last_position};
-use super::patching::cached_run;
 use super::readback::read;
+use super::{
+    Checked, ExperimentError, GridKind, GridName, LensGrid, LensStackName, Needs, Output,
+    Progress, PromptSet,
+};
 use crate::hooks::{ActivationCache, BlockHook, HookPoint, NoHooks};
 use crate::model::Gpt2;
 use burn::tensor::{Int, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
 /// A stack of residual components `[component, prompt, d_model]` and its logit differences.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LensStack {
+struct LensStack {
     /// `[component, prompt, d_model]`, labelled.
     pub stack: Grid,
     /// `[component, prompt]`: `<component, W_U[:, correct] − W_U[:, incorrect]>`.
@@ -31,8 +31,7 @@ pub struct LensStack {
 }
 
 /// Every lens view of one batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LensResult {
+struct LensResult {
     /// `[prompt, d_model]`.
     pub logit_diff_directions: Grid,
     pub accumulated_resid_raw: LensStack,
@@ -107,18 +106,71 @@ impl Lens<'_> {
     }
 }
 
-/// All lens views of the clean prompts, with their logit-difference projections.
-pub async fn logit_lens(
+/// Logit lens, `decompose_resid` and per-head direct logit attribution: the spec's
+/// `logit_lens`, which has no parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Params;
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        Needs::Clean
+    }
+}
+
+/// `lens.logit_diff_directions`; per stack `lens.<stack>` and, but for `head_results`,
+/// `lens.<stack>_logit_diff` and `_per_prompt`; `lens.head_dla_logit_diff` and `_per_prompt`;
+/// the metric `clean` (always the logit difference, whatever the spec's metric).
+pub async fn run(
     model: &Gpt2,
-    tokens: &[Vec<u32>],
-    answers: &[AnswerPair],
-) -> Result<LensResult, ExperimentError> {
+    prompts: &PromptSet<'_>,
+    _params: &Params,
+    _progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let lens = logit_lens(model, prompts).await?;
+    let mut output = Output::default();
+    let name = |grid| GridKind::Lens(grid);
+    output.metric("clean", lens.clean);
+    output.grid(
+        GridName::raw(name(LensGrid::Directions)),
+        lens.logit_diff_directions,
+    );
+    for (stack, result) in [
+        (LensStackName::AccumulatedResidRaw, lens.accumulated_resid_raw),
+        (
+            LensStackName::AccumulatedResidLnRecomputed,
+            lens.accumulated_resid_ln_recomputed,
+        ),
+        (
+            LensStackName::AccumulatedResidLnCached,
+            lens.accumulated_resid_ln_cached,
+        ),
+        (LensStackName::DecomposeResid, lens.decompose_resid),
+        (LensStackName::HeadResults, lens.head_results),
+    ] {
+        output.grid(GridName::raw(name(LensGrid::Stack(stack))), result.stack);
+        if stack != LensStackName::HeadResults {
+            let projected = name(LensGrid::StackLogitDiff(stack));
+            output.grid(GridName::per_prompt(projected), result.logit_diff_per_prompt);
+            output.grid(GridName::raw(projected), result.logit_diff);
+        }
+    }
+    output.grid(
+        GridName::per_prompt(name(LensGrid::HeadDla)),
+        lens.head_dla_per_prompt,
+    );
+    output.grid(GridName::raw(name(LensGrid::HeadDla)), lens.head_dla);
+    Ok(output)
+}
+
+/// All lens views of the clean prompts, with their logit-difference projections.
+async fn logit_lens(model: &Gpt2, prompts: &PromptSet<'_>) -> Result<LensResult, ExperimentError> {
+    let answers = prompts.answers();
     let (n_layer, n_head, d_head) = (
         model.config.n_layer,
         model.config.n_head,
         model.config.d_head(),
     );
-    let (clean, _, cache) = cached_run(model, tokens, answers, Metric::LogitDiff, |p| {
+    let run = prompts.clean_run_scored(model, Metric::LogitDiff, |p| {
         matches!(
             p,
             HookPoint::Embed
@@ -136,6 +188,7 @@ pub async fn logit_lens(
         )
     })
     .await?;
+    let (clean, cache) = (run.metric, run.cache);
     let device = model.device();
     let rows = answers.len();
     let columns = |pick: fn(&AnswerPair) -> u32| {

@@ -2,11 +2,11 @@
 //! clean activation at one index, record the metric. Every target is a preset of [`Sweep`].
 
 use super::grid::Grid;
-use super::metric::{AnswerPair, Metric, last_position};
-use super::readback::read;
 use super::sweep::{Cell, Sweep};
-use super::{ExperimentError, Progress, check_pairs};
-use crate::hooks::{ActivationCache, BlockHook, HookPoint};
+use super::{
+    Checked, ExperimentError, GridKind, GridName, Needs, Output, ParamError, Progress, PromptSet,
+};
+use crate::hooks::{BlockHook, HookPoint};
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 
@@ -38,79 +38,87 @@ pub enum PatchTarget {
     AttnHeadPatternByPos,
 }
 
+/// How a patching target indexes its grid: always by layer, then by position and/or head.
+#[derive(Clone, Copy)]
+struct Preset {
+    target: PatchTarget,
+    name: &'static str,
+    hook: BlockHook,
+    by_pos: bool,
+    by_head: bool,
+}
+
+const fn preset(
+    target: PatchTarget,
+    name: &'static str,
+    hook: BlockHook,
+    by_pos: bool,
+    by_head: bool,
+) -> Preset {
+    Preset {
+        target,
+        name,
+        hook,
+        by_pos,
+        by_head,
+    }
+}
+
+/// Every preset in one place, as TransformerLens's `patching.py` binds them: the grid's name,
+/// the hook patched, whether cells are per position and per head.
+const PRESETS: [Preset; 15] = {
+    use BlockHook::*;
+    use PatchTarget as T;
+    [
+        preset(T::ResidPre, "resid_pre", ResidPre, true, false),
+        preset(T::ResidMid, "resid_mid", ResidMid, true, false),
+        preset(T::ResidPost, "resid_post", ResidPost, true, false),
+        preset(T::AttnOut, "attn_out", AttnOut, true, false),
+        preset(T::MlpOut, "mlp_out", MlpOut, true, false),
+        preset(T::AttnHeadOutAllPos, "attn_head_out_all_pos", Z, false, true),
+        preset(T::AttnHeadOutByPos, "attn_head_out_by_pos", Z, true, true),
+        preset(T::AttnHeadQAllPos, "attn_head_q_all_pos", Q, false, true),
+        preset(T::AttnHeadQByPos, "attn_head_q_by_pos", Q, true, true),
+        preset(T::AttnHeadKAllPos, "attn_head_k_all_pos", K, false, true),
+        preset(T::AttnHeadKByPos, "attn_head_k_by_pos", K, true, true),
+        preset(T::AttnHeadVAllPos, "attn_head_v_all_pos", V, false, true),
+        preset(T::AttnHeadVByPos, "attn_head_v_by_pos", V, true, true),
+        preset(T::AttnHeadPatternAllPos, "attn_head_pattern_all_pos", Pattern, false, true),
+        preset(T::AttnHeadPatternByPos, "attn_head_pattern_by_pos", Pattern, true, true),
+    ]
+};
+
 impl PatchTarget {
-    pub const ALL: [PatchTarget; 15] = [
-        Self::ResidPre,
-        Self::ResidMid,
-        Self::ResidPost,
-        Self::AttnOut,
-        Self::MlpOut,
-        Self::AttnHeadOutAllPos,
-        Self::AttnHeadOutByPos,
-        Self::AttnHeadQAllPos,
-        Self::AttnHeadQByPos,
-        Self::AttnHeadKAllPos,
-        Self::AttnHeadKByPos,
-        Self::AttnHeadVAllPos,
-        Self::AttnHeadVByPos,
-        Self::AttnHeadPatternAllPos,
-        Self::AttnHeadPatternByPos,
-    ];
+    pub const ALL: [PatchTarget; 15] = {
+        let mut all = [PatchTarget::ResidPre; 15];
+        let mut i = 0;
+        while i < PRESETS.len() {
+            all[i] = PRESETS[i].target;
+            i += 1;
+        }
+        all
+    };
+
+    fn preset(self) -> Preset {
+        PRESETS[self as usize]
+    }
 
     /// The grid's name, as in the oracle (`patch.pair.<name>`).
     pub fn name(self) -> &'static str {
-        match self {
-            Self::ResidPre => "resid_pre",
-            Self::ResidMid => "resid_mid",
-            Self::ResidPost => "resid_post",
-            Self::AttnOut => "attn_out",
-            Self::MlpOut => "mlp_out",
-            Self::AttnHeadOutAllPos => "attn_head_out_all_pos",
-            Self::AttnHeadOutByPos => "attn_head_out_by_pos",
-            Self::AttnHeadQAllPos => "attn_head_q_all_pos",
-            Self::AttnHeadQByPos => "attn_head_q_by_pos",
-            Self::AttnHeadKAllPos => "attn_head_k_all_pos",
-            Self::AttnHeadKByPos => "attn_head_k_by_pos",
-            Self::AttnHeadVAllPos => "attn_head_v_all_pos",
-            Self::AttnHeadVByPos => "attn_head_v_by_pos",
-            Self::AttnHeadPatternAllPos => "attn_head_pattern_all_pos",
-            Self::AttnHeadPatternByPos => "attn_head_pattern_by_pos",
-        }
+        self.preset().name
     }
 
     /// The hook patched in `layer`.
     pub fn hook(self, layer: usize) -> HookPoint {
-        let hook = match self {
-            Self::ResidPre => BlockHook::ResidPre,
-            Self::ResidMid => BlockHook::ResidMid,
-            Self::ResidPost => BlockHook::ResidPost,
-            Self::AttnOut => BlockHook::AttnOut,
-            Self::MlpOut => BlockHook::MlpOut,
-            Self::AttnHeadOutAllPos | Self::AttnHeadOutByPos => BlockHook::Z,
-            Self::AttnHeadQAllPos | Self::AttnHeadQByPos => BlockHook::Q,
-            Self::AttnHeadKAllPos | Self::AttnHeadKByPos => BlockHook::K,
-            Self::AttnHeadVAllPos | Self::AttnHeadVByPos => BlockHook::V,
-            Self::AttnHeadPatternAllPos | Self::AttnHeadPatternByPos => BlockHook::Pattern,
-        };
-        HookPoint::Block(layer, hook)
+        HookPoint::Block(layer, self.preset().hook)
     }
 
     fn per_head(self) -> bool {
-        !matches!(
-            self,
-            Self::ResidPre | Self::ResidMid | Self::ResidPost | Self::AttnOut | Self::MlpOut
-        )
+        self.preset().by_head
     }
 
     fn per_pos(self) -> bool {
-        !matches!(
-            self,
-            Self::AttnHeadOutAllPos
-                | Self::AttnHeadQAllPos
-                | Self::AttnHeadKAllPos
-                | Self::AttnHeadVAllPos
-                | Self::AttnHeadPatternAllPos
-        )
+        self.preset().by_pos
     }
 
     /// Axis names of the grid.
@@ -161,9 +169,55 @@ impl PatchTarget {
     }
 }
 
-/// A patching grid and the metrics it is read against.
+/// Activation patching of each target (corrupted run, clean activation patched in): the
+/// spec's `activation_patching`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PatchingResult {
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub targets: Vec<PatchTarget>,
+    /// Rows per forward pass (cells × prompts).
+    #[serde(default = "default_max_rows")]
+    pub max_rows: usize,
+}
+
+pub(crate) fn default_max_rows() -> usize {
+    64
+}
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        Needs::CleanAndCorrupted
+    }
+
+    fn check(&self) -> Result<(), ParamError> {
+        if self.targets.is_empty() || self.max_rows == 0 {
+            return Err(ParamError {
+                field: "targets".into(),
+                message: "give at least one target and a positive max_rows".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Per target: `patch.<target>` (mean metric), `.normalised` and `.per_prompt`; the metrics
+/// `clean` and `corrupted`.
+pub async fn run(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let results = patch_targets(model, prompts, &params.targets, params.max_rows, progress).await?;
+    let mut output = Output::default();
+    for (&target, result) in params.targets.iter().zip(results) {
+        output.extend(result.into_output(target));
+    }
+    Ok(output)
+}
+
+/// A patching grid and the metrics it is read against.
+pub(crate) struct PatchingResult {
     /// Mean metric over prompts after patching each cell.
     pub raw: Grid,
     /// The same, one value per prompt (trailing `prompt` axis).
@@ -174,100 +228,56 @@ pub struct PatchingResult {
 }
 
 impl PatchingResult {
-    /// `(patched − corrupted) / (clean − corrupted)`.
-    pub fn normalised(&self) -> Grid {
-        self.raw.normalised(self.clean, self.corrupted)
+    pub(crate) fn into_output(self, target: PatchTarget) -> Output {
+        let kind = GridKind::Patch(target);
+        let mut output = Output::default();
+        output.grid(
+            GridName::normalised(kind),
+            self.raw.normalised(self.clean, self.corrupted),
+        );
+        output.grid(GridName::per_prompt(kind), self.per_prompt);
+        output.grid(GridName::raw(kind), self.raw);
+        output.metric("clean", self.clean);
+        output.metric("corrupted", self.corrupted);
+        output
     }
 }
 
-/// The clean and corrupted batches with their answers (corrupted runs are scored with the
-/// clean answers).
-#[derive(Debug, Clone, Copy)]
-pub struct PromptPairs<'a> {
-    pub clean: &'a [Vec<u32>],
-    pub corrupted: &'a [Vec<u32>],
-    pub answers: &'a [AnswerPair],
-}
-
-/// Mean of the metric over rows of a full-sequence logits tensor.
-pub(crate) async fn mean_metric(
-    metric: Metric,
-    logits: burn::tensor::Tensor<3>,
-    answers: &[AnswerPair],
-) -> Result<(f32, Vec<f32>), ExperimentError> {
-    let per_prompt = read(metric.per_row(last_position(logits), answers))
-        .await
-        .map_err(ExperimentError::Device)?;
-    Ok((
-        per_prompt.iter().sum::<f32>() / per_prompt.len() as f32,
-        per_prompt,
-    ))
-}
-
-/// Runs `tokens` and caches the hooks `keep` accepts, returning the metric too.
-pub(crate) async fn cached_run(
-    model: &Gpt2,
-    tokens: &[Vec<u32>],
-    answers: &[AnswerPair],
-    metric: Metric,
-    keep: impl Fn(HookPoint) -> bool,
-) -> Result<(f32, Vec<f32>, ActivationCache), ExperimentError> {
-    let (logits, cache) = model.run_with_cache(model.tokens(tokens)?, keep);
-    let (mean, per_prompt) = mean_metric(metric, logits, answers).await?;
-    Ok((mean, per_prompt, cache))
-}
-
-/// Activation patching of one target over every layer (and position / head).
-pub async fn activation_patching(
-    model: &Gpt2,
-    prompts: PromptPairs<'_>,
-    target: PatchTarget,
-    metric: Metric,
-    max_rows: usize,
-    progress: &mut Progress<'_>,
-) -> Result<PatchingResult, ExperimentError> {
-    let mut results =
-        activation_patching_targets(model, prompts, &[target], metric, max_rows, progress).await?;
-    Ok(results.remove(0))
-}
-
 /// Activation patching of several targets, sharing one clean and one corrupted run.
-pub async fn activation_patching_targets(
+pub(crate) async fn patch_targets(
     model: &Gpt2,
-    prompts: PromptPairs<'_>,
+    prompts: &PromptSet<'_>,
     targets: &[PatchTarget],
-    metric: Metric,
     max_rows: usize,
     progress: &mut Progress<'_>,
 ) -> Result<Vec<PatchingResult>, ExperimentError> {
-    check_pairs(prompts)?;
-    let (clean, _, clean_cache) = cached_run(model, prompts.clean, prompts.answers, metric, |p| {
-        p.layer()
-            .is_some_and(|l| targets.iter().any(|t| p == t.hook(l)))
-    })
-    .await?;
-    let (corrupted, _, corrupted_cache) =
-        cached_run(model, prompts.corrupted, prompts.answers, metric, |p| {
-            matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
+    let clean = prompts
+        .clean_run(model, |p| {
+            p.layer()
+                .is_some_and(|l| targets.iter().any(|t| p == t.hook(l)))
         })
         .await?;
-    let n_pos = prompts.clean[0].len();
+    let corrupted = prompts
+        .corrupted_run(model, |p| matches!(p, HookPoint::Block(_, BlockHook::ResidPre)))
+        .await?;
+    let n_pos = prompts.n_pos();
     let mut results = Vec::with_capacity(targets.len());
     for &target in targets {
         let hook = |layer| target.hook(layer);
         let source = |layer| {
-            clean_cache
+            clean
+                .cache
                 .activation(target.hook(layer))
                 .cloned()
                 .ok_or(ExperimentError::MissingActivation(target.hook(layer)))
         };
         let sweep = Sweep {
             model,
-            base: &corrupted_cache,
+            base: &corrupted.cache,
             hook: &hook,
             source: &source,
-            answers: prompts.answers,
-            metric,
+            answers: prompts.answers(),
+            metric: prompts.metric,
             max_rows,
         };
         let (cells, shape) = target.cells(model.config.n_layer, n_pos, model.config.n_head);
@@ -275,14 +285,28 @@ pub async fn activation_patching_targets(
         let mut axes = target.axes();
         axes.push("prompt");
         let mut per_prompt_shape = shape;
-        per_prompt_shape.push(prompts.answers.len());
+        per_prompt_shape.push(prompts.answers().len());
         let per_prompt = Grid::new(&axes, per_prompt_shape, values);
         results.push(PatchingResult {
             raw: per_prompt.mean_last_axis(),
             per_prompt,
-            clean,
-            corrupted,
+            clean: clean.metric,
+            corrupted: corrupted.metric,
         });
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_the_enums_order() {
+        for (i, preset) in PRESETS.iter().enumerate() {
+            assert_eq!(preset.target as usize, i, "{}", preset.name);
+            let json = serde_json::to_string(&preset.target).unwrap();
+            assert_eq!(json, format!("\"{}\"", preset.name));
+        }
+    }
 }

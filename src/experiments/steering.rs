@@ -1,13 +1,84 @@
 //! Activation addition (Turner et al.): the difference of a hook's activation on two
 //! prompts, scaled and added while the model runs.
 
-use super::ExperimentError;
+use super::generation::{GenerationConfig, generate};
 use super::metric::last_position;
 use super::readback::read;
+use super::{
+    Checked, ExperimentError, Grid, GridKind, GridName, Needs, Output, Progress, PromptInput,
+    PromptSet,
+};
 use crate::hooks::{Action, HookPoint, Intervention, Values};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+
+/// Activation addition: `coeff · (act(positive) − act(negative))` at `hook`, every position,
+/// while generating from `prompt`; the unsteered continuation is computed alongside. The
+/// spec's `steering`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub hook: HookPoint,
+    pub positive: PromptInput,
+    pub negative: PromptInput,
+    pub coeff: f32,
+    pub prompt: PromptInput,
+    /// For all three prompts.
+    #[serde(default = "yes")]
+    pub prepend_bos: bool,
+    /// Its `seed` is replaced by the spec's.
+    #[serde(default)]
+    pub generation: GenerationConfig,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Checked for Params {
+    fn needs(&self) -> Needs {
+        Needs::NoPrompts
+    }
+}
+
+/// The grid `steer.vector` and the continuations `unsteered` and `steered`.
+pub async fn run(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let bos = params.prepend_bos;
+    let positive = prompts.encode(&params.positive, bos, "experiment.positive")?;
+    let negative = prompts.encode(&params.negative, bos, "experiment.negative")?;
+    let ids = prompts.encode(&params.prompt, bos, "experiment.prompt")?;
+    let vector = steering_vector(model, params.hook, &positive, &negative).await?;
+    let config = GenerationConfig {
+        seed: prompts.seed,
+        ..params.generation.clone()
+    };
+    let plain = generate(model, &ids, &config, &[], progress).await?;
+    let steered = generate(
+        model,
+        &ids,
+        &config,
+        &[vector.intervention(params.coeff)],
+        progress,
+    )
+    .await?;
+    let d = vector.vector.len();
+    let mut output = Output::default();
+    output.grid(
+        GridName::raw(GridKind::SteeringVector),
+        Grid::new(&["d_model"], vec![d], vector.vector),
+    );
+    output.generations = vec![
+        ("unsteered".into(), ids.clone(), plain),
+        ("steered".into(), ids, steered),
+    ];
+    Ok(output)
+}
 
 /// A steering vector and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,12 +43,15 @@ pub enum LoadError {
     Tokenizer(String),
     /// A file could not be read.
     Io { path: String, message: String },
+    /// The device failed while the weights were put on it.
+    Device(String),
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(e) => e.fmt(f),
+            Self::Device(e) => write!(f, "the device failed while taking the weights ({e})"),
             Self::NotSafetensors(e) => {
                 write!(f, "the weights are not a valid safetensors file ({e})")
             }

@@ -118,7 +118,7 @@ impl WeightStream {
                     if bytes.len() >= 8 && bytes.len() as u64 == 8 + header_length(bytes)? {
                         self.entries = parse_header(&bytes[8..])?;
                         self.phase = Phase::Data { at: 0, next: 0 };
-                        self.start_tensor();
+                        self.start_tensor()?;
                     }
                     &chunk[take..]
                 }
@@ -133,10 +133,10 @@ impl WeightStream {
                     if done {
                         *next += 1;
                     }
-                    self.convert(dtype, &chunk[..take]);
+                    self.convert(dtype, &chunk[..take])?;
                     if done {
-                        self.finish_tensor();
-                        self.start_tensor();
+                        self.finish_tensor()?;
+                        self.start_tensor()?;
                     }
                     &chunk[take..]
                 }
@@ -152,7 +152,7 @@ impl WeightStream {
         }
     }
 
-    fn start_tensor(&mut self) {
+    fn start_tensor(&mut self) -> Result<(), LoadError> {
         let capacity = match self.current() {
             Some(entry) if entry.keep && readable(entry.dtype) => {
                 let numel = ((entry.end - entry.begin) * 8 / entry.dtype.bitsize() as u64) as usize;
@@ -173,16 +173,17 @@ impl WeightStream {
             && let Phase::Data { next, .. } = &mut self.phase
         {
             *next += 1;
-            self.finish_tensor();
-            self.start_tensor();
+            self.finish_tensor()?;
+            self.start_tensor()?;
         }
+        Ok(())
     }
 
     /// Appends the f32 values of `bytes` (elements may straddle chunks); `None`: a tensor
     /// that is skipped.
-    fn convert(&mut self, dtype: Option<Dtype>, mut bytes: &[u8]) {
+    fn convert(&mut self, dtype: Option<Dtype>, mut bytes: &[u8]) -> Result<(), LoadError> {
         let Some(dtype) = dtype.filter(|d| readable(*d)) else {
-            return;
+            return Ok(());
         };
         let size = dtype.bitsize() / 8;
         let filling = &mut self.filling;
@@ -202,24 +203,27 @@ impl WeightStream {
             && filling.values.len() >= block
         {
             let values = std::mem::replace(&mut filling.values, Vec::with_capacity(block));
-            filling.blocks.push(upload(values, &self.device));
+            let block = self.upload(values)?;
+            self.filling.blocks.push(block);
         }
+        Ok(())
     }
 
     /// Puts the tensor just completed (the one before `next`) on the device.
-    fn finish_tensor(&mut self) {
+    fn finish_tensor(&mut self) -> Result<(), LoadError> {
         let Phase::Data { next, .. } = self.phase else {
-            return;
+            return Ok(());
         };
-        let entry = &self.entries[next - 1];
         let filling = std::mem::take(&mut self.filling);
+        let entry = &self.entries[next - 1];
         if !entry.keep {
-            return;
+            return Ok(());
         }
-        let values = if readable(entry.dtype) {
+        let (name, shape, dtype) = (entry.name.clone(), entry.shape.clone(), entry.dtype);
+        let values = if readable(dtype) {
             let mut blocks = filling.blocks;
             if !filling.values.is_empty() || blocks.is_empty() {
-                blocks.push(upload(filling.values, &self.device));
+                blocks.push(self.upload(filling.values)?);
             }
             Ok(if blocks.len() == 1 {
                 blocks.pop().expect("one block")
@@ -227,13 +231,24 @@ impl WeightStream {
                 Tensor::cat(blocks, 0)
             })
         } else {
-            Err(format!("{:?}", entry.dtype))
+            Err(format!("{dtype:?}"))
         };
-        let stored = Stored {
-            shape: entry.shape.clone(),
-            values,
-        };
-        self.stored.insert(entry.name.clone(), stored);
+        self.stored.insert(name, Stored { shape, values });
+        Ok(())
+    }
+
+    /// Puts `values` on the device. For a GPU the write is handed to the queue at once: the
+    /// runtime would otherwise keep the bytes of up to 32 writes on the host until its next
+    /// batch of work (cubecl's `tasks_max`), ~180 MiB of GPT-2 small's blocks.
+    fn upload(&self, values: Vec<f32>) -> Result<Tensor<1>, LoadError> {
+        let n = values.len();
+        let tensor = Tensor::from_data(TensorData::new(values, [n]), &self.device);
+        if self.block.is_some() {
+            self.device
+                .flush()
+                .map_err(|e| LoadError::Device(e.to_string()))?;
+        }
+        Ok(tensor)
     }
 
     /// The whole file has been fed: every tensor, or why not.
@@ -265,11 +280,6 @@ impl WeightStream {
 
 fn readable(dtype: Dtype) -> bool {
     matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::BF16)
-}
-
-fn upload(values: Vec<f32>, device: &Device) -> Tensor<1> {
-    let n = values.len();
-    Tensor::from_data(TensorData::new(values, [n]), device)
 }
 
 fn push_f32(dtype: Dtype, bytes: &[u8], out: &mut Vec<f32>) {

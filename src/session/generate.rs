@@ -1,7 +1,7 @@
 //! The Generation panel's request: one prompt continued with the engine's controls, and
 //! optionally again with an activation-addition steer, tokens reported as they are produced.
 
-use crate::experiments::{GenerationConfig, generate, steering_vector};
+use crate::experiments::{GenerationConfig, Progress, generate, steering_vector};
 use crate::hooks::HookPoint;
 use crate::loading::LoadedModel;
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,7 @@ pub async fn run(
         if stopped {
             break;
         }
-        let mut report = |step: &crate::experiments::Step| {
+        let mut progress = Progress::tokens(|step| {
             let go_on = on_token(NewToken {
                 run: index,
                 name: name.clone(),
@@ -82,8 +82,8 @@ pub async fn run(
             });
             stopped |= !go_on;
             go_on
-        };
-        generate(model, &ids, &request.config, &interventions, &mut report)
+        });
+        generate(model, &ids, &request.config, &interventions, &mut progress)
             .await
             .map_err(|e| e.to_string())?;
     }

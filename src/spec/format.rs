@@ -1,8 +1,10 @@
 //! The experiment spec: one versioned JSON document that the CLI runs, the browser stores,
 //! exports contain and share links encode.
 
-use crate::experiments::{AblationKind, AblationTarget, GenerationConfig, Metric, PatchTarget};
-use crate::hooks::{HookPoint, Intervention};
+pub use crate::experiments::PromptInput;
+use crate::experiments::{
+    Checked, Metric, Needs, ablation, attribution, circuit, generation, lens, patching, steering,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,14 +41,6 @@ pub struct ModelRef {
     pub revision: Option<String>,
 }
 
-/// A prompt as text, or as token ids.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PromptInput {
-    Text(String),
-    Ids(Vec<u32>),
-}
-
 /// A single token as text (`" Mary"`) or id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -73,62 +67,44 @@ fn yes() -> bool {
     true
 }
 
-fn default_max_rows() -> usize {
-    64
+/// The experiment and its parameters: one variant per kind, each holding the parameters its
+/// module in `experiments` defines. Registering a kind is a variant here and an arm in
+/// [`Experiment::params`] and in `spec::run`'s dispatch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Experiment {
+    ActivationPatching(patching::Params),
+    Ablation(ablation::Params),
+    Circuit(circuit::Params),
+    /// No parameters (written `"logit_lens"`).
+    LogitLens,
+    AttributionPatching(attribution::Params),
+    Generation(generation::Params),
+    Steering(steering::Params),
 }
 
-/// The experiment and its parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Experiment {
-    /// Activation patching of each target (corrupted run, clean activation patched in).
-    ActivationPatching {
-        targets: Vec<PatchTarget>,
-        /// Rows per forward pass (cells × prompts).
-        #[serde(default = "default_max_rows")]
-        max_rows: usize,
-    },
-    /// Ablate each unit of `target` in turn on the clean prompts.
-    Ablation {
-        ablation: AblationKind,
-        target: AblationTarget,
-        #[serde(default = "default_max_rows")]
-        max_rows: usize,
-    },
-    /// Keep these heads (`[layer, head]`), mean-ablate every other head.
-    Circuit { keep: Vec<[usize; 2]> },
-    /// Logit lens, `decompose_resid` and per-head direct logit attribution.
-    LogitLens,
-    /// Attribution patching, with the activation-patching grids to compare when asked.
-    AttributionPatching {
-        #[serde(default)]
-        compare: bool,
-        #[serde(default = "default_max_rows")]
-        max_rows: usize,
-    },
-    /// Generation with optional interventions active at every step.
-    Generation {
-        prompt: PromptInput,
-        #[serde(default)]
-        prepend_bos: bool,
-        #[serde(default)]
-        generation: GenerationConfig,
-        #[serde(default)]
-        interventions: Vec<Intervention>,
-    },
-    /// Activation addition: `coeff · (act(positive) − act(negative))` at `hook`, every position,
-    /// while generating from `prompt`; the unsteered continuation is computed alongside.
-    Steering {
-        hook: HookPoint,
-        positive: PromptInput,
-        negative: PromptInput,
-        coeff: f32,
-        prompt: PromptInput,
-        #[serde(default = "yes")]
-        prepend_bos: bool,
-        #[serde(default)]
-        generation: GenerationConfig,
-    },
+impl Experiment {
+    /// The parameters' checks and needs.
+    pub fn params(&self) -> &dyn Checked {
+        match self {
+            Self::ActivationPatching(p) => p,
+            Self::Ablation(p) => p,
+            Self::Circuit(p) => p,
+            Self::LogitLens => &lens::Params,
+            Self::AttributionPatching(p) => p,
+            Self::Generation(p) => p,
+            Self::Steering(p) => p,
+        }
+    }
+
+    /// The kind's name in the spec (`activation_patching`).
+    pub fn kind(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
 }
 
 /// A spec that cannot be read, with the JSON path of the problem.
@@ -210,10 +186,9 @@ impl Spec {
                 message,
             })
         };
-        let needs_prompts = !matches!(
-            self.experiment,
-            Experiment::Generation { .. } | Experiment::Steering { .. }
-        );
+        let params = self.experiment.params();
+        let needs = params.needs();
+        let needs_prompts = needs != Needs::NoPrompts;
         match &self.prompts {
             None if needs_prompts => {
                 return err(
@@ -245,15 +220,7 @@ impl Spec {
                         ),
                     );
                 }
-                let needs_corrupted = matches!(
-                    &self.experiment,
-                    Experiment::ActivationPatching { .. }
-                        | Experiment::AttributionPatching { .. }
-                        | Experiment::Ablation {
-                            ablation: AblationKind::Resample,
-                            ..
-                        }
-                );
+                let needs_corrupted = needs == Needs::CleanAndCorrupted;
                 if needs_corrupted && p.corrupted.is_empty() {
                     return err(
                         "prompts.corrupted",
@@ -263,16 +230,9 @@ impl Spec {
             }
             None => {}
         }
-        match &self.experiment {
-            Experiment::ActivationPatching { targets, max_rows }
-                if targets.is_empty() || *max_rows == 0 =>
-            {
-                err(
-                    "experiment.targets",
-                    "give at least one target and a positive max_rows".into(),
-                )
-            }
-            _ => Ok(()),
-        }
+        params.check().map_err(|e| SpecError {
+            path: format!("experiment.{}", e.field),
+            message: e.message,
+        })
     }
 }

@@ -8,5 +8,5 @@ pub use format::{
     Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput,
 };
 pub use run::{
-    GeneratedText, Provenance, RunContext, RunError, RunResult, pearson, run, sha256_hex,
+    GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex,
 };

@@ -1,23 +1,23 @@
 //! Running a spec on a loaded model: resolve prompts and answers with the tokenizer, call
 //! the experiment, and gather named grids, metrics, generations and provenance.
 
-use super::format::{Experiment, PromptInput, Prompts, Spec, SpecError, TokenInput};
+use super::format::{Experiment, PromptInput, Spec, SpecError, TokenInput};
 use crate::experiments::{
-    self, AnswerPair, ExperimentError, Generation, Grid, PatchTarget, PatchingResult, Progress,
-    PromptPairs, activation_patching_targets, attribution_patching,
+    AnswerPair, ExperimentError, Generation, Grid, GridName, Output, Progress, PromptSet,
 };
 use crate::loading::LoadedModel;
+use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use web_time::Instant;
 
 /// What a run produced: the spec, then everything computed from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     pub spec: Spec,
-    /// Named grids, as in the oracle (`patch.resid_pre`, `ablate.zero_head_z`, `lens.head_dla_logit_diff`...).
-    pub grids: BTreeMap<String, Grid>,
+    /// Named grids, written as in the oracle (`patch.resid_pre`, `ablate.zero_head_z`,
+    /// `lens.head_dla_logit_diff`...).
+    pub grids: BTreeMap<GridName, Grid>,
     /// Scalars: `clean`, `corrupted`, `pearson.z`...
     #[serde(deserialize_with = "crate::experiments::grid_nullable::float_map")]
     pub metrics: BTreeMap<String, f32>,
@@ -26,6 +26,13 @@ pub struct RunResult {
     /// Generated continuations by name (`default`, `steered`...).
     pub generations: BTreeMap<String, GeneratedText>,
     pub provenance: Provenance,
+}
+
+impl RunResult {
+    /// The grid written `name` in JSON (`patch.resid_pre`), if the run has it.
+    pub fn grid(&self, name: &str) -> Option<&Grid> {
+        self.grids.get(&name.parse().ok()?)
+    }
 }
 
 /// A generation with its text.
@@ -54,37 +61,25 @@ pub struct RunContext<'a> {
 }
 
 /// Why a run failed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunError {
+    #[error(transparent)]
     Spec(SpecError),
+    #[error(transparent)]
     Experiment(ExperimentError),
     /// Clean and corrupted prompt `index` tokenise to different lengths.
+    #[error(
+        "clean and corrupted prompt {index} must have the same number of tokens, position by position:\n  clean ({} tokens):     {}\n  corrupted ({} tokens): {}",
+        clean.len(),
+        show_tokens(clean),
+        corrupted.len(),
+        show_tokens(corrupted)
+    )]
     UnequalLengths {
         index: usize,
         clean: Vec<String>,
         corrupted: Vec<String>,
     },
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Spec(e) => e.fmt(f),
-            Self::Experiment(e) => e.fmt(f),
-            Self::UnequalLengths {
-                index,
-                clean,
-                corrupted,
-            } => write!(
-                f,
-                "clean and corrupted prompt {index} must have the same number of tokens, position by position:\n  clean ({} tokens):     {}\n  corrupted ({} tokens): {}",
-                clean.len(),
-                show_tokens(clean),
-                corrupted.len(),
-                show_tokens(corrupted)
-            ),
-        }
-    }
 }
 
 fn show_tokens(tokens: &[String]) -> String {
@@ -95,11 +90,13 @@ fn show_tokens(tokens: &[String]) -> String {
         .join(" ")
 }
 
-impl std::error::Error for RunError {}
-
 impl From<ExperimentError> for RunError {
     fn from(e: ExperimentError) -> Self {
-        Self::Experiment(e)
+        match e {
+            // A prompt of the parameters: reported at its place in the spec.
+            ExperimentError::Prompt { path, message } => Self::Spec(SpecError { path, message }),
+            other => Self::Experiment(other),
+        }
     }
 }
 
@@ -112,75 +109,52 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-struct Resolved {
-    clean: Vec<Vec<u32>>,
-    corrupted: Vec<Vec<u32>>,
-    answers: Vec<AnswerPair>,
-}
-
-impl Resolved {
-    fn pairs(&self) -> PromptPairs<'_> {
-        PromptPairs {
-            clean: &self.clean,
-            corrupted: &self.corrupted,
-            answers: &self.answers,
-        }
-    }
-}
-
 impl RunContext<'_> {
-    fn prompt(
-        &self,
-        input: &PromptInput,
-        prepend_bos: bool,
-        path: &str,
-    ) -> Result<Vec<u32>, RunError> {
-        match input {
-            PromptInput::Ids(ids) => Ok(ids.clone()),
-            PromptInput::Text(text) => self
-                .model
-                .tokenizer
-                .encode_prompt(text, prepend_bos)
-                .map_err(|e| {
-                    RunError::Spec(SpecError {
-                        path: path.into(),
-                        message: e.to_string(),
-                    })
-                }),
-        }
-    }
-
     fn token(&self, input: &TokenInput, path: &str) -> Result<u32, RunError> {
+        let spec_error = |message: String| {
+            RunError::Spec(SpecError {
+                path: path.into(),
+                message,
+            })
+        };
         match input {
             TokenInput::Id(id) => Ok(*id),
             TokenInput::Text(text) => {
-                let ids = self.model.tokenizer.encode(text).map_err(|e| {
-                    RunError::Spec(SpecError {
-                        path: path.into(),
-                        message: e.to_string(),
-                    })
-                })?;
+                let ids = self
+                    .model
+                    .tokenizer
+                    .encode(text)
+                    .map_err(|e| spec_error(e.to_string()))?;
                 match ids[..] {
                     [id] => Ok(id),
-                    _ => Err(RunError::Spec(SpecError {
-                        path: path.into(),
-                        message: format!(
-                            "answer {text:?} is {} tokens {:?}; answers must be single tokens",
-                            ids.len(),
-                            self.model.tokenizer.token_texts(&ids)
-                        ),
-                    })),
+                    _ => Err(spec_error(format!(
+                        "answer {text:?} is {} tokens {:?}; answers must be single tokens",
+                        ids.len(),
+                        self.model.tokenizer.token_texts(&ids)
+                    ))),
                 }
             }
         }
     }
 
-    fn resolve(&self, prompts: &Prompts) -> Result<Resolved, RunError> {
-        let list = |inputs: &[PromptInput], name: &str| {
+    /// The spec's prompts tokenised and paired up; an empty set for experiments without.
+    fn prompt_set(&self, spec: &Spec) -> Result<PromptSet<'_>, RunError> {
+        let tokenizer = &self.model.tokenizer;
+        let Some(prompts) = &spec.prompts else {
+            return Ok(PromptSet::empty()
+                .with_seed(spec.seed)
+                .with_tokenizer(tokenizer));
+        };
+        let encode = |inputs: &[PromptInput], name: &str| {
             inputs
                 .iter()
                 .enumerate()
-                .map(|(i, p)| self.prompt(p, prompts.prepend_bos, &format!("prompts.{name}[{i}]")))
+                .map(|(i, p)| {
+                    let path = format!("prompts.{name}[{i}]");
+                    PromptSet::empty()
+                        .with_tokenizer(tokenizer)
+                        .encode(p, prompts.prepend_bos, &path)
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         let answers = prompts
@@ -194,24 +168,21 @@ impl RunContext<'_> {
                 })
             })
             .collect::<Result<Vec<_>, RunError>>()?;
-        let resolved = Resolved {
-            clean: list(&prompts.clean, "clean")?,
-            corrupted: list(&prompts.corrupted, "corrupted")?,
-            answers,
-        };
-        for (index, (clean, corrupted)) in
-            resolved.clean.iter().zip(&resolved.corrupted).enumerate()
-        {
-            if clean.len() != corrupted.len() {
-                let texts = |ids: &[u32]| self.model.tokenizer.token_texts(ids);
-                return Err(RunError::UnequalLengths {
-                    index,
-                    clean: texts(clean),
-                    corrupted: texts(corrupted),
-                });
-            }
-        }
-        Ok(resolved)
+        let clean = encode(&prompts.clean, "clean")?;
+        let corrupted = encode(&prompts.corrupted, "corrupted")?;
+        let set = PromptSet::new(clean, corrupted, answers, spec.metric).map_err(|e| match e {
+            ExperimentError::UnequalLengths {
+                index,
+                clean,
+                corrupted,
+            } => RunError::UnequalLengths {
+                index,
+                clean: tokenizer.token_texts(&clean),
+                corrupted: tokenizer.token_texts(&corrupted),
+            },
+            other => other.into(),
+        })?;
+        Ok(set.with_seed(spec.seed).with_tokenizer(tokenizer))
     }
 
     fn generated(&self, prompt_ids: Vec<u32>, generation: Generation) -> GeneratedText {
@@ -228,37 +199,23 @@ impl RunContext<'_> {
     }
 }
 
-/// Pearson correlation of two equally long series (NaN when either is constant).
-pub fn pearson(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len() as f64;
-    let (ma, mb) = (
-        a.iter().map(|&x| x as f64).sum::<f64>() / n,
-        b.iter().map(|&x| x as f64).sum::<f64>() / n,
-    );
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
-        sab += dx * dy;
-        saa += dx * dx;
-        sbb += dy * dy;
+/// Runs one experiment of the spec: the one place that knows every kind.
+async fn dispatch(
+    experiment: &Experiment,
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    use crate::experiments::*;
+    match experiment {
+        Experiment::ActivationPatching(p) => patching::run(model, prompts, p, progress).await,
+        Experiment::Ablation(p) => ablation::run(model, prompts, p, progress).await,
+        Experiment::Circuit(p) => circuit::run(model, prompts, p, progress).await,
+        Experiment::LogitLens => lens::run(model, prompts, &lens::Params, progress).await,
+        Experiment::AttributionPatching(p) => attribution::run(model, prompts, p, progress).await,
+        Experiment::Generation(p) => generation::run(model, prompts, p, progress).await,
+        Experiment::Steering(p) => steering::run(model, prompts, p, progress).await,
     }
-    (sab / (saa * sbb).sqrt()) as f32
-}
-
-/// Adds a patching result as `patch.<target>` (raw), `.normalised` and `.per_prompt`, with
-/// the clean and corrupted metrics.
-fn insert_patching(
-    grids: &mut BTreeMap<String, Grid>,
-    metrics: &mut BTreeMap<String, f32>,
-    target: PatchTarget,
-    result: PatchingResult,
-) {
-    let name = format!("patch.{}", target.name());
-    grids.insert(format!("{name}.normalised"), result.normalised());
-    grids.insert(format!("{name}.per_prompt"), result.per_prompt);
-    grids.insert(name, result.raw);
-    metrics.insert("clean".into(), result.clean);
-    metrics.insert("corrupted".into(), result.corrupted);
 }
 
 /// Runs `spec` on the context's model.
@@ -268,220 +225,33 @@ pub async fn run(
     progress: &mut Progress<'_>,
 ) -> Result<RunResult, RunError> {
     let started = Instant::now();
-    let model = &ctx.model.model;
-    let mut grids = BTreeMap::new();
-    let mut metrics = BTreeMap::new();
+    let prompts = ctx.prompt_set(spec)?;
     let mut tokens = BTreeMap::new();
-    let mut generations = BTreeMap::new();
-    let resolved = spec.prompts.as_ref().map(|p| ctx.resolve(p)).transpose()?;
-    if let Some(r) = &resolved {
+    if spec.prompts.is_some() {
         let texts = |batch: &[Vec<u32>]| {
             batch
                 .iter()
                 .map(|ids| ctx.model.tokenizer.token_texts(ids))
                 .collect::<Vec<_>>()
         };
-        tokens.insert("clean".to_string(), texts(&r.clean));
-        if !r.corrupted.is_empty() {
-            tokens.insert("corrupted".to_string(), texts(&r.corrupted));
+        tokens.insert("clean".to_string(), texts(prompts.clean()));
+        if let Ok(corrupted) = prompts.corrupted() {
+            tokens.insert("corrupted".to_string(), texts(corrupted));
         }
     }
-    let resolved_ref = || resolved.as_ref().expect("checked by Spec::check");
-
-    match &spec.experiment {
-        Experiment::ActivationPatching { targets, max_rows } => {
-            let r = resolved_ref();
-            let results = activation_patching_targets(
-                model,
-                r.pairs(),
-                targets,
-                spec.metric,
-                *max_rows,
-                progress,
-            )
-            .await?;
-            for (target, result) in targets.iter().zip(results) {
-                insert_patching(&mut grids, &mut metrics, *target, result);
-            }
-        }
-        Experiment::Ablation {
-            ablation,
-            target,
-            max_rows,
-        } => {
-            let r = resolved_ref();
-            let corrupted = (!r.corrupted.is_empty()).then_some(&r.corrupted[..]);
-            let result = experiments::ablation(
-                model,
-                &r.clean,
-                corrupted,
-                &r.answers,
-                *ablation,
-                target,
-                spec.metric,
-                *max_rows,
-                progress,
-            )
-            .await?;
-            let unit = match target {
-                experiments::AblationTarget::Heads => "head_z".to_string(),
-                experiments::AblationTarget::Mlp => "mlp_out".to_string(),
-                experiments::AblationTarget::Neurons { layer, .. } => format!("mlp_post_{layer}"),
-            };
-            let kind = serde_json::to_value(ablation)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let name = format!("ablate.{kind}_{unit}");
-            grids.insert(format!("{name}_per_prompt"), result.per_prompt);
-            grids.insert(name, result.grid);
-            metrics.insert("clean".into(), result.clean);
-        }
-        Experiment::Circuit { keep } => {
-            let r = resolved_ref();
-            let keep: Vec<(usize, usize)> = keep.iter().map(|[l, h]| (*l, *h)).collect();
-            let (value, per_prompt) =
-                experiments::circuit(model, &r.clean, &r.answers, &keep, spec.metric).await?;
-            let n = per_prompt.len();
-            grids.insert(
-                "circuit.per_prompt".into(),
-                Grid::new(&["prompt"], vec![n], per_prompt),
-            );
-            metrics.insert("circuit".into(), value);
-        }
-        Experiment::LogitLens => {
-            let r = resolved_ref();
-            let lens = experiments::logit_lens(model, &r.clean, &r.answers).await?;
-            metrics.insert("clean".into(), lens.clean);
-            grids.insert(
-                "lens.logit_diff_directions".into(),
-                lens.logit_diff_directions,
-            );
-            for (name, stack) in [
-                ("accumulated_resid_raw", lens.accumulated_resid_raw),
-                (
-                    "accumulated_resid_ln_recomputed",
-                    lens.accumulated_resid_ln_recomputed,
-                ),
-                (
-                    "accumulated_resid_ln_cached",
-                    lens.accumulated_resid_ln_cached,
-                ),
-                ("decompose_resid", lens.decompose_resid),
-                ("head_results", lens.head_results),
-            ] {
-                grids.insert(format!("lens.{name}"), stack.stack);
-                if name != "head_results" {
-                    grids.insert(
-                        format!("lens.{name}_logit_diff_per_prompt"),
-                        stack.logit_diff_per_prompt,
-                    );
-                    grids.insert(format!("lens.{name}_logit_diff"), stack.logit_diff);
-                }
-            }
-            grids.insert(
-                "lens.head_dla_logit_diff_per_prompt".into(),
-                lens.head_dla_per_prompt,
-            );
-            grids.insert("lens.head_dla_logit_diff".into(), lens.head_dla);
-        }
-        Experiment::AttributionPatching { compare, max_rows } => {
-            let r = resolved_ref();
-            let attr = attribution_patching(model, r.pairs(), spec.metric).await?;
-            if *compare {
-                let compared = [
-                    (PatchTarget::AttnHeadOutAllPos, "z", &attr.z),
-                    (PatchTarget::AttnHeadOutByPos, "z_by_pos", &attr.z_by_pos),
-                    (PatchTarget::ResidPre, "resid_pre", &attr.resid_pre),
-                ];
-                let targets = compared.map(|(target, _, _)| target);
-                let results = activation_patching_targets(
-                    model,
-                    r.pairs(),
-                    &targets,
-                    spec.metric,
-                    *max_rows,
-                    progress,
-                )
-                .await?;
-                for ((target, name, estimate), actual) in compared.into_iter().zip(results) {
-                    // Attribution estimates the change from the corrupted run.
-                    let effect: Vec<f32> = actual
-                        .raw
-                        .values
-                        .iter()
-                        .map(|v| v - actual.corrupted)
-                        .collect();
-                    metrics.insert(
-                        format!("pearson.{name}"),
-                        pearson(&estimate.values, &effect),
-                    );
-                    insert_patching(&mut grids, &mut metrics, target, actual);
-                }
-            }
-            grids.insert("attrib.z".into(), attr.z);
-            grids.insert("attrib.z_by_pos".into(), attr.z_by_pos);
-            grids.insert("attrib.resid_pre".into(), attr.resid_pre);
-        }
-        Experiment::Generation {
-            prompt,
-            prepend_bos,
-            generation,
-            interventions,
-        } => {
-            let ids = ctx.prompt(prompt, *prepend_bos, "experiment.prompt")?;
-            let config = experiments::GenerationConfig {
-                seed: spec.seed,
-                ..generation.clone()
-            };
-            let out =
-                experiments::generate(model, &ids, &config, interventions, &mut |_| true).await?;
-            generations.insert("default".into(), ctx.generated(ids, out));
-        }
-        Experiment::Steering {
-            hook,
-            positive,
-            negative,
-            coeff,
-            prompt,
-            prepend_bos,
-            generation,
-        } => {
-            let positive = ctx.prompt(positive, *prepend_bos, "experiment.positive")?;
-            let negative = ctx.prompt(negative, *prepend_bos, "experiment.negative")?;
-            let ids = ctx.prompt(prompt, *prepend_bos, "experiment.prompt")?;
-            let vector = experiments::steering_vector(model, *hook, &positive, &negative).await?;
-            let d = vector.vector.len();
-            grids.insert(
-                "steer.vector".into(),
-                Grid::new(&["d_model"], vec![d], vector.vector.clone()),
-            );
-            let config = experiments::GenerationConfig {
-                seed: spec.seed,
-                ..generation.clone()
-            };
-            let plain = experiments::generate(model, &ids, &config, &[], &mut |_| true).await?;
-            generations.insert("unsteered".into(), ctx.generated(ids.clone(), plain));
-            let steered = experiments::generate(
-                model,
-                &ids,
-                &config,
-                &[vector.intervention(*coeff)],
-                &mut |_| true,
-            )
-            .await?;
-            generations.insert("steered".into(), ctx.generated(ids, steered));
-        }
-    }
-
+    let output = dispatch(&spec.experiment, &ctx.model.model, &prompts, progress).await?;
     let mut timings_ms = BTreeMap::new();
     timings_ms.insert("total".to_string(), started.elapsed().as_secs_f64() * 1e3);
     Ok(RunResult {
         spec: spec.clone(),
-        grids,
-        metrics,
+        grids: output.grids.into_iter().collect(),
+        metrics: output.metrics.into_iter().collect(),
         tokens,
-        generations,
+        generations: output
+            .generations
+            .into_iter()
+            .map(|(name, ids, generation)| (name, ctx.generated(ids, generation)))
+            .collect(),
         provenance: Provenance {
             patchbay_version: env!("CARGO_PKG_VERSION").to_string(),
             weights_sha256: ctx.weights_sha256.clone(),

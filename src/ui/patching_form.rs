@@ -3,7 +3,7 @@
 //! and targets; it writes the spec that the experiment panel runs.
 
 use super::{AppState, experiment::EXAMPLES};
-use crate::experiments::{Metric, PatchTarget};
+use crate::experiments::{Metric, PatchTarget, patching};
 use crate::session::{Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
 use leptos::prelude::*;
@@ -33,7 +33,7 @@ fn ioi() -> (String, String, String, Vec<PatchTarget>) {
         .collect::<Vec<_>>()
         .join("\n");
     let targets = match spec.experiment {
-        Experiment::ActivationPatching { targets, .. } => targets,
+        Experiment::ActivationPatching(params) => params.targets,
         _ => vec![PatchTarget::ResidPre],
     };
     (
@@ -177,10 +177,10 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
                 prepend_bos: bos.get_untracked(),
             }),
             metric: metric.get_untracked(),
-            experiment: Experiment::ActivationPatching {
+            experiment: Experiment::ActivationPatching(patching::Params {
                 targets: targets.get_untracked(),
                 max_rows: 64,
-            },
+            }),
             seed: 0,
         };
         spec_text.set(spec.to_json());

@@ -2,7 +2,7 @@
 //! scatter, every grid as a figure with its numbers; downloads and the share link.
 
 use super::{files, heatmap::GridView};
-use crate::experiments::Grid;
+use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::figures::scatter_svg;
 use crate::history::RunRecord;
 use crate::share::SharedRun;
@@ -10,30 +10,21 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 /// The value drawn white: what the grid is read against.
-pub fn centre(name: &str, metrics: &BTreeMap<String, f32>) -> f32 {
+pub fn centre(name: &GridName, metrics: &BTreeMap<String, f32>) -> f32 {
     let metric = |key: &str| metrics.get(key).copied().unwrap_or(0.0);
-    if name.starts_with("patch.") && !name.ends_with(".normalised") {
-        metric("corrupted")
-    } else if name.starts_with("ablate.") {
-        metric("clean")
-    } else {
-        0.0
+    match (name.kind, name.variant) {
+        (GridKind::Patch(_), Variant::Raw | Variant::PerPrompt) => metric("corrupted"),
+        (GridKind::Ablate(..), _) => metric("clean"),
+        _ => 0.0,
     }
 }
 
 /// Grids worth drawing: not the per-prompt breakdowns, not `d_model`-wide stacks.
-fn drawn(name: &str, grid: &Grid) -> bool {
-    !name.ends_with("per_prompt")
+fn drawn(name: &GridName, grid: &Grid) -> bool {
+    name.variant != Variant::PerPrompt
         && !grid.axes.iter().any(|a| a == "d_model")
         && grid.values.len() <= 20_000
 }
-
-/// Attribution estimates next to the activation patching they approximate.
-const SCATTERS: [(&str, &str); 3] = [
-    ("z", "attn_head_out_all_pos"),
-    ("z_by_pos", "attn_head_out_by_pos"),
-    ("resid_pre", "resid_pre"),
-];
 
 /// The share link of a run: this page with the spec and model in the fragment.
 pub fn share_link(run: &RunRecord) -> String {
@@ -60,11 +51,13 @@ pub fn share_link(run: &RunRecord) -> String {
 fn Scatter(run: RunRecord) -> impl IntoView {
     let metrics = &run.result.metrics;
     let corrupted = metrics.get("corrupted").copied().unwrap_or(0.0);
-    SCATTERS
-        .iter()
-        .filter_map(|(attrib, patch)| {
-            let estimate = run.result.grids.get(&format!("attrib.{attrib}"))?;
-            let actual = run.result.grids.get(&format!("patch.{patch}"))?;
+    AttributionTarget::ALL
+        .into_iter()
+        .filter_map(|target| {
+            let attrib = target.as_str();
+            let grids = &run.result.grids;
+            let estimate = grids.get(&GridName::raw(GridKind::Attribution(target)))?;
+            let actual = grids.get(&GridName::raw(GridKind::Patch(target.patch_target())))?;
             let r = metrics.get(&format!("pearson.{attrib}")).copied()?;
             (estimate.values.len() == actual.values.len()).then_some(())?;
             let labels = (0..actual.values.len())
@@ -184,7 +177,7 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
             }).collect_view()}
             <Scatter run=run.clone()/>
             {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
-                <GridView name=name.clone() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true/>
+                <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true/>
             }).collect_view()}
         </div>
     }

@@ -2,10 +2,11 @@
 
 use super::*;
 use patchbay::experiments::{
-    AblationKind, AblationTarget, AnswerPair, Grid, Metric, PatchTarget, Progress, PromptPairs,
-    ablation, activation_patching, attribution_patching, logit_lens,
+    AblationKind, AblationTarget, AnswerPair, ExperimentError, Grid, Metric, Output, PatchTarget,
+    Progress, PromptSet, ablation as ablate, attribution, circuit as circuits, lens, patching,
 };
 use patchbay::model::Gpt2;
+use std::collections::BTreeMap;
 
 pub struct Batches {
     pub clean: Vec<Vec<u32>>,
@@ -14,13 +15,216 @@ pub struct Batches {
 }
 
 impl Batches {
-    pub fn pairs(&self) -> PromptPairs<'_> {
-        PromptPairs {
-            clean: &self.clean,
-            corrupted: &self.corrupted,
-            answers: &self.answers,
+    pub fn pairs(&self) -> PromptSet<'static> {
+        PromptSet::new(
+            self.clean.clone(),
+            self.corrupted.clone(),
+            self.answers.clone(),
+            Metric::LogitDiff,
+        )
+        .unwrap()
+    }
+}
+
+// The experiments through their one entry point (`<kind>::run`), their outputs read back by
+// the grids' JSON names into the shapes these checks were written against.
+
+/// An output's grids and metrics by their names in the oracle.
+struct Named {
+    grids: BTreeMap<String, Grid>,
+    metrics: BTreeMap<String, f32>,
+}
+
+impl Named {
+    fn new(output: Output) -> Self {
+        Self {
+            grids: output
+                .grids
+                .into_iter()
+                .map(|(name, grid)| (name.to_string(), grid))
+                .collect(),
+            metrics: output.metrics.into_iter().collect(),
         }
     }
+
+    fn grid(&mut self, name: &str) -> Grid {
+        self.grids
+            .remove(name)
+            .unwrap_or_else(|| panic!("no grid {name}"))
+    }
+}
+
+#[derive(Debug)]
+pub struct Patched {
+    pub raw: Grid,
+    pub clean: f32,
+    pub corrupted: f32,
+    normalised: Grid,
+}
+
+impl Patched {
+    pub fn normalised(&self) -> Grid {
+        self.normalised.clone()
+    }
+}
+
+pub async fn activation_patching(
+    model: &Gpt2,
+    prompts: PromptSet<'_>,
+    target: PatchTarget,
+    metric: Metric,
+    max_rows: usize,
+    progress: &mut Progress<'_>,
+) -> Result<Patched, ExperimentError> {
+    assert_eq!(metric, prompts.metric);
+    let params = patching::Params {
+        targets: vec![target],
+        max_rows,
+    };
+    let mut out = Named::new(patching::run(model, &prompts, &params, progress).await?);
+    let name = format!("patch.{}", target.name());
+    Ok(Patched {
+        raw: out.grid(&name),
+        normalised: out.grid(&format!("{name}.normalised")),
+        clean: out.metrics["clean"],
+        corrupted: out.metrics["corrupted"],
+    })
+}
+
+pub struct Ablated {
+    pub grid: Grid,
+    pub per_prompt: Grid,
+    pub clean: f32,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn ablation(
+    model: &Gpt2,
+    clean: &[Vec<u32>],
+    corrupted: Option<&[Vec<u32>]>,
+    answers: &[AnswerPair],
+    kind: AblationKind,
+    target: &AblationTarget,
+    metric: Metric,
+    max_rows: usize,
+    progress: &mut Progress<'_>,
+) -> Result<Ablated, ExperimentError> {
+    let corrupted = corrupted.map(<[_]>::to_vec).unwrap_or_default();
+    let prompts = PromptSet::new(clean.to_vec(), corrupted, answers.to_vec(), metric)?;
+    let params = ablate::Params {
+        ablation: kind,
+        target: target.clone(),
+        max_rows,
+    };
+    let mut out = Named::new(ablate::run(model, &prompts, &params, progress).await?);
+    let name = out
+        .grids
+        .keys()
+        .find(|n| !n.ends_with("_per_prompt"))
+        .cloned()
+        .expect("an ablation grid");
+    Ok(Ablated {
+        per_prompt: out.grid(&format!("{name}_per_prompt")),
+        grid: out.grid(&name),
+        clean: out.metrics["clean"],
+    })
+}
+
+pub async fn circuit(
+    model: &Gpt2,
+    clean: &[Vec<u32>],
+    answers: &[AnswerPair],
+    keep: &[(usize, usize)],
+    metric: Metric,
+) -> Result<(f32, Vec<f32>), ExperimentError> {
+    let prompts = PromptSet::new(clean.to_vec(), vec![], answers.to_vec(), metric)?;
+    let params = circuits::Params {
+        keep: keep.iter().map(|&(l, h)| [l, h]).collect(),
+    };
+    let mut out = Named::new(circuits::run(model, &prompts, &params, &mut Progress::none()).await?);
+    Ok((out.metrics["circuit"], out.grid("circuit.per_prompt").values))
+}
+
+pub struct Stack {
+    pub stack: Grid,
+    pub logit_diff_per_prompt: Grid,
+    pub logit_diff: Grid,
+}
+
+pub struct Lens {
+    pub logit_diff_directions: Grid,
+    pub accumulated_resid_raw: Stack,
+    pub accumulated_resid_ln_recomputed: Stack,
+    pub accumulated_resid_ln_cached: Stack,
+    pub decompose_resid: Stack,
+    pub head_results: Stack,
+    pub head_dla_per_prompt: Grid,
+    pub head_dla: Grid,
+}
+
+pub async fn logit_lens(
+    model: &Gpt2,
+    clean: &[Vec<u32>],
+    answers: &[AnswerPair],
+) -> Result<Lens, ExperimentError> {
+    let prompts = PromptSet::new(clean.to_vec(), vec![], answers.to_vec(), Metric::LogitDiff)?;
+    let mut out =
+        Named::new(lens::run(model, &prompts, &lens::Params, &mut Progress::none()).await?);
+    let mut stack = |name: &str| {
+        let projected = name != "head_results";
+        let mut take = |suffix: &str| {
+            if projected {
+                out.grid(&format!("lens.{name}{suffix}"))
+            } else {
+                Grid::new(&[], vec![], vec![])
+            }
+        };
+        Stack {
+            logit_diff_per_prompt: take("_logit_diff_per_prompt"),
+            logit_diff: take("_logit_diff"),
+            stack: out.grid(&format!("lens.{name}")),
+        }
+    };
+    let accumulated_resid_raw = stack("accumulated_resid_raw");
+    let accumulated_resid_ln_recomputed = stack("accumulated_resid_ln_recomputed");
+    let accumulated_resid_ln_cached = stack("accumulated_resid_ln_cached");
+    let decompose_resid = stack("decompose_resid");
+    let head_results = stack("head_results");
+    Ok(Lens {
+        accumulated_resid_raw,
+        accumulated_resid_ln_recomputed,
+        accumulated_resid_ln_cached,
+        decompose_resid,
+        head_results,
+        logit_diff_directions: out.grid("lens.logit_diff_directions"),
+        head_dla_per_prompt: out.grid("lens.head_dla_logit_diff_per_prompt"),
+        head_dla: out.grid("lens.head_dla_logit_diff"),
+    })
+}
+
+pub struct Attribution {
+    pub z: Grid,
+    pub z_by_pos: Grid,
+    pub resid_pre: Grid,
+}
+
+pub async fn attribution_patching(
+    model: &Gpt2,
+    prompts: PromptSet<'_>,
+    metric: Metric,
+) -> Result<Attribution, ExperimentError> {
+    assert_eq!(metric, prompts.metric);
+    let params = attribution::Params {
+        compare: false,
+        max_rows: 64,
+    };
+    let output = attribution::run(model, &prompts, &params, &mut Progress::none()).await?;
+    let mut out = Named::new(output);
+    Ok(Attribution {
+        z: out.grid("attrib.z"),
+        z_by_pos: out.grid("attrib.z_by_pos"),
+        resid_pre: out.grid("attrib.resid_pre"),
+    })
 }
 
 /// `pair`: clean prompt 0 vs corrupted prompt 1 with prompt 0's answers; `batch`: all 8.
@@ -241,9 +445,13 @@ pub fn run_generation(
     config: &GenerationConfig,
     interventions: &[Intervention],
 ) -> Generation {
-    block_on(generate(model, prompt, config, interventions, &mut |_| {
-        true
-    }))
+    block_on(generate(
+        model,
+        prompt,
+        config,
+        interventions,
+        &mut Progress::none(),
+    ))
     .unwrap()
 }
 
@@ -538,7 +746,7 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
             "exceeds the model's context of 128",
         ),
     ] {
-        let err = block_on(generate(model, &prompt, &config, &[], &mut |_| true)).unwrap_err();
+        let err = block_on(generate(model, &prompt, &config, &[], &mut Progress::none())).unwrap_err();
         assert!(err.to_string().contains(message), "{err}");
     }
     let err = block_on(generate(
@@ -546,7 +754,7 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
         &[],
         &GenerationConfig::default(),
         &[],
-        &mut |_| true,
+        &mut Progress::none(),
     ))
     .unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
@@ -554,7 +762,6 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
 
 /// Identities that tie the other patching targets and ablation modes to independent paths.
 pub fn consistency_checks(model: &Gpt2) {
-    use patchbay::experiments::{ExperimentError, circuit};
     use patchbay::hooks::{Action, BlockHook};
     let batches = batches("batch");
     let patch = |target| {

@@ -173,7 +173,7 @@ function hubFile(repo, file) {
 }
 
 /** Trunk's content hash in a file or folder name: such files never change. */
-const HASHED = /-[0-9a-f]{16}(_bg)?(\.|\/)/;
+const HASHED = /-[0-9a-f]{12,16}(_bg)?(\.|\/)/;
 
 /**
  * A file of the site as a static host serves it: the precompressed sibling the browser accepts,

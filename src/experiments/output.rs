@@ -1,0 +1,384 @@
+//! What every experiment returns: named grids, named scalars and generations. Grid names are a
+//! type ([`GridName`]); their JSON form (`patch.resid_pre.normalised`, `ablate.zero_head_z`,
+//! `lens.head_dla_logit_diff`...) is the oracle's and is written and read only here.
+
+use super::Grid;
+use super::ablation::{AblationKind, AblationTarget};
+use super::generation::Generation;
+use super::patching::PatchTarget;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+/// One experiment's results.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub grids: Vec<(GridName, Grid)>,
+    /// Scalars: `clean`, `corrupted`, `circuit`, `pearson.z`...
+    pub metrics: Vec<(String, f32)>,
+    /// Continuations by name (`default`, `unsteered`, `steered`) with their prompt's ids.
+    pub generations: Vec<(String, Vec<u32>, Generation)>,
+}
+
+impl Output {
+    pub fn grid(&mut self, name: GridName, grid: Grid) {
+        self.grids.push((name, grid));
+    }
+
+    pub fn metric(&mut self, name: impl Into<String>, value: f32) {
+        self.metrics.push((name.into(), value));
+    }
+
+    /// Appends `other`'s results (a later value of a metric replaces an earlier one when read
+    /// into a map).
+    pub fn extend(&mut self, other: Output) {
+        self.grids.extend(other.grids);
+        self.metrics.extend(other.metrics);
+        self.generations.extend(other.generations);
+    }
+}
+
+/// Which view of a result a grid is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// The metric (mean over prompts), or the quantity itself.
+    Raw,
+    /// `(patched − corrupted) / (clean − corrupted)`.
+    Normalised,
+    /// One value per prompt: a trailing `prompt` axis.
+    PerPrompt,
+}
+
+/// The unit an ablation knocks out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AblationUnit {
+    /// Each head's `hook_z`.
+    HeadZ,
+    /// Each layer's `hook_mlp_out`.
+    MlpOut,
+    /// Neurons of this layer's `mlp.hook_post`.
+    MlpPost(usize),
+}
+
+impl From<&AblationTarget> for AblationUnit {
+    fn from(target: &AblationTarget) -> Self {
+        match target {
+            AblationTarget::Heads => Self::HeadZ,
+            AblationTarget::Mlp => Self::MlpOut,
+            AblationTarget::Neurons { layer, .. } => Self::MlpPost(*layer),
+        }
+    }
+}
+
+/// The residual stacks of the logit lens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LensStackName {
+    AccumulatedResidRaw,
+    AccumulatedResidLnRecomputed,
+    AccumulatedResidLnCached,
+    DecomposeResid,
+    HeadResults,
+}
+
+impl LensStackName {
+    pub const ALL: [Self; 5] = [
+        Self::AccumulatedResidRaw,
+        Self::AccumulatedResidLnRecomputed,
+        Self::AccumulatedResidLnCached,
+        Self::DecomposeResid,
+        Self::HeadResults,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AccumulatedResidRaw => "accumulated_resid_raw",
+            Self::AccumulatedResidLnRecomputed => "accumulated_resid_ln_recomputed",
+            Self::AccumulatedResidLnCached => "accumulated_resid_ln_cached",
+            Self::DecomposeResid => "decompose_resid",
+            Self::HeadResults => "head_results",
+        }
+    }
+}
+
+/// A grid of the logit lens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LensGrid {
+    /// `W_U[:, correct] − W_U[:, incorrect]` per prompt.
+    Directions,
+    /// A stack of residual components `[component, prompt, d_model]`.
+    Stack(LensStackName),
+    /// The stack's components projected on the directions.
+    StackLogitDiff(LensStackName),
+    /// Direct logit attribution of each head.
+    HeadDla,
+}
+
+/// What attribution patching estimates, each against an activation-patching target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttributionTarget {
+    Z,
+    ZByPos,
+    ResidPre,
+}
+
+impl AttributionTarget {
+    pub const ALL: [Self; 3] = [Self::Z, Self::ZByPos, Self::ResidPre];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Z => "z",
+            Self::ZByPos => "z_by_pos",
+            Self::ResidPre => "resid_pre",
+        }
+    }
+
+    /// The activation patching this estimates.
+    pub fn patch_target(self) -> PatchTarget {
+        match self {
+            Self::Z => PatchTarget::AttnHeadOutAllPos,
+            Self::ZByPos => PatchTarget::AttnHeadOutByPos,
+            Self::ResidPre => PatchTarget::ResidPre,
+        }
+    }
+}
+
+/// Which experiment a grid comes from, and of what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GridKind {
+    /// Activation patching of a target: `patch.<target>`.
+    Patch(PatchTarget),
+    /// Ablation: `ablate.<kind>_<unit>`.
+    Ablate(AblationKind, AblationUnit),
+    /// A circuit's metric: `circuit`.
+    Circuit,
+    /// `lens.<grid>`.
+    Lens(LensGrid),
+    /// Attribution patching's estimate: `attrib.<target>`.
+    Attribution(AttributionTarget),
+    /// The steering direction: `steer.vector`.
+    SteeringVector,
+}
+
+/// A grid's name: `kind` and `variant`, written as in the oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GridName {
+    pub kind: GridKind,
+    pub variant: Variant,
+}
+
+impl GridName {
+    pub fn raw(kind: GridKind) -> Self {
+        Self {
+            kind,
+            variant: Variant::Raw,
+        }
+    }
+
+    pub fn per_prompt(kind: GridKind) -> Self {
+        Self {
+            kind,
+            variant: Variant::PerPrompt,
+        }
+    }
+
+    pub fn normalised(kind: GridKind) -> Self {
+        Self {
+            kind,
+            variant: Variant::Normalised,
+        }
+    }
+}
+
+fn ablation_kind(kind: AblationKind) -> &'static str {
+    match kind {
+        AblationKind::Zero => "zero",
+        AblationKind::Mean => "mean",
+        AblationKind::Resample => "resample",
+    }
+}
+
+impl fmt::Display for GridName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Patching's variants are dotted; ablation's and the lens's are `_per_prompt`.
+        let (dotted, underscored) = match self.variant {
+            Variant::Raw => ("", ""),
+            Variant::Normalised => (".normalised", "_normalised"),
+            Variant::PerPrompt => (".per_prompt", "_per_prompt"),
+        };
+        match self.kind {
+            GridKind::Patch(target) => write!(f, "patch.{}{dotted}", target.name()),
+            GridKind::Ablate(kind, unit) => {
+                let unit = match unit {
+                    AblationUnit::HeadZ => "head_z".to_string(),
+                    AblationUnit::MlpOut => "mlp_out".to_string(),
+                    AblationUnit::MlpPost(layer) => format!("mlp_post_{layer}"),
+                };
+                write!(f, "ablate.{}_{unit}{underscored}", ablation_kind(kind))
+            }
+            GridKind::Circuit => write!(f, "circuit{dotted}"),
+            GridKind::Lens(grid) => {
+                let name = match grid {
+                    LensGrid::Directions => "logit_diff_directions".to_string(),
+                    LensGrid::Stack(stack) => stack.as_str().to_string(),
+                    LensGrid::StackLogitDiff(stack) => format!("{}_logit_diff", stack.as_str()),
+                    LensGrid::HeadDla => "head_dla_logit_diff".to_string(),
+                };
+                write!(f, "lens.{name}{underscored}")
+            }
+            GridKind::Attribution(target) => write!(f, "attrib.{}{dotted}", target.as_str()),
+            GridKind::SteeringVector => write!(f, "steer.vector{dotted}"),
+        }
+    }
+}
+
+/// A name this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownGridName(pub String);
+
+impl fmt::Display for UnknownGridName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not a grid name this Patchbay knows", self.0)
+    }
+}
+
+impl std::error::Error for UnknownGridName {}
+
+impl FromStr for GridName {
+    type Err = UnknownGridName;
+
+    /// The inverse of `Display`: every name it writes, nothing else.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let neurons = || {
+            let (kind, rest) = text.strip_prefix("ablate.")?.split_once("_mlp_post_")?;
+            let kind = [AblationKind::Zero, AblationKind::Mean, AblationKind::Resample]
+                .into_iter()
+                .find(|k| ablation_kind(*k) == kind)?;
+            let (layer, variant) = match rest.strip_suffix("_per_prompt") {
+                Some(layer) => (layer, Variant::PerPrompt),
+                None => (rest, Variant::Raw),
+            };
+            let layer = layer.parse().ok()?;
+            let kind = GridKind::Ablate(kind, AblationUnit::MlpPost(layer));
+            Some(GridName { kind, variant })
+        };
+        Self::fixed()
+            .find(|name| name.to_string() == text)
+            .or_else(neurons)
+            // `mlp_post_01` reads as layer 1 but is not how layer 1 is written.
+            .filter(|name| name.to_string() == text)
+            .ok_or_else(|| UnknownGridName(text.to_string()))
+    }
+}
+
+impl GridName {
+    /// Every name but those of neuron ablations (one per layer).
+    fn fixed() -> impl Iterator<Item = GridName> {
+        let variants = [Variant::Raw, Variant::Normalised, Variant::PerPrompt];
+        let mut kinds: Vec<GridKind> = PatchTarget::ALL.map(GridKind::Patch).to_vec();
+        for kind in [AblationKind::Zero, AblationKind::Mean, AblationKind::Resample] {
+            kinds.push(GridKind::Ablate(kind, AblationUnit::HeadZ));
+            kinds.push(GridKind::Ablate(kind, AblationUnit::MlpOut));
+        }
+        kinds.push(GridKind::Circuit);
+        kinds.push(GridKind::Lens(LensGrid::Directions));
+        kinds.push(GridKind::Lens(LensGrid::HeadDla));
+        for stack in LensStackName::ALL {
+            kinds.push(GridKind::Lens(LensGrid::Stack(stack)));
+            kinds.push(GridKind::Lens(LensGrid::StackLogitDiff(stack)));
+        }
+        kinds.extend(AttributionTarget::ALL.map(GridKind::Attribution));
+        kinds.push(GridKind::SteeringVector);
+        kinds.into_iter().flat_map(move |kind| {
+            variants
+                .into_iter()
+                .map(move |variant| GridName { kind, variant })
+        })
+    }
+}
+
+/// Ordered as their names are, so that maps keyed by them list in the order they always have.
+impl Ord for GridName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.to_string().cmp(&other.to_string())
+    }
+}
+
+impl PartialOrd for GridName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for GridName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GridName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_reads_back_as_itself() {
+        let neurons = [0, 11, 47].into_iter().flat_map(|layer| {
+            [Variant::Raw, Variant::PerPrompt].map(|variant| GridName {
+                kind: GridKind::Ablate(AblationKind::Resample, AblationUnit::MlpPost(layer)),
+                variant,
+            })
+        });
+        let names: Vec<GridName> = GridName::fixed().chain(neurons).collect();
+        for name in &names {
+            assert_eq!(name.to_string().parse::<GridName>().as_ref(), Ok(name));
+        }
+        let texts: std::collections::BTreeSet<String> =
+            names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(texts.len(), names.len(), "two names write the same text");
+    }
+
+    #[test]
+    fn names_are_the_oracles() {
+        let cases = [
+            (
+                GridName::normalised(GridKind::Patch(PatchTarget::ResidPre)),
+                "patch.resid_pre.normalised",
+            ),
+            (
+                GridName::per_prompt(GridKind::Ablate(AblationKind::Zero, AblationUnit::HeadZ)),
+                "ablate.zero_head_z_per_prompt",
+            ),
+            (
+                GridName::raw(GridKind::Ablate(AblationKind::Mean, AblationUnit::MlpPost(3))),
+                "ablate.mean_mlp_post_3",
+            ),
+            (GridName::per_prompt(GridKind::Circuit), "circuit.per_prompt"),
+            (
+                GridName::per_prompt(GridKind::Lens(LensGrid::StackLogitDiff(
+                    LensStackName::DecomposeResid,
+                ))),
+                "lens.decompose_resid_logit_diff_per_prompt",
+            ),
+            (
+                GridName::raw(GridKind::Attribution(AttributionTarget::ZByPos)),
+                "attrib.z_by_pos",
+            ),
+            (GridName::raw(GridKind::SteeringVector), "steer.vector"),
+        ];
+        for (name, text) in cases {
+            assert_eq!(name.to_string(), text);
+            assert_eq!(text.parse::<GridName>(), Ok(name));
+        }
+        assert!("patch.nowhere".parse::<GridName>().is_err());
+        assert!("ablate.zero_head_z.per_prompt".parse::<GridName>().is_err());
+        assert!("ablate.zero_mlp_post_01".parse::<GridName>().is_err());
+        assert!("ablate.zero_mlp_post_x".parse::<GridName>().is_err());
+    }
+}

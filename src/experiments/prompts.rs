@@ -1,0 +1,216 @@
+//! What every experiment reads: the prompt set (clean prompts, optional corrupted
+//! counterparts, one answer pair each, the metric they are scored with), and the cached runs
+//! of either batch.
+
+use super::ExperimentError;
+use super::metric::{AnswerPair, Metric, last_position};
+use super::readback::read;
+use crate::hooks::{ActivationCache, HookPoint};
+use crate::loading::Tokenizer;
+use crate::model::Gpt2;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// A prompt as text, or as token ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PromptInput {
+    Text(String),
+    Ids(Vec<u32>),
+}
+
+/// The prompts of an experiment, tokenised and checked: as many corrupted prompts (if any)
+/// and answer pairs as clean prompts, each corrupted prompt as long as its clean one.
+/// Corrupted runs are scored with the clean answers.
+pub struct PromptSet<'a> {
+    clean: Vec<Vec<u32>>,
+    corrupted: Vec<Vec<u32>>,
+    answers: Vec<AnswerPair>,
+    pub metric: Metric,
+    /// The seed of anything random (sampling).
+    pub seed: u64,
+    /// For experiments whose parameters hold prompts of their own (generation, steering).
+    tokenizer: Option<&'a Tokenizer>,
+}
+
+/// A batch's run: its metric (mean and per prompt) and the activations asked for.
+pub struct CachedRun {
+    pub metric: f32,
+    pub per_prompt: Vec<f32>,
+    pub cache: ActivationCache,
+}
+
+impl<'a> PromptSet<'a> {
+    /// Checks that the batches pair up; `corrupted` may be empty.
+    pub fn new(
+        clean: Vec<Vec<u32>>,
+        corrupted: Vec<Vec<u32>>,
+        answers: Vec<AnswerPair>,
+        metric: Metric,
+    ) -> Result<Self, ExperimentError> {
+        let counts_differ = clean.len() != answers.len()
+            || (!corrupted.is_empty() && corrupted.len() != clean.len());
+        if counts_differ {
+            return Err(ExperimentError::Counts(format!(
+                "{} clean prompts, {} corrupted prompts and {} answer pairs: they must be equal in number",
+                clean.len(),
+                corrupted.len(),
+                answers.len()
+            )));
+        }
+        if let Some((index, (c, k))) = clean
+            .iter()
+            .zip(&corrupted)
+            .enumerate()
+            .find(|(_, (c, k))| c.len() != k.len())
+        {
+            return Err(ExperimentError::UnequalLengths {
+                index,
+                clean: c.clone(),
+                corrupted: k.clone(),
+            });
+        }
+        Ok(Self {
+            clean,
+            corrupted,
+            answers,
+            metric,
+            seed: 0,
+            tokenizer: None,
+        })
+    }
+
+    /// No prompts: for experiments that bring their own (generation, steering).
+    pub fn empty() -> Self {
+        Self {
+            clean: vec![],
+            corrupted: vec![],
+            answers: vec![],
+            metric: Metric::default(),
+            seed: 0,
+            tokenizer: None,
+        }
+    }
+
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Lets the experiment tokenise the text prompts of its parameters.
+    pub fn with_tokenizer(mut self, tokenizer: &'a Tokenizer) -> Self {
+        self.tokenizer = Some(tokenizer);
+        self
+    }
+
+    pub fn clean(&self) -> &[Vec<u32>] {
+        &self.clean
+    }
+
+    pub fn answers(&self) -> &[AnswerPair] {
+        &self.answers
+    }
+
+    /// The corrupted prompts, which this experiment needs.
+    pub fn corrupted(&self) -> Result<&[Vec<u32>], ExperimentError> {
+        if self.corrupted.is_empty() {
+            return Err(ExperimentError::Parameter(
+                "this experiment needs corrupted prompts".into(),
+            ));
+        }
+        Ok(&self.corrupted)
+    }
+
+    pub fn has_corrupted(&self) -> bool {
+        !self.corrupted.is_empty()
+    }
+
+    /// Positions per prompt (every prompt of a set is this long when there are corrupted ones).
+    pub fn n_pos(&self) -> usize {
+        self.clean.first().map_or(0, Vec::len)
+    }
+
+    /// The ids of a prompt in the parameters at `path` (`experiment.prompt`), tokenised with
+    /// `<|endoftext|>` first if `prepend_bos`.
+    pub fn encode(
+        &self,
+        input: &PromptInput,
+        prepend_bos: bool,
+        path: &str,
+    ) -> Result<Vec<u32>, ExperimentError> {
+        match (input, self.tokenizer) {
+            (PromptInput::Ids(ids), _) => Ok(ids.clone()),
+            (PromptInput::Text(text), Some(tokenizer)) => tokenizer
+                .encode_prompt(text, prepend_bos)
+                .map_err(|e| ExperimentError::Prompt {
+                    path: path.into(),
+                    message: e.to_string(),
+                }),
+            (PromptInput::Text(_), None) => Err(ExperimentError::Prompt {
+                path: path.into(),
+                message: "text needs the model's tokenizer; give token ids".into(),
+            }),
+        }
+    }
+
+    /// Runs the clean prompts, caching the hooks `keep` accepts.
+    pub async fn clean_run(
+        &self,
+        model: &Gpt2,
+        keep: impl Fn(HookPoint) -> bool,
+    ) -> Result<CachedRun, ExperimentError> {
+        self.run(model, &self.clean, self.metric, keep).await
+    }
+
+    /// Runs the clean prompts scored with `metric` instead of the set's.
+    pub async fn clean_run_scored(
+        &self,
+        model: &Gpt2,
+        metric: Metric,
+        keep: impl Fn(HookPoint) -> bool,
+    ) -> Result<CachedRun, ExperimentError> {
+        self.run(model, &self.clean, metric, keep).await
+    }
+
+    /// Runs the corrupted prompts (scored with the clean answers).
+    pub async fn corrupted_run(
+        &self,
+        model: &Gpt2,
+        keep: impl Fn(HookPoint) -> bool,
+    ) -> Result<CachedRun, ExperimentError> {
+        self.run(model, self.corrupted()?, self.metric, keep).await
+    }
+
+    async fn run(
+        &self,
+        model: &Gpt2,
+        tokens: &[Vec<u32>],
+        metric: Metric,
+        keep: impl Fn(HookPoint) -> bool,
+    ) -> Result<CachedRun, ExperimentError> {
+        let (logits, cache) = model.run_with_cache(model.tokens(tokens)?, keep);
+        let (metric, per_prompt) = self.score_with(metric, logits).await?;
+        Ok(CachedRun {
+            metric,
+            per_prompt,
+            cache,
+        })
+    }
+
+    /// The metric of full-sequence logits, one row per prompt: mean and per prompt.
+    pub async fn score(&self, logits: Tensor<3>) -> Result<(f32, Vec<f32>), ExperimentError> {
+        self.score_with(self.metric, logits).await
+    }
+
+    async fn score_with(
+        &self,
+        metric: Metric,
+        logits: Tensor<3>,
+    ) -> Result<(f32, Vec<f32>), ExperimentError> {
+        let per_prompt = read(metric.per_row(last_position(logits), &self.answers))
+            .await
+            .map_err(ExperimentError::Device)?;
+        let mean = per_prompt.iter().sum::<f32>() / per_prompt.len() as f32;
+        Ok((mean, per_prompt))
+    }
+}
