@@ -147,7 +147,10 @@ fn ioi_patching_example_reproduces_the_oracle() {
             &format!("patch.batch.{name}"),
         );
     }
-    assert_eq!(result.grid("patch.resid_pre").unwrap().axes, vec!["layer", "pos"]);
+    assert_eq!(
+        result.grid("patch.resid_pre").unwrap().axes,
+        vec!["layer", "pos"]
+    );
     assert_eq!(result.tokens["clean"][0][1], "When");
     assert_eq!(result.provenance.weights_sha256.len(), 64);
     assert_eq!(result.spec.title.split(':').next(), Some("IOI"));

@@ -4,7 +4,8 @@ use super::grid::Grid;
 use super::patching::default_max_rows;
 use super::sweep::{Cell, Sweep};
 use super::{Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress, PromptSet};
-use crate::hooks::{Activation, BlockHook, HookPoint};
+use crate::hooks::{AnyRank, BlockHook, HookPoint};
+use burn::tensor::Tensor;
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 
@@ -126,27 +127,22 @@ impl AblationTarget {
 }
 
 /// The mean of an activation over the batch and position axes, broadcast back to its shape.
-fn mean_over_batch_and_pos(point: HookPoint, activation: &Activation) -> Activation {
-    match activation {
-        Activation::Rank3(t) => Activation::Rank3(
-            t.clone()
-                .mean_dim(0)
-                .mean_dim(point.pos_axis())
-                .expand(t.dims()),
-        ),
-        Activation::Rank4(t) => Activation::Rank4(
-            t.clone()
-                .mean_dim(0)
-                .mean_dim(point.pos_axis())
-                .expand(t.dims()),
-        ),
+struct MeanOverBatchAndPos {
+    pos_axis: usize,
+}
+
+impl AnyRank for MeanOverBatchAndPos {
+    fn apply<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let dims = x.dims();
+        x.mean_dim(0).mean_dim(self.pos_axis).expand(dims)
     }
 }
 
-fn zeros_like(activation: &Activation) -> Activation {
-    match activation {
-        Activation::Rank3(t) => Activation::Rank3(t.zeros_like()),
-        Activation::Rank4(t) => Activation::Rank4(t.zeros_like()),
+struct Zeros;
+
+impl AnyRank for Zeros {
+    fn apply<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        x.zeros_like()
     }
 }
 
@@ -189,8 +185,10 @@ pub async fn run(
         let missing = ExperimentError::MissingActivation(point);
         let base = clean.cache.activation(point).ok_or(missing.clone())?;
         Ok(match kind {
-            AblationKind::Zero => zeros_like(base),
-            AblationKind::Mean => mean_over_batch_and_pos(point, base),
+            AblationKind::Zero => base.map(&Zeros),
+            AblationKind::Mean => base.map(&MeanOverBatchAndPos {
+                pos_axis: point.pos_axis(),
+            }),
             AblationKind::Resample => resample
                 .as_ref()
                 .and_then(|c| c.activation(point))

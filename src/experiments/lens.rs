@@ -13,8 +13,8 @@ use super::grid::Grid;
 use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{
-    Checked, ExperimentError, GridKind, GridName, LensGrid, LensStackName, Needs, Output,
-    Progress, PromptSet,
+    Checked, ExperimentError, GridKind, GridName, LensGrid, LensStackName, Needs, Output, Progress,
+    PromptSet,
 };
 use crate::hooks::{ActivationCache, BlockHook, HookPoint, NoHooks};
 use crate::model::Gpt2;
@@ -135,7 +135,10 @@ pub async fn run(
         lens.logit_diff_directions,
     );
     for (stack, result) in [
-        (LensStackName::AccumulatedResidRaw, lens.accumulated_resid_raw),
+        (
+            LensStackName::AccumulatedResidRaw,
+            lens.accumulated_resid_raw,
+        ),
         (
             LensStackName::AccumulatedResidLnRecomputed,
             lens.accumulated_resid_ln_recomputed,
@@ -150,7 +153,10 @@ pub async fn run(
         output.grid(GridName::raw(name(LensGrid::Stack(stack))), result.stack);
         if stack != LensStackName::HeadResults {
             let projected = name(LensGrid::StackLogitDiff(stack));
-            output.grid(GridName::per_prompt(projected), result.logit_diff_per_prompt);
+            output.grid(
+                GridName::per_prompt(projected),
+                result.logit_diff_per_prompt,
+            );
             output.grid(GridName::raw(projected), result.logit_diff);
         }
     }
@@ -170,24 +176,25 @@ async fn logit_lens(model: &Gpt2, prompts: &PromptSet<'_>) -> Result<LensResult,
         model.config.n_head,
         model.config.d_head(),
     );
-    let run = prompts.clean_run_scored(model, Metric::LogitDiff, |p| {
-        matches!(
-            p,
-            HookPoint::Embed
-                | HookPoint::PosEmbed
-                | HookPoint::LnFinalScale
-                | HookPoint::Block(
-                    _,
-                    BlockHook::ResidPre
-                        | BlockHook::ResidMid
-                        | BlockHook::ResidPost
-                        | BlockHook::AttnOut
-                        | BlockHook::MlpOut
-                        | BlockHook::Z
-                )
-        )
-    })
-    .await?;
+    let run = prompts
+        .clean_run_scored(model, Metric::LogitDiff, |p| {
+            matches!(
+                p,
+                HookPoint::Embed
+                    | HookPoint::PosEmbed
+                    | HookPoint::LnFinalScale
+                    | HookPoint::Block(
+                        _,
+                        BlockHook::ResidPre
+                            | BlockHook::ResidMid
+                            | BlockHook::ResidPost
+                            | BlockHook::AttnOut
+                            | BlockHook::MlpOut
+                            | BlockHook::Z
+                    )
+            )
+        })
+        .await?;
     let (clean, cache) = (run.metric, run.cache);
     let device = model.device();
     let rows = answers.len();

@@ -238,7 +238,7 @@ pub struct UnknownGridName(pub String);
 
 impl fmt::Display for UnknownGridName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a grid name this Patchbay knows", self.0)
+        write!(f, "`{}` is not a result name (no grid of this Patchbay is called so)", self.0)
     }
 }
 
@@ -251,9 +251,13 @@ impl FromStr for GridName {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let neurons = || {
             let (kind, rest) = text.strip_prefix("ablate.")?.split_once("_mlp_post_")?;
-            let kind = [AblationKind::Zero, AblationKind::Mean, AblationKind::Resample]
-                .into_iter()
-                .find(|k| ablation_kind(*k) == kind)?;
+            let kind = [
+                AblationKind::Zero,
+                AblationKind::Mean,
+                AblationKind::Resample,
+            ]
+            .into_iter()
+            .find(|k| ablation_kind(*k) == kind)?;
             let (layer, variant) = match rest.strip_suffix("_per_prompt") {
                 Some(layer) => (layer, Variant::PerPrompt),
                 None => (rest, Variant::Raw),
@@ -276,7 +280,11 @@ impl GridName {
     fn fixed() -> impl Iterator<Item = GridName> {
         let variants = [Variant::Raw, Variant::Normalised, Variant::PerPrompt];
         let mut kinds: Vec<GridKind> = PatchTarget::ALL.map(GridKind::Patch).to_vec();
-        for kind in [AblationKind::Zero, AblationKind::Mean, AblationKind::Resample] {
+        for kind in [
+            AblationKind::Zero,
+            AblationKind::Mean,
+            AblationKind::Resample,
+        ] {
             kinds.push(GridKind::Ablate(kind, AblationUnit::HeadZ));
             kinds.push(GridKind::Ablate(kind, AblationUnit::MlpOut));
         }
@@ -356,10 +364,16 @@ mod tests {
                 "ablate.zero_head_z_per_prompt",
             ),
             (
-                GridName::raw(GridKind::Ablate(AblationKind::Mean, AblationUnit::MlpPost(3))),
+                GridName::raw(GridKind::Ablate(
+                    AblationKind::Mean,
+                    AblationUnit::MlpPost(3),
+                )),
                 "ablate.mean_mlp_post_3",
             ),
-            (GridName::per_prompt(GridKind::Circuit), "circuit.per_prompt"),
+            (
+                GridName::per_prompt(GridKind::Circuit),
+                "circuit.per_prompt",
+            ),
             (
                 GridName::per_prompt(GridKind::Lens(LensGrid::StackLogitDiff(
                     LensStackName::DecomposeResid,

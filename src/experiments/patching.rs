@@ -75,7 +75,13 @@ const PRESETS: [Preset; 15] = {
         preset(T::ResidPost, "resid_post", ResidPost, true, false),
         preset(T::AttnOut, "attn_out", AttnOut, true, false),
         preset(T::MlpOut, "mlp_out", MlpOut, true, false),
-        preset(T::AttnHeadOutAllPos, "attn_head_out_all_pos", Z, false, true),
+        preset(
+            T::AttnHeadOutAllPos,
+            "attn_head_out_all_pos",
+            Z,
+            false,
+            true,
+        ),
         preset(T::AttnHeadOutByPos, "attn_head_out_by_pos", Z, true, true),
         preset(T::AttnHeadQAllPos, "attn_head_q_all_pos", Q, false, true),
         preset(T::AttnHeadQByPos, "attn_head_q_by_pos", Q, true, true),
@@ -83,8 +89,20 @@ const PRESETS: [Preset; 15] = {
         preset(T::AttnHeadKByPos, "attn_head_k_by_pos", K, true, true),
         preset(T::AttnHeadVAllPos, "attn_head_v_all_pos", V, false, true),
         preset(T::AttnHeadVByPos, "attn_head_v_by_pos", V, true, true),
-        preset(T::AttnHeadPatternAllPos, "attn_head_pattern_all_pos", Pattern, false, true),
-        preset(T::AttnHeadPatternByPos, "attn_head_pattern_by_pos", Pattern, true, true),
+        preset(
+            T::AttnHeadPatternAllPos,
+            "attn_head_pattern_all_pos",
+            Pattern,
+            false,
+            true,
+        ),
+        preset(
+            T::AttnHeadPatternByPos,
+            "attn_head_pattern_by_pos",
+            Pattern,
+            true,
+            true,
+        ),
     ]
 };
 
@@ -258,7 +276,9 @@ pub(crate) async fn patch_targets(
         })
         .await?;
     let corrupted = prompts
-        .corrupted_run(model, |p| matches!(p, HookPoint::Block(_, BlockHook::ResidPre)))
+        .corrupted_run(model, |p| {
+            matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
+        })
         .await?;
     let n_pos = prompts.n_pos();
     let mut results = Vec::with_capacity(targets.len());

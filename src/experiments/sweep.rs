@@ -8,9 +8,11 @@
 use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{ExperimentError, Progress};
-use crate::hooks::{Activation, ActivationCache, HookPoint, Hooks, NoHooks};
+use crate::hooks::{
+    Activation, ActivationCache, AnyRank, HookPoint, Hooks, NoHooks, SelectionMask,
+};
 use crate::model::Gpt2;
-use burn::tensor::{Bool, Tensor, TensorData};
+use burn::tensor::Tensor;
 
 /// One index of a sweep: a layer, and where applicable a position, a head and a neuron.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +74,8 @@ impl Sweep<'_> {
         let dims = source.dims();
         let mut hooks = SweepHooks {
             point,
-            source: repeat_rows(&source, copies),
-            mask: CellMask::new(point, &dims, cells),
+            source: source.map(&RepeatRows(copies)),
+            mask: cell_mask(point, &dims, cells),
         };
         let resid = Tensor::cat(vec![resid; copies], 0);
         let out = self.model.blocks(layer, resid, &mut hooks);
@@ -87,79 +89,56 @@ impl Sweep<'_> {
     }
 }
 
-fn repeat_rows(activation: &Activation, copies: usize) -> Activation {
-    match activation {
-        Activation::Rank3(t) => Activation::Rank3(Tensor::cat(vec![t.clone(); copies], 0)),
-        Activation::Rank4(t) => Activation::Rank4(Tensor::cat(vec![t.clone(); copies], 0)),
+/// The batch, this many copies stacked along the rows.
+struct RepeatRows(usize);
+
+impl AnyRank for RepeatRows {
+    fn apply<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        Tensor::cat(vec![x; self.0], 0)
     }
 }
 
 /// Which entries of the batched activation each cell patches: copy `k` of the base batch
-/// (rows `k·prompts ..`) at cell `k`'s position/head/neuron. Axes no cell selects stay size 1.
-struct CellMask {
-    shape: Vec<usize>,
-    values: Vec<bool>,
-}
-
-impl CellMask {
-    fn new(point: HookPoint, base_dims: &[usize], cells: &[Cell]) -> Self {
-        let rank = base_dims.len();
-        let prompts = base_dims[0];
-        let pos_axis = point.pos_axis();
-        let head_axis = point.head_axis();
-        let mut shape = vec![1; rank];
-        shape[0] = prompts * cells.len();
-        if cells[0].pos.is_some() {
-            shape[pos_axis] = base_dims[pos_axis];
-        }
-        if let (Some(axis), Some(_)) = (head_axis, cells[0].head) {
-            shape[axis] = base_dims[axis];
-        }
-        if cells[0].neuron.is_some() {
-            shape[rank - 1] = base_dims[rank - 1];
-        }
-        let strides: Vec<usize> = (0..rank).map(|a| shape[a + 1..].iter().product()).collect();
-        let mut values = vec![false; shape.iter().product()];
-        for (k, cell) in cells.iter().enumerate() {
-            for row in k * prompts..(k + 1) * prompts {
-                let mut index = vec![0; rank];
-                index[0] = row;
-                let mut free_axes: Vec<usize> = (1..rank).collect();
-                let mut fix = |axis: usize, i: Option<usize>| {
-                    if let Some(i) = i {
-                        index[axis] = i;
-                        free_axes.retain(|&a| a != axis);
-                    }
-                };
-                fix(pos_axis, cell.pos);
-                if let Some(axis) = head_axis {
-                    fix(axis, cell.head);
-                }
-                fix(rank - 1, cell.neuron);
-                // Every combination of the remaining axes (size 1 unless selected elsewhere).
-                let free_sizes: Vec<usize> = free_axes.iter().map(|&a| shape[a]).collect();
-                for combo in 0..free_sizes.iter().product::<usize>() {
-                    let mut rest = combo;
-                    for (&axis, &size) in free_axes.iter().zip(&free_sizes).rev() {
-                        index[axis] = rest % size;
-                        rest /= size;
-                    }
-                    values[index
-                        .iter()
-                        .zip(&strides)
-                        .map(|(i, s)| i * s)
-                        .sum::<usize>()] = true;
-                }
-            }
-        }
-        Self { shape, values }
+/// (rows `k·prompts ..`) at cell `k`'s position/head/neuron.
+fn cell_mask(point: HookPoint, base_dims: &[usize], cells: &[Cell]) -> SelectionMask {
+    let rank = base_dims.len();
+    let prompts = base_dims[0];
+    let mut dims = base_dims.to_vec();
+    dims[0] = prompts * cells.len();
+    let (pos_axis, head_axis) = (point.pos_axis(), point.head_axis());
+    let mut restricted = vec![false; rank];
+    restricted[0] = true;
+    restricted[pos_axis] = cells[0].pos.is_some();
+    if let Some(axis) = head_axis {
+        restricted[axis] = cells[0].head.is_some();
     }
+    restricted[rank - 1] |= cells[0].neuron.is_some();
+    let mut mask = SelectionMask::new(&dims, &restricted);
+    for (k, cell) in cells.iter().enumerate() {
+        let rows: Vec<usize> = (k * prompts..(k + 1) * prompts).collect();
+        let (pos, head, neuron) = (
+            cell.pos.map(|p| [p]),
+            cell.head.map(|h| [h]),
+            cell.neuron.map(|n| [n]),
+        );
+        let mut per_axis: Vec<Option<&[usize]>> = vec![None; rank];
+        per_axis[0] = Some(&rows);
+        per_axis[pos_axis] = pos.as_ref().map(|p| &p[..]);
+        if let Some(axis) = head_axis {
+            per_axis[axis] = head.as_ref().map(|h| &h[..]);
+        }
+        if neuron.is_some() {
+            per_axis[rank - 1] = neuron.as_ref().map(|n| &n[..]);
+        }
+        mask.select(&per_axis);
+    }
+    mask
 }
 
 struct SweepHooks {
     point: HookPoint,
     source: Activation,
-    mask: CellMask,
+    mask: SelectionMask,
 }
 
 impl Hooks for SweepHooks {
@@ -171,13 +150,7 @@ impl Hooks for SweepHooks {
             .source
             .tensor()
             .expect("the source has the hook's rank");
-        let mut shape = [0; D];
-        shape.copy_from_slice(&self.mask.shape);
-        let mask = Tensor::<D, Bool>::from_data(
-            TensorData::new(self.mask.values.clone(), shape),
-            &x.device(),
-        )
-        .expand(x.dims());
+        let mask = self.mask.tensor(x.dims(), &x.device());
         x.mask_where(mask, source)
     }
 }

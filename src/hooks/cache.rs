@@ -12,7 +12,21 @@ pub enum Activation {
     Rank4(Tensor<4>),
 }
 
+/// A tensor operation written once for every rank: what [`Activation::map`] applies (a
+/// closure cannot be generic over the rank).
+pub trait AnyRank {
+    fn apply<const D: usize>(&self, x: Tensor<D>) -> Tensor<D>;
+}
+
 impl Activation {
+    /// `op` applied to the tensor, whatever its rank.
+    pub fn map(&self, op: &impl AnyRank) -> Self {
+        match self {
+            Self::Rank3(t) => Self::Rank3(op.apply(t.clone())),
+            Self::Rank4(t) => Self::Rank4(op.apply(t.clone())),
+        }
+    }
+
     /// Wraps a hook's tensor.
     ///
     /// # Panics

@@ -2,8 +2,8 @@
 //! batch rows, positions, heads and neurons. Serializable, so an experiment that uses them
 //! can be stored and re-run.
 
-use super::{HookPoint, Hooks};
-use burn::tensor::{Bool, Tensor, TensorData};
+use super::{HookPoint, Hooks, SelectionMask};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -207,26 +207,10 @@ impl Intervention {
         if selection.iter().all(Option::is_none) {
             return new;
         }
-        // A boolean mask with the selected axes at full size and the others at 1.
-        let mask_shape: [usize; D] = std::array::from_fn(|axis| {
-            if selection[axis].is_some() {
-                dims[axis]
-            } else {
-                1
-            }
-        });
-        let mut mask = vec![true; mask_shape.iter().product()];
-        let mut stride = 1;
-        for axis in (0..D).rev() {
-            if let Some(selected) = selection[axis] {
-                for (flat, m) in mask.iter_mut().enumerate() {
-                    *m &= selected.contains(&((flat / stride) % mask_shape[axis]));
-                }
-            }
-            stride *= mask_shape[axis];
-        }
-        let mask =
-            Tensor::<D, Bool>::from_data(TensorData::new(mask, mask_shape), &device).expand(dims);
+        let restricted: Vec<bool> = selection.iter().map(Option::is_some).collect();
+        let mut mask = SelectionMask::new(&dims, &restricted);
+        mask.select(&selection);
+        let mask = mask.tensor(dims, &device);
         x.mask_where(mask, new)
     }
 }

@@ -6,10 +6,12 @@
 mod cache;
 mod intervention;
 mod point;
+mod selection;
 
-pub use cache::{Activation, ActivationCache, CacheHooks};
+pub use cache::{Activation, ActivationCache, AnyRank, CacheHooks};
 pub use intervention::{Action, Intervention, InterventionError, InterventionHooks, Values};
 pub use point::{BlockHook, HookPoint, UnknownHook};
+pub use selection::SelectionMask;
 
 use burn::tensor::Tensor;
 

@@ -12,9 +12,7 @@
 
 use super::LoadError;
 use super::stream::{Stored, StreamedWeights, WeightStream};
-use crate::model::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
-use burn::module::{Param, ParamId};
-use burn::nn::Linear;
+use crate::model::{Gpt2, Gpt2Config, ParameterSource};
 use burn::tensor::{Device, Tensor};
 use std::collections::BTreeMap;
 
@@ -36,13 +34,15 @@ struct WeightMap {
     tensors: BTreeMap<String, Stored>,
 }
 
-impl WeightMap {
+impl ParameterSource for WeightMap {
+    type Error = LoadError;
+
     /// Removes the tensor `name` and checks its shape.
     fn take<const D: usize>(
         &mut self,
         name: &str,
         shape: [usize; D],
-    ) -> Result<Param<Tensor<D>>, LoadError> {
+    ) -> Result<Tensor<D>, LoadError> {
         let stored = self
             .tensors
             .remove(name)
@@ -65,22 +65,11 @@ impl WeightMap {
                 actual,
             });
         }
-        Ok(Param::initialized(ParamId::new(), values.reshape(shape)))
+        Ok(values.reshape(shape))
     }
 
-    fn layer_norm(&mut self, prefix: &str, d: usize, epsilon: f64) -> Result<LayerNorm, LoadError> {
-        Ok(LayerNorm {
-            weight: self.take(&format!("{prefix}.weight"), [d])?,
-            bias: self.take(&format!("{prefix}.bias"), [d])?,
-            epsilon,
-        })
-    }
-
-    fn linear(&mut self, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear, LoadError> {
-        Ok(Linear {
-            weight: self.take(&format!("{prefix}.weight"), [d_in, d_out])?,
-            bias: Some(self.take(&format!("{prefix}.bias"), [d_out])?),
-        })
+    fn has(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
     }
 }
 
@@ -92,60 +81,17 @@ pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<G
     assemble(config, stream.finish()?)
 }
 
-/// Builds a GPT-2 from the tensors of a weights file already on the device.
+/// Builds a GPT-2 from the tensors of a weights file already on the device; every tensor of
+/// the file must be used.
 pub fn assemble(config: &Gpt2Config, weights: StreamedWeights) -> Result<Gpt2, LoadError> {
-    let mut w = WeightMap {
+    let mut map = WeightMap {
         tensors: weights.tensors,
     };
-    let (d, d_mlp, eps) = (config.n_embd, config.n_inner, config.layer_norm_epsilon);
-    let wte = w.take("wte.weight", [config.vocab_size, d])?;
-    let wpe = w.take("wpe.weight", [config.n_positions, d])?;
-    let h = (0..config.n_layer)
-        .map(|i| {
-            Ok(Block {
-                ln_1: w.layer_norm(&format!("h.{i}.ln_1"), d, eps)?,
-                attn: Attention {
-                    c_attn: w.linear(&format!("h.{i}.attn.c_attn"), d, 3 * d)?,
-                    c_proj: w.linear(&format!("h.{i}.attn.c_proj"), d, d)?,
-                    n_head: config.n_head,
-                },
-                ln_2: w.layer_norm(&format!("h.{i}.ln_2"), d, eps)?,
-                mlp: Mlp {
-                    c_fc: w.linear(&format!("h.{i}.mlp.c_fc"), d, d_mlp)?,
-                    c_proj: w.linear(&format!("h.{i}.mlp.c_proj"), d_mlp, d)?,
-                    activation: config.activation,
-                },
-            })
-        })
-        .collect::<Result<Vec<_>, LoadError>>()?;
-    let ln_f = w.layer_norm("ln_f", d, eps)?;
-    let lm_head = match (
-        w.tensors.contains_key("lm_head.weight"),
-        config.tie_word_embeddings,
-    ) {
-        (false, false) => {
-            return Err(LoadError::MissingTensor {
-                name: "lm_head.weight".into(),
-                shape: vec![config.vocab_size, d],
-            });
-        }
-        (false, true) => None,
-        (true, tied) => {
-            let lm_head = w.take("lm_head.weight", [config.vocab_size, d])?;
-            (!tied).then_some(lm_head)
-        }
-    };
-    if !w.tensors.is_empty() {
+    let model = Gpt2::build(config, &mut map)?;
+    if !map.tensors.is_empty() {
         return Err(LoadError::UnexpectedTensors(
-            w.tensors.into_keys().collect(),
+            map.tensors.into_keys().collect(),
         ));
     }
-    Ok(Gpt2 {
-        wte,
-        wpe,
-        h,
-        ln_f,
-        lm_head,
-        config: config.clone(),
-    })
+    Ok(model)
 }

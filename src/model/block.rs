@@ -11,6 +11,9 @@ use burn::tensor::Tensor;
 
 #[derive(Module, Debug)]
 pub struct Block {
+    /// Its index in the model: the layer of its hook points.
+    #[module(skip)]
+    pub layer: usize,
     pub ln_1: LayerNorm,
     pub attn: Attention,
     pub ln_2: LayerNorm,
@@ -23,11 +26,11 @@ impl Block {
     /// - output: `[batch, pos, d_model]` (`hook_resid_post`)
     pub fn forward(
         &self,
-        layer: usize,
         resid: Tensor<3>,
         kv: Option<&mut Option<LayerKv>>,
         hooks: &mut impl Hooks,
     ) -> Tensor<3> {
+        let layer = self.layer;
         let hook = |h| HookPoint::Block(layer, h);
         let resid = hooks.fwd(hook(BlockHook::ResidPre), resid);
         let ln1 = self.ln_1.forward(

@@ -176,8 +176,8 @@ impl Gpt2 {
         let new = tokens.dims()[1];
         let mut resid = self.embed(tokens, cache.len, hooks);
         cache.layers.resize(self.h.len(), None);
-        for (layer, (block, kv)) in self.h.iter().zip(cache.layers.iter_mut()).enumerate() {
-            resid = block.forward(layer, resid, Some(kv), hooks);
+        for (block, kv) in self.h.iter().zip(cache.layers.iter_mut()) {
+            resid = block.forward(resid, Some(kv), hooks);
         }
         cache.len += new;
         self.unembed(resid, hooks)
@@ -219,8 +219,8 @@ impl Gpt2 {
     /// - resid: `[batch, pos, d_model]`
     /// - output: `[batch, pos, d_model]` (the last `hook_resid_post`)
     pub fn blocks(&self, start: usize, mut resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
-        for (layer, block) in self.h.iter().enumerate().skip(start) {
-            resid = block.forward(layer, resid, None, hooks);
+        for block in &self.h[start..] {
+            resid = block.forward(resid, None, hooks);
         }
         resid
     }

@@ -4,14 +4,15 @@
 
 mod attention;
 mod block;
+mod build;
 mod config;
 mod gpt2;
 mod layer_norm;
 mod mlp;
-mod random;
 
 pub use attention::{Attention, LayerKv};
 pub use block::Block;
+pub use build::{ParameterSource, RandomParameters};
 pub use config::{Activation, ConfigError, Gpt2Config};
 pub use gpt2::{Gpt2, InputError, KvCache};
 pub use layer_norm::LayerNorm;

@@ -1,12 +1,11 @@
 //! Experiment specs (versioned JSON) and running them: the format shared by the CLI, the
 //! browser's history, exports and share links.
 
+pub mod examples;
 mod format;
 mod run;
 
 pub use format::{
     Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput,
 };
-pub use run::{
-    GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex,
-};
+pub use run::{GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex};

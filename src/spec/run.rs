@@ -151,9 +151,11 @@ impl RunContext<'_> {
                 .enumerate()
                 .map(|(i, p)| {
                     let path = format!("prompts.{name}[{i}]");
-                    PromptSet::empty()
-                        .with_tokenizer(tokenizer)
-                        .encode(p, prompts.prepend_bos, &path)
+                    PromptSet::empty().with_tokenizer(tokenizer).encode(
+                        p,
+                        prompts.prepend_bos,
+                        &path,
+                    )
                 })
                 .collect::<Result<Vec<_>, _>>()
         };

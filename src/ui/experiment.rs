@@ -9,62 +9,9 @@ use crate::experiments::Grid;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
 use crate::spec::Spec;
+use crate::spec::examples::{self, EXAMPLES};
 use leptos::prelude::*;
 use std::rc::Rc;
-
-/// The shipped example specs (also in `static/experiments/`), compiled in so they work offline.
-pub const EXAMPLES: [(&str, &str, &str); 10] = [
-    (
-        "ioi-activation-patching",
-        "IOI: activation patching",
-        include_str!("../../static/experiments/ioi-activation-patching.json"),
-    ),
-    (
-        "ioi-logit-lens",
-        "IOI: logit lens and direct logit attribution",
-        include_str!("../../static/experiments/ioi-logit-lens.json"),
-    ),
-    (
-        "ioi-attribution-patching",
-        "IOI: attribution vs activation patching",
-        include_str!("../../static/experiments/ioi-attribution-patching.json"),
-    ),
-    (
-        "ioi-zero-ablation-heads",
-        "IOI: zero-ablate heads",
-        include_str!("../../static/experiments/ioi-zero-ablation-heads.json"),
-    ),
-    (
-        "ioi-mean-ablation-heads",
-        "IOI: mean-ablate heads",
-        include_str!("../../static/experiments/ioi-mean-ablation-heads.json"),
-    ),
-    (
-        "ioi-zero-ablation-mlp",
-        "IOI: zero-ablate MLP layers",
-        include_str!("../../static/experiments/ioi-zero-ablation-mlp.json"),
-    ),
-    (
-        "ioi-resample-ablation-neurons",
-        "IOI: resample-ablate neurons",
-        include_str!("../../static/experiments/ioi-resample-ablation-neurons.json"),
-    ),
-    (
-        "ioi-circuit",
-        "IOI: keep only the IOI circuit (gpt2)",
-        include_str!("../../static/experiments/ioi-circuit.json"),
-    ),
-    (
-        "quick-brown-fox-sampling",
-        "Sampling: the quick brown fox",
-        include_str!("../../static/experiments/quick-brown-fox-sampling.json"),
-    ),
-    (
-        "steering-love-hate",
-        "Steering: Love − Hate (gpt2, layer 6)",
-        include_str!("../../static/experiments/steering-love-hate.json"),
-    ),
-];
 
 /// The spec the page opens with: a share link's, `?example=`'s, else the IOI patching example.
 fn initial_spec(params: &PageParams) -> String {
@@ -74,9 +21,9 @@ fn initial_spec(params: &PageParams) -> String {
     params
         .example
         .as_deref()
-        .and_then(|stem| EXAMPLES.iter().find(|(s, _, _)| *s == stem))
+        .and_then(examples::find)
         .unwrap_or(&EXAMPLES[0])
-        .2
+        .json
         .to_string()
 }
 
@@ -204,9 +151,9 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                 <label>"Example: "
                     <select id="example" on:change=move |ev| {
                         let index: usize = event_target_value(&ev).parse().unwrap_or(0);
-                        spec_text.set(EXAMPLES[index].2.to_string());
+                        spec_text.set(EXAMPLES[index].json.to_string());
                     }>
-                        {EXAMPLES.iter().enumerate().map(|(i, (_, title, _))| view! { <option value=i.to_string()>{*title}</option> }).collect_view()}
+                        {EXAMPLES.iter().enumerate().map(|(i, example)| view! { <option value=i.to_string()>{example.title}</option> }).collect_view()}
                     </select>
                 </label>
                 <PatchingForm spec_text=spec_text/>

@@ -2,7 +2,8 @@
 //! their tokenisations aligned (differences marked, unequal lengths refused), answers, metric
 //! and targets; it writes the spec that the experiment panel runs.
 
-use super::{AppState, experiment::EXAMPLES};
+use super::AppState;
+use crate::spec::examples::EXAMPLES;
 use crate::experiments::{Metric, PatchTarget, patching};
 use crate::session::{Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
@@ -10,7 +11,7 @@ use leptos::prelude::*;
 
 /// The IOI example's prompts, answers and targets, as the form's starting point.
 fn ioi() -> (String, String, String, Vec<PatchTarget>) {
-    let spec = Spec::from_json(EXAMPLES[0].2).expect("the bundled example parses");
+    let spec = Spec::from_json(EXAMPLES[0].json).expect("the bundled example parses");
     let prompts = spec.prompts.expect("the example has prompts");
     let text = |inputs: &[PromptInput]| {
         inputs

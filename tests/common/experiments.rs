@@ -142,7 +142,10 @@ pub async fn circuit(
         keep: keep.iter().map(|&(l, h)| [l, h]).collect(),
     };
     let mut out = Named::new(circuits::run(model, &prompts, &params, &mut Progress::none()).await?);
-    Ok((out.metrics["circuit"], out.grid("circuit.per_prompt").values))
+    Ok((
+        out.metrics["circuit"],
+        out.grid("circuit.per_prompt").values,
+    ))
 }
 
 pub struct Stack {
@@ -176,7 +179,7 @@ pub async fn logit_lens(
             if projected {
                 out.grid(&format!("lens.{name}{suffix}"))
             } else {
-                Grid::new(&[], vec![], vec![])
+                Grid::new(&["none"], vec![0], vec![])
             }
         };
         Stack {
@@ -746,7 +749,14 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
             "exceeds the model's context of 128",
         ),
     ] {
-        let err = block_on(generate(model, &prompt, &config, &[], &mut Progress::none())).unwrap_err();
+        let err = block_on(generate(
+            model,
+            &prompt,
+            &config,
+            &[],
+            &mut Progress::none(),
+        ))
+        .unwrap_err();
         assert!(err.to_string().contains(message), "{err}");
     }
     let err = block_on(generate(

@@ -1,0 +1,174 @@
+//! The model is built in one place, from any source of parameters: a weights file
+//! (`loading::assemble`) or seeded random values ([`RandomParameters`], for benches and tests).
+//! The source is asked for each parameter by its Hugging Face name, in the file's usual order.
+
+use super::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
+use crate::rng::SplitMix64;
+use burn::module::{Param, ParamId};
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
+use std::convert::Infallible;
+
+/// Parameters by their Hugging Face names (`wte.weight`, `h.0.attn.c_attn.weight`,
+/// `lm_head.weight`...; Conv1D weights `[in, out]`).
+pub trait ParameterSource {
+    type Error;
+
+    /// The parameter `name`, which must have `shape`.
+    fn take<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Tensor<D>, Self::Error>;
+
+    /// Whether the source has `name` (asked only of `lm_head.weight`, which a tied GPT-2 may
+    /// lack).
+    fn has(&self, name: &str) -> bool;
+}
+
+struct Builder<'a, S> {
+    source: &'a mut S,
+}
+
+impl<S: ParameterSource> Builder<'_, S> {
+    fn param<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Param<Tensor<D>>, S::Error> {
+        Ok(Param::initialized(
+            ParamId::new(),
+            self.source.take(name, shape)?,
+        ))
+    }
+
+    fn layer_norm(&mut self, prefix: &str, d: usize, epsilon: f64) -> Result<LayerNorm, S::Error> {
+        Ok(LayerNorm {
+            weight: self.param(&format!("{prefix}.weight"), [d])?,
+            bias: self.param(&format!("{prefix}.bias"), [d])?,
+            epsilon,
+        })
+    }
+
+    fn linear(&mut self, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear, S::Error> {
+        Ok(Linear {
+            weight: self.param(&format!("{prefix}.weight"), [d_in, d_out])?,
+            bias: Some(self.param(&format!("{prefix}.bias"), [d_out])?),
+        })
+    }
+}
+
+impl Gpt2 {
+    /// GPT-2 of `config`'s shape with the parameters `source` gives.
+    pub fn build<S: ParameterSource>(
+        config: &Gpt2Config,
+        source: &mut S,
+    ) -> Result<Self, S::Error> {
+        let mut b = Builder { source };
+        let (d, d_mlp, eps) = (config.n_embd, config.n_inner, config.layer_norm_epsilon);
+        let wte = b.param("wte.weight", [config.vocab_size, d])?;
+        let wpe = b.param("wpe.weight", [config.n_positions, d])?;
+        let h = (0..config.n_layer)
+            .map(|i| {
+                Ok(Block {
+                    layer: i,
+                    ln_1: b.layer_norm(&format!("h.{i}.ln_1"), d, eps)?,
+                    attn: Attention {
+                        c_attn: b.linear(&format!("h.{i}.attn.c_attn"), d, 3 * d)?,
+                        c_proj: b.linear(&format!("h.{i}.attn.c_proj"), d, d)?,
+                        n_head: config.n_head,
+                    },
+                    ln_2: b.layer_norm(&format!("h.{i}.ln_2"), d, eps)?,
+                    mlp: Mlp {
+                        c_fc: b.linear(&format!("h.{i}.mlp.c_fc"), d, d_mlp)?,
+                        c_proj: b.linear(&format!("h.{i}.mlp.c_proj"), d_mlp, d)?,
+                        activation: config.activation,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, S::Error>>()?;
+        let ln_f = b.layer_norm("ln_f", d, eps)?;
+        // Tied: `wte` is the unembedding, and an `lm_head.weight` in the file (some exports
+        // write one) is checked and dropped.
+        let tied = config.tie_word_embeddings;
+        let lm_head = if b.source.has("lm_head.weight") || !tied {
+            let lm_head = b.param("lm_head.weight", [config.vocab_size, d])?;
+            (!tied).then_some(lm_head)
+        } else {
+            None
+        };
+        Ok(Gpt2 {
+            wte,
+            wpe,
+            h,
+            ln_f,
+            lm_head,
+            config: config.clone(),
+        })
+    }
+
+    /// GPT-2 of `config`'s shape with weights drawn from N(0, 0.02²) (Hugging Face's
+    /// initializer range), LayerNorm weights 1 and all biases 0.
+    pub fn random(config: &Gpt2Config, seed: u64, device: &Device) -> Self {
+        let mut source = RandomParameters {
+            seed,
+            normal: Normal(SplitMix64(seed)),
+            device: device.clone(),
+        };
+        match Self::build(config, &mut source) {
+            Ok(model) => model,
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// Normal samples by Box–Muller from splitmix64: the same weights on every platform.
+struct Normal(SplitMix64);
+
+impl Normal {
+    fn samples(&mut self, n: usize, std: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                let (u, v) = (1.0 - self.0.next_f64(), self.0.next_f64()); // u in (0, 1]
+                ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32 * std
+            })
+            .collect()
+    }
+}
+
+/// Seeded random parameters: matrices N(0, 0.02²) (each embedding from its own stream, the
+/// others from one stream in build order), LayerNorm weights 1, biases 0.
+pub struct RandomParameters {
+    seed: u64,
+    normal: Normal,
+    device: Device,
+}
+
+impl ParameterSource for RandomParameters {
+    type Error = Infallible;
+
+    fn take<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Tensor<D>, Infallible> {
+        let n = shape.iter().product();
+        let values = if name.ends_with(".bias") {
+            vec![0.0; n]
+        } else if D == 1 {
+            vec![1.0; n] // LayerNorm weights
+        } else if name == "wte.weight" || name == "wpe.weight" {
+            Normal(SplitMix64(self.seed ^ shape[0] as u64)).samples(n, 0.02)
+        } else {
+            self.normal.samples(n, 0.02)
+        };
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            &self.device,
+        ))
+    }
+
+    fn has(&self, _name: &str) -> bool {
+        false
+    }
+}
