@@ -5,8 +5,8 @@ use super::patching::default_max_rows;
 use super::sweep::{Cell, Sweep};
 use super::{Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress, PromptSet};
 use crate::hooks::{AnyRank, BlockHook, HookPoint};
-use burn::tensor::Tensor;
 use crate::model::Gpt2;
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// What replaces the ablated activation.

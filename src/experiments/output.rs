@@ -238,7 +238,11 @@ pub struct UnknownGridName(pub String);
 
 impl fmt::Display for UnknownGridName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a result name (no grid of this Patchbay is called so)", self.0)
+        write!(
+            f,
+            "`{}` is not a result name (no grid of this Patchbay is called so)",
+            self.0
+        )
     }
 }
 

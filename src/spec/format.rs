@@ -1,10 +1,9 @@
 //! The experiment spec: one versioned JSON document that the CLI runs, the browser stores,
 //! exports contain and share links encode.
 
+use super::Experiment;
 pub use crate::experiments::PromptInput;
-use crate::experiments::{
-    Checked, Metric, Needs, ablation, attribution, circuit, generation, lens, patching, steering,
-};
+use crate::experiments::{Metric, Needs};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -65,46 +64,6 @@ pub struct Prompts {
 
 fn yes() -> bool {
     true
-}
-
-/// The experiment and its parameters: one variant per kind, each holding the parameters its
-/// module in `experiments` defines. Registering a kind is a variant here and an arm in
-/// [`Experiment::params`] and in `spec::run`'s dispatch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Experiment {
-    ActivationPatching(patching::Params),
-    Ablation(ablation::Params),
-    Circuit(circuit::Params),
-    /// No parameters (written `"logit_lens"`).
-    LogitLens,
-    AttributionPatching(attribution::Params),
-    Generation(generation::Params),
-    Steering(steering::Params),
-}
-
-impl Experiment {
-    /// The parameters' checks and needs.
-    pub fn params(&self) -> &dyn Checked {
-        match self {
-            Self::ActivationPatching(p) => p,
-            Self::Ablation(p) => p,
-            Self::Circuit(p) => p,
-            Self::LogitLens => &lens::Params,
-            Self::AttributionPatching(p) => p,
-            Self::Generation(p) => p,
-            Self::Steering(p) => p,
-        }
-    }
-
-    /// The kind's name in the spec (`activation_patching`).
-    pub fn kind(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::String(name)) => name,
-            Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-            _ => String::new(),
-        }
-    }
 }
 
 /// A spec that cannot be read, with the JSON path of the problem.

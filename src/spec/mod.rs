@@ -2,10 +2,10 @@
 //! browser's history, exports and share links.
 
 pub mod examples;
+mod experiment;
 mod format;
 mod run;
 
-pub use format::{
-    Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput,
-};
+pub use experiment::Experiment;
+pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};
 pub use run::{GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex};

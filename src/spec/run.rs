@@ -1,12 +1,11 @@
 //! Running a spec on a loaded model: resolve prompts and answers with the tokenizer, call
 //! the experiment, and gather named grids, metrics, generations and provenance.
 
-use super::format::{Experiment, PromptInput, Spec, SpecError, TokenInput};
+use super::format::{PromptInput, Spec, SpecError, TokenInput};
 use crate::experiments::{
-    AnswerPair, ExperimentError, Generation, Grid, GridName, Output, Progress, PromptSet,
+    AnswerPair, ExperimentError, Generation, Grid, GridName, Progress, PromptSet,
 };
 use crate::loading::LoadedModel;
-use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use web_time::Instant;
@@ -201,25 +200,6 @@ impl RunContext<'_> {
     }
 }
 
-/// Runs one experiment of the spec: the one place that knows every kind.
-async fn dispatch(
-    experiment: &Experiment,
-    model: &Gpt2,
-    prompts: &PromptSet<'_>,
-    progress: &mut Progress<'_>,
-) -> Result<Output, ExperimentError> {
-    use crate::experiments::*;
-    match experiment {
-        Experiment::ActivationPatching(p) => patching::run(model, prompts, p, progress).await,
-        Experiment::Ablation(p) => ablation::run(model, prompts, p, progress).await,
-        Experiment::Circuit(p) => circuit::run(model, prompts, p, progress).await,
-        Experiment::LogitLens => lens::run(model, prompts, &lens::Params, progress).await,
-        Experiment::AttributionPatching(p) => attribution::run(model, prompts, p, progress).await,
-        Experiment::Generation(p) => generation::run(model, prompts, p, progress).await,
-        Experiment::Steering(p) => steering::run(model, prompts, p, progress).await,
-    }
-}
-
 /// Runs `spec` on the context's model.
 pub async fn run(
     spec: &Spec,
@@ -241,7 +221,10 @@ pub async fn run(
             tokens.insert("corrupted".to_string(), texts(corrupted));
         }
     }
-    let output = dispatch(&spec.experiment, &ctx.model.model, &prompts, progress).await?;
+    let output = spec
+        .experiment
+        .run(&ctx.model.model, &prompts, progress)
+        .await?;
     let mut timings_ms = BTreeMap::new();
     timings_ms.insert("total".to_string(), started.elapsed().as_secs_f64() * 1e3);
     Ok(RunResult {

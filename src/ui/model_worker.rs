@@ -2,24 +2,13 @@
 //! and each call hears its events (status, progress, tokens) until its reply or error. The
 //! page itself never runs the model, so it keeps drawing whatever the model does.
 
+use super::js::{send_to_worker, start_model_worker};
 use crate::session::{Event, FromWorker, Reply, Request, ToWorker};
 use futures_channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(module = "/src/ui/model_worker.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = startModelWorker, catch)]
-    fn start_model_worker(
-        module: &JsValue,
-        on_message: &Closure<dyn FnMut(String)>,
-        on_failure: &Closure<dyn FnMut(String)>,
-    ) -> Result<web_sys::Worker, JsValue>;
-    #[wasm_bindgen(js_name = sendToWorker)]
-    fn send_to_worker(worker: &web_sys::Worker, message: &str, files: &js_sys::Array);
-}
 
 struct Pending {
     on_event: Box<dyn FnMut(Event)>,

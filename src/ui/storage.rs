@@ -2,25 +2,10 @@
 //! `{id, schema, record}` with the [`RunRecord`] as JSON text, so that what is exported is
 //! exactly what was stored.
 
+use super::js::{all_runs, delete_runs, on_other_tab_change, open_history, persist, put_runs};
 use crate::history::{HISTORY_SCHEMA, RunRecord};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(module = "/src/ui/storage.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = openHistory, catch)]
-    async fn open_history() -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = putRuns, catch)]
-    async fn put_runs(records: Array) -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = allRuns, catch)]
-    async fn all_runs() -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = deleteRuns, catch)]
-    async fn delete_runs(ids: Array) -> Result<(), JsValue>;
-    #[wasm_bindgen(js_name = onOtherTabChange)]
-    fn on_other_tab_change(callback: &Closure<dyn FnMut()>);
-    #[wasm_bindgen(catch)]
-    async fn persist() -> Result<JsValue, JsValue>;
-}
 
 /// A storage failure, by the browser's own name for it.
 #[derive(Clone, Debug, PartialEq)]

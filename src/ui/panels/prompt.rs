@@ -1,9 +1,10 @@
 //! Prompt → token strip (ids on hover), per-token loss, top-k next tokens, attention patterns.
 //! The model's worker computes them (`crate::session::inspect`).
 
-use super::{AppState, attention::AttentionPatterns};
+use super::attention::AttentionPatterns;
 use crate::session::inspect::{Candidate, Inspection, TokenLoss};
 use crate::session::{Reply, Request};
+use crate::ui::AppState;
 use leptos::prelude::*;
 
 #[component]

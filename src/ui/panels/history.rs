@@ -1,11 +1,11 @@
 //! The history panel: every run kept in IndexedDB, listed newest first (pinned on top),
 //! searched, opened without recomputing, renamed, pinned, deleted, exported and imported.
 
-use super::{
+use crate::history::{HistoryFile, RunRecord};
+use crate::ui::{
     AppState, files,
     storage::{self, StoredRun},
 };
-use crate::history::{HistoryFile, RunRecord};
 use leptos::prelude::*;
 use std::rc::Rc;
 

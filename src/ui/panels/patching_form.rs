@@ -2,11 +2,11 @@
 //! their tokenisations aligned (differences marked, unequal lengths refused), answers, metric
 //! and targets; it writes the spec that the experiment panel runs.
 
-use super::AppState;
-use crate::spec::examples::EXAMPLES;
 use crate::experiments::{Metric, PatchTarget, patching};
 use crate::session::{Reply, Request};
+use crate::spec::examples::EXAMPLES;
 use crate::spec::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
+use crate::ui::AppState;
 use leptos::prelude::*;
 
 /// The IOI example's prompts, answers and targets, as the form's starting point.

@@ -2,9 +2,9 @@
 //! built in this tab's model worker on its device (nothing is downloaded), and the workloads of
 //! `patchbay bench` timed there; a table, and the report as JSON for BENCHMARKS.md.
 
-use super::{AppState, backend_label, files};
 use crate::bench::{Timing, Workload};
 use crate::session::{Event, Reply, Request};
+use crate::ui::{AppState, backend_label, files};
 use leptos::prelude::*;
 
 /// What a page benchmarks unless `?workloads=` says otherwise: everything but the long

@@ -1,11 +1,11 @@
 //! One run's results, fresh or opened from the history: metrics, generations, the attribution
 //! scatter, every grid as a figure with its numbers; downloads and the share link.
 
-use super::{files, heatmap::GridView};
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::figures::scatter_svg;
 use crate::history::RunRecord;
 use crate::share::SharedRun;
+use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 

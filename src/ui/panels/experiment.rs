@@ -1,15 +1,13 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
 //! cancel, then every result grid as a figure with its numbers.
 
-use super::{
-    AppState, heatmap::GridView, history, page::PageParams, patching_form::PatchingForm,
-    result::RunView,
-};
+use super::{history, patching_form::PatchingForm, result::RunView};
 use crate::experiments::Grid;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
 use crate::spec::Spec;
 use crate::spec::examples::{self, EXAMPLES};
+use crate::ui::{AppState, heatmap::GridView, page::PageParams};
 use leptos::prelude::*;
 use std::rc::Rc;
 

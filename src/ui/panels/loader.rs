@@ -2,11 +2,11 @@
 //! (self-hosted or `static/models/NAME/`), or local files (picker or drag & drop). The model's
 //! worker loads it (`crate::worker`); this panel shows its progress.
 
-use super::{
+use crate::session::{Event, HubRepo, LoadSource, Reply, Request};
+use crate::ui::{
     AppState, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
 };
-use crate::session::{Event, HubRepo, LoadSource, Reply, Request};
 use leptos::prelude::*;
 use std::rc::Rc;
 

@@ -1,10 +1,10 @@
 //! Generation with every control of the engine, tokens streaming in as they are produced, and
 //! optionally an activation-addition steer shown beside the default continuation.
 
-use super::AppState;
 use crate::experiments::GenerationConfig;
 use crate::session::generate::{GenerateRequest, Steer};
 use crate::session::{Event, Request};
+use crate::ui::AppState;
 use leptos::prelude::*;
 
 fn parse_ids(text: &str) -> Result<Vec<u32>, String> {

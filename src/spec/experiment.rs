@@ -1,0 +1,69 @@
+//! The registry of experiment kinds: the spec's `experiment` field. Adding a kind is a variant
+//! here and an arm in [`Experiment::params`] and [`Experiment::run`]; its parameters and code
+//! live in its own module of `experiments`.
+
+use crate::experiments::{
+    Checked, ExperimentError, Output, Progress, PromptSet, ablation, attribution, circuit,
+    generation, lens, patching, steering,
+};
+use crate::model::Gpt2;
+use serde::{Deserialize, Serialize};
+
+/// The experiment and its parameters: one variant per kind, each holding the parameters its
+/// module in `experiments` defines (written `{"activation_patching": {...}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Experiment {
+    ActivationPatching(patching::Params),
+    Ablation(ablation::Params),
+    Circuit(circuit::Params),
+    /// No parameters (written `"logit_lens"`).
+    LogitLens,
+    AttributionPatching(attribution::Params),
+    Generation(generation::Params),
+    Steering(steering::Params),
+}
+
+impl Experiment {
+    /// The parameters' checks and needs.
+    pub fn params(&self) -> &dyn Checked {
+        match self {
+            Self::ActivationPatching(p) => p,
+            Self::Ablation(p) => p,
+            Self::Circuit(p) => p,
+            Self::LogitLens => &lens::Params,
+            Self::AttributionPatching(p) => p,
+            Self::Generation(p) => p,
+            Self::Steering(p) => p,
+        }
+    }
+
+    /// The kind's name in the spec (`activation_patching`).
+    pub fn kind(&self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+impl Experiment {
+    /// Runs the experiment on `prompts`.
+    pub async fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> Result<Output, ExperimentError> {
+        match self {
+            Self::ActivationPatching(p) => patching::run(model, prompts, p, progress).await,
+            Self::Ablation(p) => ablation::run(model, prompts, p, progress).await,
+            Self::Circuit(p) => circuit::run(model, prompts, p, progress).await,
+            Self::LogitLens => lens::run(model, prompts, &lens::Params, progress).await,
+            Self::AttributionPatching(p) => attribution::run(model, prompts, p, progress).await,
+            Self::Generation(p) => generation::run(model, prompts, p, progress).await,
+            Self::Steering(p) => steering::run(model, prompts, p, progress).await,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! One panel a file: each reads and changes `AppState`, and talks to the model only through
+//! the worker (`state.worker()`).
+
+pub mod attention;
+pub mod bench;
+pub mod experiment;
+pub mod generation;
+pub mod history;
+pub mod loader;
+pub mod patching_form;
+pub mod prompt;
+pub mod result;
