@@ -6,7 +6,8 @@
 //! - [`device`]: choosing where the model runs.
 //! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
 //! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
-//! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures.
+//! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures; [`open`]:
+//!   a spec, history file or share link to run.
 //! - [`session`]: the model's side of the browser app as messages (its Web Worker runs them).
 //! - [`bench`]: the benchmark workloads, native and in the browser.
 //! - `ui` (wasm32 only): the Leptos browser app; `worker` (wasm32 only): the model's Web Worker.
@@ -19,6 +20,7 @@ pub mod history;
 pub mod hooks;
 pub mod loading;
 pub mod model;
+pub mod open;
 pub mod rng;
 pub mod session;
 pub mod share;

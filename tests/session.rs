@@ -7,11 +7,12 @@ use common::experiments::block_on;
 use common::{load_tiny, reference, reference_json};
 use patchbay::device::{self, Backend};
 use patchbay::experiments::GenerationConfig;
-use patchbay::session::generate::{GenerateRequest, Steer};
+use patchbay::experiments::{Metric, steering};
 use patchbay::session::{
     CANCELLED, Event, FromWorker, Reply, Request, Session, ToWorker, handle, inspect::TOP_K,
 };
 use patchbay::spec::Spec;
+use patchbay::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION};
 
 fn session() -> Session {
     Session {
@@ -89,21 +90,33 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
     let session = session();
     let steering = &reference_json()["steering"];
     let expected = ids(&steering["steered_new_ids"]);
-    let request = Request::Generate(GenerateRequest {
-        prompt: steering["prompt"].as_str().unwrap().into(),
-        prepend_bos: true,
-        config: GenerationConfig {
-            max_new_tokens: expected.len(),
-            stop_at_eos: false,
-            ..GenerationConfig::default()
+    let spec = Spec {
+        version: SPEC_VERSION,
+        title: String::new(),
+        model: ModelRef {
+            id: "tiny".into(),
+            revision: None,
         },
-        steer: Some(Steer {
-            hook: steering["hook"].as_str().unwrap().into(),
-            positive: " Love".into(),
-            negative: " Hate".into(),
-            coefficient: steering["coeff"].as_f64().unwrap() as f32,
+        prompts: None,
+        metric: Metric::default(),
+        experiment: Experiment::Steering(steering::Params {
+            hook: steering["hook"].as_str().unwrap().parse().unwrap(),
+            positive: PromptInput::Text(" Love".into()),
+            negative: PromptInput::Text(" Hate".into()),
+            coeff: steering["coeff"].as_f64().unwrap() as f32,
+            prompt: PromptInput::Text(steering["prompt"].as_str().unwrap().into()),
+            prepend_bos: true,
+            generation: GenerationConfig {
+                max_new_tokens: expected.len(),
+                stop_at_eos: false,
+                ..GenerationConfig::default()
+            },
         }),
-    });
+        seed: 0,
+    };
+    let request = Request::Run {
+        spec: Box::new(spec),
+    };
     let mut tokens = vec![];
     let reply = block_on(handle(&session, &request, &mut |event| {
         if let Event::Token(token) = event {
@@ -112,7 +125,10 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
         true
     }))
     .unwrap();
-    assert_eq!(reply, Reply::Generated);
+    let Reply::Run(result) = reply else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(result.generations["steered"].generation.new_ids, expected);
     let steered: Vec<u32> = tokens
         .iter()
         .filter(|t| t.run == 1 && t.name == "steered")

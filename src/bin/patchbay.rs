@@ -194,49 +194,15 @@ mod cli {
         source: &str,
         run_id: Option<&str>,
     ) -> Result<(patchbay::spec::Spec, Option<patchbay::spec::RunResult>), String> {
-        use patchbay::history::{HISTORY_FORMAT, HistoryFile};
-        use patchbay::share::SharedRun;
-        use patchbay::spec::Spec;
-        if !std::path::Path::new(source).exists()
-            && let Some((_, fragment)) = source.split_once('#')
-        {
-            let shared = SharedRun::from_fragment(fragment)
-                .map_err(|e| e.to_string())?
-                .ok_or("the link carries no experiment")?;
-            return Ok((shared.spec, None));
-        }
-        let text =
-            std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))?;
-        if !text.contains(HISTORY_FORMAT) {
-            return Spec::from_json(&text)
-                .map(|spec| (spec, None))
-                .map_err(|e| format!("{source}: {e}"));
-        }
-        let history = HistoryFile::from_json(&text).map_err(|e| format!("{source}: {e}"))?;
-        let ids = || {
-            history
-                .runs
-                .iter()
-                .map(|r| r.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+        use patchbay::open::{open_file, open_link};
+        let opened = if !std::path::Path::new(source).exists() && source.contains('#') {
+            open_link(source)?
+        } else {
+            let text = std::fs::read_to_string(source)
+                .map_err(|e| format!("cannot read {source}: {e}"))?;
+            open_file(&text, run_id).map_err(|e| format!("{source}: {e}"))?
         };
-        let run = match run_id {
-            Some(id) => history
-                .runs
-                .iter()
-                .find(|r| r.id == id)
-                .ok_or_else(|| format!("{source} has no run `{id}` (it has {})", ids()))?,
-            None if history.runs.len() == 1 => &history.runs[0],
-            None => {
-                return Err(format!(
-                    "{source} holds {} runs: choose one with --run ({})",
-                    history.runs.len(),
-                    ids()
-                ));
-            }
-        };
-        Ok((run.result.spec.clone(), Some(run.result.clone())))
+        Ok((opened.spec, opened.stored))
     }
 
     fn run_spec(args: RunArgs) -> Result<(), String> {

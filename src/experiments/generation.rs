@@ -44,6 +44,7 @@ pub async fn run(
         seed: prompts.seed,
         ..params.generation.clone()
     };
+    progress.start_generation("default");
     let generation = generate(model, &ids, &config, &params.interventions, progress).await?;
     Ok(Output {
         generations: vec![("default".into(), ids, generation)],

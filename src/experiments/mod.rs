@@ -39,7 +39,7 @@ pub use output::{
     UnknownGridName, Variant,
 };
 pub use patching::PatchTarget;
-pub use progress::{Progress, ProgressUpdate};
+pub use progress::{Progress, ProgressUpdate, TokenUpdate};
 pub use prompts::{CachedRun, PromptInput, PromptSet};
 pub use readback::{read, yield_to_browser};
 pub use steering::{SteeringVector, steering_vector};

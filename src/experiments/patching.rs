@@ -198,7 +198,8 @@ pub struct Params {
     pub max_rows: usize,
 }
 
-pub(crate) fn default_max_rows() -> usize {
+/// Rows per forward pass when a spec does not say: bounds memory on GPT-2 small.
+pub fn default_max_rows() -> usize {
     64
 }
 

@@ -11,16 +11,34 @@ pub struct ProgressUpdate<'a> {
     pub values: &'a [f32],
 }
 
+/// A new token of the continuation `generation` (`default`, `unsteered`, `steered`).
+pub struct TokenUpdate<'a> {
+    pub generation: &'a str,
+    pub step: &'a Step,
+}
+
 type CellsCallback<'a> = Box<dyn FnMut(&ProgressUpdate<'_>) -> bool + 'a>;
-type TokenCallback<'a> = Box<dyn FnMut(&Step) -> bool + 'a>;
+type TokenCallback<'a> = Box<dyn FnMut(&TokenUpdate<'_>) -> bool + 'a>;
 
 /// Where an experiment reports. A sweep's callback returns `false` to cancel (the experiment
 /// fails with [`ExperimentError::Cancelled`]); a generation's returns `false` to stop (the
-/// tokens so far are the result).
-#[derive(Default)]
+/// tokens so far are the result, and no further continuation starts).
 pub struct Progress<'a> {
     cells: Option<CellsCallback<'a>>,
     tokens: Option<TokenCallback<'a>>,
+    generation: &'static str,
+    stopped: bool,
+}
+
+impl Default for Progress<'_> {
+    fn default() -> Self {
+        Self {
+            cells: None,
+            tokens: None,
+            generation: "default",
+            stopped: false,
+        }
+    }
 }
 
 impl<'a> Progress<'a> {
@@ -33,16 +51,19 @@ impl<'a> Progress<'a> {
     pub fn new(callback: impl FnMut(&ProgressUpdate<'_>) -> bool + 'a) -> Self {
         Self {
             cells: Some(Box::new(callback)),
-            tokens: None,
+            ..Self::default()
         }
     }
 
     /// Calls `callback` with every generated token; it returns `false` to stop.
-    pub fn tokens(callback: impl FnMut(&Step) -> bool + 'a) -> Self {
-        Self {
-            cells: None,
-            tokens: Some(Box::new(callback)),
-        }
+    pub fn tokens(callback: impl FnMut(&TokenUpdate<'_>) -> bool + 'a) -> Self {
+        Self::default().with_tokens(callback)
+    }
+
+    /// Also reports generated tokens to `callback`.
+    pub fn with_tokens(mut self, callback: impl FnMut(&TokenUpdate<'_>) -> bool + 'a) -> Self {
+        self.tokens = Some(Box::new(callback));
+        self
     }
 
     /// Reports `done` of `total` with `per_prompt` values (`prompts` per cell).
@@ -71,8 +92,25 @@ impl<'a> Progress<'a> {
         }
     }
 
+    /// Names the continuation whose tokens follow.
+    pub(crate) fn start_generation(&mut self, name: &'static str) {
+        self.generation = name;
+    }
+
     /// Reports a new token; `false`: stop generating.
     pub(crate) fn token(&mut self, step: &Step) -> bool {
-        self.tokens.as_mut().is_none_or(|callback| callback(step))
+        let go_on = self.tokens.as_mut().is_none_or(|callback| {
+            callback(&TokenUpdate {
+                generation: self.generation,
+                step,
+            })
+        });
+        self.stopped |= !go_on;
+        go_on
+    }
+
+    /// Whether a generation was stopped: later continuations are not started.
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 }

@@ -58,25 +58,23 @@ pub async fn run(
         seed: prompts.seed,
         ..params.generation.clone()
     };
-    let plain = generate(model, &ids, &config, &[], progress).await?;
-    let steered = generate(
-        model,
-        &ids,
-        &config,
-        &[vector.intervention(params.coeff)],
-        progress,
-    )
-    .await?;
-    let d = vector.vector.len();
+    let steer = vector.intervention(params.coeff);
     let mut output = Output::default();
+    let d = vector.vector.len();
     output.grid(
         GridName::raw(GridKind::SteeringVector),
         Grid::new(&["d_model"], vec![d], vector.vector),
     );
-    output.generations = vec![
-        ("unsteered".into(), ids.clone(), plain),
-        ("steered".into(), ids, steered),
-    ];
+    for (name, interventions) in [("unsteered", vec![]), ("steered", vec![steer])] {
+        if progress.stopped() {
+            break;
+        }
+        progress.start_generation(name);
+        let generation = generate(model, &ids, &config, &interventions, progress).await?;
+        output
+            .generations
+            .push((name.into(), ids.clone(), generation));
+    }
     Ok(output)
 }
 

@@ -12,100 +12,63 @@ pub use weights::{assemble, load_gpt2};
 
 use crate::model::{ConfigError, Gpt2, Gpt2Config};
 use burn::tensor::Device;
-use std::fmt;
 
 /// Why a model could not be loaded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LoadError {
     /// `config.json` is unusable.
-    Config(ConfigError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The weights are not a safetensors file.
+    #[error("the weights are not a valid safetensors file ({0})")]
     NotSafetensors(String),
     /// The weights file ends before its header says it should.
+    #[error(
+        "the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}` (was the download cut off?)"
+    )]
     Truncated {
         expected: usize,
         actual: usize,
         tensor: String,
     },
     /// A parameter the architecture needs is absent.
+    #[error(
+        "the weights have no tensor `{name}` (expected shape {shape:?}): is this a GPT-2 checkpoint matching config.json?"
+    )]
     MissingTensor { name: String, shape: Vec<usize> },
     /// A parameter has the wrong shape for the config.
+    #[error("tensor `{name}` has shape {actual:?}, but config.json implies {expected:?}")]
     Shape {
         name: String,
         expected: Vec<usize>,
         actual: Vec<usize>,
     },
     /// Tensors that GPT-2 does not have (another architecture, or another config).
+    #[error("the weights contain tensors GPT-2 does not have: {}", first_five(.0))]
     UnexpectedTensors(Vec<String>),
     /// A tensor in a number format we cannot read.
+    #[error("tensor `{name}` is stored as {dtype}; only F32, F16 and BF16 are supported")]
     Dtype { name: String, dtype: String },
     /// `tokenizer.json` is unusable.
+    #[error("tokenizer.json could not be used: {0}")]
     Tokenizer(String),
     /// A file could not be read.
+    #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
     /// The device failed while the weights were put on it.
+    #[error("the device failed while taking the weights ({0})")]
     Device(String),
 }
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Config(e) => e.fmt(f),
-            Self::Device(e) => write!(f, "the device failed while taking the weights ({e})"),
-            Self::NotSafetensors(e) => {
-                write!(f, "the weights are not a valid safetensors file ({e})")
-            }
-            Self::Truncated {
-                expected,
-                actual,
-                tensor,
-            } => write!(
-                f,
-                "the weights file is truncated at byte {actual} of {expected}, inside tensor `{tensor}` (was the download cut off?)"
-            ),
-            Self::MissingTensor { name, shape } => write!(
-                f,
-                "the weights have no tensor `{name}` (expected shape {shape:?}): is this a GPT-2 checkpoint matching config.json?"
-            ),
-            Self::Shape {
-                name,
-                expected,
-                actual,
-            } => write!(
-                f,
-                "tensor `{name}` has shape {actual:?}, but config.json implies {expected:?}"
-            ),
-            Self::UnexpectedTensors(names) => {
-                let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
-                let more = if names.len() > 5 {
-                    format!(" and {} more", names.len() - 5)
-                } else {
-                    String::new()
-                };
-                write!(
-                    f,
-                    "the weights contain tensors GPT-2 does not have: {}{more}",
-                    shown.join(", ")
-                )
-            }
-            Self::Dtype { name, dtype } => {
-                write!(
-                    f,
-                    "tensor `{name}` is stored as {dtype}; only F32, F16 and BF16 are supported"
-                )
-            }
-            Self::Tokenizer(e) => write!(f, "tokenizer.json could not be used: {e}"),
-            Self::Io { path, message } => write!(f, "cannot read {path}: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-impl From<ConfigError> for LoadError {
-    fn from(e: ConfigError) -> Self {
-        Self::Config(e)
-    }
+/// `a, b, c, d, e and 3 more`.
+fn first_five(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+    let more = if names.len() > 5 {
+        format!(" and {} more", names.len() - 5)
+    } else {
+        String::new()
+    };
+    format!("{}{more}", shown.join(", "))
 }
 
 /// The three files of a Hugging Face GPT-2 model folder, as bytes.

@@ -4,9 +4,9 @@
 //! loading (which fetches, in `worker`) is plain Rust over a loaded model and tested natively.
 //!
 //! - [`inspect`]: one prompt's tokens, losses, top-k and attention patterns.
-//! - [`generate`]: the Generation panel's continuations, streamed.
+//! - specs (the experiment panel's, and the Generation panel's generation or steering spec),
+//!   with sweep progress and generated tokens streamed.
 
-pub mod generate;
 pub mod inspect;
 
 use crate::bench::{Inputs, Timing, Workload, time};
@@ -16,7 +16,6 @@ use crate::loading::LoadedModel;
 use crate::model::{Gpt2, Gpt2Config};
 use crate::spec::{RunContext, RunResult, Spec, run};
 use burn::tensor::Device;
-use generate::{GenerateRequest, NewToken};
 use inspect::Inspection;
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
@@ -105,10 +104,10 @@ pub enum Request {
         texts: Vec<String>,
         prepend_bos: bool,
     },
+    /// Runs a spec; generation and steering stream their tokens ([`Event::Token`]).
     Run {
         spec: Box<Spec>,
     },
-    Generate(GenerateRequest),
     /// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
     Bench {
         workloads: Vec<Workload>,
@@ -131,8 +130,17 @@ pub enum Reply {
     Inspection(Inspection),
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
-    Generated,
     Bench { report: serde_json::Value },
+}
+
+/// One new token of continuation `run` (0, 1... in the order they are generated), with its
+/// name (`default`, `unsteered`, `steered`) and text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub run: usize,
+    pub name: String,
+    pub token: u32,
+    pub text: String,
 }
 
 /// What the worker says while a request runs, and when it ends.
@@ -223,21 +231,32 @@ pub async fn handle(
                 weights_sha256: session.weights_sha256.clone(),
                 device: session.backend.to_string(),
             };
+            // `emit` reports both kinds of progress, so it is shared between the callbacks.
+            let emit = std::cell::RefCell::new(emit);
+            let mut runs: Vec<String> = Vec::new();
             let mut progress = Progress::new(|update| {
-                emit(Event::Progress {
+                (emit.borrow_mut())(Event::Progress {
                     done: update.done,
                     total: update.total,
                     values: update.values.to_vec(),
                 })
+            })
+            .with_tokens(|update| {
+                if runs.last().map(String::as_str) != Some(update.generation) {
+                    runs.push(update.generation.to_string());
+                }
+                let token = update.step.token;
+                (emit.borrow_mut())(Event::Token(NewToken {
+                    run: runs.len() - 1,
+                    name: update.generation.to_string(),
+                    token,
+                    text: loaded.tokenizer.decode(&[token]).unwrap_or_default(),
+                }))
             });
             run(spec, &context, &mut progress)
                 .await
                 .map(|result| Reply::Run(Box::new(result)))
                 .map_err(|e| e.to_string())
-        }
-        Request::Generate(generation) => {
-            generate::run(loaded, generation, &mut |token| emit(Event::Token(token))).await?;
-            Ok(Reply::Generated)
         }
         Request::Load { .. } | Request::Bench { .. } => {
             Err("this request does not run on a loaded model".into())

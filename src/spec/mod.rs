@@ -1,11 +1,13 @@
 //! Experiment specs (versioned JSON) and running them: the format shared by the CLI, the
 //! browser's history, exports and share links.
 
+mod draft;
 pub mod examples;
 mod experiment;
 mod format;
 mod run;
 
+pub use draft::{PatchingDraft, lines};
 pub use experiment::Experiment;
 pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};
 pub use run::{GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex};

@@ -1,9 +1,11 @@
 //! Generation with every control of the engine, tokens streaming in as they are produced, and
-//! optionally an activation-addition steer shown beside the default continuation.
+//! optionally an activation-addition steer shown beside the unsteered continuation. The panel
+//! writes a generation or steering spec and runs it like any other.
 
-use crate::experiments::GenerationConfig;
-use crate::session::generate::{GenerateRequest, Steer};
-use crate::session::{Event, Request};
+use crate::experiments::{GenerationConfig, Metric, generation, steering};
+use crate::hooks::UnknownHook;
+use crate::session::{CANCELLED, Event, Reply, Request};
+use crate::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION, Spec};
 use crate::ui::AppState;
 use leptos::prelude::*;
 
@@ -74,7 +76,8 @@ pub fn GenerationPanel() -> impl IntoView {
     let call = StoredValue::new(None::<u32>);
 
     let start = move |_| {
-        let request = (|| -> Result<GenerateRequest, String> {
+        let spec = (|| -> Result<Spec, String> {
+            let seed = number("seed", &seed.get_untracked())?;
             let config = GenerationConfig {
                 max_new_tokens: number("max tokens", &max_new.get_untracked())?,
                 temperature: number("temperature", &temperature.get_untracked())?,
@@ -84,29 +87,50 @@ pub fn GenerationPanel() -> impl IntoView {
                 frequency_penalty: number("frequency penalty", &frequency.get_untracked())?,
                 presence_penalty: number("presence penalty", &presence.get_untracked())?,
                 banned_tokens: parse_ids(&banned.get_untracked())?,
-                seed: number("seed", &seed.get_untracked())?,
+                seed,
                 kv_cache: kv_cache.get_untracked(),
                 ..GenerationConfig::default()
             };
-            let steer = if steer.get_untracked() {
-                Some(Steer {
-                    hook: hook.get_untracked(),
-                    positive: positive.get_untracked(),
-                    negative: negative.get_untracked(),
-                    coefficient: number("coefficient", &coeff.get_untracked())?,
+            let prompt = PromptInput::Text(prompt.get_untracked());
+            let prepend_bos = prepend_bos.get_untracked();
+            let experiment = if steer.get_untracked() {
+                Experiment::Steering(steering::Params {
+                    hook: hook
+                        .get_untracked()
+                        .trim()
+                        .parse()
+                        .map_err(|e: UnknownHook| e.to_string())?,
+                    positive: PromptInput::Text(positive.get_untracked()),
+                    negative: PromptInput::Text(negative.get_untracked()),
+                    coeff: number("coefficient", &coeff.get_untracked())?,
+                    prompt,
+                    prepend_bos,
+                    generation: config,
                 })
             } else {
-                None
+                Experiment::Generation(generation::Params {
+                    prompt,
+                    prepend_bos,
+                    generation: config,
+                    interventions: vec![],
+                })
             };
-            Ok(GenerateRequest {
-                prompt: prompt.get_untracked(),
-                prepend_bos: prepend_bos.get_untracked(),
-                config,
-                steer,
+            let model = state.session.get_untracked().map(|s| s.name.clone());
+            Ok(Spec {
+                version: SPEC_VERSION,
+                title: "Generation (from the panel)".into(),
+                model: ModelRef {
+                    id: model.unwrap_or_default(),
+                    revision: None,
+                },
+                prompts: None,
+                metric: Metric::default(),
+                experiment,
+                seed,
             })
         })();
-        let request = match request {
-            Ok(r) => r,
+        let spec = match spec {
+            Ok(spec) => spec,
             Err(e) => return error.set(Some(e)),
         };
         busy.set(true);
@@ -123,16 +147,31 @@ pub fn GenerationPanel() -> impl IntoView {
                 });
             }
         };
-        let (id, outcome) = state
-            .worker()
-            .call(Request::Generate(request), vec![], on_event);
+        let request = Request::Run {
+            spec: Box::new(spec),
+        };
+        let (id, outcome) = state.worker().call(request, vec![], on_event);
         call.set_value(Some(id));
         leptos::task::spawn_local(async move {
             let outcome = outcome.await;
             busy.set(false);
             call.set_value(None);
-            if let Err(e) = outcome {
-                error.set(Some(e));
+            match outcome {
+                // The whole continuations, decoded together (a token's bytes may complete
+                // a character only with the next one's).
+                Ok(Reply::Run(result)) => outputs.set(
+                    result
+                        .generations
+                        .iter()
+                        .map(|(name, g)| {
+                            (name.clone(), g.generation.new_ids.clone(), g.text.clone())
+                        })
+                        .collect(),
+                ),
+                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
+                // Stopped: the tokens so far stay.
+                Err(e) if e == CANCELLED => {}
+                Err(e) => error.set(Some(e)),
             }
         });
     };

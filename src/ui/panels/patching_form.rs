@@ -2,65 +2,12 @@
 //! their tokenisations aligned (differences marked, unequal lengths refused), answers, metric
 //! and targets; it writes the spec that the experiment panel runs.
 
-use crate::experiments::{Metric, PatchTarget, patching};
+use crate::experiments::{Metric, PatchTarget};
 use crate::session::{Reply, Request};
 use crate::spec::examples::EXAMPLES;
-use crate::spec::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
+use crate::spec::{PatchingDraft, Spec, lines};
 use crate::ui::AppState;
 use leptos::prelude::*;
-
-/// The IOI example's prompts, answers and targets, as the form's starting point.
-fn ioi() -> (String, String, String, Vec<PatchTarget>) {
-    let spec = Spec::from_json(EXAMPLES[0].json).expect("the bundled example parses");
-    let prompts = spec.prompts.expect("the example has prompts");
-    let text = |inputs: &[PromptInput]| {
-        inputs
-            .iter()
-            .filter_map(|p| match p {
-                PromptInput::Text(t) => Some(t.clone()),
-                PromptInput::Ids(_) => None,
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let token = |t: &TokenInput| match t {
-        TokenInput::Text(t) => t.trim().to_string(),
-        TokenInput::Id(id) => format!("#{id}"),
-    };
-    let answers = prompts
-        .answers
-        .iter()
-        .map(|[a, b]| format!("{} | {}", token(a), token(b)))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let targets = match spec.experiment {
-        Experiment::ActivationPatching(params) => params.targets,
-        _ => vec![PatchTarget::ResidPre],
-    };
-    (
-        text(&prompts.clean),
-        text(&prompts.corrupted),
-        answers,
-        targets,
-    )
-}
-
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// `" Mary | John"` → the two answers, each with its leading space (GPT-2 tokens of words).
-fn answer_pair(line: &str) -> Result<[TokenInput; 2], String> {
-    let (a, b) = line
-        .split_once('|')
-        .ok_or_else(|| format!("answers: `{line}` is not `correct | incorrect`"))?;
-    let word = |w: &str| TokenInput::Text(format!(" {}", w.trim()));
-    Ok([word(a), word(b)])
-}
 
 /// One prompt pair's tokens, aligned by position.
 #[derive(Clone, PartialEq)]
@@ -72,13 +19,29 @@ struct Pair {
 #[component]
 pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let (clean0, corrupted0, answers0, targets0) = ioi();
-    let clean = RwSignal::new(clean0);
-    let corrupted = RwSignal::new(corrupted0);
-    let answers = RwSignal::new(answers0);
-    let bos = RwSignal::new(true);
-    let metric = RwSignal::new(Metric::LogitDiff);
-    let targets = RwSignal::new(targets0);
+    // The IOI example is the form's starting point.
+    let example = Spec::from_json(EXAMPLES[0].json).expect("the bundled example parses");
+    let start = PatchingDraft::from_spec(&example).expect("the example is a patching spec");
+    let clean = RwSignal::new(start.clean);
+    let corrupted = RwSignal::new(start.corrupted);
+    let answers = RwSignal::new(start.answers);
+    let bos = RwSignal::new(start.prepend_bos);
+    let metric = RwSignal::new(start.metric);
+    let targets = RwSignal::new(start.targets);
+    // The spec names the loaded model (the example's until one is loaded).
+    let example_model = StoredValue::new(start.model);
+    let draft = move || PatchingDraft {
+        model: state
+            .session
+            .get()
+            .map_or_else(|| example_model.get_value(), |s| s.name.clone()),
+        clean: clean.get(),
+        corrupted: corrupted.get(),
+        answers: answers.get(),
+        prepend_bos: bos.get(),
+        metric: metric.get(),
+        targets: targets.get(),
+    };
 
     // Token texts come from the model's worker (it holds the tokenizer): the latest request wins.
     let pairs = LocalResource::new(move || {
@@ -111,24 +74,7 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
         }
     });
     let problems = Memo::new(move |_| {
-        let (clean, corrupted, answers) = (
-            lines(&clean.get()),
-            lines(&corrupted.get()),
-            lines(&answers.get()),
-        );
-        let mut problems = Vec::new();
-        if clean.is_empty() {
-            problems.push("write at least one clean prompt".to_string());
-        }
-        if clean.len() != corrupted.len() || clean.len() != answers.len() {
-            problems.push(format!(
-                "{} clean prompts, {} corrupted prompts and {} answer pairs: one of each per line",
-                clean.len(),
-                corrupted.len(),
-                answers.len()
-            ));
-        }
-        problems.extend(answers.iter().filter_map(|a| answer_pair(a).err()));
+        let mut problems = draft().to_spec().err().unwrap_or_default();
         for (i, pair) in pairs.get().flatten().unwrap_or_default().iter().enumerate() {
             if pair.clean.len() != pair.corrupted.len() {
                 problems.push(format!(
@@ -139,52 +85,13 @@ pub fn PatchingForm(spec_text: RwSignal<String>) -> impl IntoView {
                 ));
             }
         }
-        if targets.get().is_empty() {
-            problems.push("choose at least one target".into());
-        }
         problems
     });
 
     let write = move |_| {
-        let answer_pairs: Result<Vec<_>, _> = lines(&answers.get_untracked())
-            .iter()
-            .map(|l| answer_pair(l))
-            .collect();
-        let Ok(answer_pairs) = answer_pairs else {
-            return;
-        };
-        let model = state
-            .session
-            .get_untracked()
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| "openai-community/gpt2".into());
-        let spec = Spec {
-            version: SPEC_VERSION,
-            title: "Activation patching (from the form)".into(),
-            model: ModelRef {
-                id: model,
-                revision: None,
-            },
-            prompts: Some(Prompts {
-                clean: lines(&clean.get_untracked())
-                    .into_iter()
-                    .map(PromptInput::Text)
-                    .collect(),
-                corrupted: lines(&corrupted.get_untracked())
-                    .into_iter()
-                    .map(PromptInput::Text)
-                    .collect(),
-                answers: answer_pairs,
-                prepend_bos: bos.get_untracked(),
-            }),
-            metric: metric.get_untracked(),
-            experiment: Experiment::ActivationPatching(patching::Params {
-                targets: targets.get_untracked(),
-                max_rows: 64,
-            }),
-            seed: 0,
-        };
-        spec_text.set(spec.to_json());
+        if let Ok(spec) = untrack(draft).to_spec() {
+            spec_text.set(spec.to_json());
+        }
     };
 
     let toggle = move |target: PatchTarget| {
