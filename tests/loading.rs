@@ -359,3 +359,153 @@ fn hostile_headers_are_refused_without_hanging_or_allocating_what_is_not_there()
     stream.feed(&bytes).unwrap();
     assert!(matches!(stream.finish(), Err(LoadError::Truncated { .. })));
 }
+
+/// The loading pipeline (what the browser's worker runs for a URL or picked files), from
+/// files in memory read in small chunks.
+mod pipeline {
+    use super::files;
+    use patchbay::loading::memory::Target;
+    use patchbay::loading::pipeline::{
+        FileSource, ListedFile, ListedLfs, Plan, listed_weights, load,
+    };
+    use patchbay::loading::{ModelFiles, assemble};
+    use std::cell::RefCell;
+
+    struct Memory {
+        files: ModelFiles,
+        /// The names asked for, in order.
+        asked: Vec<String>,
+    }
+
+    impl FileSource for Memory {
+        async fn read(
+            &mut self,
+            name: &str,
+            check: &mut dyn FnMut(Option<u64>) -> Result<(), String>,
+            sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+        ) -> Result<(), String> {
+            self.asked.push(name.to_string());
+            let bytes = match name {
+                "config.json" => &self.files.config,
+                "tokenizer.json" => &self.files.tokenizer,
+                "model.safetensors" => &self.files.weights,
+                _ => return Err(format!("no {name}")),
+            };
+            check(Some(bytes.len() as u64))?;
+            bytes.chunks(7).try_for_each(sink)
+        }
+    }
+
+    fn plan<'a>(listed: Option<&'a ListedFile>, device: &'a burn::tensor::Device) -> Plan<'a> {
+        Plan {
+            label: "tiny",
+            weights: "model.safetensors",
+            weights_size: listed.map(|l| l.size),
+            listed,
+            target: Target::Cpu,
+            device,
+            block_bytes: None,
+        }
+    }
+
+    fn listing(files: &ModelFiles) -> ListedFile {
+        use sha2::{Digest, Sha256};
+        ListedFile {
+            path: "model.safetensors".into(),
+            size: files.weights.len() as u64,
+            lfs: Some(ListedLfs {
+                oid: format!("{:x}", Sha256::digest(&files.weights)),
+                size: files.weights.len() as u64,
+            }),
+        }
+    }
+
+    fn run(source: &mut Memory, plan: &Plan) -> Result<patchbay::loading::pipeline::Parts, String> {
+        let said = RefCell::new(vec![]);
+        pollster::block_on(load(source, plan, &|s| said.borrow_mut().push(s)))
+    }
+
+    #[test]
+    fn a_model_streams_in_and_matches_its_listing() {
+        let device = patchbay::device::cpu();
+        let files = files();
+        let listed = listing(&files);
+        let mut source = Memory {
+            files: files.clone(),
+            asked: vec![],
+        };
+        let parts = run(&mut source, &plan(Some(&listed), &device)).unwrap();
+        assert_eq!(
+            source.asked,
+            ["config.json", "tokenizer.json", "model.safetensors"]
+        );
+        assert_eq!(parts.weights.sha256, listed.lfs.unwrap().oid);
+        assert_eq!(parts.timings_ms.len(), 2);
+        assemble(&parts.config, parts.weights).unwrap();
+    }
+
+    #[test]
+    fn a_listing_that_disagrees_is_refused() {
+        let device = patchbay::device::cpu();
+        let files = files();
+        let mut wrong_size = listing(&files);
+        wrong_size.size += 1;
+        let mut wrong_hash = listing(&files);
+        wrong_hash.lfs.as_mut().unwrap().oid = "0".repeat(64);
+        for (listed, expected) in [
+            (wrong_size, "the download is incomplete"),
+            (wrong_hash, "the file is corrupt"),
+        ] {
+            let mut source = Memory {
+                files: files.clone(),
+                asked: vec![],
+            };
+            let err = run(&mut source, &plan(Some(&listed), &device))
+                .err()
+                .unwrap();
+            assert!(err.contains(expected), "{err}");
+        }
+        let err = listed_weights(&[], "someone/bert").unwrap_err();
+        assert!(
+            err.contains("someone/bert has no model.safetensors"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_model_too_large_is_refused_before_its_weights_are_read() {
+        let device = patchbay::device::cpu();
+        let mut files = files();
+        let mut config: serde_json::Value = serde_json::from_slice(&files.config).unwrap();
+        // GPT-2 xl's shape: 6.2 GB of f32 parameters, over a tab's 4 GiB.
+        for (key, value) in [
+            ("n_embd", 1600),
+            ("n_layer", 48),
+            ("n_head", 25),
+            ("n_positions", 1024),
+        ] {
+            config[key] = value.into();
+        }
+        files.config = serde_json::to_vec(&config).unwrap();
+        let mut source = Memory {
+            files,
+            asked: vec![],
+        };
+        let err = run(&mut source, &plan(None, &device)).err().unwrap();
+        assert!(err.contains("tiny cannot be loaded here"), "{err}");
+        assert_eq!(source.asked, ["config.json"]);
+    }
+
+    #[test]
+    fn truncated_weights_say_where() {
+        let device = patchbay::device::cpu();
+        let mut files = files();
+        files.weights.truncate(files.weights.len() / 2);
+        let mut source = Memory {
+            files,
+            asked: vec![],
+        };
+        let err = run(&mut source, &plan(None, &device)).err().unwrap();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}

@@ -2,6 +2,7 @@
 //! Bytes, not paths: the browser has no files.
 
 pub mod memory;
+pub mod pipeline;
 mod stream;
 mod tokenizer;
 mod weights;

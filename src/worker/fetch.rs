@@ -1,6 +1,7 @@
 //! Downloading model files with progress (the Fetch API, read chunk by chunk), kept in the
 //! browser's Cache API so that a reload reads them from disk. Runs in the model's worker.
 
+use crate::loading::pipeline::ListedFile;
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -126,24 +127,12 @@ pub async fn get(url: &str, signal: &AbortSignal) -> Result<Response, String> {
     Ok(response)
 }
 
-/// One file of a hub repository, as the hub lists it.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct HubFile {
-    pub path: String,
-    pub size: u64,
-    #[serde(default)]
-    pub lfs: Option<HubLfs>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct HubLfs {
-    /// The sha256 of the file's content, hex.
-    pub oid: String,
-    pub size: u64,
-}
-
 /// The files of `id` at `main` with their sizes and (for large files) sha256, from the hub API.
-pub async fn hub_files(hub: &str, id: &str, signal: &AbortSignal) -> Result<Vec<HubFile>, String> {
+pub async fn hub_files(
+    hub: &str,
+    id: &str,
+    signal: &AbortSignal,
+) -> Result<Vec<ListedFile>, String> {
     let url = format!("{hub}/api/models/{id}/tree/main");
     let response = get(&url, signal).await?;
     let text = JsFuture::from(response.text().map_err(|e| js_error("no body", e))?)

@@ -4,107 +4,61 @@
 //! they arrive (`loading::WeightStream`), never whole in memory; files that fail to load are
 //! dropped from the cache.
 
-use super::fetch::{
-    CANCELLED, Failure, HubFile, Origin, fetch_cached_into, forget, hub_files, read_stream,
-};
+use super::fetch::{CANCELLED, Failure, Origin, fetch_cached_into, forget, hub_files, read_stream};
 use crate::device::Backend;
-use crate::loading::memory::{MemoryEstimate, STREAM_BLOCK, Target, WASM32_MEMORY, bytes};
-use crate::loading::{StreamedWeights, Tokenizer, WeightStream};
-use crate::model::Gpt2Config;
+use crate::loading::memory::{STREAM_BLOCK, Target, bytes};
+use crate::loading::pipeline::{self, FileSource, Parts, Plan, listed_weights};
 use crate::session::{Event, HubRepo};
-use crate::ui::files::read_file;
 use burn::tensor::Device;
-use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
-/// A model's parts: its config, tokenizer and weights on the device, with a name for it and
-/// notes for the user.
+/// A model's parts on the device, with a name for it and notes for the user.
 pub struct Fetched {
     pub name: String,
-    pub config: Gpt2Config,
-    pub tokenizer: Tokenizer,
-    pub weights: StreamedWeights,
+    pub parts: Parts,
     /// Each starts with `; ` (or `, ` for where the files came from).
     pub notes: String,
     /// The URLs the files came from, dropped from the cache if they do not load.
     pub urls: Vec<String>,
-    /// Milliseconds of each step, in order.
-    pub timings_ms: Vec<(String, f64)>,
 }
 
 /// How the weights stream onto `backend`: in blocks for a GPU (the host holds one block at a
 /// time), whole tensors built in place on the CPU.
-fn weight_stream(device: &Device, backend: Backend) -> WeightStream {
-    WeightStream::new(
-        device,
-        (backend == Backend::Wgpu).then_some(STREAM_BLOCK as usize),
-    )
+fn block_bytes(backend: Backend) -> Option<usize> {
+    (backend == Backend::Wgpu).then_some(STREAM_BLOCK as usize)
 }
 
-fn parse_tokenizer(bytes: &[u8]) -> Result<Tokenizer, String> {
-    Tokenizer::from_bytes(bytes).map_err(|e| e.to_string())
+/// Files under a folder URL, from the browser cache or the network, with download progress.
+struct WebFolder<'a> {
+    base: &'a str,
+    signal: &'a web_sys::AbortSignal,
+    emit: &'a dyn Fn(Event),
+    /// Where each file came from.
+    origins: Vec<Origin>,
+    /// For the user: cache problems (each starts with `; `).
+    notes: String,
 }
 
-/// Downloads the three files under `base` (a folder URL ending in `/`).
-pub async fn download(
-    label: &str,
-    base: &str,
-    hub: Option<&HubRepo>,
-    (device, backend): (&Device, Backend),
-    signal: &web_sys::AbortSignal,
-    emit: &dyn Fn(Event),
-) -> Result<Fetched, String> {
-    let status = |text: String| emit(Event::Status { text });
-    let notes = RefCell::new(String::new());
-    let listed = match hub {
-        Some(HubRepo { hub, id }) => {
-            status(format!("asking the hub for the files of {id}"));
-            match hub_files(hub, id, signal).await {
-                Ok(list) => {
-                    if !list.iter().any(|f| f.path == "model.safetensors") {
-                        return Err(format!(
-                            "{id} has no model.safetensors (Patchbay reads safetensors weights; \
-                             this repository has {})",
-                            list.iter()
-                                .map(|f| f.path.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
-                    }
-                    Some(list)
-                }
-                Err(e) if e == CANCELLED => return Err(e),
-                Err(e) => {
-                    notes
-                        .borrow_mut()
-                        .push_str(&format!("; sizes and sha256 not checked ({e})"));
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-    let listed_file = |name: &str| {
-        listed
-            .as_ref()
-            .and_then(|l| l.iter().find(|f| f.path == name))
-            .cloned()
-    };
-    let origins = RefCell::new(Vec::new());
-    let fetch = async |name: &str,
-                       check: Box<dyn FnOnce(Option<u64>) -> Result<(), String>>,
-                       sink: &mut dyn FnMut(&[u8]) -> Result<(), String>| {
+impl FileSource for WebFolder<'_> {
+    async fn read(
+        &mut self,
+        name: &str,
+        check: &mut dyn FnMut(Option<u64>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let emit = self.emit;
         let started = js_sys::Date::now();
+        let status = |text: String| emit(Event::Status { text });
         status(format!("downloading {name}"));
         emit(Event::Download {
             received: 0,
             total: None,
         });
-        let url = format!("{base}{name}");
-        let (origin, note) = fetch_cached_into(&url, signal, check, sink, |done, all| {
+        let url = format!("{}{name}", self.base);
+        let (origin, note) = fetch_cached_into(&url, self.signal, check, sink, |done, all| {
             emit(Event::Download {
                 received: done,
                 total: all,
@@ -118,78 +72,68 @@ pub async fn download(
             ));
         })
         .await?;
-        origins.borrow_mut().push(origin);
+        self.origins.push(origin);
         if let Some(note) = note {
-            notes.borrow_mut().push_str(&format!("; {note}"));
+            self.notes.push_str(&format!("; {note}"));
         }
-        Ok::<_, String>(())
-    };
-    let whole = async |name: &str| {
-        let mut bytes = Vec::new();
-        fetch(name, Box::new(|_| Ok(())), &mut |chunk: &[u8]| {
-            bytes.extend_from_slice(chunk);
-            Ok(())
-        })
-        .await?;
-        Ok::<_, String>(bytes)
-    };
-    let started = js_sys::Date::now();
-    let mut timings_ms = vec![];
-    let result = async {
-        let config = whole("config.json").await?;
-        let config = Gpt2Config::from_hf_json(&config).map_err(|e| e.to_string())?;
-        let target = target(backend).await;
-        let listed_size = listed_file("model.safetensors").map(|f| f.size);
-        let estimate = MemoryEstimate::new(&config, listed_size);
-        estimate
-            .check(&target, WASM32_MEMORY)
-            .map_err(|e| format!("{label} cannot be loaded here: {e} ({estimate})"))?;
-        let tokenizer = parse_tokenizer(&whole("tokenizer.json").await?)?;
-        status(format!("{label}: {estimate}"));
-        timings_ms.push((
-            "config.json and tokenizer.json".to_string(),
-            js_sys::Date::now() - started,
-        ));
-        let weights_started = js_sys::Date::now();
-        let name = label.to_string();
-        let checked = config.clone();
-        let mut stream = weight_stream(device, backend);
-        fetch(
-            "model.safetensors",
-            Box::new(move |size| {
-                let estimate = MemoryEstimate::new(&checked, size.or(listed_size));
-                estimate
-                    .check(&target, WASM32_MEMORY)
-                    .map_err(|e| format!("{name} cannot be loaded here: {e} ({estimate})"))
-            }),
-            &mut |chunk: &[u8]| stream.feed(chunk).map_err(|e| e.to_string()),
-        )
-        .await?;
-        let weights = stream.finish().map_err(|e| e.to_string())?;
-        timings_ms.push((
-            "model.safetensors read and put on the device (streamed together)".to_string(),
-            js_sys::Date::now() - weights_started,
-        ));
-        if let Some(listed) = listed_file("model.safetensors") {
-            verify(&weights, &listed)?;
-        }
-        Ok((config, tokenizer, weights))
+        Ok(())
     }
-    .await;
+}
+
+/// Downloads the three files under `base` (a folder URL ending in `/`).
+pub async fn download(
+    label: &str,
+    base: &str,
+    hub: Option<&HubRepo>,
+    (device, backend): (&Device, Backend),
+    signal: &web_sys::AbortSignal,
+    emit: &dyn Fn(Event),
+) -> Result<Fetched, String> {
+    let status = |text: String| emit(Event::Status { text });
+    let mut notes = String::new();
+    let listed = match hub {
+        Some(HubRepo { hub, id }) => {
+            status(format!("asking the hub for the files of {id}"));
+            match hub_files(hub, id, signal).await {
+                Ok(list) => Some(listed_weights(&list, id)?.clone()),
+                Err(e) if e == CANCELLED => return Err(e),
+                Err(e) => {
+                    notes.push_str(&format!("; sizes and sha256 not checked ({e})"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let mut folder = WebFolder {
+        base,
+        signal,
+        emit,
+        origins: vec![],
+        notes,
+    };
+    let plan = Plan {
+        label,
+        weights: "model.safetensors",
+        weights_size: listed.as_ref().map(|f| f.size),
+        listed: listed.as_ref(),
+        target: target(backend).await,
+        device,
+        block_bytes: block_bytes(backend),
+    };
+    let result = pipeline::load(&mut folder, &plan, &status).await;
     let urls = FILES.map(|f| format!("{base}{f}")).to_vec();
     match result {
-        Ok((config, tokenizer, weights)) => {
-            if origins.borrow().iter().all(|o| *o == Origin::BrowserCache) {
-                notes.borrow_mut().insert_str(0, ", from the browser cache");
+        Ok(parts) => {
+            let mut notes = folder.notes;
+            if folder.origins.iter().all(|o| *o == Origin::BrowserCache) {
+                notes.insert_str(0, ", from the browser cache");
             }
             Ok(Fetched {
                 name: label.to_string(),
-                config,
-                tokenizer,
-                weights,
-                notes: notes.into_inner(),
+                parts,
+                notes,
                 urls,
-                timings_ms,
             })
         }
         Err(e) => {
@@ -200,17 +144,57 @@ pub async fn download(
     }
 }
 
+/// The files the user picked or dropped, with reading progress.
+struct PickedFiles<'a> {
+    files: Vec<web_sys::File>,
+    emit: &'a dyn Fn(Event),
+}
+
+impl FileSource for PickedFiles<'_> {
+    async fn read(
+        &mut self,
+        name: &str,
+        check: &mut dyn FnMut(Option<u64>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let emit = self.emit;
+        let file = self
+            .files
+            .iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| format!("{name} was not among the files"))?;
+        let total = file.size() as u64;
+        check(Some(total))?;
+        read_stream(
+            &file.name(),
+            &file.stream(),
+            None,
+            Some(total),
+            &mut |chunk: &[u8]| sink(chunk),
+            &mut |received, total| emit(Event::Download { received, total }),
+        )
+        .await
+        .map(|_| ())
+        .map_err(Failure::into_message)
+    }
+}
+
 /// Reads config.json, tokenizer.json and the weights from the files the user gave.
 pub async fn read_local(
     list: Vec<web_sys::File>,
     (device, backend): (&Device, Backend),
     emit: &dyn Fn(Event),
 ) -> Result<Fetched, String> {
-    let find = |wanted: &dyn Fn(&str) -> bool| list.iter().find(|f| wanted(&f.name())).cloned();
-    let config = find(&|n| n == "config.json");
-    let tokenizer = find(&|n| n == "tokenizer.json");
-    let weights = find(&|n| n.ends_with(".safetensors"));
-    let (Some(config), Some(tokenizer), Some(weights)) = (config, tokenizer, weights) else {
+    let has = |wanted: &dyn Fn(&str) -> bool| list.iter().any(|f| wanted(&f.name()));
+    let weights = list
+        .iter()
+        .find(|f| f.name().ends_with(".safetensors"))
+        .cloned();
+    let (true, true, Some(weights)) = (
+        has(&|n| n == "config.json"),
+        has(&|n| n == "tokenizer.json"),
+        weights,
+    ) else {
         return Err(format!(
             "choose three files: config.json, tokenizer.json and the weights (*.safetensors); got {}",
             if list.is_empty() {
@@ -223,33 +207,24 @@ pub async fn read_local(
     emit(Event::Status {
         text: "reading the local files".into(),
     });
-    let config_bytes = read_file(&config).await?;
-    let parsed = Gpt2Config::from_hf_json(&config_bytes).map_err(|e| e.to_string())?;
-    let estimate = MemoryEstimate::new(&parsed, Some(weights.size() as u64));
-    estimate
-        .check(&target(backend).await, WASM32_MEMORY)
-        .map_err(|e| format!("{} cannot be loaded here: {e} ({estimate})", weights.name()))?;
-    let tokenizer = parse_tokenizer(&read_file(&tokenizer).await?)?;
-    let mut stream = weight_stream(device, backend);
-    let total = weights.size() as u64;
-    read_stream(
-        &weights.name(),
-        &weights.stream(),
-        None,
-        Some(total),
-        &mut |chunk: &[u8]| stream.feed(chunk).map_err(|e| e.to_string()),
-        &mut |received, total| emit(Event::Download { received, total }),
-    )
-    .await
-    .map_err(Failure::into_message)?;
+    let (name, size) = (weights.name(), weights.size() as u64);
+    let plan = Plan {
+        label: &name,
+        weights: &name,
+        weights_size: Some(size),
+        listed: None,
+        target: target(backend).await,
+        device,
+        block_bytes: block_bytes(backend),
+    };
+    let mut source = PickedFiles { files: list, emit };
+    let status = |text: String| emit(Event::Status { text });
+    let parts = pipeline::load(&mut source, &plan, &status).await?;
     Ok(Fetched {
-        name: format!("local files ({})", weights.name()),
-        config: parsed,
-        tokenizer,
-        weights: stream.finish().map_err(|e| e.to_string())?,
+        name: format!("local files ({name})"),
+        parts,
         notes: String::new(),
         urls: vec![],
-        timings_ms: vec![],
     })
 }
 
@@ -278,24 +253,4 @@ async fn adapter_max_binding() -> Option<u64> {
         .ok()?
         .as_f64()
         .map(|v| v as u64)
-}
-
-/// Checks downloaded weights against the hub's size and sha256.
-fn verify(weights: &StreamedWeights, listed: &HubFile) -> Result<(), String> {
-    if weights.bytes != listed.size {
-        return Err(format!(
-            "model.safetensors is {} bytes but the hub lists {}: the download is incomplete or the file changed",
-            weights.bytes, listed.size
-        ));
-    }
-    if let Some(lfs) = &listed.lfs {
-        let sha256 = &weights.sha256;
-        if *sha256 != lfs.oid {
-            return Err(format!(
-                "model.safetensors has sha256 {sha256} but the hub lists {}: the file is corrupt",
-                lfs.oid
-            ));
-        }
-    }
-    Ok(())
 }

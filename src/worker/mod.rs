@@ -260,9 +260,10 @@ async fn load(
     if worker.borrow().cancelled.contains(&id) {
         return Err(CANCELLED.into());
     }
-    let weights_sha256 = fetched.weights.sha256.clone();
+    let parts = fetched.parts;
+    let weights_sha256 = parts.weights.sha256.clone();
     let assembling = js_sys::Date::now();
-    let model = match assemble(&fetched.config, fetched.weights) {
+    let model = match assemble(&parts.config, parts.weights) {
         Ok(model) => model,
         Err(e) => {
             // Files that failed must not come back from the cache next time.
@@ -274,12 +275,12 @@ async fn load(
         name: fetched.name,
         model: LoadedModel {
             model,
-            tokenizer: fetched.tokenizer,
+            tokenizer: parts.tokenizer,
         },
         weights_sha256,
         backend,
     };
-    let mut timings_ms = fetched.timings_ms;
+    let mut timings_ms = parts.timings_ms;
     timings_ms.push((
         "model assembled".to_string(),
         js_sys::Date::now() - assembling,

@@ -1,0 +1,166 @@
+//! Loading a model from wherever its three files are (the network with the browser's cache,
+//! files the user picked, memory in tests), in one order of steps: `config.json`; the memory
+//! check, before any weight byte is read; `tokenizer.json`; the weights streamed onto the
+//! device as they arrive (checked again against the size the source announces); and, when a
+//! listing gives them, the file's size and sha256. Only reading a file differs between places:
+//! that is [`FileSource`].
+
+use super::memory::{MemoryEstimate, Target, WASM32_MEMORY};
+use super::{StreamedWeights, Tokenizer, WeightStream};
+use crate::model::Gpt2Config;
+use burn::tensor::Device;
+use serde::Deserialize;
+use web_time::Instant;
+
+/// A file as a listing gives it (the hub's `api/models/<id>/tree/main`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ListedFile {
+    pub path: String,
+    pub size: u64,
+    #[serde(default)]
+    pub lfs: Option<ListedLfs>,
+}
+
+/// A large file's content hash in a listing.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ListedLfs {
+    /// The sha256 of the file's content, hex.
+    pub oid: String,
+    pub size: u64,
+}
+
+/// Somewhere a model's files can be read from.
+#[allow(async_fn_in_trait)] // used with concrete types only
+pub trait FileSource {
+    /// Feeds the file `name` to `sink` as it arrives. Before the first byte, `check` sees the
+    /// size the source announces (if any) and may refuse the file.
+    async fn read(
+        &mut self,
+        name: &str,
+        check: &mut dyn FnMut(Option<u64>) -> Result<(), String>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String>;
+}
+
+/// What to load and where it goes.
+pub struct Plan<'a> {
+    /// How the model is named in messages.
+    pub label: &'a str,
+    /// The weights file's name in the source (`model.safetensors`).
+    pub weights: &'a str,
+    /// The weights file's size when known before reading (a listing, a picked file).
+    pub weights_size: Option<u64>,
+    /// The listing's entry for the weights, checked after reading (size and sha256).
+    pub listed: Option<&'a ListedFile>,
+    pub target: Target,
+    pub device: &'a Device,
+    /// Blocks of f32 bytes the weights go to the device in (a GPU); `None`: whole tensors.
+    pub block_bytes: Option<usize>,
+}
+
+/// A model's parts, read and on the device.
+pub struct Parts {
+    pub config: Gpt2Config,
+    pub tokenizer: Tokenizer,
+    pub weights: StreamedWeights,
+    /// Milliseconds of each step, in order.
+    pub timings_ms: Vec<(String, f64)>,
+}
+
+/// Reads the whole file `name`.
+async fn whole(source: &mut impl FileSource, name: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    source
+        .read(name, &mut |_| Ok(()), &mut |chunk| {
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await?;
+    Ok(bytes)
+}
+
+/// Loads the model `plan` describes from `source`, saying what it does through `status`.
+pub async fn load(
+    source: &mut impl FileSource,
+    plan: &Plan<'_>,
+    status: &dyn Fn(String),
+) -> Result<Parts, String> {
+    let started = Instant::now();
+    let ms = |since: Instant| since.elapsed().as_secs_f64() * 1e3;
+    let config = whole(source, "config.json").await?;
+    let config = Gpt2Config::from_hf_json(&config).map_err(|e| e.to_string())?;
+    let fits = |size: Option<u64>| {
+        let estimate = MemoryEstimate::new(&config, size.or(plan.weights_size));
+        estimate
+            .check(&plan.target, WASM32_MEMORY)
+            .map(|()| estimate)
+            .map_err(|e| format!("{} cannot be loaded here: {e} ({estimate})", plan.label))
+    };
+    let estimate = fits(None)?;
+    let tokenizer = whole(source, "tokenizer.json").await?;
+    let tokenizer = Tokenizer::from_bytes(&tokenizer).map_err(|e| e.to_string())?;
+    status(format!("{}: {estimate}", plan.label));
+    let mut timings_ms = vec![("config.json and tokenizer.json".to_string(), ms(started))];
+
+    let started = Instant::now();
+    let mut stream = WeightStream::new(plan.device, plan.block_bytes);
+    source
+        .read(
+            plan.weights,
+            &mut |announced| fits(announced).map(|_| ()),
+            &mut |chunk| stream.feed(chunk).map_err(|e| e.to_string()),
+        )
+        .await?;
+    let weights = stream.finish().map_err(|e| e.to_string())?;
+    timings_ms.push((
+        format!(
+            "{} read and put on the device (streamed together)",
+            plan.weights
+        ),
+        ms(started),
+    ));
+    if let Some(listed) = plan.listed {
+        verify(&weights, listed)?;
+    }
+    Ok(Parts {
+        config,
+        tokenizer,
+        weights,
+        timings_ms,
+    })
+}
+
+/// Checks read weights against a listing's size and sha256.
+fn verify(weights: &StreamedWeights, listed: &ListedFile) -> Result<(), String> {
+    if weights.bytes != listed.size {
+        return Err(format!(
+            "{} is {} bytes but the hub lists {}: the download is incomplete or the file changed",
+            listed.path, weights.bytes, listed.size
+        ));
+    }
+    if let Some(lfs) = &listed.lfs
+        && weights.sha256 != lfs.oid
+    {
+        return Err(format!(
+            "{} has sha256 {} but the hub lists {}: the file is corrupt",
+            listed.path, weights.sha256, lfs.oid
+        ));
+    }
+    Ok(())
+}
+
+/// A hub listing's entry for the weights, or why the repository cannot be loaded.
+pub fn listed_weights<'a>(list: &'a [ListedFile], id: &str) -> Result<&'a ListedFile, String> {
+    list.iter()
+        .find(|f| f.path == "model.safetensors")
+        .ok_or_else(|| {
+            format!(
+                "{id} has no model.safetensors (Patchbay reads safetensors weights; this \
+                 repository has {})",
+                list.iter()
+                    .map(|f| f.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
