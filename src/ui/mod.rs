@@ -14,6 +14,7 @@ mod crash;
 pub(crate) mod files;
 mod heatmap;
 mod js;
+mod model_call;
 mod model_worker;
 mod page;
 mod panels;
@@ -22,5 +23,6 @@ mod storage;
 
 pub use app::App;
 pub use crash::install_panic_banner;
+pub use model_call::ModelCall;
 pub use model_worker::ModelWorker;
 pub use state::{AppState, backend_label};

@@ -3,8 +3,9 @@
 //! `patchbay bench` timed there; a table, and the report as JSON for BENCHMARKS.md.
 
 use crate::bench::{Timing, Workload};
+use crate::device::Backend;
 use crate::session::{Event, Reply, Request};
-use crate::ui::{AppState, backend_label, files};
+use crate::ui::{AppState, ModelCall, backend_label, files};
 use leptos::prelude::*;
 
 /// What a page benchmarks unless `?workloads=` says otherwise: everything but the long
@@ -57,18 +58,29 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     let reps = RwSignal::new(reps);
     let timings = RwSignal::new(Vec::<Timing>::new());
     let status = RwSignal::new(None::<String>);
-    let error = RwSignal::new(settings.as_ref().err().cloned());
+    // A bad `?bench` address, or a download that failed.
+    let problem = RwSignal::new(settings.as_ref().err().cloned());
     let autorun = autorun && settings.is_ok();
-    let result = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let call = ModelCall::new(state);
+    let busy = move || call.pending();
+    let error = move || problem.get().or_else(|| call.error());
+    // The report, as JSON, once a run is done.
+    let result = move || {
+        call.with_reply(|reply| match reply {
+            Reply::Bench { report } => {
+                Some(serde_json::to_string_pretty(report).expect("a JSON value serialises"))
+            }
+            _ => None,
+        })
+    };
+    let on_device = StoredValue::new(None::<Backend>);
 
     let run = move || {
         let Some(backend) = state.backend.get_untracked() else {
             return;
         };
-        busy.set(true);
-        error.set(None);
-        result.set(None);
+        on_device.set_value(Some(backend));
+        problem.set(None);
         timings.set(vec![]);
         let on_event = move |event| match event {
             Event::Status { text } => status.set(Some(text)),
@@ -79,28 +91,25 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             workloads: chosen.get_untracked(),
             reps: reps.get_untracked().max(1),
         };
-        let (_, outcome) = state.worker().call(request, vec![], on_event);
-        leptos::task::spawn_local(async move {
-            match outcome.await {
-                Ok(Reply::Bench { report }) => {
-                    let build_s = report["build_model_s"].as_f64().unwrap_or(0.0);
-                    result.set(Some(
-                        serde_json::to_string_pretty(&report).expect("a JSON value serialises"),
-                    ));
-                    status.set(Some(format!(
-                        "done on {} (model built in {build_s:.1} s)",
-                        backend_label(backend)
-                    )));
-                }
-                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
-                Err(e) => {
-                    status.set(None);
-                    error.set(Some(e));
-                }
-            }
-            busy.set(false);
-        });
+        call.run(request, on_event);
     };
+    // The status line says how a run ended.
+    Effect::new(move |_| {
+        call.version();
+        if call.error().is_some() {
+            status.set(None);
+        }
+        let built = call.with_reply(|reply| match reply {
+            Reply::Bench { report } => Some(report["build_model_s"].as_f64().unwrap_or(0.0)),
+            _ => None,
+        });
+        if let (Some(build_s), Some(backend)) = (built, on_device.get_value()) {
+            status.set(Some(format!(
+                "done on {} (model built in {build_s:.1} s)",
+                backend_label(backend)
+            )));
+        }
+    });
     if autorun {
         Effect::new(move |done: Option<bool>| {
             if done == Some(true) {
@@ -114,10 +123,10 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
         });
     }
     let download = move |_| {
-        if let Some(json) = result.get_untracked()
+        if let Some(json) = untrack(result)
             && let Err(e) = files::download_text("patchbay-bench.json", "application/json", &json)
         {
-            error.set(Some(e));
+            problem.set(Some(e));
         }
     };
     let checkbox = move |workload: Workload| {
@@ -157,11 +166,11 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
                     on:change=move |ev| reps.set(event_target_value(&ev).parse::<usize>().unwrap_or(3).clamp(1, 20))/>
             </label>
             <button id="run-bench" on:click=move |_| run()
-                disabled=move || busy.get() || state.backend.get().is_none() || chosen.get().is_empty()>
+                disabled=move || busy() || state.backend.get().is_none() || chosen.get().is_empty()>
                 "Run benchmark"
             </button>
             <p id="bench-status" role="status">{move || status.get()}</p>
-            {move || error.get().map(|e| view! { <p id="bench-error" class="error" role="alert">{e}</p> })}
+            {move || error().map(|e| view! { <p id="bench-error" class="error" role="alert">{e}</p> })}
             <table id="bench-table">
                 <caption>"Median time of each workload on this device"</caption>
                 <thead><tr><th scope="col">"workload"</th><th scope="col">"median (ms)"</th><th scope="col">"runs (ms)"</th></tr></thead>
@@ -178,7 +187,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            {move || result.get().map(|json| view! {
+            {move || (!busy()).then(result).flatten().map(|json| view! {
                 <div id="bench-result" data-report=json>
                     <button id="bench-download" on:click=download>"Download the report (JSON)"</button>
                 </div>

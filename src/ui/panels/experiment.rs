@@ -7,7 +7,7 @@ use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
 use crate::spec::Spec;
 use crate::spec::examples::{self, EXAMPLES};
-use crate::ui::{AppState, heatmap::GridView, page::PageParams};
+use crate::ui::{AppState, ModelCall, heatmap::GridView, page::PageParams};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -51,14 +51,16 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let params = expect_context::<PageParams>();
     let spec_text = RwSignal::new(initial_spec(&params));
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
     let progress = RwSignal::new((0usize, 0usize));
     let live = RwSignal::new(None::<Grid>);
     let autorun = StoredValue::new(params.autorun);
     let share_error = params.shared.clone().and_then(|s| s.err());
-
-    let call = StoredValue::new(None::<u32>);
+    let call = ModelCall::new(state);
+    let busy = move || call.pending();
+    let error = move || problem.get().or_else(|| call.error());
+    // What the record of the run in flight is named after: its title and model.
+    let running = StoredValue::new_local(None::<(String, String)>);
 
     let start = move || {
         let Some(session) = state.session.get_untracked() else {
@@ -67,12 +69,11 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         let spec = match Spec::from_json(&spec_text.get_untracked()) {
             Ok(spec) => spec,
             Err(e) => {
-                error.set(Some(e.to_string()));
+                problem.set(Some(e.to_string()));
                 return;
             }
         };
-        busy.set(true);
-        error.set(None);
+        problem.set(None);
         live.set(None);
         progress.set((0, 0));
         let (n_layer, n_head) = (session.n_layer, session.n_head);
@@ -87,47 +88,42 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                 live.set(Some(partial_grid(&values, total, n_layer, n_head)));
             }
         };
-        let title = spec.title.clone();
-        let (id, outcome) = state.worker().call(
+        running.set_value(Some((spec.title.clone(), session.name.clone())));
+        call.run(
             Request::Run {
                 spec: Box::new(spec),
             },
-            vec![],
             on_event,
         );
-        call.set_value(Some(id));
-        leptos::task::spawn_local(async move {
-            let outcome = outcome.await;
-            busy.set(false);
-            call.set_value(None);
-            live.set(None);
-            match outcome {
-                Ok(Reply::Run(result)) => {
-                    let record = RunRecord {
-                        id: new_run_id(),
-                        name: if title.is_empty() {
-                            "untitled run".into()
-                        } else {
-                            title
-                        },
-                        pinned: false,
-                        created_ms: js_sys::Date::now(),
-                        model: session.name.clone(),
-                        result: *result,
-                    };
-                    state.opened.set(Some(Rc::new(record.clone())));
-                    history::keep(state, record).await;
-                }
-                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
-                Err(e) => error.set(Some(e)),
-            }
+    };
+    // Each run that ends: its result is opened and kept in the history.
+    Effect::new(move |_| {
+        call.version();
+        live.set(None);
+        let result = call.with_reply(|reply| match reply {
+            Reply::Run(result) => Some((**result).clone()),
+            _ => None,
         });
-    };
-    let cancel = move |_| {
-        if let Some(id) = call.get_value() {
-            state.worker().cancel(id);
-        }
-    };
+        let (Some(result), Some((title, model))) = (result, running.get_value()) else {
+            return;
+        };
+        running.set_value(None);
+        let record = RunRecord {
+            id: new_run_id(),
+            name: if title.is_empty() {
+                "untitled run".into()
+            } else {
+                title
+            },
+            pinned: false,
+            created_ms: js_sys::Date::now(),
+            model,
+            result,
+        };
+        state.opened.set(Some(Rc::new(record.clone())));
+        leptos::task::spawn_local(history::keep(state, record));
+    });
+    let cancel = move |_| call.cancel();
 
     // Links and embeds with `run`: once the model is loaded, run.
     Effect::new(move |_| {
@@ -160,9 +156,9 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             })}
             {share_error.map(|e| view! { <p id="share-error" class="error" role="alert">{e}</p> })}
             <div>
-                <button id="run-experiment" on:click=move |_| start() disabled=move || busy.get() || state.session.get().is_none()>"Run experiment"</button>
-                <button id="cancel-experiment" on:click=cancel disabled=move || !busy.get()>"Cancel"</button>
-                {move || busy.get().then(|| {
+                <button id="run-experiment" on:click=move |_| start() disabled=move || busy() || state.session.get().is_none()>"Run experiment"</button>
+                <button id="cancel-experiment" on:click=cancel disabled=move || !busy()>"Cancel"</button>
+                {move || busy().then(|| {
                     let (done, total) = progress.get();
                     view! {
                         <progress id="experiment-progress" aria-label="experiment progress" max=total.max(1) as f64 value=done as f64></progress>
@@ -170,7 +166,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                     }
                 })}
             </div>
-            {move || error.get().map(|e| view! { <pre id="experiment-error" class="error" role="alert">{e}</pre> })}
+            {move || error().map(|e| view! { <pre id="experiment-error" class="error" role="alert">{e}</pre> })}
             {move || live.get().map(|grid| view! {
                 <div aria-busy="true"><GridView name="live".to_string() grid=grid tokens=vec![] centre=0.0/></div>
             })}

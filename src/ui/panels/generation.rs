@@ -6,7 +6,7 @@ use crate::experiments::{GenerationConfig, Metric, generation, steering};
 use crate::hooks::UnknownHook;
 use crate::session::{CANCELLED, Event, Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION, Spec};
-use crate::ui::AppState;
+use crate::ui::{AppState, ModelCall};
 use leptos::prelude::*;
 
 fn parse_ids(text: &str) -> Result<Vec<u32>, String> {
@@ -69,11 +69,40 @@ pub fn GenerationPanel() -> impl IntoView {
     let positive = RwSignal::new(" Love".to_string());
     let negative = RwSignal::new(" Hate".to_string());
     let coeff = RwSignal::new("5".to_string());
-    let outputs = RwSignal::new(Vec::<(String, Vec<u32>, String)>::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-
-    let call = StoredValue::new(None::<u32>);
+    // The continuations as their tokens stream in; the reply's, decoded whole, once done (a
+    // token's bytes may complete a character only with the next one's).
+    let streamed = RwSignal::new(Vec::<(String, Vec<u32>, String)>::new());
+    let problem = RwSignal::new(None::<String>);
+    let call = ModelCall::new(state);
+    let busy = move || call.pending();
+    let outputs = move || {
+        let finished = (!busy())
+            .then(|| {
+                call.with_reply(|reply| match reply {
+                    Reply::Run(result) => {
+                        let mut all: Vec<_> = result
+                            .generations
+                            .iter()
+                            .map(|(name, g)| {
+                                (name.clone(), g.generation.new_ids.clone(), g.text.clone())
+                            })
+                            .collect();
+                        // As they were generated: the steered continuation second.
+                        all.sort_by_key(|(name, _, _)| name == "steered");
+                        Some(all)
+                    }
+                    _ => None,
+                })
+            })
+            .flatten();
+        finished.unwrap_or_else(|| streamed.get())
+    };
+    // Stopped: the tokens so far stay, and no error is shown.
+    let error = move || {
+        problem
+            .get()
+            .or_else(|| call.error().filter(|e| e != CANCELLED))
+    };
 
     let start = move |_| {
         let spec = (|| -> Result<Spec, String> {
@@ -131,14 +160,13 @@ pub fn GenerationPanel() -> impl IntoView {
         })();
         let spec = match spec {
             Ok(spec) => spec,
-            Err(e) => return error.set(Some(e)),
+            Err(e) => return problem.set(Some(e)),
         };
-        busy.set(true);
-        error.set(None);
-        outputs.set(vec![]);
+        problem.set(None);
+        streamed.set(vec![]);
         let on_event = move |event| {
             if let Event::Token(new) = event {
-                outputs.update(|o| {
+                streamed.update(|o| {
                     if o.len() <= new.run {
                         o.push((new.name.clone(), vec![], String::new()));
                     }
@@ -147,39 +175,14 @@ pub fn GenerationPanel() -> impl IntoView {
                 });
             }
         };
-        let request = Request::Run {
-            spec: Box::new(spec),
-        };
-        let (id, outcome) = state.worker().call(request, vec![], on_event);
-        call.set_value(Some(id));
-        leptos::task::spawn_local(async move {
-            let outcome = outcome.await;
-            busy.set(false);
-            call.set_value(None);
-            match outcome {
-                // The whole continuations, decoded together (a token's bytes may complete
-                // a character only with the next one's).
-                Ok(Reply::Run(result)) => outputs.set(
-                    result
-                        .generations
-                        .iter()
-                        .map(|(name, g)| {
-                            (name.clone(), g.generation.new_ids.clone(), g.text.clone())
-                        })
-                        .collect(),
-                ),
-                Ok(other) => error.set(Some(format!("unexpected reply {other:?}"))),
-                // Stopped: the tokens so far stay.
-                Err(e) if e == CANCELLED => {}
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        call.run(
+            Request::Run {
+                spec: Box::new(spec),
+            },
+            on_event,
+        );
     };
-    let stop = move |_| {
-        if let Some(id) = call.get_value() {
-            state.worker().cancel(id);
-        }
-    };
+    let stop = move |_| call.cancel();
 
     view! {
         <section class="panel" aria-labelledby="generation-heading">
@@ -205,11 +208,11 @@ pub fn GenerationPanel() -> impl IntoView {
                 <Field id="steer-negative" label="away from" value=negative size="10"/>
                 <Field id="steer-coeff" label="coefficient" value=coeff/>
             </div>
-            <button id="generate" on:click=start disabled=move || busy.get()>"Generate"</button>
-            <button id="stop-generation" on:click=stop disabled=move || !busy.get()>"Stop"</button>
-            {move || error.get().map(|e| view! { <p id="generation-error" class="error" role="alert">{e}</p> })}
+            <button id="generate" on:click=start disabled=busy>"Generate"</button>
+            <button id="stop-generation" on:click=stop disabled=move || !busy()>"Stop"</button>
+            {move || error().map(|e| view! { <p id="generation-error" class="error" role="alert">{e}</p> })}
             <div class="side-by-side" aria-live="polite">
-                {move || outputs.get().into_iter().map(|(name, ids, text)| {
+                {move || outputs().into_iter().map(|(name, ids, text)| {
                     let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                     view! {
                         <div class="continuation">

@@ -1,0 +1,97 @@
+//! A panel's request to the model as a Leptos [`Action`]: pending while it runs, its reply or
+//! error once it ends (kept until the next one ends), and Stop/Cancel. Each dispatch brings
+//! its handler for what the worker says meanwhile (progress, tokens, download bytes).
+
+use super::AppState;
+use crate::session::{Event, Reply, Request};
+use leptos::prelude::*;
+use std::rc::Rc;
+
+/// One dispatch: the request, the files travelling with it, its event handler.
+struct Dispatch {
+    request: Request,
+    files: Vec<web_sys::File>,
+    on_event: Rc<dyn Fn(Event)>,
+}
+
+/// The request a panel runs, and its outcome.
+#[derive(Clone, Copy)]
+pub struct ModelCall {
+    action: Action<Dispatch, Result<Reply, String>>,
+    /// The worker's id of the call in flight, for cancelling it.
+    id: StoredValue<Option<u32>, LocalStorage>,
+    state: AppState,
+}
+
+impl ModelCall {
+    pub fn new(state: AppState) -> Self {
+        let id = StoredValue::new_local(None);
+        let action = Action::new_local(move |dispatch: &Dispatch| {
+            let on_event = dispatch.on_event.clone();
+            let (call, outcome) = state.worker().call(
+                dispatch.request.clone(),
+                dispatch.files.clone(),
+                move |event| on_event(event),
+            );
+            id.set_value(Some(call));
+            async move {
+                let outcome = outcome.await;
+                id.set_value(None);
+                outcome
+            }
+        });
+        Self { action, id, state }
+    }
+
+    /// Sends `request`; `on_event` hears the worker's events until it ends.
+    pub fn run(&self, request: Request, on_event: impl Fn(Event) + 'static) {
+        self.run_with_files(request, vec![], on_event);
+    }
+
+    pub fn run_with_files(
+        &self,
+        request: Request,
+        files: Vec<web_sys::File>,
+        on_event: impl Fn(Event) + 'static,
+    ) {
+        self.action.dispatch_local(Dispatch {
+            request,
+            files,
+            on_event: Rc::new(on_event),
+        });
+    }
+
+    /// Whether a request is in flight (reactive).
+    pub fn pending(&self) -> bool {
+        self.action.pending().get()
+    }
+
+    /// `read` applied to the last reply, kept while the next request runs (reactive).
+    pub fn with_reply<T>(&self, read: impl FnOnce(&Reply) -> Option<T>) -> Option<T> {
+        self.action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).and_then(read))
+    }
+
+    /// Why the last request failed, while no other runs (reactive).
+    pub fn error(&self) -> Option<String> {
+        if self.pending() {
+            return None;
+        }
+        self.action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned()))
+    }
+
+    /// How many requests have ended (reactive): what an effect on each outcome watches.
+    pub fn version(&self) -> usize {
+        self.action.version().get()
+    }
+
+    /// Asks the worker to stop the request in flight (it ends at its next yield).
+    pub fn cancel(&self) {
+        if let Some(id) = self.id.get_value() {
+            self.state.worker().cancel(id);
+        }
+    }
+}
