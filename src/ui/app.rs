@@ -68,7 +68,7 @@ pub fn App() -> impl IntoView {
         opened: RwSignal::new_local(None),
         worker: StoredValue::new_local(worker),
     };
-    let control = LoadControl::new();
+    let control = LoadControl::new(state);
     provide_context(state);
     provide_context(control);
     provide_context(params.clone());
@@ -168,7 +168,7 @@ fn Embed(
                 " · " {model.clone()} " · " {device_line}
             </p>
             {move || note.get().map(|why| view! { <p class="notice" role="status" title=why>"No WebGPU here: running on the CPU (slower)."</p> })}
-            {move || (state.session.get().is_none() && !control.busy.get()).then(|| {
+            {move || (state.session.get().is_none() && !control.busy()).then(|| {
                 let load = load.clone();
                 view! { <button id="load-model" on:click=load disabled=move || state.backend.get().is_none()>{format!("Load {model}")}</button> }
             })}

@@ -96,19 +96,24 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     // The status line says how a run ended.
     Effect::new(move |_| {
         call.version();
-        if call.error().is_some() {
-            status.set(None);
-        }
-        let built = call.with_reply(|reply| match reply {
-            Reply::Bench { report } => Some(report["build_model_s"].as_f64().unwrap_or(0.0)),
-            _ => None,
-        });
-        if let (Some(build_s), Some(backend)) = (built, on_device.get_value()) {
-            status.set(Some(format!(
-                "done on {} (model built in {build_s:.1} s)",
-                backend_label(backend)
-            )));
-        }
+        untrack(|| {
+            if call.pending() {
+                return;
+            }
+            if call.error().is_some() {
+                status.set(None);
+            }
+            let built = call.with_reply(|reply| match reply {
+                Reply::Bench { report } => Some(report["build_model_s"].as_f64().unwrap_or(0.0)),
+                _ => None,
+            });
+            if let (Some(build_s), Some(backend)) = (built, on_device.get_value()) {
+                status.set(Some(format!(
+                    "done on {} (model built in {build_s:.1} s)",
+                    backend_label(backend)
+                )));
+            }
+        })
     });
     if autorun {
         Effect::new(move |done: Option<bool>| {

@@ -99,10 +99,15 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     // Each run that ends: its result is opened and kept in the history.
     Effect::new(move |_| {
         call.version();
-        live.set(None);
-        let result = call.with_reply(|reply| match reply {
-            Reply::Run(result) => Some((**result).clone()),
-            _ => None,
+        let result = untrack(|| {
+            if call.pending() {
+                return None;
+            }
+            live.set(None);
+            call.with_reply(|reply| match reply {
+                Reply::Run(result) => Some((**result).clone()),
+                _ => None,
+            })
         });
         let (Some(result), Some((title, model))) = (result, running.get_value()) else {
             return;

@@ -2,9 +2,10 @@
 //! (self-hosted or `static/models/NAME/`), or local files (picker or drag & drop). The model's
 //! worker loads it (`crate::worker`); this panel shows its progress.
 
+use crate::device::Backend;
 use crate::session::{Event, HubRepo, LoadSource, Reply, Request};
 use crate::ui::{
-    AppState, backend_label, files,
+    AppState, ModelCall, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
 };
 use leptos::prelude::*;
@@ -33,57 +34,72 @@ pub enum ModelSource {
 #[derive(Clone, Copy)]
 pub struct LoadControl {
     pub status: RwSignal<String>,
-    pub error: RwSignal<Option<String>>,
-    pub busy: RwSignal<bool>,
+    /// A problem found before asking the worker (a bad address, no device yet).
+    problem: RwSignal<Option<String>>,
     pub received: RwSignal<u64>,
     pub total: RwSignal<Option<u64>>,
     /// The last load's steps and their milliseconds, as JSON (for benchmarks).
     pub timings: RwSignal<String>,
-    /// The worker's id of the load in progress.
-    call: StoredValue<Option<u32>>,
+    call: ModelCall,
+    /// Where the load in flight puts the model.
+    backend: StoredValue<Option<Backend>>,
 }
 
 impl LoadControl {
-    pub fn new() -> Self {
-        Self {
+    /// The loader of `state`'s worker; a finished load becomes `state`'s session.
+    pub fn new(state: AppState) -> Self {
+        let control = Self {
             status: RwSignal::new(String::new()),
-            error: RwSignal::new(None),
-            busy: RwSignal::new(false),
+            problem: RwSignal::new(None),
             received: RwSignal::new(0),
             total: RwSignal::new(None),
             timings: RwSignal::new(String::new()),
-            call: StoredValue::new(None),
-        }
+            call: ModelCall::new(state),
+            backend: StoredValue::new(None),
+        };
+        Effect::new(move |_| {
+            control.call.version();
+            untrack(|| control.finished(state));
+        });
+        control
+    }
+
+    /// Whether a load is in flight (reactive).
+    pub fn busy(&self) -> bool {
+        self.call.pending()
+    }
+
+    /// Why the last load failed (reactive).
+    pub fn error(&self) -> Option<String> {
+        self.problem.get().or_else(|| self.call.error())
     }
 
     /// Stops a load in progress.
-    pub fn cancel(self, state: AppState) {
-        if let Some(id) = self.call.get_value() {
-            state.worker().cancel(id);
-        }
+    pub fn cancel(self) {
+        self.call.cancel();
     }
 
     /// Loads `source` in the model's worker; the session appears in `state` when done. The model
     /// loaded before is dropped at once (its memory is needed for the new one).
     pub fn start(self, state: AppState, params: PageParams, source: ModelSource) {
         let Some(backend) = state.backend.get_untracked() else {
-            self.error.set(Some("the device is not ready yet".into()));
+            self.problem.set(Some("the device is not ready yet".into()));
             return;
         };
-        if self.busy.get_untracked() {
+        if untrack(|| self.busy()) {
             return;
         }
-        self.error.set(None);
+        self.problem.set(None);
         let (source, files) = match source {
             ModelSource::Named(text) => match self.locate(&params, &text) {
                 Ok(Some(source)) => (source, vec![]),
                 Ok(None) => return,
-                Err(e) => return self.error.set(Some(e)),
+                Err(e) => return self.problem.set(Some(e)),
             },
             ModelSource::Files(list) => (LoadSource::Files, list),
         };
-        self.busy.set(true);
         state.session.set(None);
+        self.backend.set_value(Some(backend));
         let on_event = move |event| match event {
             Event::Status { text } => self.status.set(text),
             Event::Download { received, total } => {
@@ -92,38 +108,41 @@ impl LoadControl {
             }
             _ => {}
         };
-        let (id, outcome) = state
-            .worker()
-            .call(Request::Load { source }, files, on_event);
-        self.call.set_value(Some(id));
-        leptos::task::spawn_local(async move {
-            let outcome = outcome.await;
-            self.busy.set(false);
-            self.call.set_value(None);
-            match outcome {
-                Ok(Reply::Loaded(info)) => {
-                    self.status.set(format!(
-                        "loaded {} ({} layers, {} heads, d_model {}) on {}; the model's \
-                         WebAssembly memory peaked at {:.0} MiB{}",
-                        info.name,
-                        info.n_layer,
-                        info.n_head,
-                        info.d_model,
-                        backend_label(backend),
-                        info.memory_mb,
-                        info.notes,
-                    ));
-                    self.timings
-                        .set(serde_json::to_string(&info.timings_ms).expect("timings serialise"));
-                    state.session.set(Some(Rc::new(info)));
-                }
-                Ok(other) => self.error.set(Some(format!("unexpected reply {other:?}"))),
-                Err(e) => {
-                    self.status.set(String::new());
-                    self.error.set(Some(e));
-                }
-            }
+        self.call
+            .run_with_files(Request::Load { source }, files, on_event);
+    }
+
+    /// A load has ended: the model becomes the session, or the status clears for the error.
+    fn finished(self, state: AppState) {
+        if self.call.pending() {
+            return;
+        }
+        if self.call.error().is_some() {
+            self.status.set(String::new());
+            return;
+        }
+        let info = self.call.with_reply(|reply| match reply {
+            Reply::Loaded(info) => Some(info.clone()),
+            _ => None,
         });
+        let (Some(info), Some(backend)) = (info, self.backend.get_value()) else {
+            return;
+        };
+        self.backend.set_value(None);
+        self.status.set(format!(
+            "loaded {} ({} layers, {} heads, d_model {}) on {}; the model's WebAssembly memory \
+             peaked at {:.0} MiB{}",
+            info.name,
+            info.n_layer,
+            info.n_head,
+            info.d_model,
+            backend_label(backend),
+            info.memory_mb,
+            info.notes,
+        ));
+        self.timings
+            .set(serde_json::to_string(&info.timings_ms).expect("timings serialise"));
+        state.session.set(Some(Rc::new(info)));
     }
 
     /// Where a typed model lives; `Ok(None)` when the page reloads to allow a new host.
@@ -205,7 +224,7 @@ pub fn ModelLoader() -> impl IntoView {
         let dropped = files::list(ev.data_transfer().and_then(|d| d.files()));
         start(ModelSource::Files(dropped));
     };
-    let ready = move || !control.busy.get() && state.backend.get().is_some();
+    let ready = move || !control.busy() && state.backend.get().is_some();
 
     view! {
         <section class="panel" aria-labelledby="model-heading">
@@ -223,7 +242,7 @@ pub fn ModelLoader() -> impl IntoView {
                     }/>
             </label>
             <button id="load-model" on:click={let s = start_named.clone(); move |_| s(())} disabled=move || !ready()>"Load"</button>
-            <button id="cancel-load" on:click=move |_| control.cancel(state) disabled=move || !control.busy.get()>"Cancel"</button>
+            <button id="cancel-load" on:click=move |_| control.cancel() disabled=move || !control.busy()>"Cancel"</button>
             <div id="drop-zone" class="drop-zone" class:dragging=move || dragging.get()
                 on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); dragging.set(true); }
                 on:dragleave=move |_| dragging.set(false)
@@ -243,11 +262,11 @@ pub fn LoadStatus() -> impl IntoView {
     let control = expect_context::<LoadControl>();
     view! {
             <div id="load-status" role="status" aria-live="polite" data-timings=move || control.timings.get()>
-                {move || control.busy.get().then(|| view! {
+                {move || control.busy().then(|| view! {
                     <progress id="load-progress" aria-label="download progress" max=move || control.total.get().unwrap_or(0) as f64 value=move || control.received.get() as f64></progress>
                 })}
                 <span>{move || control.status.get()}</span>
             </div>
-            {move || control.error.get().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
+            {move || control.error().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
     }
 }
