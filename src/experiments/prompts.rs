@@ -19,6 +19,31 @@ pub enum PromptInput {
     Ids(Vec<u32>),
 }
 
+impl PromptInput {
+    /// The ids, tokenising text (with `<|endoftext|>` first if `prepend_bos`); `path` names the
+    /// prompt's place in the spec for errors.
+    pub fn encode(
+        &self,
+        tokenizer: Option<&Tokenizer>,
+        prepend_bos: bool,
+        path: &str,
+    ) -> Result<Vec<u32>, ExperimentError> {
+        let failed = |message: String| ExperimentError::Prompt {
+            path: path.into(),
+            message,
+        };
+        match (self, tokenizer) {
+            (Self::Ids(ids), _) => Ok(ids.clone()),
+            (Self::Text(text), Some(tokenizer)) => tokenizer
+                .encode_prompt(text, prepend_bos)
+                .map_err(|e| failed(e.to_string())),
+            (Self::Text(_), None) => Err(failed(
+                "text needs the model's tokenizer; give token ids".into(),
+            )),
+        }
+    }
+}
+
 /// The prompts of an experiment, tokenised and checked: as many corrupted prompts (if any)
 /// and answer pairs as clean prompts, each corrupted prompt as long as its clean one.
 /// Corrupted runs are scored with the clean answers.
@@ -138,19 +163,7 @@ impl<'a> PromptSet<'a> {
         prepend_bos: bool,
         path: &str,
     ) -> Result<Vec<u32>, ExperimentError> {
-        match (input, self.tokenizer) {
-            (PromptInput::Ids(ids), _) => Ok(ids.clone()),
-            (PromptInput::Text(text), Some(tokenizer)) => tokenizer
-                .encode_prompt(text, prepend_bos)
-                .map_err(|e| ExperimentError::Prompt {
-                    path: path.into(),
-                    message: e.to_string(),
-                }),
-            (PromptInput::Text(_), None) => Err(ExperimentError::Prompt {
-                path: path.into(),
-                message: "text needs the model's tokenizer; give token ids".into(),
-            }),
-        }
+        input.encode(self.tokenizer, prepend_bos, path)
     }
 
     /// Runs the clean prompts, caching the hooks `keep` accepts.
@@ -212,5 +225,47 @@ impl<'a> PromptSet<'a> {
             .map_err(ExperimentError::Device)?;
         let mean = per_prompt.iter().sum::<f32>() / per_prompt.len() as f32;
         Ok((mean, per_prompt))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts_pair_up_and_text_needs_a_tokenizer() {
+        let answers = vec![AnswerPair {
+            correct: 1,
+            incorrect: 2,
+        }];
+        let err = PromptSet::new(
+            vec![vec![1, 2]],
+            vec![vec![1]],
+            answers.clone(),
+            Metric::LogitDiff,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(err, ExperimentError::UnequalLengths { index: 0, .. }),
+            "{err}"
+        );
+        let err = PromptSet::new(vec![vec![1]], vec![], vec![], Metric::LogitDiff)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("1 clean prompts"), "{err}");
+        let set = PromptSet::new(vec![vec![1]], vec![], answers, Metric::LogitDiff).unwrap();
+        assert!(set.corrupted().is_err());
+        let input = PromptInput::Text("hello".into());
+        let err = set.encode(&input, true, "experiment.prompt").unwrap_err();
+        assert_eq!(
+            err,
+            ExperimentError::Prompt {
+                path: "experiment.prompt".into(),
+                message: "text needs the model's tokenizer; give token ids".into(),
+            }
+        );
+        let ids = PromptInput::Ids(vec![5, 6]);
+        assert_eq!(set.encode(&ids, true, "x"), Ok(vec![5, 6]));
     }
 }

@@ -38,17 +38,6 @@ impl Experiment {
         }
     }
 
-    /// The kind's name in the spec (`activation_patching`).
-    pub fn kind(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::String(name)) => name,
-            Ok(serde_json::Value::Object(map)) => map.keys().next().cloned().unwrap_or_default(),
-            _ => String::new(),
-        }
-    }
-}
-
-impl Experiment {
     /// Runs the experiment on `prompts`.
     pub async fn run(
         &self,

@@ -150,11 +150,7 @@ impl RunContext<'_> {
                 .enumerate()
                 .map(|(i, p)| {
                     let path = format!("prompts.{name}[{i}]");
-                    PromptSet::empty().with_tokenizer(tokenizer).encode(
-                        p,
-                        prompts.prepend_bos,
-                        &path,
-                    )
+                    p.encode(Some(tokenizer), prompts.prepend_bos, &path)
                 })
                 .collect::<Result<Vec<_>, _>>()
         };
@@ -244,4 +240,23 @@ pub async fn run(
             timings_ms,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prompt_in_the_parameters_is_reported_at_its_place_in_the_spec() {
+        let err = RunError::from(ExperimentError::Prompt {
+            path: "experiment.positive".into(),
+            message: "bad".into(),
+        });
+        assert_eq!(
+            err.to_string(),
+            "invalid experiment spec at `experiment.positive`: bad"
+        );
+        let err = RunError::from(ExperimentError::Cancelled);
+        assert_eq!(err, RunError::Experiment(ExperimentError::Cancelled));
+    }
 }
