@@ -9,12 +9,14 @@
 //! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures; [`open`]:
 //!   a spec, history file or share link to run.
 //! - [`session`]: the model's side of the browser app as messages (its Web Worker runs them).
+//! - [`failure`]: why a request failed, typed from the worker to the page and the CLI.
 //! - [`bench`]: the benchmark workloads, native and in the browser.
 //! - `ui` (wasm32 only): the Leptos browser app; `worker` (wasm32 only): the model's Web Worker.
 
 pub mod bench;
 pub mod device;
 pub mod experiments;
+pub mod failure;
 pub mod figures;
 pub mod history;
 pub mod hooks;

@@ -178,3 +178,72 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: patchbay"));
     }
 }
+
+/// The exit status says whose move it is: 2 the input (as clap does for a bad command line),
+/// 3 an experiment this model cannot run, 4 the model's files.
+#[test]
+fn the_exit_status_names_the_kind_of_failure() {
+    let dir = model_dir();
+    let write = |name: &str, text: &str| {
+        let path = std::env::temp_dir().join(format!("patchbay-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/static/experiments/ioi-circuit.json"
+    );
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    spec["experiment"]["circuit"]["keep"] = serde_json::json!([[99, 0]]);
+    let outside = write("outside.json", &spec.to_string());
+    let malformed = write("malformed.json", r#"{"version": 1, "title": 3}"#);
+    let cases: [(Vec<&str>, i32); 5] = [
+        (
+            vec![
+                "cache",
+                "--model",
+                &dir,
+                "--ids",
+                "50256,x",
+                "--out",
+                "/dev/null",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "cache",
+                "--model",
+                &dir,
+                "--ids",
+                "1",
+                "--out",
+                "/dev/null",
+                "--device",
+                "tpu",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "cache",
+                "--model",
+                "/nonexistent",
+                "--ids",
+                "1",
+                "--out",
+                "/dev/null",
+            ],
+            4,
+        ),
+        (vec!["run", &malformed, "--model", &dir], 2),
+        (vec!["run", &outside, "--model", &dir], 3),
+    ];
+    for (args, code) in cases {
+        let out = patchbay(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error:"), "{args:?}: {stderr}");
+    }
+}

@@ -423,6 +423,7 @@ mod pipeline {
     fn run(source: &mut Memory, plan: &Plan) -> Result<patchbay::loading::pipeline::Parts, String> {
         let said = RefCell::new(vec![]);
         pollster::block_on(load(source, plan, &|s| said.borrow_mut().push(s)))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -465,7 +466,7 @@ mod pipeline {
                 .unwrap();
             assert!(err.contains(expected), "{err}");
         }
-        let err = listed_weights(&[], "someone/bert").unwrap_err();
+        let err = listed_weights(&[], "someone/bert").unwrap_err().to_string();
         assert!(
             err.contains("someone/bert has no model.safetensors"),
             "{err}"

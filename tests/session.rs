@@ -9,7 +9,7 @@ use patchbay::device::{self, Backend};
 use patchbay::experiments::GenerationConfig;
 use patchbay::experiments::{Metric, steering};
 use patchbay::session::{
-    CANCELLED, Event, FromWorker, Reply, Request, Session, ToWorker, handle, inspect::TOP_K,
+    Event, Failure, FromWorker, Reply, Request, Session, ToWorker, handle, inspect::TOP_K,
 };
 use patchbay::spec::Spec;
 use patchbay::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION};
@@ -172,7 +172,42 @@ fn a_cancelled_sweep_ends_with_the_cancelled_error() {
         updates < 3
     }));
     assert_eq!(updates, 3);
-    assert_eq!(outcome.unwrap_err(), CANCELLED);
+    let failure = outcome.unwrap_err();
+    assert_eq!(failure, Failure::Cancelled);
+    assert_eq!(failure.to_string(), "cancelled");
+}
+
+/// A failure reaches the page with its kind: a spec problem keeps its place in the spec.
+#[test]
+fn a_failure_crosses_to_the_page_typed() {
+    let session = session();
+    let mut spec: serde_json::Value =
+        serde_json::from_str(include_str!("../static/experiments/ioi-logit-lens.json")).unwrap();
+    spec["prompts"]["answers"][1][0] = " Mary and John".into();
+    let request = Request::Run {
+        spec: Box::new(Spec::from_json(&spec.to_string()).unwrap()),
+    };
+    let failure = block_on(handle(&session, &request, &mut |_| true)).unwrap_err();
+    let message = FromWorker {
+        id: 4,
+        event: Event::Failed(failure),
+    };
+    let json = serde_json::to_string(&message).unwrap();
+    let back: FromWorker = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, message);
+    let Event::Failed(failure) = back.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        failure.spec_path(),
+        Some("prompts.answers[1][0]"),
+        "{failure}"
+    );
+    assert!(
+        failure.to_string().contains("must be single tokens"),
+        "{failure}"
+    );
+    assert_eq!(failure.exit_code(), 2);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod cli {
     use clap::{Args, Parser, Subcommand};
     use patchbay::device::{self, Backend};
+    use patchbay::failure::Failure;
     use patchbay::loading::{LoadedModel, ModelFiles};
     use patchbay::tensor_io::{HostTensor, to_safetensors};
     use std::collections::BTreeMap;
@@ -102,44 +103,57 @@ mod cli {
     }
 
     impl ModelArgs {
-        fn load(&self, backend: Backend) -> Result<LoadedModel, String> {
+        fn load(&self, backend: Backend) -> Result<LoadedModel, Failure> {
             Ok(self.load_with_files(backend)?.0)
         }
 
-        fn load_with_files(&self, backend: Backend) -> Result<(LoadedModel, ModelFiles), String> {
-            let device = device::open(backend)?;
-            let files = ModelFiles::from_dir(&self.model).map_err(|e| e.to_string())?;
-            let loaded = files
-                .load(&device)
-                .map_err(|e| format!("{}: {e}", self.model.display()))?;
+        fn load_with_files(&self, backend: Backend) -> Result<(LoadedModel, ModelFiles), Failure> {
+            let device = open_device(backend)?;
+            let files = ModelFiles::from_dir(&self.model)?;
+            let loaded = files.load(&device).map_err(|e| match Failure::from(e) {
+                Failure::Load { message } => {
+                    Failure::load(format!("{}: {message}", self.model.display()))
+                }
+                other => other,
+            })?;
             Ok((loaded, files))
         }
     }
 
+    fn open_device(backend: Backend) -> Result<burn::tensor::Device, Failure> {
+        device::open(backend).map_err(|message| Failure::Device { message })
+    }
+
+    fn write(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> Result<(), Failure> {
+        std::fs::write(path, bytes)
+            .map_err(|e| Failure::internal(format!("cannot write {}: {e}", path.display())))
+    }
+
     /// `--ids 1,2,3 --ids 4,5,6`: clap splits on commas, so regroup by occurrence.
-    fn parse_batch(matches: &clap::ArgMatches) -> Result<Vec<Vec<u32>>, String> {
+    fn parse_batch(matches: &clap::ArgMatches) -> Result<Vec<Vec<u32>>, Failure> {
         let Some(Some(command)) = matches.subcommand().map(|(_, m)| Some(m)) else {
             return Ok(vec![]);
         };
         let groups = command
             .get_occurrences::<String>("ids")
-            .ok_or("--ids is required")?;
+            .ok_or(Failure::input("--ids is required"))?;
         groups
             .map(|group| {
                 group
                     .map(|id| {
                         id.trim()
                             .parse::<u32>()
-                            .map_err(|_| format!("--ids: `{id}` is not a token id"))
+                            .map_err(|_| Failure::input(format!("--ids: `{id}` is not a token id")))
                     })
-                    .collect::<Result<Vec<u32>, String>>()
+                    .collect::<Result<Vec<u32>, Failure>>()
             })
             .collect()
     }
 
     mod bench {
         use patchbay::bench::{Inputs, Workload, time};
-        use patchbay::device::{self, Backend};
+        use patchbay::device::Backend;
+        use patchbay::failure::Failure;
         use patchbay::model::{Gpt2, Gpt2Config};
         use std::path::PathBuf;
 
@@ -158,8 +172,8 @@ mod cli {
             reps: usize,
             workloads: &[Workload],
             json: Option<PathBuf>,
-        ) -> Result<(), String> {
-            let device = device::open(backend)?;
+        ) -> Result<(), Failure> {
+            let device = super::open_device(backend)?;
             let config = Gpt2Config::gpt2_small();
             let model = Gpt2::random(&config, 0, &device);
             let inputs = Inputs::new(config.vocab_size, 12345);
@@ -167,7 +181,12 @@ mod cli {
             for &workload in workloads {
                 let (warmup, reps) = workload.schedule(reps);
                 let timing = pollster::block_on(time(&model, &inputs, workload, warmup, reps))
-                    .map_err(|e| format!("{}: {e}", workload.name()))?;
+                    .map_err(|e| match Failure::from(e) {
+                        Failure::Experiment { message } => {
+                            Failure::internal(format!("{}: {message}", workload.name()))
+                        }
+                        other => other,
+                    })?;
                 eprintln!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
                 cases.insert(
                     workload.name().to_string(),
@@ -182,8 +201,7 @@ mod cli {
                 "cases": cases,
             });
             if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&value).expect("json"))
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                super::write(&path, serde_json::to_string_pretty(&value).expect("json"))?;
             }
             Ok(())
         }
@@ -193,19 +211,19 @@ mod cli {
     fn read_spec(
         source: &str,
         run_id: Option<&str>,
-    ) -> Result<(patchbay::spec::Spec, Option<patchbay::spec::RunResult>), String> {
+    ) -> Result<(patchbay::spec::Spec, Option<patchbay::spec::RunResult>), Failure> {
         use patchbay::open::{open_file, open_link};
         let opened = if !std::path::Path::new(source).exists() && source.contains('#') {
-            open_link(source)?
+            open_link(source).map_err(Failure::input)?
         } else {
             let text = std::fs::read_to_string(source)
-                .map_err(|e| format!("cannot read {source}: {e}"))?;
-            open_file(&text, run_id).map_err(|e| format!("{source}: {e}"))?
+                .map_err(|e| Failure::input(format!("cannot read {source}: {e}")))?;
+            open_file(&text, run_id).map_err(|e| Failure::input(format!("{source}: {e}")))?
         };
         Ok((opened.spec, opened.stored))
     }
 
-    fn run_spec(args: RunArgs) -> Result<(), String> {
+    fn run_spec(args: RunArgs) -> Result<(), Failure> {
         use patchbay::experiments::Progress;
         use patchbay::spec::{RunContext, run, sha256_hex};
         let (spec, stored) = read_spec(&args.spec, args.run_id.as_deref())?;
@@ -219,8 +237,7 @@ mod cli {
             eprint!("\r{}/{} ", update.done, update.total);
             true
         });
-        let result =
-            pollster::block_on(run(&spec, &context, &mut progress)).map_err(|e| e.to_string())?;
+        let result = pollster::block_on(run(&spec, &context, &mut progress))?;
         eprintln!();
         if let Some(stored) = stored {
             let (mut worst, mut count) = (0.0f32, 0usize);
@@ -229,11 +246,11 @@ mod cli {
                     .grids
                     .get(name)
                     .filter(|g| g.shape == grid.shape)
-                    .ok_or_else(|| {
-                        format!(
+                    .ok_or_else(|| Failure::Experiment {
+                        message: format!(
                             "the recomputed result has no grid `{name}` of shape {:?}",
                             grid.shape
-                        )
+                        ),
                     })?;
                 for (a, b) in ours.values.iter().zip(&grid.values) {
                     worst = worst.max((a - b).abs());
@@ -246,10 +263,9 @@ mod cli {
                 stored.provenance.weights_sha256.get(..12).unwrap_or("?")
             );
         }
-        let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string_pretty(&result).expect("results serialise");
         match args.out {
-            Some(path) => std::fs::write(&path, json + "\n")
-                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            Some(path) => write(&path, json + "\n"),
             None => {
                 println!("{json}");
                 Ok(())
@@ -257,10 +273,10 @@ mod cli {
         }
     }
 
-    pub fn run() -> Result<(), String> {
+    pub fn run() -> Result<(), Failure> {
         use clap::{CommandFactory, FromArgMatches};
         let matches = Cli::command().get_matches();
-        let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         match cli.command {
             Command::Run(args) => run_spec(args),
             Command::Bench(args) => bench::run(args.device, args.reps, &args.workloads, args.json),
@@ -273,7 +289,7 @@ mod cli {
                 let ids = loaded
                     .tokenizer
                     .encode_prompt(&text, prepend_bos)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| Failure::input(e.to_string()))?;
                 let tokens = loaded.tokenizer.tokens(&ids);
                 println!(
                     "{}",
@@ -289,7 +305,10 @@ mod cli {
             } => {
                 let batch = parse_batch(&matches)?;
                 let loaded = model.load(device)?;
-                let tokens = loaded.model.tokens(&batch).map_err(|e| e.to_string())?;
+                let tokens = loaded
+                    .model
+                    .tokens(&batch)
+                    .map_err(|e| Failure::input(format!("--ids: {e}")))?;
                 let (logits, cache) = loaded.model.run_with_cache(tokens, |_| true);
                 let mut tensors = BTreeMap::new();
                 tensors.insert(
@@ -302,9 +321,8 @@ mod cli {
                         HostTensor::from_data(activation.to_data()),
                     );
                 }
-                let bytes = to_safetensors(&tensors)?;
-                std::fs::write(&out, bytes)
-                    .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                let bytes = to_safetensors(&tensors).map_err(Failure::internal)?;
+                write(&out, bytes)?;
                 eprintln!("wrote {} tensors to {}", tensors.len(), out.display());
                 Ok(())
             }
@@ -316,9 +334,9 @@ mod cli {
 fn main() -> std::process::ExitCode {
     match cli::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            std::process::ExitCode::from(failure.exit_code())
         }
     }
 }

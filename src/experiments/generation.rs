@@ -39,7 +39,11 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    let ids = prompts.encode(&params.prompt, params.prepend_bos, "experiment.prompt")?;
+    let ids = prompts.encode(
+        &params.prompt,
+        params.prepend_bos,
+        "experiment.generation.prompt",
+    )?;
     let config = GenerationConfig {
         seed: prompts.seed,
         ..params.generation.clone()

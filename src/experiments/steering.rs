@@ -50,9 +50,9 @@ pub async fn run(
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
     let bos = params.prepend_bos;
-    let positive = prompts.encode(&params.positive, bos, "experiment.positive")?;
-    let negative = prompts.encode(&params.negative, bos, "experiment.negative")?;
-    let ids = prompts.encode(&params.prompt, bos, "experiment.prompt")?;
+    let positive = prompts.encode(&params.positive, bos, "experiment.steering.positive")?;
+    let negative = prompts.encode(&params.negative, bos, "experiment.steering.negative")?;
+    let ids = prompts.encode(&params.prompt, bos, "experiment.steering.prompt")?;
     let vector = steering_vector(model, params.hook, &positive, &negative).await?;
     let config = GenerationConfig {
         seed: prompts.seed,

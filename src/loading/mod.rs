@@ -56,6 +56,16 @@ pub enum LoadError {
     /// A file could not be read.
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
+    /// A file could not be had from where it is (the network, the browser cache, a picked
+    /// file); the message names it.
+    #[error("{0}")]
+    Source(String),
+    /// The model does not fit in this tab or on this device.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The file read differs from the listing's size or sha256.
+    #[error("{0}")]
+    Listing(String),
     /// The device failed while the weights were put on it.
     #[error("the device failed while taking the weights ({0})")]
     Device(String),

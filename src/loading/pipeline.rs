@@ -6,7 +6,7 @@
 //! that is [`FileSource`].
 
 use super::memory::{MemoryEstimate, Target, WASM32_MEMORY};
-use super::{StreamedWeights, Tokenizer, WeightStream};
+use super::{LoadError, StreamedWeights, Tokenizer, WeightStream};
 use crate::model::Gpt2Config;
 use burn::tensor::Device;
 use serde::Deserialize;
@@ -68,14 +68,15 @@ pub struct Parts {
 }
 
 /// Reads the whole file `name`.
-async fn whole(source: &mut impl FileSource, name: &str) -> Result<Vec<u8>, String> {
+async fn whole(source: &mut impl FileSource, name: &str) -> Result<Vec<u8>, LoadError> {
     let mut bytes = Vec::new();
     source
         .read(name, &mut |_| Ok(()), &mut |chunk| {
             bytes.extend_from_slice(chunk);
             Ok(())
         })
-        .await?;
+        .await
+        .map_err(LoadError::Source)?;
     Ok(bytes)
 }
 
@@ -84,34 +85,56 @@ pub async fn load(
     source: &mut impl FileSource,
     plan: &Plan<'_>,
     status: &dyn Fn(String),
-) -> Result<Parts, String> {
+) -> Result<Parts, LoadError> {
     let started = Instant::now();
     let ms = |since: Instant| since.elapsed().as_secs_f64() * 1e3;
     let config = whole(source, "config.json").await?;
-    let config = Gpt2Config::from_hf_json(&config).map_err(|e| e.to_string())?;
+    let config = Gpt2Config::from_hf_json(&config)?;
     let fits = |size: Option<u64>| {
         let estimate = MemoryEstimate::new(&config, size.or(plan.weights_size));
         estimate
             .check(&plan.target, WASM32_MEMORY)
             .map(|()| estimate)
-            .map_err(|e| format!("{} cannot be loaded here: {e} ({estimate})", plan.label))
+            .map_err(|e| {
+                LoadError::TooLarge(format!(
+                    "{} cannot be loaded here: {e} ({estimate})",
+                    plan.label
+                ))
+            })
     };
     let estimate = fits(None)?;
     let tokenizer = whole(source, "tokenizer.json").await?;
-    let tokenizer = Tokenizer::from_bytes(&tokenizer).map_err(|e| e.to_string())?;
+    let tokenizer = Tokenizer::from_bytes(&tokenizer)?;
     status(format!("{}: {estimate}", plan.label));
     let mut timings_ms = vec![("config.json and tokenizer.json".to_string(), ms(started))];
 
     let started = Instant::now();
     let mut stream = WeightStream::new(plan.device, plan.block_bytes);
-    source
+    // The source carries its callbacks' refusals as text; the typed error waits here.
+    let refused: std::cell::RefCell<Option<LoadError>> = Default::default();
+    let read = source
         .read(
             plan.weights,
-            &mut |announced| fits(announced).map(|_| ()),
-            &mut |chunk| stream.feed(chunk).map_err(|e| e.to_string()),
+            &mut |announced| {
+                fits(announced).map(|_| ()).map_err(|e| {
+                    let message = e.to_string();
+                    *refused.borrow_mut() = Some(e);
+                    message
+                })
+            },
+            &mut |chunk| {
+                stream.feed(chunk).map_err(|e| {
+                    let message = e.to_string();
+                    *refused.borrow_mut() = Some(e);
+                    message
+                })
+            },
         )
-        .await?;
-    let weights = stream.finish().map_err(|e| e.to_string())?;
+        .await;
+    if let Err(message) = read {
+        return Err(refused.into_inner().unwrap_or(LoadError::Source(message)));
+    }
+    let weights = stream.finish()?;
     timings_ms.push((
         format!(
             "{} read and put on the device (streamed together)",
@@ -131,36 +154,36 @@ pub async fn load(
 }
 
 /// Checks read weights against a listing's size and sha256.
-fn verify(weights: &StreamedWeights, listed: &ListedFile) -> Result<(), String> {
+fn verify(weights: &StreamedWeights, listed: &ListedFile) -> Result<(), LoadError> {
     if weights.bytes != listed.size {
-        return Err(format!(
+        return Err(LoadError::Listing(format!(
             "{} is {} bytes but the hub lists {}: the download is incomplete or the file changed",
             listed.path, weights.bytes, listed.size
-        ));
+        )));
     }
     if let Some(lfs) = &listed.lfs
         && weights.sha256 != lfs.oid
     {
-        return Err(format!(
+        return Err(LoadError::Listing(format!(
             "{} has sha256 {} but the hub lists {}: the file is corrupt",
             listed.path, weights.sha256, lfs.oid
-        ));
+        )));
     }
     Ok(())
 }
 
 /// A hub listing's entry for the weights, or why the repository cannot be loaded.
-pub fn listed_weights<'a>(list: &'a [ListedFile], id: &str) -> Result<&'a ListedFile, String> {
+pub fn listed_weights<'a>(list: &'a [ListedFile], id: &str) -> Result<&'a ListedFile, LoadError> {
     list.iter()
         .find(|f| f.path == "model.safetensors")
         .ok_or_else(|| {
-            format!(
+            LoadError::Listing(format!(
                 "{id} has no model.safetensors (Patchbay reads safetensors weights; this \
                  repository has {})",
                 list.iter()
                     .map(|f| f.path.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
-            )
+            ))
         })
 }

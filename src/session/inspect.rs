@@ -2,6 +2,7 @@
 //! next tokens, and every layer's attention pattern (the Prompt panel).
 
 use crate::experiments::read;
+use crate::failure::Failure;
 use crate::hooks::{BlockHook, HookPoint};
 use crate::loading::LoadedModel;
 use serde::{Deserialize, Serialize};
@@ -56,19 +57,23 @@ fn log_softmax(row: &[f32]) -> Vec<f32> {
     row.iter().map(|&l| l - log_sum).collect()
 }
 
+fn device(message: String) -> Failure {
+    Failure::Device { message }
+}
+
 /// Runs `text` (after `<|endoftext|>` when `prepend_bos`) with its attention patterns cached.
 pub async fn inspect(
     loaded: &LoadedModel,
     text: &str,
     prepend_bos: bool,
-) -> Result<Inspection, String> {
+) -> Result<Inspection, Failure> {
     let (model, tokenizer) = (&loaded.model, &loaded.tokenizer);
     let ids = tokenizer
         .encode_prompt(text, prepend_bos)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::input(e.to_string()))?;
     let tokens = model
         .tokens(std::slice::from_ref(&ids))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::input(e.to_string()))?;
     let (logits, cache) = model.run_with_cache(tokens, |p| {
         matches!(p, HookPoint::Block(_, BlockHook::Pattern))
     });
@@ -76,11 +81,11 @@ pub async fn inspect(
     for layer in 0..model.config.n_layer {
         let pattern: burn::tensor::Tensor<4> = cache
             .get(HookPoint::pattern(layer))
-            .ok_or("no attention pattern cached")?;
-        patterns.push(read(pattern).await?);
+            .ok_or(Failure::internal("no attention pattern cached"))?;
+        patterns.push(read(pattern).await.map_err(device)?);
     }
     let [_, pos, vocab] = logits.dims();
-    let values = read(logits.reshape([pos, vocab])).await?;
+    let values = read(logits.reshape([pos, vocab])).await.map_err(device)?;
     let log_probs: Vec<Vec<f32>> = values.chunks(vocab).map(log_softmax).collect();
     let texts = tokenizer.token_texts(&ids);
     let strip = ids

@@ -12,6 +12,7 @@ pub mod inspect;
 use crate::bench::{Inputs, Timing, Workload, time};
 use crate::device::Backend;
 use crate::experiments::{Progress, yield_to_browser};
+pub use crate::failure::Failure;
 use crate::loading::LoadedModel;
 use crate::model::{Gpt2, Gpt2Config};
 use crate::spec::{RunContext, RunResult, Spec, run};
@@ -170,9 +171,7 @@ pub enum Event {
     Token(NewToken),
     Timed(Timing),
     Done(Box<Reply>),
-    Failed {
-        error: String,
-    },
+    Failed(Failure),
     /// The GPU device is gone: the worker now runs on the CPU and has no model.
     DeviceLost {
         why: String,
@@ -198,16 +197,13 @@ pub struct FromWorker {
     pub event: Event,
 }
 
-/// The error text of a cancelled request.
-pub const CANCELLED: &str = "cancelled";
-
 /// Runs a request that needs a loaded model. `emit` sends an event to the page and returns
 /// `false` once the page has cancelled.
 pub async fn handle(
     session: &Session,
     request: &Request,
     emit: &mut dyn FnMut(Event) -> bool,
-) -> Result<Reply, String> {
+) -> Result<Reply, Failure> {
     let loaded = &session.model;
     match request {
         Request::Inspect { text, prepend_bos } => inspect::inspect(loaded, text, *prepend_bos)
@@ -256,11 +252,11 @@ pub async fn handle(
             run(spec, &context, &mut progress)
                 .await
                 .map(|result| Reply::Run(Box::new(result)))
-                .map_err(|e| e.to_string())
+                .map_err(Failure::from)
         }
-        Request::Load { .. } | Request::Bench { .. } => {
-            Err("this request does not run on a loaded model".into())
-        }
+        Request::Load { .. } | Request::Bench { .. } => Err(Failure::internal(
+            "this request does not run on a loaded model",
+        )),
     }
 }
 
@@ -272,7 +268,7 @@ pub async fn bench(
     workloads: &[Workload],
     reps: usize,
     emit: &mut dyn FnMut(Event) -> bool,
-) -> Result<(f64, Vec<Timing>), String> {
+) -> Result<(f64, Vec<Timing>), Failure> {
     emit(Event::Status {
         text: "building GPT-2 small's shape with random weights…".into(),
     });
@@ -287,13 +283,18 @@ pub async fn bench(
         if !emit(Event::Status {
             text: format!("timing {}…", workload.describe()),
         }) {
-            return Err(CANCELLED.into());
+            return Err(Failure::Cancelled);
         }
         yield_to_browser().await;
         let (warmup, reps) = workload.schedule(reps.max(1));
         let timing = time(&model, &inputs, workload, warmup, reps)
             .await
-            .map_err(|e| format!("{}: {e}", workload.describe()))?;
+            .map_err(|e| match Failure::from(e) {
+                Failure::Experiment { message } => {
+                    Failure::internal(format!("{}: {message}", workload.describe()))
+                }
+                other => other,
+            })?;
         emit(Event::Timed(timing.clone()));
         timings.push(timing);
     }

@@ -3,7 +3,7 @@
 //! its handler for what the worker says meanwhile (progress, tokens, download bytes).
 
 use super::AppState;
-use crate::session::{Event, Reply, Request};
+use crate::session::{Event, Failure, Reply, Request};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -17,7 +17,7 @@ struct Dispatch {
 /// The request a panel runs, and its outcome.
 #[derive(Clone, Copy)]
 pub struct ModelCall {
-    action: Action<Dispatch, Result<Reply, String>>,
+    action: Action<Dispatch, Result<Reply, Failure>>,
     /// The worker's id of the call in flight, for cancelling it.
     id: StoredValue<Option<u32>, LocalStorage>,
     state: AppState,
@@ -74,13 +74,18 @@ impl ModelCall {
     }
 
     /// Why the last request failed, while no other runs (reactive).
-    pub fn error(&self) -> Option<String> {
+    pub fn failure(&self) -> Option<Failure> {
         if self.pending() {
             return None;
         }
         self.action
             .value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned()))
+    }
+
+    /// What to tell the user of why the last request failed, while no other runs (reactive).
+    pub fn error(&self) -> Option<String> {
+        self.failure().map(|f| f.to_string())
     }
 
     /// How many requests have ended (reactive): what an effect on each outcome watches.

@@ -3,7 +3,7 @@
 //! page itself never runs the model, so it keeps drawing whatever the model does.
 
 use super::js::{send_to_worker, start_model_worker};
-use crate::session::{Event, FromWorker, Reply, Request, ToWorker};
+use crate::session::{Event, Failure, FromWorker, Reply, Request, ToWorker};
 use futures_channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 
 struct Pending {
     on_event: Box<dyn FnMut(Event)>,
-    reply: oneshot::Sender<Result<Reply, String>>,
+    reply: oneshot::Sender<Result<Reply, Failure>>,
 }
 
 struct Inner {
@@ -91,7 +91,7 @@ impl ModelWorker {
                     .and_then(|v| v["id"].as_u64());
                 let pending = id.and_then(|id| self.0.pending.borrow_mut().remove(&(id as u32)));
                 if let Some(pending) = pending {
-                    let _ = pending.reply.send(Err(why));
+                    let _ = pending.reply.send(Err(Failure::internal(why)));
                 }
                 return;
             }
@@ -107,9 +107,9 @@ impl ModelWorker {
                 }
                 Event::Crashed { message } => self.fail(message),
                 // Work on the lost device never finishes: its calls end now, with the reason.
-                Event::DeviceLost { why } => {
-                    self.end_calls(&format!("the GPU device was lost ({why})"))
-                }
+                Event::DeviceLost { why } => self.end_calls(Failure::Device {
+                    message: format!("the GPU device was lost ({why})"),
+                }),
                 _ => {}
             }
             on_news(event);
@@ -117,7 +117,7 @@ impl ModelWorker {
         }
         let outcome = match event {
             Event::Done(reply) => Ok(*reply),
-            Event::Failed { error } => Err(error),
+            Event::Failed(failure) => Err(failure),
             event => {
                 // Taken out while it runs: the callback may start another call.
                 let pending = self.0.pending.borrow_mut().remove(&id);
@@ -136,11 +136,11 @@ impl ModelWorker {
     /// Every call in flight ends with `message`, and later ones at once.
     fn fail(&self, message: &str) {
         self.0.failed.replace(Some(message.to_string()));
-        self.end_calls(message);
+        self.end_calls(Failure::internal(message));
     }
 
-    /// Every call in flight ends with `message`.
-    fn end_calls(&self, message: &str) {
+    /// Every call in flight ends with `failure`.
+    fn end_calls(&self, failure: Failure) {
         let pending: Vec<Pending> = self
             .0
             .pending
@@ -149,7 +149,7 @@ impl ModelWorker {
             .map(|(_, p)| p)
             .collect();
         for pending in pending {
-            let _ = pending.reply.send(Err(message.to_string()));
+            let _ = pending.reply.send(Err(failure.clone()));
         }
     }
 
@@ -160,12 +160,12 @@ impl ModelWorker {
         request: Request,
         files: Vec<web_sys::File>,
         on_event: F,
-    ) -> (u32, impl Future<Output = Result<Reply, String>> + use<F>) {
+    ) -> (u32, impl Future<Output = Result<Reply, Failure>> + use<F>) {
         let id = self.0.next_id.get();
         self.0.next_id.set(id + 1);
         let (reply, outcome) = oneshot::channel();
         if let Some(why) = self.0.failed.borrow().clone() {
-            let _ = reply.send(Err(why));
+            let _ = reply.send(Err(Failure::internal(why)));
         } else {
             self.0.pending.borrow_mut().insert(
                 id,
@@ -184,7 +184,7 @@ impl ModelWorker {
         let outcome = async move {
             outcome
                 .await
-                .unwrap_or_else(|_| Err("the model's worker went away".into()))
+                .unwrap_or_else(|_| Err(Failure::internal("the model's worker went away")))
         };
         (id, outcome)
     }

@@ -55,8 +55,8 @@ pub async fn fetch_cached_into(
         check(content_length(&response))?;
         return match read_body(url, &response, signal, &mut sink, &mut progress).await {
             Ok(()) => Ok((Origin::BrowserCache, None)),
-            Err(Failure::Sink(e)) => Err(e),
-            Err(Failure::Read(_)) => Err(cancelled_or(
+            Err(BodyFailure::Sink(e)) => Err(e),
+            Err(BodyFailure::Read(_)) => Err(cancelled_or(
                 signal,
                 format!("{url}: the cached copy could not be read"),
             )),
@@ -73,7 +73,7 @@ pub async fn fetch_cached_into(
     });
     read_body(url, &response, signal, &mut sink, &mut progress)
         .await
-        .map_err(Failure::into_message)?;
+        .map_err(BodyFailure::into_message)?;
     let note = match stored {
         Some(put) => put.await.err().map(|e| js_error("the model could not be kept in the browser cache (storage full?)", e)),
         None => Some("the browser offers no cache storage here: the model will be downloaded again next time".to_string()),
@@ -82,14 +82,14 @@ pub async fn fetch_cached_into(
 }
 
 /// Why reading a body stopped.
-pub enum Failure {
+pub enum BodyFailure {
     /// The stream failed, was cut short or cancelled.
     Read(String),
     /// The consumer refused the bytes.
     Sink(String),
 }
 
-impl Failure {
+impl BodyFailure {
     pub fn into_message(self) -> String {
         match self {
             Self::Read(m) | Self::Sink(m) => m,
@@ -105,8 +105,8 @@ fn cancelled_or(signal: &AbortSignal, message: String) -> String {
     }
 }
 
-/// The error text of a cancelled download.
-pub const CANCELLED: &str = "the download was cancelled";
+/// The error text of a cancelled download (the worker reports it as `BodyFailure::Cancelled`).
+const CANCELLED: &str = "the download was cancelled";
 
 /// A successful response for `url`, or why not.
 pub async fn get(url: &str, signal: &AbortSignal) -> Result<Response, String> {
@@ -168,17 +168,17 @@ async fn read_body(
     signal: &AbortSignal,
     sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
     progress: &mut impl FnMut(u64, Option<u64>),
-) -> Result<(), Failure> {
+) -> Result<(), BodyFailure> {
     let total = content_length(response);
     let body = response
         .body()
-        .ok_or_else(|| Failure::Read(format!("{url}: empty response")))?;
+        .ok_or_else(|| BodyFailure::Read(format!("{url}: empty response")))?;
     let received = read_stream(url, &body, Some(signal), total, sink, progress).await?;
     if let Some(total) = total
         && received < total
     {
         // (Only shorter: a compressed response's length is of the compressed bytes.)
-        return Err(Failure::Read(format!(
+        return Err(BodyFailure::Read(format!(
             "{url} ended after {received} of {total} bytes: the download was cut short"
         )));
     }
@@ -194,17 +194,17 @@ pub async fn read_stream(
     total: Option<u64>,
     sink: &mut impl FnMut(&[u8]) -> Result<(), String>,
     progress: &mut impl FnMut(u64, Option<u64>),
-) -> Result<u64, Failure> {
+) -> Result<u64, BodyFailure> {
     let reader: ReadableStreamDefaultReader = stream
         .get_reader()
         .dyn_into()
-        .map_err(|_| Failure::Read("no stream reader".to_string()))?;
+        .map_err(|_| BodyFailure::Read("no stream reader".to_string()))?;
     let mut received = 0u64;
     let mut buffer = Vec::new();
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
             let message = js_error(&format!("reading {label} failed"), e);
-            Failure::Read(match signal {
+            BodyFailure::Read(match signal {
                 Some(signal) => cancelled_or(signal, message),
                 None => message,
             })
@@ -217,14 +217,14 @@ pub async fn read_stream(
             break;
         }
         let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(|e| Failure::Read(js_error("bad chunk", e)))?
+            .map_err(|e| BodyFailure::Read(js_error("bad chunk", e)))?
             .dyn_into()
-            .map_err(|_| Failure::Read("bad chunk".to_string()))?;
+            .map_err(|_| BodyFailure::Read("bad chunk".to_string()))?;
         buffer.resize(value.length() as usize, 0);
         value.copy_to(&mut buffer);
         if let Err(e) = sink(&buffer) {
             let _ = reader.cancel();
-            return Err(Failure::Sink(e));
+            return Err(BodyFailure::Sink(e));
         }
         received += buffer.len() as u64;
         progress(received, total);

@@ -4,8 +4,9 @@
 //! they arrive (`loading::WeightStream`), never whole in memory; files that fail to load are
 //! dropped from the cache.
 
-use super::fetch::{CANCELLED, Failure, Origin, fetch_cached_into, forget, hub_files, read_stream};
+use super::fetch::{BodyFailure, Origin, fetch_cached_into, forget, hub_files, read_stream};
 use crate::device::Backend;
+use crate::loading::LoadError;
 use crate::loading::memory::{STREAM_BLOCK, Target, bytes};
 use crate::loading::pipeline::{self, FileSource, Parts, Plan, listed_weights};
 use crate::session::{Event, HubRepo};
@@ -88,7 +89,7 @@ pub async fn download(
     (device, backend): (&Device, Backend),
     signal: &web_sys::AbortSignal,
     emit: &dyn Fn(Event),
-) -> Result<Fetched, String> {
+) -> Result<Fetched, LoadError> {
     let status = |text: String| emit(Event::Status { text });
     let mut notes = String::new();
     let listed = match hub {
@@ -96,7 +97,7 @@ pub async fn download(
             status(format!("asking the hub for the files of {id}"));
             match hub_files(hub, id, signal).await {
                 Ok(list) => Some(listed_weights(&list, id)?.clone()),
-                Err(e) if e == CANCELLED => return Err(e),
+                Err(e) if signal.aborted() => return Err(LoadError::Source(e)),
                 Err(e) => {
                     notes.push_str(&format!("; sizes and sha256 not checked ({e})"));
                     None
@@ -175,7 +176,7 @@ impl FileSource for PickedFiles<'_> {
         )
         .await
         .map(|_| ())
-        .map_err(Failure::into_message)
+        .map_err(BodyFailure::into_message)
     }
 }
 
@@ -184,7 +185,7 @@ pub async fn read_local(
     list: Vec<web_sys::File>,
     (device, backend): (&Device, Backend),
     emit: &dyn Fn(Event),
-) -> Result<Fetched, String> {
+) -> Result<Fetched, LoadError> {
     let has = |wanted: &dyn Fn(&str) -> bool| list.iter().any(|f| wanted(&f.name()));
     let weights = list
         .iter()
@@ -195,14 +196,14 @@ pub async fn read_local(
         has(&|n| n == "tokenizer.json"),
         weights,
     ) else {
-        return Err(format!(
+        return Err(LoadError::Source(format!(
             "choose three files: config.json, tokenizer.json and the weights (*.safetensors); got {}",
             if list.is_empty() {
                 "none".to_string()
             } else {
                 list.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
             }
-        ));
+        )));
     };
     emit(Event::Status {
         text: "reading the local files".into(),

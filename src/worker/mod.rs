@@ -13,7 +13,7 @@ mod load;
 use crate::device::{self, Backend};
 use crate::loading::{LoadedModel, assemble};
 use crate::session::{
-    self, CANCELLED, Event, FromWorker, LoadSource, ModelInfo, Reply, Request, Session, ToWorker,
+    self, Event, Failure, FromWorker, LoadSource, ModelInfo, Reply, Request, Session, ToWorker,
 };
 use burn::tensor::Device;
 use std::cell::RefCell;
@@ -170,7 +170,7 @@ fn receive(worker: &Shared, data: JsValue) {
                     id,
                     match outcome {
                         Ok(reply) => Event::Done(Box::new(reply)),
-                        Err(error) => Event::Failed { error },
+                        Err(failure) => Event::Failed(failure),
                     },
                 );
             });
@@ -207,7 +207,7 @@ async fn serve(
     id: u32,
     request: Request,
     files: Vec<web_sys::File>,
-) -> Result<Reply, String> {
+) -> Result<Reply, Failure> {
     let mut emit = emitter(worker, id);
     match request {
         Request::Load { source } => load(worker, id, source, files).await.map(Reply::Loaded),
@@ -219,11 +219,7 @@ async fn serve(
             })
         }
         request => {
-            let session = worker
-                .borrow()
-                .session
-                .clone()
-                .ok_or("no model is loaded: load one first")?;
+            let session = worker.borrow().session.clone().ok_or(Failure::NoModel)?;
             session::handle(&session, &request, &mut emit).await
         }
     }
@@ -235,13 +231,14 @@ async fn load(
     id: u32,
     source: LoadSource,
     files: Vec<web_sys::File>,
-) -> Result<ModelInfo, String> {
+) -> Result<ModelInfo, Failure> {
     worker.borrow_mut().session = None;
     let (device, backend) = worker.borrow().device();
     let emit = |event: Event| post(id, event);
     let fetched = match source {
         LoadSource::Url { label, base, hub } => {
-            let controller = web_sys::AbortController::new().map_err(|_| "no AbortController")?;
+            let controller = web_sys::AbortController::new()
+                .map_err(|_| Failure::internal("this browser has no AbortController"))?;
             worker.borrow_mut().downloads.insert(id, controller.clone());
             let fetched = load::download(
                 &label,
@@ -253,13 +250,16 @@ async fn load(
             )
             .await;
             worker.borrow_mut().downloads.remove(&id);
-            fetched?
+            fetched
         }
-        LoadSource::Files => load::read_local(files, (&device, backend), &emit).await?,
+        LoadSource::Files => load::read_local(files, (&device, backend), &emit).await,
     };
-    if worker.borrow().cancelled.contains(&id) {
-        return Err(CANCELLED.into());
-    }
+    let cancelled = worker.borrow().cancelled.contains(&id);
+    let fetched = match fetched {
+        _ if cancelled => return Err(Failure::Cancelled),
+        Ok(fetched) => fetched,
+        Err(e) => return Err(e.into()),
+    };
     let parts = fetched.parts;
     let weights_sha256 = parts.weights.sha256.clone();
     let assembling = js_sys::Date::now();
@@ -268,7 +268,7 @@ async fn load(
         Err(e) => {
             // Files that failed must not come back from the cache next time.
             fetch::forget(&fetched.urls).await;
-            return Err(e.to_string());
+            return Err(e.into());
         }
     };
     let session = Session {

@@ -4,7 +4,7 @@
 
 use crate::experiments::{GenerationConfig, Metric, generation, steering};
 use crate::hooks::UnknownHook;
-use crate::session::{CANCELLED, Event, Reply, Request};
+use crate::session::{Event, Failure, Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION, Spec};
 use crate::ui::{AppState, ModelCall};
 use leptos::prelude::*;
@@ -99,9 +99,11 @@ pub fn GenerationPanel() -> impl IntoView {
     };
     // Stopped: the tokens so far stay, and no error is shown.
     let error = move || {
-        problem
-            .get()
-            .or_else(|| call.error().filter(|e| e != CANCELLED))
+        problem.get().or_else(|| {
+            call.failure()
+                .filter(|f| *f != Failure::Cancelled)
+                .map(|f| f.to_string())
+        })
     };
 
     let start = move |_| {

@@ -3,7 +3,7 @@
 //! worker loads it (`crate::worker`); this panel shows its progress.
 
 use crate::device::Backend;
-use crate::session::{Event, HubRepo, LoadSource, Reply, Request};
+use crate::session::{Event, Failure, HubRepo, LoadSource, Reply, Request};
 use crate::ui::{
     AppState, ModelCall, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
@@ -71,7 +71,12 @@ impl LoadControl {
 
     /// Why the last load failed (reactive).
     pub fn error(&self) -> Option<String> {
-        self.problem.get().or_else(|| self.call.error())
+        self.problem.get().or_else(|| {
+            self.call.failure().map(|failure| match failure {
+                Failure::Cancelled => "the download was cancelled".to_string(),
+                other => other.to_string(),
+            })
+        })
     }
 
     /// Stops a load in progress.
