@@ -6,6 +6,7 @@
 //! - [`device`]: choosing where the model runs.
 //! - [`experiments`]: patching, ablation, lenses, attribution, steering, generation.
 //! - [`spec`]: the versioned experiment format and its runner (CLI and browser).
+//! - [`datasets`]: prompt sets (the IOI generator, the user's CSV/JSONL pairs) for specs.
 //! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures; [`open`]:
 //!   a spec, history file or share link to run.
 //! - [`session`]: the model's side of the browser app as messages (its Web Worker runs them).
@@ -14,6 +15,7 @@
 //! - `ui` (wasm32 only): the Leptos browser app; `worker` (wasm32 only): the model's Web Worker.
 
 pub mod bench;
+pub mod datasets;
 pub mod device;
 pub mod experiments;
 pub mod failure;

@@ -1,5 +1,5 @@
 //! Experiments as pure functions over the model: patching, ablation, lenses, attribution,
-//! steering, generation. No UI, storage or loading code: the CLI and the browser share them.
+//! path patching, steering, generation. No UI, storage or loading code: the CLI and the browser share them.
 //! They are `async` because reading results back from WebGPU is.
 //!
 //! Every experiment is one module with the same entry point:
@@ -23,6 +23,7 @@ pub mod lens;
 mod metric;
 mod output;
 pub mod patching;
+pub mod path;
 mod progress;
 mod prompts;
 mod readback;

@@ -6,6 +6,7 @@ use super::Grid;
 use super::ablation::{AblationKind, AblationTarget};
 use super::generation::Generation;
 use super::patching::PatchTarget;
+use super::path::{HeadInput, PathGrid};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
@@ -158,6 +159,9 @@ pub enum GridKind {
     Attribution(AttributionTarget),
     /// The steering direction: `steer.vector`.
     SteeringVector,
+    /// Path patching from each sender head: `path.head_to_final_resid`,
+    /// `path.head_to_receivers.<q|k|v>`.
+    Path(PathGrid),
 }
 
 /// A grid's name: `kind` and `variant`, written as in the oracle.
@@ -228,6 +232,10 @@ impl fmt::Display for GridName {
             }
             GridKind::Attribution(target) => write!(f, "attrib.{}{dotted}", target.as_str()),
             GridKind::SteeringVector => write!(f, "steer.vector{dotted}"),
+            GridKind::Path(PathGrid::FinalResid) => write!(f, "path.head_to_final_resid{dotted}"),
+            GridKind::Path(PathGrid::Receivers(input)) => {
+                write!(f, "path.head_to_receivers.{}{dotted}", input.as_str())
+            }
         }
     }
 }
@@ -301,6 +309,8 @@ impl GridName {
         }
         kinds.extend(AttributionTarget::ALL.map(GridKind::Attribution));
         kinds.push(GridKind::SteeringVector);
+        kinds.push(GridKind::Path(PathGrid::FinalResid));
+        kinds.extend(HeadInput::ALL.map(|i| GridKind::Path(PathGrid::Receivers(i))));
         kinds.into_iter().flat_map(move |kind| {
             variants
                 .into_iter()
@@ -389,6 +399,10 @@ mod tests {
                 "attrib.z_by_pos",
             ),
             (GridName::raw(GridKind::SteeringVector), "steer.vector"),
+            (
+                GridName::normalised(GridKind::Path(PathGrid::Receivers(HeadInput::K))),
+                "path.head_to_receivers.k.normalised",
+            ),
         ];
         for (name, text) in cases {
             assert_eq!(name.to_string(), text);

@@ -46,20 +46,10 @@ impl Sweep<'_> {
         progress: &mut Progress<'_>,
     ) -> Result<Vec<f32>, ExperimentError> {
         let prompts = self.answers.len();
-        let per_pass = (self.max_rows / prompts).max(1);
         let mut values = Vec::with_capacity(cells.len() * prompts);
-        let mut start = 0;
-        while start < cells.len() {
-            let layer = cells[start].layer;
-            let same_layer = cells[start..]
-                .iter()
-                .take(per_pass)
-                .take_while(|c| c.layer == layer)
-                .count();
-            let chunk = &cells[start..start + same_layer];
-            values.extend(self.run_chunk(layer, chunk).await?);
-            start += same_layer;
-            progress.report(start, cells.len(), &values, prompts)?;
+        for chunk in layer_chunks(cells, self.max_rows / prompts) {
+            values.extend(self.run_chunk(chunk[0].layer, chunk).await?);
+            progress.report(values.len() / prompts, cells.len(), &values, prompts)?;
         }
         Ok(values)
     }
@@ -79,18 +69,45 @@ impl Sweep<'_> {
         };
         let resid = Tensor::cat(vec![resid; copies], 0);
         let out = self.model.blocks(layer, resid, &mut hooks);
-        let last = last_position(out).unsqueeze_dim::<3>(1);
-        let logits = self.model.unembed(last, &mut NoHooks);
-        let [rows, _, vocab] = logits.dims();
-        let answers: Vec<AnswerPair> = self.answers.iter().copied().cycle().take(rows).collect();
-        read(self.metric.per_row(logits.reshape([rows, vocab]), &answers))
-            .await
-            .map_err(ExperimentError::Device)
+        score_last(self.model, out, self.answers, self.metric).await
     }
 }
 
+/// `cells` in runs of at most `per_pass`, each within one layer (a run starts at its layer).
+pub(crate) fn layer_chunks(cells: &[Cell], per_pass: usize) -> impl Iterator<Item = &[Cell]> {
+    let mut rest = cells;
+    std::iter::from_fn(move || {
+        let layer = rest.first()?.layer;
+        let n = rest
+            .iter()
+            .take(per_pass.max(1))
+            .take_while(|c| c.layer == layer)
+            .count();
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// The metric of every row of a batch of copies (copy `k`'s prompts at rows `k·prompts..`),
+/// from the residual stream leaving the last block.
+pub(crate) async fn score_last(
+    model: &Gpt2,
+    out: Tensor<3>,
+    answers: &[AnswerPair],
+    metric: Metric,
+) -> Result<Vec<f32>, ExperimentError> {
+    let last = last_position(out).unsqueeze_dim::<3>(1);
+    let logits = model.unembed(last, &mut NoHooks);
+    let [rows, _, vocab] = logits.dims();
+    let answers: Vec<AnswerPair> = answers.iter().copied().cycle().take(rows).collect();
+    read(metric.per_row(logits.reshape([rows, vocab]), &answers))
+        .await
+        .map_err(ExperimentError::Device)
+}
+
 /// The batch, this many copies stacked along the rows.
-struct RepeatRows(usize);
+pub(crate) struct RepeatRows(pub usize);
 
 impl AnyRank for RepeatRows {
     fn apply<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
@@ -100,7 +117,7 @@ impl AnyRank for RepeatRows {
 
 /// Which entries of the batched activation each cell patches: copy `k` of the base batch
 /// (rows `k·prompts ..`) at cell `k`'s position/head/neuron.
-fn cell_mask(point: HookPoint, base_dims: &[usize], cells: &[Cell]) -> SelectionMask {
+pub(crate) fn cell_mask(point: HookPoint, base_dims: &[usize], cells: &[Cell]) -> SelectionMask {
     let rank = base_dims.len();
     let prompts = base_dims[0];
     let mut dims = base_dims.to_vec();

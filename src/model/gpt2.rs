@@ -218,8 +218,23 @@ impl Gpt2 {
     /// # Shapes
     /// - resid: `[batch, pos, d_model]`
     /// - output: `[batch, pos, d_model]` (the last `hook_resid_post`)
-    pub fn blocks(&self, start: usize, mut resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
-        for block in &self.h[start..] {
+    pub fn blocks(&self, start: usize, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+        self.blocks_between(start, self.h.len(), resid, hooks)
+    }
+
+    /// Blocks `start..end` (none when `end <= start`): the residual stream leaving block
+    /// `end - 1`.
+    ///
+    /// # Shapes
+    /// - resid, output: `[batch, pos, d_model]`
+    pub fn blocks_between(
+        &self,
+        start: usize,
+        end: usize,
+        mut resid: Tensor<3>,
+        hooks: &mut impl Hooks,
+    ) -> Tensor<3> {
+        for block in self.h.get(start..end).unwrap_or_default() {
             resid = block.forward(resid, None, hooks);
         }
         resid

@@ -4,7 +4,7 @@
 
 use crate::experiments::{
     Checked, ExperimentError, Output, Progress, PromptSet, ablation, attribution, circuit,
-    generation, lens, patching, steering,
+    generation, lens, patching, path, steering,
 };
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ pub enum Experiment {
     /// No parameters (written `"logit_lens"`).
     LogitLens,
     AttributionPatching(attribution::Params),
+    PathPatching(path::Params),
     Generation(generation::Params),
     Steering(steering::Params),
 }
@@ -33,6 +34,7 @@ impl Experiment {
             Self::Circuit(p) => p,
             Self::LogitLens => &lens::Params,
             Self::AttributionPatching(p) => p,
+            Self::PathPatching(p) => p,
             Self::Generation(p) => p,
             Self::Steering(p) => p,
         }
@@ -51,6 +53,7 @@ impl Experiment {
             Self::Circuit(p) => circuit::run(model, prompts, p, progress).await,
             Self::LogitLens => lens::run(model, prompts, &lens::Params, progress).await,
             Self::AttributionPatching(p) => attribution::run(model, prompts, p, progress).await,
+            Self::PathPatching(p) => path::run(model, prompts, p, progress).await,
             Self::Generation(p) => generation::run(model, prompts, p, progress).await,
             Self::Steering(p) => steering::run(model, prompts, p, progress).await,
         }

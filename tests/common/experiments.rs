@@ -4,6 +4,7 @@ use super::*;
 use patchbay::experiments::{
     AblationKind, AblationTarget, AnswerPair, ExperimentError, Grid, Metric, Output, PatchTarget,
     Progress, PromptSet, ablation as ablate, attribution, circuit as circuits, lens, patching,
+    path,
 };
 use patchbay::model::Gpt2;
 use std::collections::BTreeMap;
@@ -326,6 +327,72 @@ pub fn patching_matches(model: &Gpt2) {
         normalised.values[10]
     );
     assert!(normalised.values[..10].iter().all(|v| v.abs() < 1e-4));
+}
+
+/// Every grid of `path.safetensors`, noising and denoising, to the final residual stream and to
+/// the receivers' q, k and v; a small row budget splits a layer's senders across passes.
+pub fn path_patching_matches(model: &Gpt2) {
+    use path::{Direction, HeadInput, Receivers};
+    let json = path_json();
+    let heads: Vec<(usize, usize)> = serde_json::from_value(json["receivers"].clone()).unwrap();
+    let batches = batches("batch");
+    for (direction, name) in [
+        (Direction::Noising, "noising"),
+        (Direction::Denoising, "denoising"),
+    ] {
+        let mut cases = vec![(Receivers::FinalResid, "head_to_final_resid".to_string())];
+        for input in HeadInput::ALL {
+            cases.push((
+                Receivers::Heads {
+                    heads: heads.clone(),
+                    input,
+                },
+                format!("head_to_receivers.{}", input.as_str()),
+            ));
+        }
+        for (receivers, grid) in cases {
+            let params = path::Params {
+                direction,
+                receivers,
+                max_rows: 24,
+            };
+            let mut out = Named::new(
+                block_on(path::run(
+                    model,
+                    &batches.pairs(),
+                    &params,
+                    &mut Progress::none(),
+                ))
+                .unwrap(),
+            );
+            let raw = out.grid(&format!("path.{grid}"));
+            assert_eq!(raw.axes, ["layer", "head"]);
+            let expected = path_reference(&format!("path.{name}.{grid}"));
+            assert_close(
+                &format!("path.{name}.{grid}"),
+                &HostTensor {
+                    shape: raw.shape.clone(),
+                    values: raw.values.clone(),
+                },
+                expected,
+                1e-4,
+            );
+            let base = json["base_metric"][name].as_f64().unwrap() as f32;
+            assert!(
+                (out.metrics["base"] - base).abs() < 1e-5,
+                "{name}: base metric"
+            );
+            let normalised = out.grid(&format!("path.{grid}.normalised"));
+            let (clean, corrupted) = (out.metrics["clean"], out.metrics["corrupted"]);
+            for (n, r) in normalised.values.iter().zip(&raw.values) {
+                assert!((n - (r - corrupted) / (clean - corrupted)).abs() < 1e-4);
+            }
+            assert_eq!(
+                out.grid(&format!("path.{grid}.per_prompt")).shape,
+                [raw.shape[0], raw.shape[1], batches.answers.len()]
+            );
+        }
+    }
 }
 
 pub fn ablation_matches(model: &Gpt2) {

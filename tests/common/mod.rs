@@ -45,6 +45,26 @@ pub fn reference(name: &str) -> &'static HostTensor {
         .unwrap_or_else(|| panic!("no `{name}` in reference.safetensors"))
 }
 
+/// `path.json` (path patching's receivers, base metrics and semantics).
+pub fn path_json() -> &'static Value {
+    static JSON: OnceLock<Value> = OnceLock::new();
+    JSON.get_or_init(|| {
+        serde_json::from_slice(&std::fs::read(tiny_dir().join("path.json")).unwrap()).unwrap()
+    })
+}
+
+/// A tensor of `path.safetensors` (`path.{noising,denoising}.*`).
+pub fn path_reference(name: &str) -> &'static HostTensor {
+    static TENSORS: OnceLock<BTreeMap<String, HostTensor>> = OnceLock::new();
+    TENSORS
+        .get_or_init(|| {
+            let bytes = std::fs::read(tiny_dir().join("path.safetensors")).unwrap();
+            from_safetensors(&bytes).unwrap()
+        })
+        .get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in path.safetensors"))
+}
+
 /// The tiny model folder with `weights` as its `model.safetensors`.
 pub fn load_tiny(weights: &str, device: &Device) -> LoadedModel {
     let dir = tiny_dir();
@@ -158,6 +178,11 @@ macro_rules! experiment_tests {
         #[test]
         fn greedy_generation_matches_the_oracle() {
             common::experiments::greedy_generation_matches(&model());
+        }
+
+        #[test]
+        fn path_patching_matches_the_oracle() {
+            common::experiments::path_patching_matches(&model());
         }
 
         #[test]

@@ -1,0 +1,370 @@
+//! The indirect-object-identification dataset of Wang et al. (2022): "When Mary and John went
+//! to the store, John gave a drink to" → " Mary", not " John".
+//!
+//! Templates, names, places and objects are the paper's (redwoodresearch/Easy-Transformer's
+//! `ioi_dataset.py`): 15 templates written BABA (the subject first), ABBA with the first
+//! clause's names swapped. The corruption is the paper's "ABC" one: the three name slots filled
+//! with three other names, so the prompt keeps its shape and loses the information. A batch
+//! runs at one length, so a dataset draws from the templates that tokenise to the most common
+//! length; a prompt whose clean and corrupted tokenisations differ in length, or whose answer
+//! is not one token, is skipped.
+
+use super::{Dataset, DatasetError};
+use crate::loading::Tokenizer;
+use crate::rng::SplitMix64;
+use crate::spec::{PromptInput, TokenInput};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `[A]` is the indirect object (the answer), `[B]` the subject, named twice.
+pub const TEMPLATES: [&str; 15] = [
+    "Then, [B] and [A] went to the [PLACE]. [B] gave a [OBJECT] to",
+    "Then, [B] and [A] had a lot of fun at the [PLACE]. [B] gave a [OBJECT] to",
+    "Then, [B] and [A] were working at the [PLACE]. [B] decided to give a [OBJECT] to",
+    "Then, [B] and [A] were thinking about going to the [PLACE]. [B] wanted to give a [OBJECT] to",
+    "Then, [B] and [A] had a long argument, and afterwards [B] said to",
+    "After [B] and [A] went to the [PLACE], [B] gave a [OBJECT] to",
+    "When [B] and [A] got a [OBJECT] at the [PLACE], [B] decided to give it to",
+    "When [B] and [A] got a [OBJECT] at the [PLACE], [B] decided to give the [OBJECT] to",
+    "While [B] and [A] were working at the [PLACE], [B] gave a [OBJECT] to",
+    "While [B] and [A] were commuting to the [PLACE], [B] gave a [OBJECT] to",
+    "After the lunch, [B] and [A] went to the [PLACE]. [B] gave a [OBJECT] to",
+    "Afterwards, [B] and [A] went to the [PLACE]. [B] gave a [OBJECT] to",
+    "Then, [B] and [A] had a long argument. Afterwards [B] said to",
+    "The [PLACE] [B] and [A] went to had a [OBJECT]. [B] gave it to",
+    "Friends [B] and [A] found a [OBJECT] at the [PLACE]. [B] gave it to",
+];
+
+pub const PLACES: [&str; 8] = [
+    "store",
+    "garden",
+    "restaurant",
+    "school",
+    "hospital",
+    "office",
+    "house",
+    "station",
+];
+
+pub const OBJECTS: [&str; 8] = [
+    "ring",
+    "kiss",
+    "bone",
+    "basketball",
+    "computer",
+    "necklace",
+    "drink",
+    "snack",
+];
+
+pub const NAMES: [&str; 99] = [
+    "Michael",
+    "Christopher",
+    "Jessica",
+    "Matthew",
+    "Ashley",
+    "Jennifer",
+    "Joshua",
+    "Amanda",
+    "Daniel",
+    "David",
+    "James",
+    "Robert",
+    "John",
+    "Joseph",
+    "Andrew",
+    "Ryan",
+    "Brandon",
+    "Jason",
+    "Justin",
+    "Sarah",
+    "William",
+    "Jonathan",
+    "Stephanie",
+    "Brian",
+    "Nicole",
+    "Nicholas",
+    "Anthony",
+    "Heather",
+    "Eric",
+    "Elizabeth",
+    "Adam",
+    "Megan",
+    "Melissa",
+    "Kevin",
+    "Steven",
+    "Thomas",
+    "Timothy",
+    "Christina",
+    "Kyle",
+    "Rachel",
+    "Laura",
+    "Lauren",
+    "Amber",
+    "Brittany",
+    "Danielle",
+    "Richard",
+    "Kimberly",
+    "Jeffrey",
+    "Amy",
+    "Crystal",
+    "Michelle",
+    "Tiffany",
+    "Jeremy",
+    "Benjamin",
+    "Mark",
+    "Emily",
+    "Aaron",
+    "Charles",
+    "Rebecca",
+    "Jacob",
+    "Stephen",
+    "Patrick",
+    "Sean",
+    "Erin",
+    "Jamie",
+    "Kelly",
+    "Samantha",
+    "Nathan",
+    "Sara",
+    "Dustin",
+    "Paul",
+    "Angela",
+    "Tyler",
+    "Scott",
+    "Katherine",
+    "Andrea",
+    "Gregory",
+    "Erica",
+    "Mary",
+    "Travis",
+    "Lisa",
+    "Kenneth",
+    "Bryan",
+    "Lindsey",
+    "Kristen",
+    "Jose",
+    "Alexander",
+    "Jesse",
+    "Katie",
+    "Lindsay",
+    "Shannon",
+    "Vanessa",
+    "Courtney",
+    "Christine",
+    "Alicia",
+    "Cody",
+    "Allison",
+    "Bradley",
+    "Samuel",
+];
+
+/// The order of the names in the first clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// "When Mary and John ..., John gave": the indirect object first.
+    Abba,
+    /// "When John and Mary ..., John gave": the subject first.
+    Baba,
+    /// Half of each, alternating.
+    Both,
+}
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ioi {
+    /// How many prompts.
+    pub n: usize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "both")]
+    pub order: Order,
+    /// Start each prompt with `<|endoftext|>` (TransformerLens's default; the paper has none).
+    #[serde(default = "yes")]
+    pub prepend_bos: bool,
+}
+
+fn both() -> Order {
+    Order::Both
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The most prompts one dataset may have.
+pub const MAX_PROMPTS: usize = 4096;
+
+/// One filled template: the clean prompt, its ABC corruption and the two answers.
+#[derive(Debug, Clone, PartialEq)]
+struct Candidate {
+    clean: String,
+    corrupted: String,
+    io: String,
+    s: String,
+}
+
+fn fill(template: &str, a: &str, b: &str, s2: &str, place: &str, object: &str) -> String {
+    // The subject's second mention is the `[B]` after the first clause.
+    let first_b = template.find("[B]").expect("every template names [B]");
+    let (head, tail) = template.split_at(first_b + 3);
+    let head = head.replacen("[B]", b, 1);
+    let tail = tail.replacen("[B]", s2, 1);
+    format!("{head}{tail}")
+        .replace("[A]", a)
+        .replace("[PLACE]", place)
+        .replace("[OBJECT]", object)
+}
+
+/// Swaps the first clause's `[B] and [A]` into `[A] and [B]`.
+fn abba(template: &str) -> String {
+    template.replacen("[B] and [A]", "[A] and [B]", 1)
+}
+
+fn pick<'a>(rng: &mut SplitMix64, from: &[&'a str]) -> &'a str {
+    from[(rng.next_u64() % from.len() as u64) as usize]
+}
+
+/// `count` different names.
+fn distinct<'a>(rng: &mut SplitMix64, names: &[&'a str], count: usize) -> Vec<&'a str> {
+    let mut chosen: Vec<&str> = Vec::with_capacity(count);
+    while chosen.len() < count {
+        let name = pick(rng, names);
+        if !chosen.contains(&name) {
+            chosen.push(name);
+        }
+    }
+    chosen
+}
+
+impl Ioi {
+    fn check(&self) -> Result<(), DatasetError> {
+        if self.n == 0 || self.n > MAX_PROMPTS {
+            return Err(DatasetError::Parameter(format!(
+                "n must be between 1 and {MAX_PROMPTS}, not {}",
+                self.n
+            )));
+        }
+        Ok(())
+    }
+
+    /// `n` prompts, tokenised with `tokenizer` to check that they align.
+    pub fn generate(&self, tokenizer: &Tokenizer) -> Result<Dataset, DatasetError> {
+        self.check()?;
+        let single = |word: &str| {
+            tokenizer
+                .encode(&format!(" {word}"))
+                .is_ok_and(|ids| ids.len() == 1)
+        };
+        let names: Vec<&str> = NAMES.into_iter().filter(|n| single(n)).collect();
+        if names.len() < 5 {
+            return Err(DatasetError::Tokenizer(
+                "this tokenizer has fewer than five of the dataset's names as single tokens".into(),
+            ));
+        }
+        let length = |text: &str| {
+            tokenizer
+                .encode_prompt(text, self.prepend_bos)
+                .map(|ids| ids.len())
+                .map_err(|e| DatasetError::Tokenizer(e.to_string()))
+        };
+        // Templates by the length they tokenise to (names are single tokens; places and
+        // objects are filled with the first of each, most are single tokens too).
+        let mut by_length: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for template in TEMPLATES {
+            let text = fill(
+                template, names[0], names[1], names[1], PLACES[0], OBJECTS[0],
+            );
+            by_length.entry(length(&text)?).or_default().push(template);
+        }
+        let (&n_tokens, templates) = by_length
+            .iter()
+            .max_by_key(|(len, t)| (t.len(), std::cmp::Reverse(**len)))
+            .expect("there are templates");
+        let mut rng = SplitMix64(self.seed);
+        let mut dataset = Dataset::default();
+        let mut skipped = 0usize;
+        let mut tried = 0usize;
+        while dataset.prompts.clean.len() < self.n {
+            tried += 1;
+            if tried > self.n * 20 + 1000 {
+                return Err(DatasetError::Tokenizer(format!(
+                    "only {} of {} prompts tokenise alike after {tried} tries",
+                    dataset.prompts.clean.len(),
+                    self.n
+                )));
+            }
+            let template = pick(&mut rng, templates);
+            let abba_order = match self.order {
+                Order::Abba => true,
+                Order::Baba => false,
+                Order::Both => dataset.prompts.clean.len() % 2 == 0,
+            };
+            let template = if abba_order {
+                abba(template)
+            } else {
+                template.to_string()
+            };
+            let (place, object) = (pick(&mut rng, &PLACES), pick(&mut rng, &OBJECTS));
+            let people = distinct(&mut rng, &names, 5);
+            let (io, s) = (people[0], people[1]);
+            let candidate = Candidate {
+                clean: fill(&template, io, s, s, place, object),
+                corrupted: fill(&template, people[2], people[3], people[4], place, object),
+                io: format!(" {io}"),
+                s: format!(" {s}"),
+            };
+            if length(&candidate.clean)? != n_tokens || length(&candidate.corrupted)? != n_tokens {
+                skipped += 1;
+                continue;
+            }
+            dataset.push(candidate, self.prepend_bos);
+        }
+        dataset.note = format!(
+            "{} IOI prompts of {n_tokens} tokens from {} of the {} templates (the others \
+             tokenise to other lengths), seed {}; {skipped} candidates skipped",
+            self.n,
+            templates.len(),
+            TEMPLATES.len(),
+            self.seed
+        );
+        Ok(dataset)
+    }
+}
+
+impl Dataset {
+    fn push(&mut self, c: Candidate, prepend_bos: bool) {
+        let prompts = &mut self.prompts;
+        prompts.prepend_bos = prepend_bos;
+        prompts.clean.push(PromptInput::Text(c.clean));
+        prompts.corrupted.push(PromptInput::Text(c.corrupted));
+        prompts
+            .answers
+            .push([TokenInput::Text(c.io), TokenInput::Text(c.s)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_the_subject_twice_and_abba_swaps_the_first_clause() {
+        let t = TEMPLATES[5];
+        assert_eq!(
+            fill(t, "Mary", "John", "John", "store", "drink"),
+            "After John and Mary went to the store, John gave a drink to"
+        );
+        assert_eq!(
+            fill(&abba(t), "Mary", "John", "John", "store", "drink"),
+            "After Mary and John went to the store, John gave a drink to"
+        );
+        // The ABC corruption: three other names in the three slots.
+        assert_eq!(
+            fill(t, "Amy", "Paul", "Sara", "store", "drink"),
+            "After Paul and Amy went to the store, Sara gave a drink to"
+        );
+    }
+}
