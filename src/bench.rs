@@ -5,7 +5,7 @@
 
 use crate::experiments::{
     AnswerPair, ExperimentError, GenerationConfig, Metric, PatchTarget, Progress, PromptSet,
-    generate, patching, read,
+    generate, patching, path, read,
 };
 use crate::model::Gpt2;
 use crate::rng::SplitMix64;
@@ -27,6 +27,11 @@ pub enum Workload {
     IoiResidPre,
     /// `attn_head_out_by_pos` patching of the same eight pairs (12 × 15 × 12 cells).
     IoiHeadOutByPos,
+    /// Path patching of every head to the final residual stream on the eight IOI-shaped pairs,
+    /// a layer's senders batched (64 rows per pass).
+    IoiPathBatched,
+    /// The same, one sender per pass: the cost of a forward pass per sender.
+    IoiPathPerSender,
     /// 32 greedy tokens after the 20-token prompt, with the KV cache.
     GenerateKv,
     /// The same without it.
@@ -34,12 +39,14 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 9] = [
         Self::Forward,
         Self::Cache,
         Self::PatchSweep,
         Self::IoiResidPre,
         Self::IoiHeadOutByPos,
+        Self::IoiPathBatched,
+        Self::IoiPathPerSender,
         Self::GenerateKv,
         Self::GenerateNoKv,
     ];
@@ -52,6 +59,8 @@ impl Workload {
             Self::PatchSweep => "patch_sweep",
             Self::IoiResidPre => "ioi_resid_pre",
             Self::IoiHeadOutByPos => "ioi_head_out_by_pos",
+            Self::IoiPathBatched => "ioi_path_batched",
+            Self::IoiPathPerSender => "ioi_path_per_sender",
             Self::GenerateKv => "generate_kv",
             Self::GenerateNoKv => "generate_no_kv",
         }
@@ -68,6 +77,12 @@ impl Workload {
             Self::IoiHeadOutByPos => {
                 "attn_head_out_by_pos patching sweep, 8 IOI-shaped pairs (12×15×12 cells)"
             }
+            Self::IoiPathBatched => {
+                "path patching to the final residual stream, 8 IOI-shaped pairs, senders batched"
+            }
+            Self::IoiPathPerSender => {
+                "path patching to the final residual stream, 8 IOI-shaped pairs, one sender a pass"
+            }
             Self::GenerateKv => "32 greedy tokens after 20, KV cache",
             Self::GenerateNoKv => "32 greedy tokens after 20, no KV cache",
         }
@@ -78,7 +93,10 @@ impl Workload {
     /// single passes twice (as TransformerLens's baseline does).
     pub fn schedule(self, reps: usize) -> (usize, usize) {
         match self {
-            Self::IoiResidPre | Self::IoiHeadOutByPos => (1, 1),
+            Self::IoiResidPre
+            | Self::IoiHeadOutByPos
+            | Self::IoiPathBatched
+            | Self::IoiPathPerSender => (1, 1),
             Self::PatchSweep | Self::GenerateKv | Self::GenerateNoKv => (1, reps),
             Self::Forward | Self::Cache => (2, reps),
         }
@@ -206,6 +224,27 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 target,
             )
             .await
+        }
+        Workload::IoiPathBatched | Workload::IoiPathPerSender => {
+            let prompts = PromptSet::new(
+                inputs.ioi_clean.clone(),
+                inputs.ioi_corrupted.clone(),
+                inputs.ioi_answers.clone(),
+                Metric::LogitDiff,
+            )?;
+            let params = path::Params {
+                direction: path::Direction::Noising,
+                receivers: path::Receivers::FinalResid,
+                // 8 prompts a sender: 64 rows batch a layer's 8 senders, 8 rows one.
+                max_rows: if workload == Workload::IoiPathBatched {
+                    64
+                } else {
+                    8
+                },
+            };
+            path::run(model, &prompts, &params, &mut Progress::none())
+                .await
+                .map(|_| ())
         }
         Workload::GenerateKv | Workload::GenerateNoKv => {
             let config = GenerationConfig {

@@ -2,6 +2,7 @@
 //! Pure functions of the result, so the CLI and the browser draw the same pictures.
 
 use crate::experiments::Grid;
+use crate::experiments::eap::{Downstream, Edge, Qkv, Upstream};
 use std::fmt::Write;
 
 /// Diverging colour for `v` in `[-scale, scale]`: blue negative, white 0, red positive.
@@ -284,4 +285,113 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 2);
         assert!(svg.contains("data-x=\"1\" data-y=\"0.9\""));
     }
+}
+
+/// Edge attribution patching's strongest edges as a graph: blocks bottom to top (the
+/// embeddings below block 0, the logits above the last), each block's heads left to right and
+/// its MLP at the right, half a row above them (it reads what they write). An edge into a head
+/// ends at its query, key or value input (left, middle, right of the node); red raises the
+/// metric, blue lowers it, and the width grows with |score|. Every edge has a `<title>`.
+pub fn edge_graph_svg(title: &str, edges: &[Edge], n_layer: usize, n_head: usize) -> String {
+    const COL: f32 = 34.0;
+    const ROW: f32 = 64.0;
+    const PAD: f32 = 40.0;
+    let width = PAD * 2.0 + COL * (n_head as f32 + 1.0);
+    let height = PAD * 2.0 + ROW * (n_layer as f32 + 1.0);
+    // The centre of a node's row: block l's heads at row l + 1 from the bottom.
+    let y_of = |row: f32| height - PAD - ROW * row;
+    let head = |l: usize, h: usize| (PAD + COL * (h as f32 + 0.5), y_of(l as f32 + 1.0));
+    let mlp = |l: usize| (PAD + COL * (n_head as f32 + 0.5), y_of(l as f32 + 1.5));
+    let from = |u: Upstream| match u {
+        Upstream::Input => (width / 2.0, y_of(0.0)),
+        Upstream::Head(l, h) => head(l, h),
+        Upstream::Mlp(l) => mlp(l),
+    };
+    let to = |d: Downstream| match d {
+        Downstream::Head(l, h, qkv) => {
+            let (x, y) = head(l, h);
+            let dx = match qkv {
+                Qkv::Q => -6.0,
+                Qkv::K => 0.0,
+                Qkv::V => 6.0,
+            };
+            (x + dx, y + 6.0)
+        }
+        Downstream::Mlp(l) => {
+            let (x, y) = mlp(l);
+            (x, y + 6.0)
+        }
+        Downstream::Logits => (width / 2.0, y_of(n_layer as f32 + 0.75)),
+    };
+    let scale = edges.iter().map(|e| e.score.abs()).fold(0.0f32, f32::max);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n",
+        escape(title),
+        escape(title)
+    );
+    for l in 0..n_layer {
+        let (_, y) = head(l, 0);
+        let _ = writeln!(svg, "<text x=\"4\" y=\"{:.1}\" {FONT}>L{l}</text>", y + 4.0);
+        for h in 0..n_head {
+            let (x, y) = head(l, h);
+            let _ = writeln!(
+                svg,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"6\" fill=\"#eee\" stroke=\"#999\"><title>L{l}H{h}</title></circle>"
+            );
+        }
+        let (x, y) = mlp(l);
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"12\" fill=\"#eee\" stroke=\"#999\"><title>MLP{l}</title></rect>",
+            x - 6.0,
+            y - 6.0
+        );
+    }
+    let (x, y) = from(Upstream::Input);
+    let _ = writeln!(
+        svg,
+        "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT}>embeddings</text>",
+        y + 14.0
+    );
+    let (x, y) = to(Downstream::Logits);
+    let _ = writeln!(
+        svg,
+        "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT}>logits</text>",
+        y - 4.0
+    );
+    for edge in edges.iter().rev() {
+        let ((x1, y1), (x2, y2)) = (from(edge.up), to(edge.down));
+        let strength = if scale > 0.0 {
+            edge.score.abs() / scale
+        } else {
+            0.0
+        };
+        let colour = if edge.score >= 0.0 {
+            "#c0392b"
+        } else {
+            "#2e5fa3"
+        };
+        let _ = writeln!(
+            svg,
+            "<line class=\"edge\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{colour}\" stroke-opacity=\"{:.2}\" stroke-width=\"{:.2}\" data-score=\"{}\"><title>{} → {}: {}</title></line>",
+            0.35 + 0.65 * strength,
+            0.5 + 3.5 * strength,
+            edge.score,
+            edge.up,
+            edge.down,
+            edge.score
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Edges as CSV: `upstream,downstream,score`.
+pub fn edges_csv(edges: &[Edge]) -> String {
+    let mut csv = String::from("upstream,downstream,score\n");
+    for edge in edges {
+        let _ = writeln!(csv, "{},{},{}", edge.up, edge.down, edge.score);
+    }
+    csv
 }

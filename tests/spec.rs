@@ -226,3 +226,82 @@ fn unequal_prompt_lengths_show_both_tokenisations() {
     );
     assert!(err.contains("\" James\"") && err.contains("\"y\""), "{err}");
 }
+
+fn scratch(name: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("patchbay-spec-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// The IOI prompts of the examples with another experiment.
+fn ioi_spec(experiment: serde_json::Value) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(example("ioi-activation-patching.json")).unwrap(),
+    )
+    .unwrap();
+    spec["experiment"] = experiment;
+    spec.to_string()
+}
+
+#[test]
+fn path_patching_specs_reproduce_the_oracle_through_the_cli() {
+    for (direction, receivers, grid) in [
+        (
+            "noising",
+            serde_json::json!("final_resid"),
+            "head_to_final_resid",
+        ),
+        (
+            "denoising",
+            serde_json::json!({"heads": [[1, 0], [1, 1]], "input": "v"}),
+            "head_to_receivers.v",
+        ),
+    ] {
+        let spec = ioi_spec(serde_json::json!({"path_patching": {
+            "direction": direction, "receivers": receivers, "max_rows": 16
+        }}));
+        let result = run_cli(&scratch(&format!("path-{direction}.json"), &spec)).unwrap();
+        let ours = result.grid(&format!("path.{grid}")).unwrap();
+        let expected = common::path_reference(&format!("path.{direction}.{grid}"));
+        assert_eq!(ours.shape, expected.shape);
+        let diff = common::max_abs_diff(&ours.values, &expected.values);
+        assert!(diff <= 1e-4, "{grid}: {diff:e}");
+    }
+}
+
+/// `patchbay dataset ioi` writes 64 generated prompts into a spec that `patchbay run` runs.
+#[test]
+fn a_generated_ioi_dataset_runs_path_patching_through_the_cli() {
+    let spec = scratch(
+        "ioi-64-base.json",
+        &ioi_spec(serde_json::json!({"path_patching": {
+            "direction": "noising", "receivers": {"heads": [[1, 0]], "input": "q"}
+        }})),
+    );
+    let with_dataset = scratch("ioi-64.json", "");
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args([
+            "dataset", "ioi", "--n", "64", "--seed", "3", "--into", &spec, "--out",
+        ])
+        .arg(&with_dataset)
+        .args(["--model", common::tiny_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("64 IOI prompts"), "{stderr}");
+    let result = run_cli(&with_dataset).unwrap();
+    assert_eq!(result.spec.prompts.as_ref().unwrap().clean.len(), 64);
+    let per_prompt = result.grid("path.head_to_receivers.q.per_prompt").unwrap();
+    assert_eq!(per_prompt.shape[2], 64);
+    assert!(per_prompt.values.iter().all(|v| v.is_finite()));
+    // Senders after the receivers' layer reach them by no path: the clean run's metric.
+    let raw = result.grid("path.head_to_receivers.q").unwrap();
+    let clean = result.metrics["clean"];
+    let n_head = raw.shape[1];
+    assert!(
+        raw.values[n_head..]
+            .iter()
+            .all(|v| (v - clean).abs() < 1e-5)
+    );
+}

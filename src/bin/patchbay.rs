@@ -28,6 +28,11 @@ mod cli {
         /// browser's `?bench` runs the same workloads; see ci/bench for the TransformerLens
         /// comparison).
         Bench(BenchArgs),
+        /// Make a prompt set (clean, corrupted, answers) and print it as a spec's `prompts`, or
+        /// as SPEC with its prompts replaced (`--into`): an IOI dataset (Wang et al.: templates,
+        /// names, ABBA/BABA, the ABC corruption) or your own pairs from a CSV/JSONL table
+        /// (columns clean, corrupted, correct, incorrect).
+        Dataset(DatasetArgs),
         /// Print the token ids and token strings of TEXT.
         Tokenize {
             #[command(flatten)]
@@ -77,6 +82,41 @@ mod cli {
     }
 
     #[derive(Args)]
+    struct DatasetArgs {
+        #[command(subcommand)]
+        source: DatasetSource,
+        /// The model folder whose tokenizer.json checks that prompts align.
+        #[arg(long, value_name = "DIR", global = true)]
+        model: Option<PathBuf>,
+        /// Put the prompts into this spec and print the spec.
+        #[arg(long, value_name = "SPEC.json", global = true)]
+        into: Option<PathBuf>,
+        /// Do not start prompts with <|endoftext|> (the IOI paper has none; TransformerLens
+        /// prepends it).
+        #[arg(long, global = true)]
+        no_bos: bool,
+        /// Write here instead of standard output.
+        #[arg(long, global = true)]
+        out: Option<PathBuf>,
+    }
+
+    #[derive(Subcommand)]
+    enum DatasetSource {
+        /// N IOI prompts with their ABC corruptions.
+        Ioi {
+            #[arg(long, default_value_t = 64)]
+            n: usize,
+            #[arg(long, default_value_t = 0)]
+            seed: u64,
+            /// abba, baba or both (alternating).
+            #[arg(long, default_value = "both")]
+            order: String,
+        },
+        /// Your prompt pairs: a CSV file with a header row, or JSON Lines.
+        Pairs { file: PathBuf },
+    }
+
+    #[derive(Args)]
     struct RunArgs {
         /// What to run: a spec file (JSON, see static/experiments/), a history file exported by
         /// the browser app (its run is recomputed and compared with the stored result), or a
@@ -117,6 +157,17 @@ mod cli {
                 other => other,
             })?;
             Ok((loaded, files))
+        }
+    }
+
+    /// Prints `text` to standard output; a reader that stopped reading (`| head`) is no error.
+    fn print_out(text: &str) -> Result<(), Failure> {
+        use std::io::Write;
+        match writeln!(std::io::stdout(), "{text}") {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::internal(
+                format!("cannot write to standard output: {e}"),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -223,6 +274,57 @@ mod cli {
         Ok((opened.spec, opened.stored))
     }
 
+    fn dataset(args: DatasetArgs) -> Result<(), Failure> {
+        use patchbay::datasets::{ioi, pairs};
+        let dir = args.model.ok_or(Failure::input(
+            "--model DIR is needed for its tokenizer.json",
+        ))?;
+        let path = dir.join("tokenizer.json");
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Failure::load(format!("cannot read {}: {e}", path.display())))?;
+        let tokenizer = patchbay::loading::Tokenizer::from_bytes(&bytes)?;
+        let prepend_bos = !args.no_bos;
+        let made = match args.source {
+            DatasetSource::Ioi { n, seed, order } => {
+                let order = serde_json::from_value(order.clone().into()).map_err(|_| {
+                    Failure::input(format!("--order: `{order}` is not abba, baba or both"))
+                })?;
+                ioi::Ioi {
+                    n,
+                    seed,
+                    order,
+                    prepend_bos,
+                }
+                .generate(&tokenizer)
+                .map_err(|e| Failure::input(format!("ioi: {e}")))?
+            }
+            DatasetSource::Pairs { file } => {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
+                pairs::parse(&text, &tokenizer, prepend_bos)
+                    .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?
+            }
+        };
+        eprintln!("{}", made.note);
+        let json = match args.into {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
+                // The spec is checked with its new prompts: it may have had none.
+                let written = patchbay::datasets::put_into(&text, &made.prompts)
+                    .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+                patchbay::spec::Spec::from_json(&written)
+                    .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
+                    .to_json()
+            }
+            None => serde_json::to_string_pretty(&made.prompts).expect("prompts serialise"),
+        };
+        match args.out {
+            Some(path) => write(&path, json + "\n"),
+            None => print_out(&json),
+        }
+    }
+
     fn run_spec(args: RunArgs) -> Result<(), Failure> {
         use patchbay::experiments::Progress;
         use patchbay::spec::{RunContext, run, sha256_hex};
@@ -266,10 +368,7 @@ mod cli {
         let json = serde_json::to_string_pretty(&result).expect("results serialise");
         match args.out {
             Some(path) => write(&path, json + "\n"),
-            None => {
-                println!("{json}");
-                Ok(())
-            }
+            None => print_out(&json),
         }
     }
 
@@ -279,6 +378,7 @@ mod cli {
         let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         match cli.command {
             Command::Run(args) => run_spec(args),
+            Command::Dataset(args) => dataset(args),
             Command::Bench(args) => bench::run(args.device, args.reps, &args.workloads, args.json),
             Command::Tokenize {
                 model,

@@ -72,3 +72,64 @@ fn rows_message(rows: &[RowError]) -> String {
         shown.join("\n")
     )
 }
+
+/// Where a dataset comes from, as the page asks the model's worker for one (the worker holds
+/// the tokenizer that checks it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetSource {
+    Ioi(ioi::Ioi),
+    /// A CSV or JSON Lines table's text.
+    Pairs {
+        text: String,
+        prepend_bos: bool,
+    },
+}
+
+impl DatasetSource {
+    pub fn make(&self, tokenizer: &crate::loading::Tokenizer) -> Result<Dataset, DatasetError> {
+        match self {
+            Self::Ioi(config) => config.generate(tokenizer),
+            Self::Pairs { text, prepend_bos } => pairs::parse(text, tokenizer, *prepend_bos),
+        }
+    }
+}
+
+/// `spec_json` with its `prompts` replaced by `prompts`, pretty-printed; the rest of the spec
+/// is kept as written (it is checked when it runs).
+pub fn put_into(spec_json: &str, prompts: &Prompts) -> Result<String, String> {
+    let mut spec: serde_json::Value = serde_json::from_str(spec_json)
+        .map_err(|e| format!("the spec is not JSON ({e}): fix it first"))?;
+    let object = spec
+        .as_object_mut()
+        .ok_or("the spec is not a JSON object: fix it first")?;
+    object.insert(
+        "prompts".into(),
+        serde_json::to_value(prompts).expect("prompts serialise"),
+    );
+    Ok(serde_json::to_string_pretty(&spec).expect("a value serialises"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{PromptInput, TokenInput};
+
+    #[test]
+    fn prompts_replace_a_specs_own_and_keep_the_rest() {
+        let prompts = Prompts {
+            clean: vec![PromptInput::Text("a".into())],
+            corrupted: vec![PromptInput::Text("b".into())],
+            answers: vec![[TokenInput::Text(" x".into()), TokenInput::Text(" y".into())]],
+            prepend_bos: false,
+        };
+        let spec = r#"{"version": 1, "title": "t", "prompts": {"clean": ["old"]}, "experiment": "logit_lens"}"#;
+        let written: serde_json::Value =
+            serde_json::from_str(&put_into(spec, &prompts).unwrap()).unwrap();
+        assert_eq!(written["title"], "t");
+        assert_eq!(written["prompts"]["clean"][0], "a");
+        assert_eq!(written["prompts"]["prepend_bos"], false);
+        assert!(put_into("[1]", &prompts).is_err());
+        assert!(put_into("{", &prompts).is_err());
+    }
+}

@@ -101,7 +101,7 @@ struct AttributionResult {
 
 /// Adds a zero "probe" leaf that requires gradients at chosen hooks, so that the probe's
 /// gradient is the gradient with respect to the activation; records the activation too.
-struct ProbeHooks {
+pub(super) struct ProbeHooks {
     /// Leaves, by hook point (rank 3 or 4, as the hook).
     probes: BTreeMap<HookPoint, Activation>,
     /// The activations seen (the corrupted run's).
@@ -109,7 +109,7 @@ struct ProbeHooks {
 }
 
 impl ProbeHooks {
-    fn new(
+    pub(super) fn new(
         points: impl Iterator<Item = (HookPoint, Vec<usize>)>,
         device: &burn::tensor::Device,
     ) -> Self {
@@ -139,7 +139,11 @@ impl ProbeHooks {
     }
 
     /// `∂value/∂activation` at `point`, as `[batch, pos, head or 1, d]`.
-    fn grad(&self, point: HookPoint, grads: &burn::tensor::Gradients) -> Option<Tensor<4>> {
+    pub(super) fn grad(
+        &self,
+        point: HookPoint,
+        grads: &burn::tensor::Gradients,
+    ) -> Option<Tensor<4>> {
         match self.probes.get(&point)? {
             Activation::Rank3(leaf) => leaf.grad(grads).map(as_rank4),
             Activation::Rank4(leaf) => leaf.grad(grads),

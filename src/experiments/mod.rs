@@ -17,6 +17,7 @@
 pub mod ablation;
 pub mod attribution;
 pub mod circuit;
+pub mod eap;
 pub mod generation;
 mod grid;
 pub mod lens;

@@ -162,6 +162,8 @@ pub enum GridKind {
     /// Path patching from each sender head: `path.head_to_final_resid`,
     /// `path.head_to_receivers.<q|k|v>`.
     Path(PathGrid),
+    /// Edge attribution patching's scores `[upstream, downstream]`: `eap.scores`.
+    EdgeScores,
 }
 
 /// A grid's name: `kind` and `variant`, written as in the oracle.
@@ -232,6 +234,7 @@ impl fmt::Display for GridName {
             }
             GridKind::Attribution(target) => write!(f, "attrib.{}{dotted}", target.as_str()),
             GridKind::SteeringVector => write!(f, "steer.vector{dotted}"),
+            GridKind::EdgeScores => write!(f, "eap.scores{dotted}"),
             GridKind::Path(PathGrid::FinalResid) => write!(f, "path.head_to_final_resid{dotted}"),
             GridKind::Path(PathGrid::Receivers(input)) => {
                 write!(f, "path.head_to_receivers.{}{dotted}", input.as_str())
@@ -310,6 +313,7 @@ impl GridName {
         kinds.extend(AttributionTarget::ALL.map(GridKind::Attribution));
         kinds.push(GridKind::SteeringVector);
         kinds.push(GridKind::Path(PathGrid::FinalResid));
+        kinds.push(GridKind::EdgeScores);
         kinds.extend(HeadInput::ALL.map(|i| GridKind::Path(PathGrid::Receivers(i))));
         kinds.into_iter().flat_map(move |kind| {
             variants

@@ -10,6 +10,7 @@
 pub mod inspect;
 
 use crate::bench::{Inputs, Timing, Workload, time};
+use crate::datasets::{Dataset, DatasetSource};
 use crate::device::Backend;
 use crate::experiments::{Progress, yield_to_browser};
 pub use crate::failure::Failure;
@@ -109,6 +110,10 @@ pub enum Request {
     Run {
         spec: Box<Spec>,
     },
+    /// A prompt set made and checked with the model's tokenizer (the dataset form).
+    Dataset {
+        source: DatasetSource,
+    },
     /// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
     Bench {
         workloads: Vec<Workload>,
@@ -131,6 +136,7 @@ pub enum Reply {
     Inspection(Inspection),
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
+    Dataset(Box<Dataset>),
     Bench { report: serde_json::Value },
 }
 
@@ -221,6 +227,10 @@ pub async fn handle(
                 })
                 .collect(),
         }),
+        Request::Dataset { source } => source
+            .make(&loaded.tokenizer)
+            .map(|dataset| Reply::Dataset(Box::new(dataset)))
+            .map_err(|e| Failure::input(e.to_string())),
         Request::Run { spec } => {
             let context = RunContext {
                 model: loaded,

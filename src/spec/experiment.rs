@@ -3,7 +3,7 @@
 //! live in its own module of `experiments`.
 
 use crate::experiments::{
-    Checked, ExperimentError, Output, Progress, PromptSet, ablation, attribution, circuit,
+    Checked, ExperimentError, Output, Progress, PromptSet, ablation, attribution, circuit, eap,
     generation, lens, patching, path, steering,
 };
 use crate::model::Gpt2;
@@ -21,6 +21,7 @@ pub enum Experiment {
     LogitLens,
     AttributionPatching(attribution::Params),
     PathPatching(path::Params),
+    EdgeAttributionPatching(eap::Params),
     Generation(generation::Params),
     Steering(steering::Params),
 }
@@ -35,6 +36,7 @@ impl Experiment {
             Self::LogitLens => &lens::Params,
             Self::AttributionPatching(p) => p,
             Self::PathPatching(p) => p,
+            Self::EdgeAttributionPatching(p) => p,
             Self::Generation(p) => p,
             Self::Steering(p) => p,
         }
@@ -54,6 +56,7 @@ impl Experiment {
             Self::LogitLens => lens::run(model, prompts, &lens::Params, progress).await,
             Self::AttributionPatching(p) => attribution::run(model, prompts, p, progress).await,
             Self::PathPatching(p) => path::run(model, prompts, p, progress).await,
+            Self::EdgeAttributionPatching(p) => eap::run(model, prompts, p, progress).await,
             Self::Generation(p) => generation::run(model, prompts, p, progress).await,
             Self::Steering(p) => steering::run(model, prompts, p, progress).await,
         }

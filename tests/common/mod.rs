@@ -186,6 +186,11 @@ macro_rules! experiment_tests {
         }
 
         #[test]
+        fn edge_attribution_agrees_with_node_attribution_and_exact_edge_patching() {
+            common::experiments::eap_matches(&model());
+        }
+
+        #[test]
         fn steering_matches_the_oracle() {
             common::experiments::steering_matches(&model());
         }

@@ -238,6 +238,82 @@ test('a reload loads the model from the browser cache; files that failed to load
   }
 });
 
+const ioiExample = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
+const pathOracle = (name) => readTensor(path.join(tiny, 'path.safetensors'), name);
+
+/** The spec editor's text, parsed. */
+async function specInEditor(page) {
+  return JSON.parse(await page.inputValue('#spec-text'));
+}
+
+async function runSpec(page, spec, selector) {
+  await page.fill('#spec-text', JSON.stringify(spec, null, 2));
+  await page.click('#run-experiment');
+  await page.waitForSelector(selector, { timeout: 300_000 });
+}
+
+test('path patching equals the oracle; IOI prompts generated in the tab run path patching and edge attribution; bad pairs name their rows', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    const receivers = { heads: [[1, 0], [1, 1]], input: 'k' };
+    const pathSpec = { ...ioiExample, title: 'path patching', experiment: { path_patching: { direction: 'denoising', receivers, max_rows: 16 } } };
+    await runSpec(page, pathSpec, 'table[data-grid="path.head_to_receivers.k"]');
+    const expected = pathOracle('path.denoising.head_to_receivers.k');
+    const values = await gridValues(page, 'path.head_to_receivers.k');
+    assert.equal(values.length, expected.values.length);
+    values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-4, `path[${i}]: ${v} vs ${expected.values[i]}`));
+    assert.match(await page.getAttribute('table[data-grid="path.head_to_receivers.k"] td[data-row="0"][data-col="1"]', 'title'), /L0.*H1/);
+
+    // 64 IOI prompts from the dataset form replace the spec's prompts; the rest of it stays.
+    await page.click('#dataset-form summary');
+    await page.fill('#ioi-n', '64');
+    await page.fill('#ioi-seed', '5');
+    await page.click('#generate-ioi');
+    await page.waitForSelector('#dataset-note', { timeout: 60_000 });
+    assert.match(await page.textContent('#dataset-note'), /64 IOI prompts of \d+ tokens/);
+    const generated = await specInEditor(page);
+    assert.equal(generated.prompts.clean.length, 64);
+    assert.equal(generated.prompts.corrupted.length, 64);
+    assert.deepEqual(generated.experiment, pathSpec.experiment);
+    const firstRun = await page.getAttribute('#experiment-result', 'data-run-id');
+    await page.click('#run-experiment');
+    await page.waitForFunction((first) => {
+      const result = document.querySelector('#experiment-result');
+      return result && result.dataset.runId !== first
+        && document.querySelectorAll('[data-grid="path.head_to_receivers.k.normalised"] td[data-value]').length === 8;
+    }, firstRun, { timeout: 300_000 });
+    const tokens = await page.$$eval('table[data-grid="path.head_to_receivers.k"] td', (tds) => tds.length);
+    assert.equal(tokens, 8);
+    const perPrompt = await page.$$eval('[data-metric]', (items) => items.map((li) => li.dataset.metric));
+    assert.ok(['base', 'clean', 'corrupted'].every((m) => perPrompt.includes(m)), perPrompt.join());
+
+    // Edge attribution on the same 64 prompts: the graph and the table of the 12 strongest edges.
+    await runSpec(page, { ...generated, title: 'edges', experiment: { edge_attribution_patching: { top: 12 } } }, 'figure.edge-graph');
+    assert.equal(await page.getAttribute('figure.edge-graph', 'data-edges'), '12');
+    assert.equal(await page.$$eval('figure.edge-graph line.edge', (lines) => lines.length), 12);
+    const scores = await page.$$eval('table.edges tbody tr', (rows) => rows.map((r) => Math.abs(Number(r.dataset.score))));
+    assert.equal(scores.length, 12);
+    scores.forEach((s, i) => assert.ok(Number.isFinite(s) && (i === 0 || s <= scores[i - 1]), 'strongest first'));
+    await page.screenshot({ path: path.join(screenshots, 'cpu-edge-attribution.png'), fullPage: true });
+
+    // A pasted table with bad rows: each named, the spec untouched.
+    const before = await page.inputValue('#spec-text');
+    await page.fill('#pairs-text', 'clean,corrupted,correct,incorrect\nWhen Tom and Sid left,When Sid and Tom left, Tom, Sid\nWhen Tom and Sid left,When Sid left, Tom, Sid\nWhen Tom and Sid left,When Sid and Tom left, Tom Hanks, Sid\n');
+    await page.click('#use-pairs');
+    await page.waitForSelector('#dataset-error', { timeout: 60_000 });
+    const problem = await page.textContent('#dataset-error');
+    assert.match(problem, /2 rows cannot be used/);
+    assert.match(problem, /row 3: .*must align/);
+    assert.match(problem, /row 4: .*one token/);
+    assert.equal(await page.inputValue('#spec-text'), before);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test('generation panel: greedy, repetition penalty and steered continuations equal the oracle', async () => {
   const { browser, page, errors } = await open('cpu');
   const continuation = async (name) => (await page.getAttribute(`[data-continuation=${name}]`, 'data-ids')).split(',').map(Number);

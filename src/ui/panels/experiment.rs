@@ -1,7 +1,7 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
 //! cancel, then every result grid as a figure with its numbers.
 
-use super::{history, patching_form::PatchingForm, result::RunView};
+use super::{dataset_form::DatasetForm, history, patching_form::PatchingForm, result::RunView};
 use crate::experiments::Grid;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
@@ -85,7 +85,10 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             } = event
             {
                 progress.set((done, total));
-                live.set(Some(partial_grid(&values, total, n_layer, n_head)));
+                // (Experiments without per-cell values, such as edge attribution, show no grid.)
+                live.set(
+                    (!values.is_empty()).then(|| partial_grid(&values, total, n_layer, n_head)),
+                );
             }
         };
         running.set_value(Some((spec.title.clone(), session.name.clone())));
@@ -156,6 +159,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                     </select>
                 </label>
                 <PatchingForm spec_text=spec_text/>
+                <DatasetForm spec_text=spec_text/>
                 <label for="spec-text">"Spec (JSON; edit freely)"</label>
                 <textarea id="spec-text" rows="12" cols="90" spellcheck="false" prop:value=move || spec_text.get() on:input=move |ev| spec_text.set(event_target_value(&ev))></textarea>
             })}

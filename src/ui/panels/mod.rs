@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod bench;
+pub mod dataset_form;
 pub mod experiment;
 pub mod generation;
 pub mod history;

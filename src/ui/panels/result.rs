@@ -1,10 +1,12 @@
 //! One run's results, fresh or opened from the history: metrics, generations, the attribution
 //! scatter, every grid as a figure with its numbers; downloads and the share link.
 
+use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
-use crate::figures::scatter_svg;
+use crate::figures::{edge_graph_svg, edges_csv, scatter_svg};
 use crate::history::RunRecord;
 use crate::share::SharedRun;
+use crate::spec::Experiment;
 use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -15,6 +17,12 @@ pub fn centre(name: &GridName, metrics: &BTreeMap<String, f32>) -> f32 {
     match (name.kind, name.variant) {
         (GridKind::Patch(_), Variant::Raw | Variant::PerPrompt) => metric("corrupted"),
         (GridKind::Ablate(..), _) => metric("clean"),
+        // Path patching: no effect is the measured run's metric.
+        (GridKind::Path(_), Variant::Raw | Variant::PerPrompt) => metric("base"),
+        (GridKind::Path(_), Variant::Normalised) => {
+            let (clean, corrupted) = (metric("clean"), metric("corrupted"));
+            (metric("base") - corrupted) / (clean - corrupted)
+        }
         _ => 0.0,
     }
 }
@@ -45,6 +53,64 @@ pub fn share_link(run: &RunRecord) -> String {
         })
         .unwrap_or_default();
     format!("{base}#{fragment}")
+}
+
+/// Edge attribution patching's strongest edges: the graph, a table, CSV and SVG downloads.
+#[component]
+fn EdgeGraph(run: RunRecord) -> impl IntoView {
+    edge_graph(&run)
+}
+
+fn edge_graph(run: &RunRecord) -> Option<impl IntoView + use<>> {
+    let grid = run.result.grids.get(&GridName::raw(GridKind::EdgeScores))?;
+    let (n_layer, n_head) = eap::shape_of(grid)?;
+    let top = match &run.result.spec.experiment {
+        Experiment::EdgeAttributionPatching(p) => p.top,
+        _ => 50,
+    };
+    let edges = eap::top_edges(grid, n_layer, n_head, top);
+    let title = format!(
+        "The {} strongest edges (edge attribution patching)",
+        edges.len()
+    );
+    let svg = edge_graph_svg(&title, &edges, n_layer, n_head);
+    let csv = edges_csv(&edges);
+    let save_csv = move |_| {
+        let _ = files::download_text("eap-edges.csv", "text/csv", &csv);
+    };
+    let save_svg = {
+        let svg = svg.clone();
+        move |_| {
+            let _ = files::download_text("eap-edges.svg", "image/svg+xml", &svg);
+        }
+    };
+    let rows = edges
+        .iter()
+        .map(|e| {
+            view! {
+                <tr data-edge=format!("{}->{}", e.up, e.down) data-score=e.score.to_string()>
+                    <td>{e.up.to_string()}</td><td>{e.down.to_string()}</td><td>{format!("{:.4}", e.score)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <figure class="edge-graph" data-edges=edges.len().to_string()>
+            <div class="exports" role="group" aria-label="download the edges">
+                <button data-export="csv" on:click=save_csv>"CSV"</button>
+                <button data-export="svg" on:click=save_svg>"SVG"</button>
+            </div>
+            <div inner_html=svg></div>
+            <figcaption>{title}</figcaption>
+            <details>
+                <summary>"The edges as a table"</summary>
+                <table class="edges">
+                    <thead><tr><th scope="col">"from"</th><th scope="col">"to"</th><th scope="col">"score"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
+        </figure>
+    })
 }
 
 #[component]
@@ -176,6 +242,7 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
                 view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
             }).collect_view()}
             <Scatter run=run.clone()/>
+            <EdgeGraph run=run.clone()/>
             {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
                 <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true/>
             }).collect_view()}

@@ -1,0 +1,154 @@
+//! Prompt sets: the IOI generator and the user's CSV/JSONL pairs, with the real GPT-2
+//! tokenizer of the tiny model.
+
+mod common;
+
+use patchbay::datasets::{DatasetError, ioi, pairs};
+use patchbay::loading::Tokenizer;
+use patchbay::spec::{PromptInput, TokenInput};
+
+fn tokenizer() -> Tokenizer {
+    Tokenizer::from_bytes(&std::fs::read(common::tiny_dir().join("tokenizer.json")).unwrap())
+        .unwrap()
+}
+
+fn text(p: &PromptInput) -> &str {
+    match p {
+        PromptInput::Text(t) => t,
+        PromptInput::Ids(_) => panic!("text expected"),
+    }
+}
+
+fn answer(t: &TokenInput) -> &str {
+    match t {
+        TokenInput::Text(t) => t,
+        TokenInput::Id(_) => panic!("text expected"),
+    }
+}
+
+#[test]
+fn ioi_prompts_align_name_the_answers_and_follow_the_seed() {
+    let tokenizer = tokenizer();
+    let config = ioi::Ioi {
+        n: 64,
+        seed: 7,
+        order: ioi::Order::Both,
+        prepend_bos: true,
+    };
+    let dataset = config.generate(&tokenizer).unwrap();
+    let prompts = &dataset.prompts;
+    assert_eq!(prompts.clean.len(), 64);
+    assert_eq!(prompts.corrupted.len(), 64);
+    let lengths: std::collections::BTreeSet<usize> = prompts
+        .clean
+        .iter()
+        .chain(&prompts.corrupted)
+        .map(|p| tokenizer.encode_prompt(text(p), true).unwrap().len())
+        .collect();
+    assert_eq!(
+        lengths.len(),
+        1,
+        "one length for the whole batch: {lengths:?}"
+    );
+    for (i, ((clean, corrupted), [io, s])) in prompts
+        .clean
+        .iter()
+        .zip(&prompts.corrupted)
+        .zip(&prompts.answers)
+        .enumerate()
+    {
+        let (clean, corrupted, io, s) = (text(clean), text(corrupted), answer(io), answer(s));
+        assert_eq!(tokenizer.encode(io).unwrap().len(), 1, "{io}");
+        // The subject is named twice and the indirect object once, before the answer slot.
+        assert_eq!(clean.matches(s.trim()).count(), 2, "{clean}");
+        assert_eq!(clean.matches(io.trim()).count(), 1, "{clean}");
+        // ABBA (the indirect object first) at even rows, BABA at odd ones.
+        let first = clean.find(io.trim()).unwrap() < clean.find(s.trim()).unwrap();
+        assert_eq!(first, i % 2 == 0, "{clean}");
+        // The ABC corruption: neither name appears.
+        assert!(!corrupted.contains(io.trim()) && !corrupted.contains(s.trim()));
+        assert!(clean.ends_with(" to"), "{clean}");
+    }
+    assert_eq!(config.generate(&tokenizer).unwrap(), dataset);
+    let other = ioi::Ioi {
+        seed: 8,
+        ..config.clone()
+    };
+    assert_ne!(other.generate(&tokenizer).unwrap().prompts, dataset.prompts);
+    let zero = ioi::Ioi { n: 0, ..config };
+    assert!(matches!(
+        zero.generate(&tokenizer),
+        Err(DatasetError::Parameter(_))
+    ));
+}
+
+#[test]
+fn pairs_read_csv_and_jsonl_and_name_every_bad_row() {
+    let tokenizer = tokenizer();
+    let csv = "clean,corrupted,correct,incorrect\n\
+        \"When John and Mary went out, John said\",\"When John and Mary went out, Mary said\", Mary, John\n\
+        \"When Tom and Sid went out, Tom said\",\"When Tom and Sid went out, Sid said\", Sid, Tom\n";
+    let dataset = pairs::parse(csv, &tokenizer, true).unwrap();
+    assert_eq!(dataset.prompts.clean.len(), 2);
+    assert_eq!(answer(&dataset.prompts.answers[0][0]), " Mary");
+    assert_eq!(
+        text(&dataset.prompts.clean[0]),
+        "When John and Mary went out, John said"
+    );
+
+    let bad = "clean,corrupted,correct,incorrect\n\
+        When John and Mary went out,When John went out, Mary, John\n\
+        When Tom and Sid left,When Sid and Tom left, Tom Hanks, Sid\n\
+        only,three,fields\n\
+        When Tom and Sid left,When Sid and Tom left, Tom, Sid\n";
+    let Err(DatasetError::Rows(rows)) = pairs::parse(bad, &tokenizer, true) else {
+        panic!("bad rows must be refused")
+    };
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4]);
+    let no_short = bad.replace("only,three,fields\n", "");
+    let Err(DatasetError::Rows(rows)) = pairs::parse(&no_short, &tokenizer, true) else {
+        panic!("bad rows must be refused")
+    };
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
+    assert!(
+        rows[0].message.contains("must align"),
+        "{}",
+        rows[0].message
+    );
+    assert!(
+        rows[1].message.contains("must be one token"),
+        "{}",
+        rows[1].message
+    );
+    let message = DatasetError::Rows(rows).to_string();
+    assert!(
+        message.starts_with("2 rows cannot be used:\nrow 2: "),
+        "{message}"
+    );
+
+    let jsonl = r#"{"clean": "When Tom and Sid left", "corrupted": "When Sid and Tom left", "correct": " Tom", "incorrect": " Sid"}
+{"clean": "When Tom and Sid left", "corrupted": "When Sid and Tom left", "correct": " Tom"}
+not json"#;
+    let Err(DatasetError::Rows(rows)) = pairs::parse(jsonl, &tokenizer, true) else {
+        panic!("bad lines must be refused")
+    };
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
+    assert!(rows[0].message.contains("`incorrect` is missing"));
+    let good = jsonl.lines().next().unwrap();
+    assert_eq!(
+        pairs::parse(good, &tokenizer, false)
+            .unwrap()
+            .prompts
+            .clean
+            .len(),
+        1
+    );
+    assert!(matches!(
+        pairs::parse("clean,wrong\n", &tokenizer, true),
+        Err(DatasetError::Format(_))
+    ));
+    assert!(matches!(
+        pairs::parse("", &tokenizer, true),
+        Err(DatasetError::Format(_))
+    ));
+}
