@@ -305,3 +305,17 @@ fn a_generated_ioi_dataset_runs_path_patching_through_the_cli() {
             .all(|v| (v - clean).abs() < 1e-5)
     );
 }
+
+/// The GPT-2 small examples: edge attribution runs on any model (here the tiny one, on the
+/// example's 64 prompts); the name movers exist only in a 12-layer model, and a smaller one
+/// says so instead of running.
+#[test]
+fn the_ioi_dataset_examples_run_where_their_heads_exist() {
+    let eap = run_cli(&example("ioi-edge-attribution.json")).unwrap();
+    let scores = eap.grid("eap.scores").unwrap();
+    let (up, down) = patchbay::experiments::eap::nodes(2, 4);
+    assert_eq!(scores.shape, [up.len(), down.len()]);
+    assert_eq!(eap.spec.prompts.as_ref().unwrap().clean.len(), 64);
+    let err = run_cli(&example("ioi-path-patching-name-movers.json")).unwrap_err();
+    assert!(err.contains("receiver head L9H9 does not exist"), "{err}");
+}

@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 10] = [
+pub const EXAMPLES: [Example; 12] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -50,6 +50,16 @@ pub const EXAMPLES: [Example; 10] = [
         stem: "ioi-circuit",
         title: "IOI: keep only the IOI circuit (gpt2)",
         json: include_str!("../../static/experiments/ioi-circuit.json"),
+    },
+    Example {
+        stem: "ioi-path-patching-name-movers",
+        title: "IOI: path patching to the name movers' queries (gpt2, 64 prompts)",
+        json: include_str!("../../static/experiments/ioi-path-patching-name-movers.json"),
+    },
+    Example {
+        stem: "ioi-edge-attribution",
+        title: "IOI: edge attribution patching (gpt2, 64 prompts)",
+        json: include_str!("../../static/experiments/ioi-edge-attribution.json"),
     },
     Example {
         stem: "quick-brown-fox-sampling",
