@@ -152,3 +152,119 @@ not json"#;
         Err(DatasetError::Format(_))
     ));
 }
+
+/// Every prompt of a set tokenises to one length, clean and corrupted alike, and every answer
+/// is one token.
+fn assert_aligned(tokenizer: &Tokenizer, prompts: &patchbay::spec::Prompts) {
+    let lengths: std::collections::BTreeSet<usize> = prompts
+        .clean
+        .iter()
+        .chain(&prompts.corrupted)
+        .map(|p| {
+            tokenizer
+                .encode_prompt(text(p), prompts.prepend_bos)
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(lengths.len(), 1, "{lengths:?}");
+    for pair in &prompts.answers {
+        for a in pair {
+            assert_eq!(
+                tokenizer.encode(answer(a)).unwrap().len(),
+                1,
+                "{}",
+                answer(a)
+            );
+        }
+        assert_ne!(answer(&pair[0]), answer(&pair[1]));
+    }
+}
+
+#[test]
+fn colored_objects_ask_about_another_object_in_the_corruption() {
+    use patchbay::datasets::colored_objects::ColoredObjects;
+    let tokenizer = tokenizer();
+    let config = ColoredObjects {
+        n: 32,
+        seed: 1,
+        prepend_bos: true,
+    };
+    let dataset = config.generate(&tokenizer).unwrap();
+    let prompts = &dataset.prompts;
+    assert_eq!(prompts.clean.len(), 32);
+    assert_aligned(&tokenizer, prompts);
+    for ((clean, corrupted), [right, wrong]) in prompts
+        .clean
+        .iter()
+        .zip(&prompts.corrupted)
+        .zip(&prompts.answers)
+    {
+        let (clean, corrupted) = (text(clean), text(corrupted));
+        // Same scene, another question: the prompts differ in the queried object only.
+        let (scene, asked) = clean.rsplit_once("What color is the ").unwrap();
+        let (other_scene, other) = corrupted.rsplit_once("What color is the ").unwrap();
+        assert_eq!(scene, other_scene);
+        assert_ne!(asked, other);
+        let asked = asked.trim_end_matches("?\nA:");
+        let colour = answer(right).trim().to_lowercase();
+        assert!(
+            scene.contains(&format!("{colour} {asked}")),
+            "{clean} → {}",
+            answer(right)
+        );
+        let other = other.trim_end_matches("?\nA:");
+        let colour = answer(wrong).trim().to_lowercase();
+        assert!(
+            scene.contains(&format!("{colour} {other}")),
+            "{corrupted} → {}",
+            answer(wrong)
+        );
+        assert!(clean.starts_with("Q: On the "), "{clean}");
+    }
+    assert_eq!(config.generate(&tokenizer).unwrap(), dataset);
+}
+
+#[test]
+fn multiple_choice_moves_the_right_answer_to_another_letter() {
+    use patchbay::datasets::mcq::Mcq;
+    let tokenizer = tokenizer();
+    for anchor in [false, true] {
+        let config = Mcq {
+            n: 24,
+            seed: 2,
+            anchor,
+            prepend_bos: true,
+        };
+        let prompts = config.generate(&tokenizer).unwrap().prompts;
+        assert_aligned(&tokenizer, &prompts);
+        let letters: Vec<&str> = prompts.answers.iter().map(|[c, _]| answer(c)).collect();
+        assert_eq!(
+            &letters[..4],
+            [" A", " B", " C", " D"],
+            "each letter in turn"
+        );
+        for ((clean, corrupted), [right, wrong]) in prompts
+            .clean
+            .iter()
+            .zip(&prompts.corrupted)
+            .zip(&prompts.answers)
+        {
+            let option = |prompt: &str, letter: &str| {
+                let line = format!("\n{}. ", letter.trim());
+                let start = prompt.find(&line).unwrap() + line.len();
+                prompt[start..].split('\n').next().unwrap().to_string()
+            };
+            let (clean, corrupted) = (text(clean), text(corrupted));
+            // The right answer sits under the correct letter in the clean prompt and under
+            // the incorrect one in the corrupted prompt.
+            assert_eq!(
+                option(clean, answer(right)),
+                option(corrupted, answer(wrong))
+            );
+            if anchor && answer(right) != " A" {
+                assert_eq!(answer(wrong), " A");
+            }
+        }
+    }
+}

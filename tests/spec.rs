@@ -306,9 +306,9 @@ fn a_generated_ioi_dataset_runs_path_patching_through_the_cli() {
     );
 }
 
-/// The GPT-2 small examples: edge attribution runs on any model (here the tiny one, on the
-/// example's 64 prompts); the name movers exist only in a 12-layer model, and a smaller one
-/// says so instead of running.
+/// The examples on generated datasets: edge attribution, Colored Objects and multiple choice
+/// run on any model (here the tiny one, on the examples' own prompts); the name movers exist
+/// only in a 12-layer model, and a smaller one says so instead of running.
 #[test]
 fn the_ioi_dataset_examples_run_where_their_heads_exist() {
     let eap = run_cli(&example("ioi-edge-attribution.json")).unwrap();
@@ -318,4 +318,13 @@ fn the_ioi_dataset_examples_run_where_their_heads_exist() {
     assert_eq!(eap.spec.prompts.as_ref().unwrap().clean.len(), 64);
     let err = run_cli(&example("ioi-path-patching-name-movers.json")).unwrap_err();
     assert!(err.contains("receiver head L9H9 does not exist"), "{err}");
+    for (name, grid, prompts) in [
+        ("colored-objects-head-patching.json", "patch.attn_head_out_all_pos", 32),
+        ("mcq-anchored-patching.json", "patch.mlp_out", 32),
+    ] {
+        let result = run_cli(&example(name)).unwrap();
+        assert_eq!(result.spec.prompts.as_ref().unwrap().clean.len(), prompts, "{name}");
+        let grid = result.grid(grid).unwrap();
+        assert!(grid.values.iter().all(|v| v.is_finite()), "{name}");
+    }
 }

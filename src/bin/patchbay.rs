@@ -112,6 +112,24 @@ mod cli {
             #[arg(long, default_value = "both")]
             order: String,
         },
+        /// N Colored Objects prompts (one solved example, then "What color is the X?"; the
+        /// corruption asks about another object).
+        ColoredObjects {
+            #[arg(long, default_value_t = 64)]
+            n: usize,
+            #[arg(long, default_value_t = 0)]
+            seed: u64,
+        },
+        /// N multiple-choice questions (capitals; the right answer under each letter in turn,
+        /// moved to another letter in the corruption; to "A" with --anchor).
+        Mcq {
+            #[arg(long, default_value_t = 64)]
+            n: usize,
+            #[arg(long, default_value_t = 0)]
+            seed: u64,
+            #[arg(long)]
+            anchor: bool,
+        },
         /// Your prompt pairs: a CSV file with a header row, or JSON Lines.
         Pairs { file: PathBuf },
     }
@@ -275,7 +293,7 @@ mod cli {
     }
 
     fn dataset(args: DatasetArgs) -> Result<(), Failure> {
-        use patchbay::datasets::{ioi, pairs};
+        use patchbay::datasets::{colored_objects::ColoredObjects, ioi, mcq::Mcq, pairs};
         let dir = args.model.ok_or(Failure::input(
             "--model DIR is needed for its tokenizer.json",
         ))?;
@@ -298,6 +316,21 @@ mod cli {
                 .generate(&tokenizer)
                 .map_err(|e| Failure::input(format!("ioi: {e}")))?
             }
+            DatasetSource::ColoredObjects { n, seed } => ColoredObjects {
+                n,
+                seed,
+                prepend_bos,
+            }
+            .generate(&tokenizer)
+            .map_err(|e| Failure::input(format!("colored-objects: {e}")))?,
+            DatasetSource::Mcq { n, seed, anchor } => Mcq {
+                n,
+                seed,
+                anchor,
+                prepend_bos,
+            }
+            .generate(&tokenizer)
+            .map_err(|e| Failure::input(format!("mcq: {e}")))?,
             DatasetSource::Pairs { file } => {
                 let text = std::fs::read_to_string(&file)
                     .map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;

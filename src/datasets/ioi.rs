@@ -9,10 +9,9 @@
 //! length; a prompt whose clean and corrupted tokenisations differ in length, or whose answer
 //! is not one token, is skipped.
 
-use super::{Dataset, DatasetError};
+use super::{Dataset, DatasetError, Tries, distinct, pick};
 use crate::loading::Tokenizer;
 use crate::rng::SplitMix64;
-use crate::spec::{PromptInput, TokenInput};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -182,28 +181,12 @@ pub struct Ioi {
     #[serde(default = "both")]
     pub order: Order,
     /// Start each prompt with `<|endoftext|>` (TransformerLens's default; the paper has none).
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub prepend_bos: bool,
 }
 
 fn both() -> Order {
     Order::Both
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The most prompts one dataset may have.
-pub const MAX_PROMPTS: usize = 4096;
-
-/// One filled template: the clean prompt, its ABC corruption and the two answers.
-#[derive(Debug, Clone, PartialEq)]
-struct Candidate {
-    clean: String,
-    corrupted: String,
-    io: String,
-    s: String,
 }
 
 fn fill(template: &str, a: &str, b: &str, s2: &str, place: &str, object: &str) -> String {
@@ -223,42 +206,14 @@ fn abba(template: &str) -> String {
     template.replacen("[B] and [A]", "[A] and [B]", 1)
 }
 
-fn pick<'a>(rng: &mut SplitMix64, from: &[&'a str]) -> &'a str {
-    from[(rng.next_u64() % from.len() as u64) as usize]
-}
-
-/// `count` different names.
-fn distinct<'a>(rng: &mut SplitMix64, names: &[&'a str], count: usize) -> Vec<&'a str> {
-    let mut chosen: Vec<&str> = Vec::with_capacity(count);
-    while chosen.len() < count {
-        let name = pick(rng, names);
-        if !chosen.contains(&name) {
-            chosen.push(name);
-        }
-    }
-    chosen
-}
-
 impl Ioi {
-    fn check(&self) -> Result<(), DatasetError> {
-        if self.n == 0 || self.n > MAX_PROMPTS {
-            return Err(DatasetError::Parameter(format!(
-                "n must be between 1 and {MAX_PROMPTS}, not {}",
-                self.n
-            )));
-        }
-        Ok(())
-    }
-
     /// `n` prompts, tokenised with `tokenizer` to check that they align.
     pub fn generate(&self, tokenizer: &Tokenizer) -> Result<Dataset, DatasetError> {
-        self.check()?;
-        let single = |word: &str| {
-            tokenizer
-                .encode(&format!(" {word}"))
-                .is_ok_and(|ids| ids.len() == 1)
-        };
-        let names: Vec<&str> = NAMES.into_iter().filter(|n| single(n)).collect();
+        super::check_count(self.n)?;
+        let names: Vec<&str> = NAMES
+            .into_iter()
+            .filter(|n| super::single_token(tokenizer, n))
+            .collect();
         if names.len() < 5 {
             return Err(DatasetError::Tokenizer(
                 "this tokenizer has fewer than five of the dataset's names as single tokens".into(),
@@ -286,16 +241,9 @@ impl Ioi {
         let mut rng = SplitMix64(self.seed);
         let mut dataset = Dataset::default();
         let mut skipped = 0usize;
-        let mut tried = 0usize;
+        let mut tries = Tries::new(self.n);
         while dataset.prompts.clean.len() < self.n {
-            tried += 1;
-            if tried > self.n * 20 + 1000 {
-                return Err(DatasetError::Tokenizer(format!(
-                    "only {} of {} prompts tokenise alike after {tried} tries",
-                    dataset.prompts.clean.len(),
-                    self.n
-                )));
-            }
+            tries.another(dataset.prompts.clean.len())?;
             let template = pick(&mut rng, templates);
             let abba_order = match self.order {
                 Order::Abba => true,
@@ -310,17 +258,19 @@ impl Ioi {
             let (place, object) = (pick(&mut rng, &PLACES), pick(&mut rng, &OBJECTS));
             let people = distinct(&mut rng, &names, 5);
             let (io, s) = (people[0], people[1]);
-            let candidate = Candidate {
-                clean: fill(&template, io, s, s, place, object),
-                corrupted: fill(&template, people[2], people[3], people[4], place, object),
-                io: format!(" {io}"),
-                s: format!(" {s}"),
-            };
-            if length(&candidate.clean)? != n_tokens || length(&candidate.corrupted)? != n_tokens {
+            let clean = fill(&template, io, s, s, place, object);
+            let corrupted = fill(&template, people[2], people[3], people[4], place, object);
+            if super::aligned(tokenizer, &clean, &corrupted, self.prepend_bos)? != Some(n_tokens) {
                 skipped += 1;
                 continue;
             }
-            dataset.push(candidate, self.prepend_bos);
+            dataset.push(
+                clean,
+                corrupted,
+                format!(" {io}"),
+                format!(" {s}"),
+                self.prepend_bos,
+            );
         }
         dataset.note = format!(
             "{} IOI prompts of {n_tokens} tokens from {} of the {} templates (the others \
@@ -331,18 +281,6 @@ impl Ioi {
             self.seed
         );
         Ok(dataset)
-    }
-}
-
-impl Dataset {
-    fn push(&mut self, c: Candidate, prepend_bos: bool) {
-        let prompts = &mut self.prompts;
-        prompts.prepend_bos = prepend_bos;
-        prompts.clean.push(PromptInput::Text(c.clean));
-        prompts.corrupted.push(PromptInput::Text(c.corrupted));
-        prompts
-            .answers
-            .push([TokenInput::Text(c.io), TokenInput::Text(c.s)]);
     }
 }
 

@@ -3,10 +3,14 @@
 //! Both check with the model's tokenizer that clean and corrupted prompts align and that
 //! answers are single tokens, and say which prompt or row is wrong.
 
+pub mod colored_objects;
 pub mod ioi;
+pub mod mcq;
 pub mod pairs;
 
-use crate::spec::Prompts;
+use crate::loading::Tokenizer;
+use crate::rng::SplitMix64;
+use crate::spec::{PromptInput, Prompts, TokenInput};
 use serde::{Deserialize, Serialize};
 
 /// A prompt set and what the user should know of how it was made.
@@ -28,6 +32,104 @@ impl Default for Dataset {
             note: String::new(),
         }
     }
+}
+
+impl Dataset {
+    fn push(
+        &mut self,
+        clean: String,
+        corrupted: String,
+        correct: String,
+        incorrect: String,
+        prepend_bos: bool,
+    ) {
+        let prompts = &mut self.prompts;
+        prompts.prepend_bos = prepend_bos;
+        prompts.clean.push(PromptInput::Text(clean));
+        prompts.corrupted.push(PromptInput::Text(corrupted));
+        prompts
+            .answers
+            .push([TokenInput::Text(correct), TokenInput::Text(incorrect)]);
+    }
+}
+
+/// The most prompts a generated dataset may have.
+pub const MAX_PROMPTS: usize = 4096;
+
+fn check_count(n: usize) -> Result<(), DatasetError> {
+    if n == 0 || n > MAX_PROMPTS {
+        return Err(DatasetError::Parameter(format!(
+            "n must be between 1 and {MAX_PROMPTS}, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Whether ` word` is one token (an answer must be).
+fn single_token(tokenizer: &Tokenizer, word: &str) -> bool {
+    tokenizer
+        .encode(&format!(" {word}"))
+        .is_ok_and(|ids| ids.len() == 1)
+}
+
+/// The token count of `clean` when `corrupted` has as many, else `None`.
+fn aligned(
+    tokenizer: &Tokenizer,
+    clean: &str,
+    corrupted: &str,
+    prepend_bos: bool,
+) -> Result<Option<usize>, DatasetError> {
+    let length = |text: &str| {
+        tokenizer
+            .encode_prompt(text, prepend_bos)
+            .map(|ids| ids.len())
+            .map_err(|e| DatasetError::Tokenizer(e.to_string()))
+    };
+    let n = length(clean)?;
+    Ok((length(corrupted)? == n).then_some(n))
+}
+
+/// Counts a generator's tries and gives up, with a reason, after too many.
+struct Tries {
+    made: usize,
+    wanted: usize,
+}
+
+impl Tries {
+    fn new(wanted: usize) -> Self {
+        Self { made: 0, wanted }
+    }
+
+    fn another(&mut self, kept: usize) -> Result<(), DatasetError> {
+        self.made += 1;
+        if self.made > self.wanted * 20 + 1000 {
+            return Err(DatasetError::Tokenizer(format!(
+                "only {kept} of {} prompts tokenise alike after {} tries",
+                self.wanted, self.made
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn pick<'a>(rng: &mut SplitMix64, from: &[&'a str]) -> &'a str {
+    from[(rng.next_u64() % from.len() as u64) as usize]
+}
+
+/// `count` different items of `from` (which has at least that many).
+fn distinct<'a>(rng: &mut SplitMix64, from: &[&'a str], count: usize) -> Vec<&'a str> {
+    let mut chosen: Vec<&str> = Vec::with_capacity(count);
+    while chosen.len() < count {
+        let item = pick(rng, from);
+        if !chosen.contains(&item) {
+            chosen.push(item);
+        }
+    }
+    chosen
 }
 
 /// A row of the user's table that cannot be used.
@@ -79,6 +181,8 @@ fn rows_message(rows: &[RowError]) -> String {
 #[serde(rename_all = "snake_case")]
 pub enum DatasetSource {
     Ioi(ioi::Ioi),
+    ColoredObjects(colored_objects::ColoredObjects),
+    Mcq(mcq::Mcq),
     /// A CSV or JSON Lines table's text.
     Pairs {
         text: String,
@@ -90,6 +194,8 @@ impl DatasetSource {
     pub fn make(&self, tokenizer: &crate::loading::Tokenizer) -> Result<Dataset, DatasetError> {
         match self {
             Self::Ioi(config) => config.generate(tokenizer),
+            Self::ColoredObjects(config) => config.generate(tokenizer),
+            Self::Mcq(config) => config.generate(tokenizer),
             Self::Pairs { text, prepend_bos } => pairs::parse(text, tokenizer, *prepend_bos),
         }
     }

@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 12] = [
+pub const EXAMPLES: [Example; 14] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -60,6 +60,16 @@ pub const EXAMPLES: [Example; 12] = [
         stem: "ioi-edge-attribution",
         title: "IOI: edge attribution patching (gpt2, 64 prompts)",
         json: include_str!("../../static/experiments/ioi-edge-attribution.json"),
+    },
+    Example {
+        stem: "colored-objects-head-patching",
+        title: "Colored Objects: head patching (gpt2-medium, 32 prompts)",
+        json: include_str!("../../static/experiments/colored-objects-head-patching.json"),
+    },
+    Example {
+        stem: "mcq-anchored-patching",
+        title: "Multiple choice: where the answer's letter enters (gpt2, 32 prompts)",
+        json: include_str!("../../static/experiments/mcq-anchored-patching.json"),
     },
     Example {
         stem: "quick-brown-fox-sampling",

@@ -270,7 +270,7 @@ test('path patching equals the oracle; IOI prompts generated in the tab run path
     await page.click('#dataset-form summary');
     await page.fill('#ioi-n', '64');
     await page.fill('#ioi-seed', '5');
-    await page.click('#generate-ioi');
+    await page.click('#generate-dataset');
     await page.waitForSelector('#dataset-note', { timeout: 60_000 });
     assert.match(await page.textContent('#dataset-note'), /64 IOI prompts of \d+ tokens/);
     const generated = await specInEditor(page);
@@ -297,6 +297,15 @@ test('path patching equals the oracle; IOI prompts generated in the tab run path
     assert.equal(scores.length, 12);
     scores.forEach((s, i) => assert.ok(Number.isFinite(s) && (i === 0 || s <= scores[i - 1]), 'strongest first'));
     await page.screenshot({ path: path.join(screenshots, 'cpu-edge-attribution.png'), fullPage: true });
+
+    // The other generators write their prompts the same way.
+    await page.selectOption('#dataset-kind', 'colored_objects');
+    await page.fill('#ioi-n', '8');
+    await page.click('#generate-dataset');
+    await page.waitForFunction(() => /8 Colored Objects prompts/.test(document.querySelector('#dataset-note')?.textContent ?? ''), null, { timeout: 60_000 });
+    const colored = await specInEditor(page);
+    assert.equal(colored.prompts.clean.length, 8);
+    assert.match(colored.prompts.clean[0], /What color is the \w+\?\nA:$/);
 
     // A pasted table with bad rows: each named, the spec untouched.
     const before = await page.inputValue('#spec-text');

@@ -1,9 +1,11 @@
 //! Prompts from a dataset instead of typing them: an IOI dataset generated as the paper sets it
-//! up, or the user's own pairs pasted or uploaded (CSV or JSON Lines). The model's worker makes
+//! up, Colored Objects, multiple-choice questions, or the user's own pairs pasted or uploaded (CSV or JSON Lines). The model's worker makes
 //! and checks the set with its tokenizer; the prompts replace the spec's in the editor, so
 //! the spec stays self-contained.
 
+use crate::datasets::colored_objects::ColoredObjects;
 use crate::datasets::ioi::{Ioi, Order};
+use crate::datasets::mcq::Mcq;
 use crate::datasets::{DatasetSource, put_into};
 use crate::session::{Reply, Request};
 use crate::ui::{AppState, ModelCall, files};
@@ -15,7 +17,9 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
     let call = ModelCall::new(state);
     let n = RwSignal::new("64".to_string());
     let seed = RwSignal::new("0".to_string());
+    let kind = RwSignal::new("ioi".to_string());
     let order = RwSignal::new("both".to_string());
+    let anchor = RwSignal::new(false);
     let bos = RwSignal::new(true);
     let table = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
@@ -32,20 +36,36 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
                 .parse::<u64>()
                 .map_err(|_| format!("{what} must be a whole number, not {text:?}"))
         };
-        let config = (|| -> Result<Ioi, String> {
-            Ok(Ioi {
-                n: number(n.get_untracked(), "the number of prompts")? as usize,
-                seed: number(seed.get_untracked(), "the seed")?,
-                order: match order.get_untracked().as_str() {
-                    "abba" => Order::Abba,
-                    "baba" => Order::Baba,
-                    _ => Order::Both,
-                },
-                prepend_bos: bos.get_untracked(),
+        let source = (|| -> Result<DatasetSource, String> {
+            let n = number(n.get_untracked(), "the number of prompts")? as usize;
+            let seed = number(seed.get_untracked(), "the seed")?;
+            let prepend_bos = bos.get_untracked();
+            Ok(match kind.get_untracked().as_str() {
+                "colored_objects" => DatasetSource::ColoredObjects(ColoredObjects {
+                    n,
+                    seed,
+                    prepend_bos,
+                }),
+                "mcq" => DatasetSource::Mcq(Mcq {
+                    n,
+                    seed,
+                    anchor: anchor.get_untracked(),
+                    prepend_bos,
+                }),
+                _ => DatasetSource::Ioi(Ioi {
+                    n,
+                    seed,
+                    order: match order.get_untracked().as_str() {
+                        "abba" => Order::Abba,
+                        "baba" => Order::Baba,
+                        _ => Order::Both,
+                    },
+                    prepend_bos,
+                }),
             })
         })();
-        match config {
-            Ok(config) => ask(DatasetSource::Ioi(config)),
+        match source {
+            Ok(source) => ask(source),
             Err(e) => problem.set(Some(e)),
         }
     };
@@ -103,17 +123,29 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
             <summary>"Prompts from a dataset"</summary>
             <p class="hint">"The prompts replace the spec's own; the model's tokenizer checks that clean and corrupted prompts align and that answers are single tokens."</p>
             <fieldset>
-                <legend>"IOI (Wang et al. 2022): templates, names, the ABC corruption"</legend>
-                <label>"Prompts " <input id="ioi-n" type="number" min="1" max="4096" prop:value=move || n.get() on:input=move |ev| n.set(event_target_value(&ev))/></label>
-                <label>" Seed " <input id="ioi-seed" type="number" min="0" prop:value=move || seed.get() on:input=move |ev| seed.set(event_target_value(&ev))/></label>
-                <label>" Order "
-                    <select id="ioi-order" on:change=move |ev| order.set(event_target_value(&ev))>
-                        <option value="both">"ABBA and BABA"</option>
-                        <option value="abba">"ABBA"</option>
-                        <option value="baba">"BABA"</option>
+                <legend>"Generated"</legend>
+                <label>"Dataset "
+                    <select id="dataset-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="ioi">"IOI (Wang et al. 2022): templates, names, the ABC corruption"</option>
+                        <option value="colored_objects">"Colored Objects (Merullo et al.): what colour is the object?"</option>
+                        <option value="mcq">"Multiple choice: capitals, the right answer moved to another letter"</option>
                     </select>
                 </label>
-                <button id="generate-ioi" on:click=generate disabled=move || call.pending() || !loaded()>"Generate IOI prompts"</button>
+                <label>" Prompts " <input id="ioi-n" type="number" min="1" max="4096" prop:value=move || n.get() on:input=move |ev| n.set(event_target_value(&ev))/></label>
+                <label>" Seed " <input id="ioi-seed" type="number" min="0" prop:value=move || seed.get() on:input=move |ev| seed.set(event_target_value(&ev))/></label>
+                {move || (kind.get() == "ioi").then(|| view! {
+                    <label>" Order "
+                        <select id="ioi-order" on:change=move |ev| order.set(event_target_value(&ev))>
+                            <option value="both">"ABBA and BABA"</option>
+                            <option value="abba">"ABBA"</option>
+                            <option value="baba">"BABA"</option>
+                        </select>
+                    </label>
+                })}
+                {move || (kind.get() == "mcq").then(|| view! {
+                    <label><input id="mcq-anchor" type="checkbox" prop:checked=move || anchor.get() on:change=move |ev| anchor.set(event_target_checked(&ev))/>" Corrupted prompts put the answer under A"</label>
+                })}
+                <button id="generate-dataset" on:click=generate disabled=move || call.pending() || !loaded()>"Generate prompts"</button>
             </fieldset>
             <fieldset>
                 <legend>"Your pairs: CSV with the header clean,corrupted,correct,incorrect, or JSON Lines"</legend>
