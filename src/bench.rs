@@ -30,7 +30,8 @@ pub enum Workload {
     /// Path patching of every head to the final residual stream on the eight IOI-shaped pairs,
     /// a layer's senders batched (64 rows per pass).
     IoiPathBatched,
-    /// The same, one sender per pass: the cost of a forward pass per sender.
+    /// The same the straightforward way: one hooked pass per sender through every block from
+    /// its layer.
     IoiPathPerSender,
     /// 32 greedy tokens after the 20-token prompt, with the KV cache.
     GenerateKv,
@@ -81,7 +82,7 @@ impl Workload {
                 "path patching to the final residual stream, 8 IOI-shaped pairs, senders batched"
             }
             Self::IoiPathPerSender => {
-                "path patching to the final residual stream, 8 IOI-shaped pairs, one sender a pass"
+                "path patching to the final residual stream, 8 IOI-shaped pairs, a hooked pass per sender"
             }
             Self::GenerateKv => "32 greedy tokens after 20, KV cache",
             Self::GenerateNoKv => "32 greedy tokens after 20, no KV cache",
@@ -232,19 +233,20 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 inputs.ioi_answers.clone(),
                 Metric::LogitDiff,
             )?;
-            let params = path::Params {
+            let mut params = path::Params {
                 direction: path::Direction::Noising,
                 receivers: path::Receivers::FinalResid,
-                // 8 prompts a sender: 64 rows batch a layer's 8 senders, 8 rows one.
-                max_rows: if workload == Workload::IoiPathBatched {
-                    64
-                } else {
-                    8
-                },
+                // 8 prompts a sender: 64 rows batch 8 senders.
+                max_rows: 64,
             };
-            path::run(model, &prompts, &params, &mut Progress::none())
-                .await
-                .map(|_| ())
+            let progress = &mut Progress::none();
+            if workload == Workload::IoiPathBatched {
+                path::run(model, &prompts, &params, progress).await
+            } else {
+                params.max_rows = inputs.ioi_clean.len();
+                path::baseline_forward_per_sender(model, &prompts, &params, progress).await
+            }
+            .map(|_| ())
         }
         Workload::GenerateKv | Workload::GenerateNoKv => {
             let config = GenerationConfig {

@@ -319,11 +319,19 @@ fn the_ioi_dataset_examples_run_where_their_heads_exist() {
     let err = run_cli(&example("ioi-path-patching-name-movers.json")).unwrap_err();
     assert!(err.contains("receiver head L9H9 does not exist"), "{err}");
     for (name, grid, prompts) in [
-        ("colored-objects-head-patching.json", "patch.attn_head_out_all_pos", 32),
+        (
+            "colored-objects-head-patching.json",
+            "patch.attn_head_out_all_pos",
+            32,
+        ),
         ("mcq-anchored-patching.json", "patch.mlp_out", 32),
     ] {
         let result = run_cli(&example(name)).unwrap();
-        assert_eq!(result.spec.prompts.as_ref().unwrap().clean.len(), prompts, "{name}");
+        assert_eq!(
+            result.spec.prompts.as_ref().unwrap().clean.len(),
+            prompts,
+            "{name}"
+        );
         let grid = result.grid(grid).unwrap();
         assert!(grid.values.iter().all(|v| v.is_finite()), "{name}");
     }

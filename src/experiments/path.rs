@@ -10,6 +10,11 @@
 //! metric is always read with the clean answers.
 //!
 //! Senders of one layer run together, one copy of the batch each, as the patching sweeps do.
+//! To the final residual stream, frozen attention mixes no positions after the senders'
+//! layer: only the last position is computed from there, through the MLPs alone (the heads'
+//! output is the base run's `hook_attn_out`), which is exact and an order of magnitude less
+//! work than a forward pass per sender ([`baseline_forward_per_sender`], kept to measure and
+//! check it against).
 
 use super::grid::Grid;
 use super::metric::AnswerPair;
@@ -20,7 +25,7 @@ use super::{
     Progress, PromptSet,
 };
 use crate::hooks::{
-    Activation, ActivationCache, BlockHook, CacheHooks, HookPoint, Hooks, SelectionMask,
+    Activation, ActivationCache, BlockHook, CacheHooks, HookPoint, Hooks, NoHooks, SelectionMask,
 };
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
@@ -180,6 +185,29 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
+    path_patching(model, prompts, params, false, progress).await
+}
+
+/// The same results the straightforward way: for each sender a pass through every block from
+/// its layer, all positions, attention recomputed with hooks that hold each later head's
+/// `hook_z` at the base run's (one sender per pass when `max_rows` is the prompt count). What
+/// `ci/bench` measures the batched run against, and the tests check it with.
+pub async fn baseline_forward_per_sender(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    path_patching(model, prompts, params, true, progress).await
+}
+
+async fn path_patching(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    hooked: bool,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     if let Receivers::Heads { heads, .. } = &params.receivers
         && let Some((l, h)) = heads.iter().find(|(l, h)| *l >= n_layer || *h >= n_head)
@@ -188,7 +216,12 @@ pub async fn run(
             "receiver head L{l}H{h} does not exist ({n_layer} layers × {n_head} heads)"
         )));
     }
-    let keep = |p: HookPoint| matches!(p, HookPoint::Block(_, BlockHook::Z | BlockHook::ResidPre));
+    let keep = |p: HookPoint| {
+        matches!(
+            p,
+            HookPoint::Block(_, BlockHook::Z | BlockHook::ResidPre | BlockHook::AttnOut)
+        )
+    };
     let clean = prompts.clean_run(model, keep).await?;
     let corrupted = prompts.corrupted_run(model, keep).await?;
     let (base, source) = match params.direction {
@@ -204,6 +237,7 @@ pub async fn run(
         answers: prompts.answers(),
         metric: prompts.metric,
         max_rows: params.max_rows,
+        hooked,
     };
     let senders: Vec<Cell> = (0..n_layer)
         .flat_map(|layer| {
@@ -248,9 +282,60 @@ struct Paths<'a> {
     answers: &'a [AnswerPair],
     metric: Metric,
     max_rows: usize,
+    /// Run every sender through the blocks with hooks that freeze the heads (the baseline).
+    hooked: bool,
 }
 
 impl Paths<'_> {
+    /// To the final residual stream: the senders' layer at the last position only, its
+    /// attention output the base run's plus the sender's change (`Δz_s · W_O[s]`), then each
+    /// later block's MLP after the base run's attention output; the metric.
+    ///
+    /// # Shapes
+    /// - `hook_z`: `[batch, pos, head, d_head]`; `W_O[s]`: `[d_head, d_model]`
+    /// - the stream: `[senders · batch, 1, d_model]`
+    async fn final_resid_chunk(&self, senders: &[Cell]) -> Result<Vec<f32>, ExperimentError> {
+        let layer = senders[0].layer;
+        let copies = senders.len();
+        let last_of =
+            |cache: &ActivationCache, point: HookPoint| -> Result<Tensor<3>, ExperimentError> {
+                let x: Tensor<3> = cache
+                    .get(point)
+                    .ok_or(ExperimentError::MissingActivation(point))?;
+                let [_, pos, _] = x.dims();
+                Ok(x.narrow(1, pos - 1, 1))
+            };
+        let z_last = |cache: &ActivationCache| -> Result<Tensor<4>, ExperimentError> {
+            let z: Tensor<4> = cache
+                .get(HookPoint::z(layer))
+                .ok_or(ExperimentError::MissingActivation(HookPoint::z(layer)))?;
+            let [_, pos, _, _] = z.dims();
+            Ok(z.narrow(1, pos - 1, 1))
+        };
+        let change = z_last(self.source)? - z_last(self.base)?; // [batch, 1, head, d_head]
+        let [batch, _, _, d_head] = change.dims();
+        let w_o = self.model.h[layer].attn.c_proj.weight.val();
+        let deltas: Vec<Tensor<3>> = senders
+            .iter()
+            .map(|cell| {
+                let head = cell.head.expect("senders are heads");
+                let z = change.clone().narrow(2, head, 1).reshape([batch, d_head]);
+                let w = w_o.clone().narrow(0, head * d_head, d_head);
+                z.matmul(w).unsqueeze_dim(1) // [batch, 1, d_model]
+            })
+            .collect();
+        let repeat = |x: Tensor<3>| Tensor::cat(vec![x; copies], 0);
+        let attn_out = |l| last_of(self.base, HookPoint::attn_out(l));
+        let mut resid = repeat(last_of(self.base, HookPoint::resid_pre(layer))?)
+            + repeat(attn_out(layer)?)
+            + Tensor::cat(deltas, 0);
+        resid = self.model.h[layer].mlp_half(resid, &mut NoHooks);
+        for l in layer + 1..self.model.config.n_layer {
+            resid = self.model.h[l].mlp_half(resid + repeat(attn_out(l)?), &mut NoHooks);
+        }
+        score_last(self.model, resid, self.answers, self.metric).await
+    }
+
     /// The metric of every prompt for each sender: `[senders, prompts]`, row-major.
     async fn run(
         &self,
@@ -289,6 +374,7 @@ impl Paths<'_> {
         };
         let resid = Tensor::cat(vec![self.base(HookPoint::resid_pre(layer))?; copies], 0);
         let out = match self.receivers {
+            Receivers::FinalResid if !self.hooked => return self.final_resid_chunk(senders).await,
             Receivers::FinalResid => self.model.blocks(layer, resid, &mut frozen),
             Receivers::Heads { heads, input } => {
                 let (first, last) = receiver_layers(heads);

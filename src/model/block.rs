@@ -41,6 +41,17 @@ impl Block {
         let attn_out = self.attn.forward(layer, ln1, kv, hooks);
         let attn_out = hooks.fwd(hook(BlockHook::AttnOut), attn_out);
         let resid = hooks.fwd(hook(BlockHook::ResidMid), resid + attn_out);
+        self.mlp_half(resid, hooks)
+    }
+
+    /// The block after attention: `ln_2`, the MLP and its residual add.
+    ///
+    /// # Shapes
+    /// - resid: `[batch, pos, d_model]` (`hook_resid_mid`)
+    /// - output: `[batch, pos, d_model]` (`hook_resid_post`)
+    pub fn mlp_half(&self, resid: Tensor<3>, hooks: &mut impl Hooks) -> Tensor<3> {
+        let layer = self.layer;
+        let hook = |h| HookPoint::Block(layer, h);
         let ln2 = self.ln_2.forward(
             resid.clone(),
             [hook(BlockHook::Ln2Scale), hook(BlockHook::Ln2Normalized)],

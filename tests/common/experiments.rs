@@ -353,7 +353,7 @@ pub fn path_patching_matches(model: &Gpt2) {
         for (receivers, grid) in cases {
             let params = path::Params {
                 direction,
-                receivers,
+                receivers: receivers.clone(),
                 max_rows: 24,
             };
             let mut out = Named::new(
@@ -377,6 +377,23 @@ pub fn path_patching_matches(model: &Gpt2) {
                 expected,
                 1e-4,
             );
+            if params.receivers == Receivers::FinalResid {
+                // The straightforward way (a hooked pass per sender) agrees too.
+                let mut baseline = Named::new(
+                    block_on(path::baseline_forward_per_sender(
+                        model,
+                        &batches.pairs(),
+                        &params,
+                        &mut Progress::none(),
+                    ))
+                    .unwrap(),
+                );
+                let values = baseline.grid(&format!("path.{grid}")).values;
+                assert!(
+                    max_abs_diff(&values, &expected.values) < 1e-4,
+                    "baseline {name}"
+                );
+            }
             let base = json["base_metric"][name].as_f64().unwrap() as f32;
             assert!(
                 (out.metrics["base"] - base).abs() < 1e-5,

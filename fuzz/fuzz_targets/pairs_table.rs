@@ -1,0 +1,14 @@
+//! The user's prompt-pair table (CSV or JSON Lines): rows are accepted or named.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use patchbay::datasets::{DatasetError, pairs};
+
+fuzz_target!(|input: (bool, String)| {
+    let (prepend_bos, text) = input;
+    let model = patchbay_fuzz::tiny();
+    match pairs::parse(&text, &model.tokenizer, prepend_bos) {
+        Ok(dataset) => assert_eq!(dataset.prompts.clean.len(), dataset.prompts.answers.len()),
+        Err(DatasetError::Rows(rows)) => assert!(!rows.is_empty() && rows.len() <= 100),
+        Err(_) => {}
+    }
+});
