@@ -148,7 +148,7 @@ fn experiment(kind: &Kind) -> Value {
             "max_rows": max_rows % 100_000,
         }}),
         Kind::Ablation(kind, target, layer, neurons, max_rows) => json!({"ablation": {
-            "ablation": ["zero", "mean", "resample"][*kind as usize % 3],
+            "ablation": (["zero", "mean", "resample"][*kind as usize % 3]),
             "target": match target % 3 {
                 0 => json!("heads"),
                 1 => json!("mlp"),
@@ -163,7 +163,7 @@ fn experiment(kind: &Kind) -> Value {
             "direction": if *denoising { "denoising" } else { "noising" },
             "receivers": match receivers {
                 None => json!("final_resid"),
-                Some((heads, input)) => json!({"heads": pairs(heads), "input": ["q", "k", "v"][*input as usize % 3]}),
+                Some((heads, input)) => json!({"heads": pairs(heads), "input": (["q", "k", "v"][*input as usize % 3])}),
             },
             "max_rows": max_rows % 100_000,
         }}),
@@ -190,7 +190,7 @@ fuzz_target!(|input: Input| {
     let mut spec = json!({
         "version": 1,
         "model": {"id": "tiny"},
-        "metric": ["logit_diff", "answer_prob", "answer_loss"][input.metric as usize % 3],
+        "metric": (["logit_diff", "answer_prob", "answer_loss"][input.metric as usize % 3]),
         "experiment": experiment(&input.kind),
         "seed": input.seed,
     });

@@ -20,8 +20,13 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Parses a Hugging Face `tokenizer.json`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
-        let inner = tokenizers::Tokenizer::from_bytes(bytes)
-            .map_err(|e| LoadError::Tokenizer(e.to_string()))?;
+        // The JSON is read first and handed over as a value: `tokenizers` panics on some
+        // malformed documents (its decoder's `expect("Helper")`, found by fuzzing), never on a
+        // well-formed one.
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| LoadError::Tokenizer(format!("not JSON: {e}")))?;
+        let inner: tokenizers::Tokenizer =
+            serde_json::from_value(value).map_err(|e| LoadError::Tokenizer(e.to_string()))?;
         Ok(Self { inner })
     }
 

@@ -1,0 +1,33 @@
+//! Every input the fuzzers ever broke Patchbay with (`fuzz/regressions/TARGET/`), replayed
+//! through the same entry point in the ordinary test run: each must now give a typed error or
+//! a result, never a panic. (`ci/fuzz` replays them too, under libFuzzer.)
+
+use std::path::PathBuf;
+
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return vec![];
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn tokenizer_files_that_once_panicked_are_refused() {
+    let found = inputs("tokenizer_json");
+    assert!(!found.is_empty(), "the known finding is kept");
+    for (path, bytes) in found {
+        let err = patchbay::loading::Tokenizer::from_bytes(&bytes)
+            .err()
+            .unwrap_or_else(|| panic!("{} should be refused", path.display()));
+        assert!(err.to_string().starts_with("tokenizer.json could not be used"), "{err}");
+    }
+}
