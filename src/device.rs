@@ -43,7 +43,7 @@ pub fn cpu() -> Device {
 
 /// The default wgpu adapter, or why there is none. The runtime is initialised once per
 /// process; later calls return the same device.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "gpu"))]
 pub fn wgpu() -> Result<Device, String> {
     static WGPU: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
     WGPU.get_or_init(|| {
@@ -52,6 +52,12 @@ pub fn wgpu() -> Result<Device, String> {
         })
     })
     .clone()
+}
+
+/// A build without the `gpu` feature (the fuzz targets') has no GPU backend.
+#[cfg(all(not(target_arch = "wasm32"), not(feature = "gpu")))]
+pub fn wgpu() -> Result<Device, String> {
+    Err("this build of Patchbay has no GPU backend (built without the `gpu` feature)".into())
 }
 
 /// A device of the requested kind.
@@ -64,7 +70,7 @@ pub fn open(backend: Backend) -> Result<Device, String> {
 }
 
 /// WebGPU when the browser offers an adapter, else the CPU backend with the reason.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "gpu"))]
 pub async fn browser() -> (Device, Backend, Option<String>) {
     match Device::wgpu_options().init_async().await {
         Ok(device) => (device, Backend::Wgpu, None),
@@ -74,4 +80,14 @@ pub async fn browser() -> (Device, Backend, Option<String>) {
             Some(format!("WebGPU is not available ({e}); running on the CPU")),
         ),
     }
+}
+
+/// A build without the `gpu` feature runs on the CPU backend.
+#[cfg(all(target_arch = "wasm32", not(feature = "gpu")))]
+pub async fn browser() -> (Device, Backend, Option<String>) {
+    (
+        cpu(),
+        Backend::Cpu,
+        Some("this build has no GPU backend".into()),
+    )
 }

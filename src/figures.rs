@@ -238,55 +238,6 @@ pub fn scatter_svg(
     svg
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_heatmap_has_one_titled_cell_per_value_and_escapes_labels() {
-        let grid = Grid::new(
-            &["layer", "pos"],
-            vec![2, 3],
-            vec![0.0, 1.0, -1.0, 0.5, 0.25, 2.0],
-        );
-        let rows = vec!["L0".to_string(), "L1".to_string()];
-        let cols = vec!["<a>".to_string(), "b".into(), "c".into()];
-        let svg = heatmap_svg("patch & co", &grid, 0, &rows, &cols, 0.0);
-        assert_eq!(svg.matches("<title>").count(), 6);
-        assert!(svg.contains("patch &amp; co") && svg.contains("&lt;a&gt;"));
-        assert!(svg.contains("<title>L1, c: 2</title>"));
-        assert!(
-            svg.contains("fill=\"rgb(255,0,0)\""),
-            "the largest value is full red"
-        );
-    }
-
-    #[test]
-    fn a_3d_grid_stacks_one_heatmap_per_layer() {
-        let grid = Grid::new(
-            &["layer", "head", "pos"],
-            vec![2, 2, 3],
-            (0..12).map(|v| v as f32).collect(),
-        );
-        let svg = grid_svg("g", &grid, &[], 0.0);
-        assert_eq!(svg.matches("<title>").count(), 12);
-        assert!(svg.contains("layer L1") && svg.contains("<title>H1, 2: 11</title>"));
-        assert!(svg.contains("y=\"0\"") && svg.starts_with("<svg xmlns"));
-    }
-
-    #[test]
-    fn a_scatter_skips_non_finite_points() {
-        let points = vec![
-            (0.0, 0.1, "L0H0".to_string()),
-            (f32::NAN, 1.0, "bad".into()),
-            (1.0, 0.9, "L0H1".into()),
-        ];
-        let svg = scatter_svg("attribution", "activation", "attribution", &points);
-        assert_eq!(svg.matches("<circle").count(), 2);
-        assert!(svg.contains("data-x=\"1\" data-y=\"0.9\""));
-    }
-}
-
 /// Edge attribution patching's strongest edges as a graph: blocks bottom to top (the
 /// embeddings below block 0, the logits above the last), each block's heads left to right and
 /// its MLP at the right, half a row above them (it reads what they write). An edge into a head
@@ -394,4 +345,81 @@ pub fn edges_csv(edges: &[Edge]) -> String {
         let _ = writeln!(csv, "{},{},{}", edge.up, edge.down, edge.score);
     }
     csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_heatmap_has_one_titled_cell_per_value_and_escapes_labels() {
+        let grid = Grid::new(
+            &["layer", "pos"],
+            vec![2, 3],
+            vec![0.0, 1.0, -1.0, 0.5, 0.25, 2.0],
+        );
+        let rows = vec!["L0".to_string(), "L1".to_string()];
+        let cols = vec!["<a>".to_string(), "b".into(), "c".into()];
+        let svg = heatmap_svg("patch & co", &grid, 0, &rows, &cols, 0.0);
+        assert_eq!(svg.matches("<title>").count(), 6);
+        assert!(svg.contains("patch &amp; co") && svg.contains("&lt;a&gt;"));
+        assert!(svg.contains("<title>L1, c: 2</title>"));
+        assert!(
+            svg.contains("fill=\"rgb(255,0,0)\""),
+            "the largest value is full red"
+        );
+    }
+
+    #[test]
+    fn a_3d_grid_stacks_one_heatmap_per_layer() {
+        let grid = Grid::new(
+            &["layer", "head", "pos"],
+            vec![2, 2, 3],
+            (0..12).map(|v| v as f32).collect(),
+        );
+        let svg = grid_svg("g", &grid, &[], 0.0);
+        assert_eq!(svg.matches("<title>").count(), 12);
+        assert!(svg.contains("layer L1") && svg.contains("<title>H1, 2: 11</title>"));
+        assert!(svg.contains("y=\"0\"") && svg.starts_with("<svg xmlns"));
+    }
+
+    #[test]
+    fn a_scatter_skips_non_finite_points() {
+        let points = vec![
+            (0.0, 0.1, "L0H0".to_string()),
+            (f32::NAN, 1.0, "bad".into()),
+            (1.0, 0.9, "L0H1".into()),
+        ];
+        let svg = scatter_svg("attribution", "activation", "attribution", &points);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("data-x=\"1\" data-y=\"0.9\""));
+    }
+
+    #[test]
+    fn the_edge_graph_draws_each_edge_with_its_score() {
+        use crate::experiments::eap::{Downstream, Edge, Qkv, Upstream};
+        let edges = [
+            Edge {
+                up: Upstream::Head(0, 1),
+                down: Downstream::Head(1, 2, Qkv::K),
+                score: 0.5,
+            },
+            Edge {
+                up: Upstream::Input,
+                down: Downstream::Logits,
+                score: -0.25,
+            },
+        ];
+        let svg = edge_graph_svg("edges", &edges, 2, 3);
+        assert_eq!(svg.matches("<line class=\"edge\"").count(), 2);
+        assert!(svg.contains("<title>L0H1 → L1H2.k: 0.5</title>"), "{svg}");
+        assert!(
+            svg.contains("stroke=\"#2e5fa3\""),
+            "a negative edge is blue"
+        );
+        assert_eq!(
+            edges_csv(&edges),
+            "upstream,downstream,score\nL0H1,L1H2.k,0.5\ninput,logits,-0.25\n"
+        );
+    }
 }

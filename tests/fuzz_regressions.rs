@@ -28,6 +28,10 @@ fn tokenizer_files_that_once_panicked_are_refused() {
         let err = patchbay::loading::Tokenizer::from_bytes(&bytes)
             .err()
             .unwrap_or_else(|| panic!("{} should be refused", path.display()));
-        assert!(err.to_string().starts_with("tokenizer.json could not be used"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("tokenizer.json could not be used"),
+            "{err}"
+        );
     }
 }

@@ -7,5 +7,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|input: (bool, String)| {
     let (prepend_bos, text) = input;
     let model = patchbay_fuzz::tiny();
-    let _ = pollster::block_on(patchbay::session::inspect::inspect(&model, &text, prepend_bos));
+    let _ = pollster::block_on(patchbay::session::inspect::inspect(
+        &model,
+        &text,
+        prepend_bos,
+    ));
 });

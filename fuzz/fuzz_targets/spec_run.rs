@@ -106,7 +106,11 @@ fn prompt(p: &Prompt) -> Value {
 
 fn number(x: f32) -> Value {
     // JSON has no NaN or infinity: those reach the spec as the largest numbers.
-    if x.is_finite() { json!(x) } else { json!(f32::MAX) }
+    if x.is_finite() {
+        json!(x)
+    } else {
+        json!(f32::MAX)
+    }
 }
 
 fn generation(g: &Gen) -> Value {
@@ -127,8 +131,12 @@ fn intervention(h: &Hostile) -> Value {
     let action = match h.action % 5 {
         0 => json!("zero"),
         1 => json!({"scale": {"factor": number(h.factor)}}),
-        2 => json!({"add": {"values": {"shape": h.shape.iter().take(4).collect::<Vec<_>>(), "data": h.values.iter().take(64).map(|v| number(*v)).collect::<Vec<_>>()}}}),
-        3 => json!({"replace": {"values": {"shape": h.shape.iter().take(4).collect::<Vec<_>>(), "data": h.values.iter().take(64).map(|v| number(*v)).collect::<Vec<_>>()}}}),
+        2 => {
+            json!({"add": {"values": {"shape": h.shape.iter().take(4).collect::<Vec<_>>(), "data": h.values.iter().take(64).map(|v| number(*v)).collect::<Vec<_>>()}}})
+        }
+        3 => {
+            json!({"replace": {"values": {"shape": h.shape.iter().take(4).collect::<Vec<_>>(), "data": h.values.iter().take(64).map(|v| number(*v)).collect::<Vec<_>>()}}})
+        }
         _ => json!("mean"),
     };
     json!({
@@ -141,7 +149,13 @@ fn intervention(h: &Hostile) -> Value {
 }
 
 fn experiment(kind: &Kind) -> Value {
-    let pairs = |heads: &[(u8, u8)]| heads.iter().take(6).map(|(l, h)| json!([l % 4, h % 6])).collect::<Vec<_>>();
+    let pairs = |heads: &[(u8, u8)]| {
+        heads
+            .iter()
+            .take(6)
+            .map(|(l, h)| json!([l % 4, h % 6]))
+            .collect::<Vec<_>>()
+    };
     match kind {
         Kind::Patching(targets, max_rows) => json!({"activation_patching": {
             "targets": targets.iter().take(3).map(|t| TARGETS[*t as usize % TARGETS.len()]).collect::<Vec<_>>(),
@@ -158,7 +172,9 @@ fn experiment(kind: &Kind) -> Value {
         }}),
         Kind::Circuit(keep) => json!({"circuit": {"keep": pairs(keep)}}),
         Kind::Lens => json!("logit_lens"),
-        Kind::Attribution(compare, max_rows) => json!({"attribution_patching": {"compare": compare, "max_rows": max_rows % 100_000}}),
+        Kind::Attribution(compare, max_rows) => {
+            json!({"attribution_patching": {"compare": compare, "max_rows": max_rows % 100_000}})
+        }
         Kind::Path(denoising, receivers, max_rows) => json!({"path_patching": {
             "direction": if *denoising { "denoising" } else { "noising" },
             "receivers": match receivers {

@@ -8,7 +8,7 @@
 //! token after a space (colours capitalised too, as the answer is), so every prompt has one
 //! length.
 
-use super::{Dataset, DatasetError, Tries, distinct, pick};
+use super::{Collector, Dataset, DatasetError, distinct, pick};
 use crate::loading::Tokenizer;
 use crate::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
@@ -80,11 +80,8 @@ impl ColoredObjects {
             ));
         }
         let mut rng = SplitMix64(self.seed);
-        let mut dataset = Dataset::default();
-        let mut length = None;
-        let mut tries = Tries::new(self.n);
-        while dataset.prompts.clean.len() < self.n {
-            tries.another(dataset.prompts.clean.len())?;
+        let mut prompts = Collector::new(tokenizer, self.n, self.prepend_bos);
+        while prompts.wants_more()? {
             // One solved example, then the question.
             let shot_colours = distinct(&mut rng, &colours, 3);
             let shot_objects = distinct(&mut rng, &objects, 3);
@@ -101,31 +98,19 @@ impl ColoredObjects {
                 .collect();
             let surface = pick(&mut rng, &SURFACES);
             let (asked, other) = (scene[0], scene[1 + (rng.next_u64() % 2) as usize]);
-            let clean = format!("{example}{}", question(surface, &scene, asked.1));
-            let corrupted = format!("{example}{}", question(surface, &scene, other.1));
-            let Some(n_tokens) = super::aligned(tokenizer, &clean, &corrupted, self.prepend_bos)?
-            else {
-                continue;
-            };
-            if *length.get_or_insert(n_tokens) != n_tokens {
-                continue;
-            }
-            dataset.push(
-                clean,
-                corrupted,
+            prompts.offer(
+                format!("{example}{}", question(surface, &scene, asked.1)),
+                format!("{example}{}", question(surface, &scene, other.1)),
                 format!(" {}", capitalised(asked.0)),
                 format!(" {}", capitalised(other.0)),
-                self.prepend_bos,
-            );
+            )?;
         }
-        dataset.note = format!(
-            "{} Colored Objects prompts of {} tokens (one solved example, then the question; \
-             corrupted: the question asks about another object), seed {}",
-            self.n,
-            length.unwrap_or(0),
-            self.seed
-        );
-        Ok(dataset)
+        let length = prompts.length.unwrap_or(0);
+        Ok(prompts.finish(format!(
+            "{} Colored Objects prompts of {length} tokens (one solved example, then the \
+             question; corrupted: the question asks about another object), seed {}",
+            self.n, self.seed
+        )))
     }
 }
 

@@ -9,7 +9,7 @@
 //! length; a prompt whose clean and corrupted tokenisations differ in length, or whose answer
 //! is not one token, is skipped.
 
-use super::{Dataset, DatasetError, Tries, distinct, pick};
+use super::{Collector, Dataset, DatasetError, distinct, pick};
 use crate::loading::Tokenizer;
 use crate::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
@@ -239,16 +239,13 @@ impl Ioi {
             .max_by_key(|(len, t)| (t.len(), std::cmp::Reverse(**len)))
             .expect("there are templates");
         let mut rng = SplitMix64(self.seed);
-        let mut dataset = Dataset::default();
-        let mut skipped = 0usize;
-        let mut tries = Tries::new(self.n);
-        while dataset.prompts.clean.len() < self.n {
-            tries.another(dataset.prompts.clean.len())?;
+        let mut prompts = Collector::new(tokenizer, self.n, self.prepend_bos).of_length(n_tokens);
+        while prompts.wants_more()? {
             let template = pick(&mut rng, templates);
             let abba_order = match self.order {
                 Order::Abba => true,
                 Order::Baba => false,
-                Order::Both => dataset.prompts.clean.len() % 2 == 0,
+                Order::Both => prompts.kept().is_multiple_of(2),
             };
             let template = if abba_order {
                 abba(template)
@@ -258,29 +255,21 @@ impl Ioi {
             let (place, object) = (pick(&mut rng, &PLACES), pick(&mut rng, &OBJECTS));
             let people = distinct(&mut rng, &names, 5);
             let (io, s) = (people[0], people[1]);
-            let clean = fill(&template, io, s, s, place, object);
-            let corrupted = fill(&template, people[2], people[3], people[4], place, object);
-            if super::aligned(tokenizer, &clean, &corrupted, self.prepend_bos)? != Some(n_tokens) {
-                skipped += 1;
-                continue;
-            }
-            dataset.push(
-                clean,
-                corrupted,
+            prompts.offer(
+                fill(&template, io, s, s, place, object),
+                fill(&template, people[2], people[3], people[4], place, object),
                 format!(" {io}"),
                 format!(" {s}"),
-                self.prepend_bos,
-            );
+            )?;
         }
-        dataset.note = format!(
+        Ok(prompts.finish(format!(
             "{} IOI prompts of {n_tokens} tokens from {} of the {} templates (the others \
-             tokenise to other lengths), seed {}; {skipped} candidates skipped",
+             tokenise to other lengths), seed {}",
             self.n,
             templates.len(),
             TEMPLATES.len(),
             self.seed
-        );
-        Ok(dataset)
+        )))
     }
 }
 

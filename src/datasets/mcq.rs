@@ -7,7 +7,7 @@
 //! (correct: where the clean prompt has it). With `anchor`, every corrupted prompt has the
 //! right answer under "A".
 
-use super::{Dataset, DatasetError, Tries, distinct};
+use super::{Collector, Dataset, DatasetError, distinct};
 use crate::loading::Tokenizer;
 use crate::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
@@ -75,19 +75,14 @@ impl Mcq {
         }
         let cities: Vec<&str> = capitals.iter().map(|(_, c)| *c).collect();
         let mut rng = SplitMix64(self.seed);
-        let mut dataset = Dataset::default();
-        let mut length = None;
-        let mut i = 0usize;
-        let mut tries = Tries::new(self.n);
-        while dataset.prompts.clean.len() < self.n {
-            tries.another(dataset.prompts.clean.len())?;
+        let mut prompts = Collector::new(tokenizer, self.n, self.prepend_bos);
+        while prompts.wants_more()? {
             let (country, capital) = capitals[(rng.next_u64() % capitals.len() as u64) as usize];
             let others: Vec<&str> = cities.iter().copied().filter(|c| *c != capital).collect();
             let mut options = distinct(&mut rng, &others, 3);
             // The right answer under each letter in turn; in the corrupted prompt, under
             // another one (A with `anchor`, unless the clean prompt has it there).
-            let at = i % 4;
-            i += 1;
+            let at = prompts.kept() % 4;
             options.insert(at, capital);
             let moved = match self.anchor {
                 true if at != 0 => 0,
@@ -95,31 +90,21 @@ impl Mcq {
             };
             let mut swapped = options.clone();
             swapped.swap(at, moved);
-            let (clean, corrupted) = (prompt(country, &options), prompt(country, &swapped));
-            let Some(n_tokens) = super::aligned(tokenizer, &clean, &corrupted, self.prepend_bos)?
-            else {
-                continue;
-            };
-            if *length.get_or_insert(n_tokens) != n_tokens {
-                continue;
-            }
-            dataset.push(
-                clean,
-                corrupted,
+            prompts.offer(
+                prompt(country, &options),
+                prompt(country, &swapped),
                 format!(" {}", LETTERS[at]),
                 format!(" {}", LETTERS[moved]),
-                self.prepend_bos,
-            );
+            )?;
         }
-        dataset.note = format!(
-            "{} multiple-choice prompts of {} tokens (capitals; the right answer under each letter \
-             in turn, corrupted: moved to {}), seed {}",
+        let length = prompts.length.unwrap_or(0);
+        Ok(prompts.finish(format!(
+            "{} multiple-choice prompts of {length} tokens (capitals; the right answer under \
+             each letter in turn, corrupted: moved to {}), seed {}",
             self.n,
-            length.unwrap_or(0),
             if self.anchor { "A" } else { "another letter" },
             self.seed
-        );
-        Ok(dataset)
+        )))
     }
 }
 

@@ -34,25 +34,6 @@ impl Default for Dataset {
     }
 }
 
-impl Dataset {
-    fn push(
-        &mut self,
-        clean: String,
-        corrupted: String,
-        correct: String,
-        incorrect: String,
-        prepend_bos: bool,
-    ) {
-        let prompts = &mut self.prompts;
-        prompts.prepend_bos = prepend_bos;
-        prompts.clean.push(PromptInput::Text(clean));
-        prompts.corrupted.push(PromptInput::Text(corrupted));
-        prompts
-            .answers
-            .push([TokenInput::Text(correct), TokenInput::Text(incorrect)]);
-    }
-}
-
 /// The most prompts a generated dataset may have.
 pub const MAX_PROMPTS: usize = 4096;
 
@@ -76,43 +57,98 @@ fn single_token(tokenizer: &Tokenizer, word: &str) -> bool {
         .is_ok_and(|ids| ids.len() == 1)
 }
 
-/// The token count of `clean` when `corrupted` has as many, else `None`.
-fn aligned(
-    tokenizer: &Tokenizer,
-    clean: &str,
-    corrupted: &str,
+/// Gathers a generator's prompt pairs, all of one token length, until it has enough.
+struct Collector<'a> {
+    tokenizer: &'a Tokenizer,
     prepend_bos: bool,
-) -> Result<Option<usize>, DatasetError> {
-    let length = |text: &str| {
-        tokenizer
-            .encode_prompt(text, prepend_bos)
-            .map(|ids| ids.len())
-            .map_err(|e| DatasetError::Tokenizer(e.to_string()))
-    };
-    let n = length(clean)?;
-    Ok((length(corrupted)? == n).then_some(n))
-}
-
-/// Counts a generator's tries and gives up, with a reason, after too many.
-struct Tries {
-    made: usize,
     wanted: usize,
+    /// The batch's length: given, or the first kept pair's.
+    length: Option<usize>,
+    dataset: Dataset,
+    tried: usize,
+    skipped: usize,
 }
 
-impl Tries {
-    fn new(wanted: usize) -> Self {
-        Self { made: 0, wanted }
+impl<'a> Collector<'a> {
+    fn new(tokenizer: &'a Tokenizer, wanted: usize, prepend_bos: bool) -> Self {
+        let mut dataset = Dataset::default();
+        dataset.prompts.prepend_bos = prepend_bos;
+        Self {
+            tokenizer,
+            prepend_bos,
+            wanted,
+            length: None,
+            dataset,
+            tried: 0,
+            skipped: 0,
+        }
     }
 
-    fn another(&mut self, kept: usize) -> Result<(), DatasetError> {
-        self.made += 1;
-        if self.made > self.wanted * 20 + 1000 {
+    /// Only pairs of this many tokens are kept.
+    fn of_length(mut self, length: usize) -> Self {
+        self.length = Some(length);
+        self
+    }
+
+    fn kept(&self) -> usize {
+        self.dataset.prompts.clean.len()
+    }
+
+    /// Whether more pairs are wanted; an error once too many were tried for them.
+    fn wants_more(&mut self) -> Result<bool, DatasetError> {
+        if self.kept() >= self.wanted {
+            return Ok(false);
+        }
+        self.tried += 1;
+        if self.tried > self.wanted * 20 + 1000 {
             return Err(DatasetError::Tokenizer(format!(
-                "only {kept} of {} prompts tokenise alike after {} tries",
-                self.wanted, self.made
+                "only {} of {} prompts tokenise alike after {} tries",
+                self.kept(),
+                self.wanted,
+                self.tried
             )));
         }
+        Ok(true)
+    }
+
+    /// Keeps the pair when clean and corrupted prompts tokenise to the batch's length.
+    fn offer(
+        &mut self,
+        clean: String,
+        corrupted: String,
+        correct: String,
+        incorrect: String,
+    ) -> Result<(), DatasetError> {
+        let length = |text: &str| {
+            self.tokenizer
+                .encode_prompt(text, self.prepend_bos)
+                .map(|ids| ids.len())
+                .map_err(|e| DatasetError::Tokenizer(e.to_string()))
+        };
+        let n = length(&clean)?;
+        if length(&corrupted)? != n || *self.length.get_or_insert(n) != n {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let prompts = &mut self.dataset.prompts;
+        prompts.clean.push(PromptInput::Text(clean));
+        prompts.corrupted.push(PromptInput::Text(corrupted));
+        prompts
+            .answers
+            .push([TokenInput::Text(correct), TokenInput::Text(incorrect)]);
         Ok(())
+    }
+
+    /// The dataset, with `note` and what was skipped.
+    fn finish(self, note: String) -> Dataset {
+        let skipped = match self.skipped {
+            0 => String::new(),
+            n => format!("; {n} candidates skipped (another length)"),
+        };
+        Dataset {
+            note: format!("{note}{skipped}"),
+            ..self.dataset
+        }
     }
 }
 

@@ -475,7 +475,11 @@ mod tests {
         assert_eq!(shape_of(&grid), Some((2, 3)));
         for (l, h) in [(12, 12), (24, 16), (1, 1), (4, 4)] {
             let (up, down) = nodes(l, h);
-            let grid = Grid::new(&["u", "d"], vec![up.len(), down.len()], vec![]);
+            let grid = Grid::new(
+                &["u", "d"],
+                vec![up.len(), down.len()],
+                vec![0.0; up.len() * down.len()],
+            );
             assert_eq!(shape_of(&grid), Some((l, h)));
         }
         assert_eq!(Downstream::Head(3, 5, Qkv::K).to_string(), "L3H5.k");
