@@ -101,12 +101,13 @@ fn pairs_read_csv_and_jsonl_and_name_every_bad_row() {
         When Tom and Sid left,When Sid and Tom left, Tom Hanks, Sid\n\
         only,three,fields\n\
         When Tom and Sid left,When Sid and Tom left, Tom, Sid\n";
-    let Err(DatasetError::Rows(rows)) = pairs::parse(bad, &tokenizer, true) else {
+    let Err(DatasetError::Rows { listed: rows, .. }) = pairs::parse(bad, &tokenizer, true) else {
         panic!("bad rows must be refused")
     };
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4]);
     let no_short = bad.replace("only,three,fields\n", "");
-    let Err(DatasetError::Rows(rows)) = pairs::parse(&no_short, &tokenizer, true) else {
+    let Err(DatasetError::Rows { listed: rows, .. }) = pairs::parse(&no_short, &tokenizer, true)
+    else {
         panic!("bad rows must be refused")
     };
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
@@ -120,7 +121,11 @@ fn pairs_read_csv_and_jsonl_and_name_every_bad_row() {
         "{}",
         rows[1].message
     );
-    let message = DatasetError::Rows(rows).to_string();
+    let message = DatasetError::Rows {
+        total: rows.len(),
+        listed: rows,
+    }
+    .to_string();
     assert!(
         message.starts_with("2 rows cannot be used:\nrow 2: "),
         "{message}"
@@ -129,7 +134,7 @@ fn pairs_read_csv_and_jsonl_and_name_every_bad_row() {
     let jsonl = r#"{"clean": "When Tom and Sid left", "corrupted": "When Sid and Tom left", "correct": " Tom", "incorrect": " Sid"}
 {"clean": "When Tom and Sid left", "corrupted": "When Sid and Tom left", "correct": " Tom"}
 not json"#;
-    let Err(DatasetError::Rows(rows)) = pairs::parse(jsonl, &tokenizer, true) else {
+    let Err(DatasetError::Rows { listed: rows, .. }) = pairs::parse(jsonl, &tokenizer, true) else {
         panic!("bad lines must be refused")
     };
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [2, 3]);
@@ -267,4 +272,17 @@ fn multiple_choice_moves_the_right_answer_to_another_letter() {
             }
         }
     }
+}
+
+/// Thousands of bad rows: the first hundred listed, the count said.
+#[test]
+fn a_table_of_bad_rows_lists_a_hundred_and_counts_them_all() {
+    let text = "not json\n".repeat(150).replacen("not json", "{", 1);
+    let Err(DatasetError::Rows { listed, total }) = pairs::parse(&text, &tokenizer(), true) else {
+        panic!("bad lines must be refused")
+    };
+    assert_eq!((listed.len(), total), (100, 150));
+    let message = DatasetError::Rows { listed, total }.to_string();
+    assert!(message.starts_with("150 rows cannot be used"), "{message}");
+    assert!(message.ends_with("… and 140 more rows"), "{message}");
 }

@@ -2,6 +2,8 @@
 //! through the same entry point in the ordinary test run: each must now give a typed error or
 //! a result, never a panic. (`ci/fuzz` replays them too, under libFuzzer.)
 
+mod common;
+
 use std::path::PathBuf;
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -33,5 +35,26 @@ fn tokenizer_files_that_once_panicked_are_refused() {
                 .starts_with("tokenizer.json could not be used"),
             "{err}"
         );
+    }
+}
+
+#[test]
+fn tables_that_once_broke_the_row_limit_list_at_most_a_hundred() {
+    use patchbay::datasets::{DatasetError, pairs};
+    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
+        &std::fs::read(common::tiny_dir().join("tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    for (path, bytes) in inputs("pairs_table") {
+        // The target reads its input as (prepend_bos, text) through `arbitrary`; any split of
+        // the bytes into text will do to replay the table.
+        let text = String::from_utf8_lossy(&bytes);
+        if let Err(DatasetError::Rows { listed, total }) = pairs::parse(&text, &tokenizer, true) {
+            assert!(
+                listed.len() <= 100 && listed.len() <= total,
+                "{}",
+                path.display()
+            );
+        }
     }
 }

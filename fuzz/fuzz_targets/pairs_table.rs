@@ -8,7 +8,9 @@ fuzz_target!(|input: (bool, String)| {
     let model = patchbay_fuzz::tiny();
     match pairs::parse(&text, &model.tokenizer, prepend_bos) {
         Ok(dataset) => assert_eq!(dataset.prompts.clean.len(), dataset.prompts.answers.len()),
-        Err(DatasetError::Rows(rows)) => assert!(!rows.is_empty() && rows.len() <= 100),
+        Err(DatasetError::Rows { listed, total }) => {
+            assert!(!listed.is_empty() && listed.len() <= 100 && listed.len() <= total)
+        }
         Err(_) => {}
     }
 });

@@ -186,27 +186,38 @@ pub enum DatasetError {
     /// The table's header or format is wrong.
     #[error("{0}")]
     Format(String),
-    /// Rows that cannot be used (all of them are listed, up to a hundred).
-    #[error("{}", rows_message(.0))]
-    Rows(Vec<RowError>),
+    /// Rows that cannot be used: the first hundred, and how many there are.
+    #[error("{}", rows_message(listed, *total))]
+    Rows { listed: Vec<RowError>, total: usize },
 }
 
-fn rows_message(rows: &[RowError]) -> String {
+impl DatasetError {
+    /// The rows that cannot be used, the first hundred kept.
+    fn rows(mut errors: Vec<RowError>) -> Self {
+        let total = errors.len();
+        errors.truncate(100);
+        Self::Rows {
+            listed: errors,
+            total,
+        }
+    }
+}
+
+fn rows_message(rows: &[RowError], total: usize) -> String {
     let shown: Vec<String> = rows
         .iter()
         .take(10)
         .map(|r| format!("row {}: {}", r.row, r.message))
         .collect();
-    let more = rows.len().saturating_sub(10);
+    let more = total.saturating_sub(shown.len());
     let tail = if more > 0 {
         format!("\n… and {more} more rows")
     } else {
         String::new()
     };
     format!(
-        "{} row{} cannot be used:\n{}{tail}",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
+        "{total} row{} cannot be used:\n{}{tail}",
+        if total == 1 { "" } else { "s" },
         shown.join("\n")
     )
 }

@@ -103,8 +103,7 @@ pub fn parse(
         }
     }
     if !errors.is_empty() {
-        errors.truncate(100);
-        return Err(DatasetError::Rows(errors));
+        return Err(DatasetError::rows(errors));
     }
     dataset.note = format!(
         "{} prompt pairs of {} tokens from the table",
@@ -155,7 +154,7 @@ fn json_lines(text: &str) -> Result<Vec<Row>, DatasetError> {
     if errors.is_empty() {
         Ok(rows)
     } else {
-        Err(DatasetError::Rows(errors))
+        Err(DatasetError::rows(errors))
     }
 }
 
@@ -199,7 +198,7 @@ fn csv(text: &str) -> Result<Vec<Row>, DatasetError> {
     if errors.is_empty() {
         Ok(rows)
     } else {
-        Err(DatasetError::Rows(errors))
+        Err(DatasetError::rows(errors))
     }
 }
 

@@ -99,9 +99,21 @@ pub async fn inspect(
         })
         .collect();
     let last = &values[(pos - 1) * vocab..];
+    // Larger logits first; equal ones by id, as a stable sort of the ids would give them.
+    let by_logit = |a: &u32, b: &u32| {
+        last[*b as usize]
+            .total_cmp(&last[*a as usize])
+            .then(a.cmp(b))
+    };
+    let k = TOP_K.min(vocab);
     let mut order: Vec<u32> = (0..vocab as u32).collect();
-    order.sort_by(|&a, &b| last[b as usize].total_cmp(&last[a as usize]));
-    let top_k = order[..TOP_K.min(vocab)]
+    // The k largest first (in no order), then only those sorted: linear in the vocabulary.
+    if k > 0 {
+        order.select_nth_unstable_by(k - 1, by_logit);
+    }
+    order.truncate(k);
+    order.sort_by(by_logit);
+    let top_k = order
         .iter()
         .map(|&id| Candidate {
             id,
