@@ -17,6 +17,32 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
+/// `tokenizers` panics building a BPE model whose merges end in a token shorter than its
+/// `continuing_subword_prefix` (it slices the token past its end; found by fuzzing): such a
+/// model is refused here first.
+fn check_bpe_merges(model: &serde_json::Value) -> Result<(), LoadError> {
+    let prefix = model["continuing_subword_prefix"].as_str().unwrap_or("");
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    let merges = model["merges"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let second = |merge: &serde_json::Value| match merge {
+        serde_json::Value::String(pair) => pair.split_once(' ').map(|(_, b)| b.to_string()),
+        serde_json::Value::Array(pair) => pair.get(1).and_then(|b| b.as_str()).map(String::from),
+        _ => None,
+    };
+    for (i, merge) in merges.iter().enumerate() {
+        if let Some(b) = second(merge)
+            && !b.starts_with(prefix)
+        {
+            return Err(LoadError::Tokenizer(format!(
+                "merge {i} ends in {b:?}, which lacks the continuing-subword prefix {prefix:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Tokenizer {
     /// Parses a Hugging Face `tokenizer.json`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
@@ -25,6 +51,7 @@ impl Tokenizer {
         // well-formed one.
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| LoadError::Tokenizer(format!("not JSON: {e}")))?;
+        check_bpe_merges(&value["model"])?;
         let inner: tokenizers::Tokenizer =
             serde_json::from_value(value).map_err(|e| LoadError::Tokenizer(e.to_string()))?;
         Ok(Self { inner })
