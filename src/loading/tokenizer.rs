@@ -17,26 +17,36 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
-/// `tokenizers` panics building a BPE model whose merges end in a token shorter than its
-/// `continuing_subword_prefix` (it slices the token past its end; found by fuzzing): such a
-/// model is refused here first.
+/// `tokenizers` panics building a BPE model from merges that do not fit its vocabulary (it
+/// copies each merged token into a buffer as long as the longest vocabulary entry, and cuts the
+/// continuing-subword prefix off the second token without looking; found by fuzzing). A merge
+/// must join two vocabulary entries into a third, the second carrying the prefix if there is
+/// one: anything else is refused here, before `tokenizers` sees it.
 fn check_bpe_merges(model: &serde_json::Value) -> Result<(), LoadError> {
-    let prefix = model["continuing_subword_prefix"].as_str().unwrap_or("");
-    if prefix.is_empty() {
-        return Ok(());
-    }
-    let merges = model["merges"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let second = |merge: &serde_json::Value| match merge {
-        serde_json::Value::String(pair) => pair.split_once(' ').map(|(_, b)| b.to_string()),
-        serde_json::Value::Array(pair) => pair.get(1).and_then(|b| b.as_str()).map(String::from),
-        _ => None,
+    let (Some(vocab), Some(merges)) = (model["vocab"].as_object(), model["merges"].as_array())
+    else {
+        return Ok(()); // not a BPE model, or one `tokenizers` refuses by itself
     };
+    let prefix = model["continuing_subword_prefix"].as_str().unwrap_or("");
     for (i, merge) in merges.iter().enumerate() {
-        if let Some(b) = second(merge)
-            && !b.starts_with(prefix)
-        {
+        let (a, b) = match merge {
+            serde_json::Value::String(pair) => match pair.split(' ').collect::<Vec<_>>()[..] {
+                [a, b] => (a, b),
+                _ => continue,
+            },
+            serde_json::Value::Array(pair) => match (pair.first(), pair.get(1)) {
+                (Some(serde_json::Value::String(a)), Some(serde_json::Value::String(b))) => {
+                    (a.as_str(), b.as_str())
+                }
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let merged = b.strip_prefix(prefix).map(|rest| format!("{a}{rest}"));
+        let known = |token: &str| vocab.contains_key(token);
+        if !(known(a) && known(b) && merged.as_deref().is_some_and(known)) {
             return Err(LoadError::Tokenizer(format!(
-                "merge {i} ends in {b:?}, which lacks the continuing-subword prefix {prefix:?}"
+                "merge {i} ({a:?} + {b:?}) does not join two vocabulary entries into a third"
             )));
         }
     }
