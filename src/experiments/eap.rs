@@ -201,14 +201,77 @@ pub fn shape_of(grid: &Grid) -> Option<(usize, usize)> {
     })
 }
 
+/// Prompts per pass. Every upstream output and downstream gradient of a pass is held at once
+/// (`batch · pos · d_model` per node, ~600 nodes for GPT-2 small): eight 15-token prompts are
+/// ~170 MB of them, 64 at once would be 1.4 GB.
+pub const PROMPTS_PER_PASS: usize = 8;
+
 /// `eap.scores` `[upstream, downstream]` (NaN where the graph has no edge), the metrics `clean`
-/// and `corrupted`.
+/// and `corrupted`. Prompts run [`PROMPTS_PER_PASS`] at a time; the scores add up.
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
     _params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
+    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
+    let (up, down) = nodes(n_layer, n_head);
+    let corrupted = prompts.corrupted()?;
+    let n = prompts.answers().len();
+    let mut scores = vec![0.0f32; up.len() * down.len()];
+    let (mut clean_sum, mut corrupted_sum) = (0.0f32, 0.0f32);
+    let mut start = 0;
+    while start < n {
+        let end = (start + PROMPTS_PER_PASS).min(n);
+        let part = PromptSet::new(
+            prompts.clean()[start..end].to_vec(),
+            corrupted[start..end].to_vec(),
+            prompts.answers()[start..end].to_vec(),
+            prompts.metric,
+        )?;
+        let pass = edge_scores(model, &part, n as f32).await?;
+        for (total, value) in scores.iter_mut().zip(pass.scores) {
+            *total += value;
+        }
+        clean_sum += pass.clean_sum;
+        corrupted_sum += pass.corrupted_sum;
+        start = end;
+        progress.report(start, n, &[], 1)?;
+    }
+    for (u, &from) in up.iter().enumerate() {
+        for (d, &to) in down.iter().enumerate() {
+            if !is_edge(from, to) {
+                scores[u * down.len() + d] = f32::NAN;
+            }
+        }
+    }
+    let mut output = Output::default();
+    output.grid(
+        GridName::raw(GridKind::EdgeScores),
+        Grid::new(
+            &["upstream", "downstream"],
+            vec![up.len(), down.len()],
+            scores,
+        ),
+    );
+    output.metric("clean", clean_sum / n as f32);
+    output.metric("corrupted", corrupted_sum / n as f32);
+    Ok(output)
+}
+
+/// One pass's share: its edges' scores (0 where there is no edge) for the metric averaged
+/// over `all` prompts, and the sums of its prompts' clean and corrupted metrics.
+struct Pass {
+    scores: Vec<f32>,
+    clean_sum: f32,
+    corrupted_sum: f32,
+}
+
+async fn edge_scores(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    all: f32,
+) -> Result<Pass, ExperimentError> {
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let outputs = |p: HookPoint| {
         matches!(
@@ -262,7 +325,7 @@ pub async fn run(
     let corrupted_metric = read(per_prompt.clone().detach())
         .await
         .map_err(ExperimentError::Device)?;
-    let grads = per_prompt.mean().backward();
+    let grads = (per_prompt.sum() / all).backward();
     let corrupted = seen.cache;
     let grad = |point: HookPoint| {
         probes
@@ -283,19 +346,18 @@ pub async fn run(
     let mut gradients = vec![];
     for l in 0..n_layer {
         gradients.push(graph.input_gradients(l, &grad)?);
-        progress.report(l + 1, n_layer + 1, &[], 1)?;
     }
     let final_resid: Tensor<4> = grad(HookPoint::resid_post(n_layer - 1))?;
     gradients.push(final_resid.reshape([1, -1]));
     let (up, down) = nodes(n_layer, n_head);
-    let mut scores = vec![f32::NAN; up.len() * down.len()];
+    let mut scores = vec![0.0; up.len() * down.len()];
     let (mut row, mut col) = (0, 0);
     let rows: Vec<usize> = deltas.iter().map(|d| d.dims()[0]).collect();
     let cols: Vec<usize> = gradients.iter().map(|g| g.dims()[0]).collect();
     for (i, delta) in deltas.iter().enumerate() {
         for (j, gradient) in gradients.iter().enumerate() {
             // Upstream group i writes before block i (the input: group 0); downstream group j
-            // reads in block j (the logits: group n_layer). Pairs with no edge stay NaN.
+            // reads in block j (the logits: group n_layer). Pairs with no edge stay 0.
             if j + 1 >= i {
                 let block = delta.clone().matmul(gradient.clone().transpose());
                 let values = read(block).await.map_err(ExperimentError::Device)?;
@@ -313,22 +375,11 @@ pub async fn run(
         col = 0;
         row += rows[i];
     }
-    progress.report(n_layer + 1, n_layer + 1, &[], 1)?;
-    let mut output = Output::default();
-    output.grid(
-        GridName::raw(GridKind::EdgeScores),
-        Grid::new(
-            &["upstream", "downstream"],
-            vec![up.len(), down.len()],
-            scores,
-        ),
-    );
-    output.metric("clean", clean.metric);
-    output.metric(
-        "corrupted",
-        corrupted_metric.iter().sum::<f32>() / corrupted_metric.len() as f32,
-    );
-    Ok(output)
+    Ok(Pass {
+        scores,
+        clean_sum: clean.per_prompt.iter().sum(),
+        corrupted_sum: corrupted_metric.iter().sum(),
+    })
 }
 
 /// The model's weights and the two runs' activations, as the edges need them.

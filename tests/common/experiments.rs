@@ -536,6 +536,24 @@ pub fn eap_matches(model: &Gpt2) {
             edge.score
         );
     }
+    // Sixteen prompts (the eight twice) run in two passes and average to the same scores.
+    let doubled = PromptSet::new(
+        [batches.clean.clone(), batches.clean.clone()].concat(),
+        [batches.corrupted.clone(), batches.corrupted.clone()].concat(),
+        [batches.answers.clone(), batches.answers.clone()].concat(),
+        Metric::LogitDiff,
+    )
+    .unwrap();
+    assert!(16 > eap::PROMPTS_PER_PASS);
+    let mut twice =
+        Named::new(block_on(eap::run(model, &doubled, &params, &mut Progress::none())).unwrap());
+    let again = twice.grid("eap.scores");
+    for (a, b) in again.values.iter().zip(&scores.values) {
+        assert!(
+            a.is_nan() && b.is_nan() || (a - b).abs() < 1e-4,
+            "{a} vs {b}"
+        );
+    }
     let metric = &reference_json()["metric"];
     assert!((out.metrics["corrupted"] - metric["corrupted"].as_f64().unwrap() as f32).abs() < 1e-5);
 }
