@@ -544,7 +544,7 @@ pub fn eap_matches(model: &Gpt2) {
         Metric::LogitDiff,
     )
     .unwrap();
-    assert!(16 > eap::PROMPTS_PER_PASS);
+    const { assert!(16 > eap::PROMPTS_PER_PASS) };
     let mut twice =
         Named::new(block_on(eap::run(model, &doubled, &params, &mut Progress::none())).unwrap());
     let again = twice.grid("eap.scores");
