@@ -140,7 +140,11 @@ pub fn migrate(value: serde_json::Value) -> Result<serde_json::Value, ImportErro
     }
 }
 
-fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
+/// What an import checks of each run, and what the browser checks of every stored record before
+/// showing it (a record edited by hand is listed as damaged, not drawn): its spec, every grid's
+/// shape against its values and labels, names and sizes. The error is a JSON path within the
+/// run and a message.
+pub fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
     let fail = |path: &str, message: String| Err((path.to_string(), message));
     if run.id.is_empty() || run.id.len() > 100 {
         return fail(".id", "an id is 1 to 100 characters".into());

@@ -1,4 +1,5 @@
-//! Specs that parse, run on the tiny model (2 layers, 4 heads, d_model 64): every experiment
+//! Specs that parse, run on the tiny model's narrow twin (2 layers, 2 heads, d_model 8, 16
+//! positions, the real vocabulary; `patchbay_fuzz::twin`): every experiment
 //! kind with hostile parameters (layers, heads, positions and neurons out of range, zero or
 //! huge `max_rows`, non-finite coefficients and temperatures, token ids outside the
 //! vocabulary, empty prompts), built structure-aware so that most inputs reach the run. Each
@@ -223,7 +224,7 @@ fuzz_target!(|input: Input| {
     let Ok(spec) = Spec::from_json(&spec.to_string()) else {
         return;
     };
-    let model = patchbay_fuzz::tiny();
+    let model = patchbay_fuzz::twin();
     let context = RunContext {
         model: &model,
         weights_sha256: String::new(),

@@ -5,6 +5,7 @@ use crate::experiments::read;
 use crate::failure::Failure;
 use crate::hooks::{BlockHook, HookPoint};
 use crate::loading::LoadedModel;
+use burn::tensor::{Int, Tensor, TensorData, activation};
 use serde::{Deserialize, Serialize};
 
 /// How many next-token candidates an inspection lists.
@@ -46,15 +47,24 @@ pub struct Inspection {
     pub patterns: Patterns,
 }
 
-fn log_softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let log_sum = row
-        .iter()
-        .map(|&l| ((l - max) as f64).exp())
-        .sum::<f64>()
-        .ln() as f32
-        + max;
-    row.iter().map(|&l| l - log_sum).collect()
+/// The ids of the `k` largest values, largest first; equal values by id, as a stable sort of
+/// the ids would give them. One pass: most values lose one comparison against the k-th best.
+fn largest(values: &[f32], k: usize) -> Vec<u32> {
+    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
+    for (id, &value) in values.iter().enumerate() {
+        if best.len() == k
+            && best
+                .last()
+                .is_none_or(|&(kth, _)| value.total_cmp(&kth).is_le())
+        {
+            continue;
+        }
+        // Ids come in order, so an equal value already kept stays before this one.
+        let at = best.partition_point(|&(kept, _)| kept.total_cmp(&value).is_ge());
+        best.insert(at, (value, id as u32));
+        best.truncate(k);
+    }
+    best.into_iter().map(|(_, id)| id).collect()
 }
 
 fn device(message: String) -> Failure {
@@ -84,9 +94,28 @@ pub async fn inspect(
             .ok_or(Failure::internal("no attention pattern cached"))?;
         patterns.push(read(pattern).await.map_err(device)?);
     }
+    // On the device: each position's loss on the next token, and the last position's logits
+    // and log-probabilities. Only those come back (not `pos × vocab` values: 200 MB at
+    // GPT-2's full context).
     let [_, pos, vocab] = logits.dims();
-    let values = read(logits.reshape([pos, vocab])).await.map_err(device)?;
-    let log_probs: Vec<Vec<f32>> = values.chunks(vocab).map(log_softmax).collect();
+    let log_probs = activation::log_softmax(logits.clone().reshape([pos, vocab]), 1);
+    let losses = match ids.get(1..).filter(|next| !next.is_empty()) {
+        Some(next) => {
+            let next: Vec<i32> = next.iter().map(|&id| id as i32).collect();
+            let index = Tensor::<2, Int>::from_data(
+                TensorData::new(next, [pos - 1, 1]),
+                &log_probs.device(),
+            );
+            read(-log_probs.clone().slice(0..pos - 1).gather(1, index))
+                .await
+                .map_err(device)?
+        }
+        None => vec![],
+    };
+    let last = read(logits.reshape([pos, vocab]).slice(pos - 1..pos))
+        .await
+        .map_err(device)?;
+    let last_log_probs = read(log_probs.slice(pos - 1..pos)).await.map_err(device)?;
     let texts = tokenizer.token_texts(&ids);
     let strip = ids
         .iter()
@@ -95,31 +124,17 @@ pub async fn inspect(
         .map(|(i, (&id, text))| TokenLoss {
             id,
             text,
-            loss: (i > 0).then(|| -log_probs[i - 1][id as usize]),
+            loss: i.checked_sub(1).map(|before| losses[before]),
         })
         .collect();
-    let last = &values[(pos - 1) * vocab..];
-    // Larger logits first; equal ones by id, as a stable sort of the ids would give them.
-    let by_logit = |a: &u32, b: &u32| {
-        last[*b as usize]
-            .total_cmp(&last[*a as usize])
-            .then(a.cmp(b))
-    };
-    let k = TOP_K.min(vocab);
-    let mut order: Vec<u32> = (0..vocab as u32).collect();
-    // The k largest first (in no order), then only those sorted: linear in the vocabulary.
-    if k > 0 {
-        order.select_nth_unstable_by(k - 1, by_logit);
-    }
-    order.truncate(k);
-    order.sort_by(by_logit);
+    let order = largest(&last, TOP_K);
     let top_k = order
         .iter()
         .map(|&id| Candidate {
             id,
             text: tokenizer.token_texts(&[id]).remove(0),
             logit: last[id as usize],
-            prob: log_probs[pos - 1][id as usize].exp(),
+            prob: last_log_probs[id as usize].exp(),
         })
         .collect();
     Ok(Inspection {
@@ -131,4 +146,26 @@ pub async fn inspect(
             patterns,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::largest;
+
+    #[test]
+    fn largest_equals_a_stable_sort_of_the_ids() {
+        // Few distinct values, so that ties are everywhere, and NaN, which `total_cmp` orders.
+        let values: Vec<f32> = (0..500u32)
+            .map(|i| match (i * 7919) % 13 {
+                0 => f32::NAN,
+                r => r as f32 - 6.0,
+            })
+            .collect();
+        for k in [0, 1, 10, 499, 500, 600] {
+            let mut sorted: Vec<u32> = (0..values.len() as u32).collect();
+            sorted.sort_by(|a, b| values[*b as usize].total_cmp(&values[*a as usize]));
+            sorted.truncate(k);
+            assert_eq!(largest(&values, k), sorted, "k = {k}");
+        }
+    }
 }

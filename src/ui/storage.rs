@@ -3,7 +3,7 @@
 //! exactly what was stored.
 
 use super::js::{all_runs, delete_runs, on_other_tab_change, open_history, persist, put_runs};
-use crate::history::{HISTORY_SCHEMA, RunRecord};
+use crate::history::{HISTORY_SCHEMA, RunRecord, check_run};
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
@@ -123,7 +123,13 @@ fn read_record(value: JsValue) -> StoredRun {
         .as_string()
         .ok_or_else(|| "no record text".to_string())
         .and_then(|text| serde_json::from_str::<RunRecord>(&text).map_err(|e| e.to_string()))
-    {
+        .and_then(|run| match check_run(&run) {
+            Ok(()) if run.id != id => Err(format!("its run id {:?} is not its key", run.id)),
+            Ok(()) => Ok(run),
+            Err((path, message)) => {
+                Err(format!("at `{}`: {message}", path.trim_start_matches('.')))
+            }
+        }) {
         Ok(run) => StoredRun::Readable(Box::new(run)),
         Err(e) => StoredRun::Unreadable {
             id,

@@ -18,8 +18,11 @@ pub enum Origin {
 }
 
 fn js_error(context: &str, e: JsValue) -> String {
+    // An `Error` stringifies as `{}`: its message is what says what happened.
     let detail = e
-        .as_string()
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
         .or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()))
         .unwrap_or_default();
     format!("{context}: {detail}")
@@ -39,19 +42,24 @@ async fn open_cache() -> Option<Cache> {
 /// `sink` stops the download and is returned as it is. `check(size)` sees the size before the
 /// body is read and can refuse it; `progress(received, total)` is called as chunks arrive;
 /// `signal` cancels. A cache that cannot store (quota, private mode) costs nothing but the note
-/// in the result.
+/// in the result. `use_cache: false` downloads even when the cache holds the file (and keeps
+/// the fresh copy); `from_cache` is set when the bytes handed to `sink` came from the cache.
 pub async fn fetch_cached_into(
     url: &str,
+    use_cache: bool,
+    from_cache: &mut bool,
     signal: &AbortSignal,
     check: impl FnOnce(Option<u64>) -> Result<(), String>,
     mut sink: impl FnMut(&[u8]) -> Result<(), String>,
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<(Origin, Option<String>), String> {
     let cache = open_cache().await;
-    if let Some(cache) = &cache
+    if use_cache
+        && let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(url)).await
         && let Ok(response) = hit.dyn_into::<Response>()
     {
+        *from_cache = true;
         check(content_length(&response))?;
         return match read_body(url, &response, signal, &mut sink, &mut progress).await {
             Ok(()) => Ok((Origin::BrowserCache, None)),
@@ -203,7 +211,10 @@ pub async fn read_stream(
     let mut buffer = Vec::new();
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| {
-            let message = js_error(&format!("reading {label} failed"), e);
+            let message = js_error(
+                &format!("reading {label} failed after {received} bytes (the connection closed?)"),
+                e,
+            );
             BodyFailure::Read(match signal {
                 Some(signal) => cancelled_or(signal, message),
                 None => message,

@@ -37,6 +37,10 @@ struct WebFolder<'a> {
     base: &'a str,
     signal: &'a web_sys::AbortSignal,
     emit: &'a dyn Fn(Event),
+    /// Whether files may come from the browser cache.
+    use_cache: bool,
+    /// Whether any bytes came from the browser cache.
+    used_cache: bool,
     /// Where each file came from.
     origins: Vec<Origin>,
     /// For the user: cache problems (each starts with `; `).
@@ -59,19 +63,28 @@ impl FileSource for WebFolder<'_> {
             total: None,
         });
         let url = format!("{}{name}", self.base);
-        let (origin, note) = fetch_cached_into(&url, self.signal, check, sink, |done, all| {
-            emit(Event::Download {
-                received: done,
-                total: all,
-            });
-            let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
-            status(format!(
-                "downloading {name}: {} of {} ({}/s)",
-                bytes(done),
-                all.map(bytes).unwrap_or("?".into()),
-                bytes(rate as u64)
-            ));
-        })
+        let from_cache = &mut self.used_cache;
+        let (origin, note) = fetch_cached_into(
+            &url,
+            self.use_cache,
+            from_cache,
+            self.signal,
+            check,
+            sink,
+            |done, all| {
+                emit(Event::Download {
+                    received: done,
+                    total: all,
+                });
+                let rate = done as f64 / ((js_sys::Date::now() - started).max(1.0) / 1e3);
+                status(format!(
+                    "downloading {name}: {} of {} ({}/s)",
+                    bytes(done),
+                    all.map(bytes).unwrap_or("?".into()),
+                    bytes(rate as u64)
+                ));
+            },
+        )
         .await?;
         self.origins.push(origin);
         if let Some(note) = note {
@@ -106,13 +119,6 @@ pub async fn download(
         }
         None => None,
     };
-    let mut folder = WebFolder {
-        base,
-        signal,
-        emit,
-        origins: vec![],
-        notes,
-    };
     let plan = Plan {
         label,
         weights: "model.safetensors",
@@ -122,25 +128,48 @@ pub async fn download(
         device,
         block_bytes: block_bytes(backend),
     };
-    let result = pipeline::load(&mut folder, &plan, &status).await;
     let urls = FILES.map(|f| format!("{base}{f}")).to_vec();
-    match result {
-        Ok(parts) => {
-            let mut notes = folder.notes;
-            if folder.origins.iter().all(|o| *o == Origin::BrowserCache) {
-                notes.insert_str(0, ", from the browser cache");
+    let mut use_cache = true;
+    loop {
+        let mut folder = WebFolder {
+            base,
+            signal,
+            emit,
+            use_cache,
+            used_cache: false,
+            origins: vec![],
+            notes: notes.clone(),
+        };
+        match pipeline::load(&mut folder, &plan, &status).await {
+            Ok(parts) => {
+                let mut notes = folder.notes;
+                if folder.origins.iter().all(|o| *o == Origin::BrowserCache) {
+                    notes.insert_str(0, ", from the browser cache");
+                }
+                return Ok(Fetched {
+                    name: label.to_string(),
+                    parts,
+                    notes,
+                    urls,
+                });
             }
-            Ok(Fetched {
-                name: label.to_string(),
-                parts,
-                notes,
-                urls,
-            })
-        }
-        Err(e) => {
-            // Files that failed must not come back from the cache next time.
-            forget(&urls).await;
-            Err(e)
+            Err(e) => {
+                // Files that failed must not come back from the cache next time.
+                forget(&urls).await;
+                // A copy the cache damaged (cut short on disk, a changed file) is not the
+                // model's fault: download it once more before saying anything is wrong.
+                if folder.used_cache && !signal.aborted() {
+                    status(format!(
+                        "the browser cache's copy of {label} did not load ({e}); downloading it again"
+                    ));
+                    notes.push_str(&format!(
+                        "; the browser cache's copy did not load ({e}) and was downloaded again"
+                    ));
+                    use_cache = false;
+                    continue;
+                }
+                return Err(e);
+            }
         }
     }
 }

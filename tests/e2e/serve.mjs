@@ -1,7 +1,8 @@
 // A static server for the e2e tests, loopback only: the site that `ci/dist` built, under its
 // public URL (PATCHBAY_PUBLIC_URL, `/` by default), served the way the README asks a host to
 // (precompressed .br/.gz with Content-Encoding, hashed names immutable, ETags); the shared tiny
-// GPT-2 as a local model at /models/tiny-gpt2/, broken models for the error paths and a
+// GPT-2 as a local model at /models/tiny-gpt2/, broken models for the error paths (a truncated
+// file, a 0-byte one, a connection dropped midway, a BERT config) and a
 // stand-in for the hub's API.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -245,7 +246,15 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
         res.on('close', () => clearInterval(timer));
         return;
       }
-      if (tree) body = Buffer.from(JSON.stringify(hubTree(tree[1])));
+      if (model && model[1] === 'interrupted' && model[2] === 'model.safetensors') {
+        // The connection drops halfway through the weights (a server restart, a lost network).
+        const full = fs.readFileSync(path.join(tiny, 'model.safetensors'));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': full.length });
+        res.write(full.subarray(0, full.length >> 1), () => setTimeout(() => res.socket?.destroy(), 100));
+        return;
+      }
+      if (model && model[1] === 'empty' && model[2] === 'model.safetensors') body = Buffer.alloc(0);
+      else if (tree) body = Buffer.from(JSON.stringify(hubTree(tree[1])));
       else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
       else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'wide') body = model[2] === 'config.json' ? wide.config : model[2] === 'model.safetensors' ? wide.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
@@ -254,7 +263,7 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
         body = model[2] === 'config.json' ? shaped.config : model[2] === 'model.safetensors' ? shaped.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       }
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
-      else if (model && model[1] === 'tiny-gpt2') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && ['tiny-gpt2', 'interrupted', 'empty'].includes(model[1])) body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));
       else throw new Error('not found');
     } catch {
