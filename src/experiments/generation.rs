@@ -204,12 +204,14 @@ impl GenerationConfig {
                 .min_by(before)
                 .expect("a non-empty vocabulary");
         }
-        let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-        if let Some(k) = self.top_k.filter(|&k| k < order.len()) {
-            order.select_nth_unstable_by(k, before);
-            order.truncate(k);
-        }
-        order.sort_unstable_by(before);
+        let order: Vec<u32> = match self.top_k.filter(|&k| k < logits.len()) {
+            Some(k) => super::largest(logits, k),
+            None => {
+                let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+                order.sort_unstable_by(before);
+                order
+            }
+        };
         let keep = self.top_k.unwrap_or(order.len()).min(order.len());
         let scaled: Vec<f64> = order[..keep]
             .iter()
@@ -303,16 +305,7 @@ pub async fn generate(
             .map_err(ExperimentError::Device)?;
         config.process(&mut last, &sequence, &generated);
         let token = config.pick(&last, &mut rng);
-        let mut best: Vec<u32> = (0..vocab as u32).collect();
-        if vocab > 5 {
-            best.select_nth_unstable_by(5, |&a, &b| last[b as usize].total_cmp(&last[a as usize]));
-            best.truncate(5);
-        }
-        best.sort_by(|&a, &b| {
-            last[b as usize]
-                .total_cmp(&last[a as usize])
-                .then(a.cmp(&b))
-        });
+        let best = super::largest(&last, 5);
         let step = Step {
             token,
             top5_logits: best.iter().map(|&i| last[i as usize]).collect(),

@@ -30,6 +30,7 @@ mod prompts;
 mod readback;
 pub mod steering;
 mod sweep;
+mod top;
 
 pub use ablation::{AblationKind, AblationTarget};
 pub use generation::{Generation, GenerationConfig, Step, generate};
@@ -46,6 +47,7 @@ pub use prompts::{CachedRun, PromptInput, PromptSet};
 pub use readback::{read, yield_to_browser};
 pub use steering::{SteeringVector, steering_vector};
 pub use sweep::{Cell, Sweep};
+pub use top::largest;
 
 use crate::hooks::HookPoint;
 use crate::model::InputError;

@@ -1,7 +1,7 @@
 //! One prompt through the model: its tokens with the model's loss on each, the most likely
 //! next tokens, and every layer's attention pattern (the Prompt panel).
 
-use crate::experiments::read;
+use crate::experiments::{largest, read};
 use crate::failure::Failure;
 use crate::hooks::{BlockHook, HookPoint};
 use crate::loading::LoadedModel;
@@ -45,26 +45,6 @@ pub struct Inspection {
     pub tokens: Vec<TokenLoss>,
     pub top_k: Vec<Candidate>,
     pub patterns: Patterns,
-}
-
-/// The ids of the `k` largest values, largest first; equal values by id, as a stable sort of
-/// the ids would give them. One pass: most values lose one comparison against the k-th best.
-fn largest(values: &[f32], k: usize) -> Vec<u32> {
-    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    for (id, &value) in values.iter().enumerate() {
-        if best.len() == k
-            && best
-                .last()
-                .is_none_or(|&(kth, _)| value.total_cmp(&kth).is_le())
-        {
-            continue;
-        }
-        // Ids come in order, so an equal value already kept stays before this one.
-        let at = best.partition_point(|&(kept, _)| kept.total_cmp(&value).is_ge());
-        best.insert(at, (value, id as u32));
-        best.truncate(k);
-    }
-    best.into_iter().map(|(_, id)| id).collect()
 }
 
 fn device(message: String) -> Failure {
@@ -146,26 +126,4 @@ pub async fn inspect(
             patterns,
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::largest;
-
-    #[test]
-    fn largest_equals_a_stable_sort_of_the_ids() {
-        // Few distinct values, so that ties are everywhere, and NaN, which `total_cmp` orders.
-        let values: Vec<f32> = (0..500u32)
-            .map(|i| match (i * 7919) % 13 {
-                0 => f32::NAN,
-                r => r as f32 - 6.0,
-            })
-            .collect();
-        for k in [0, 1, 10, 499, 500, 600] {
-            let mut sorted: Vec<u32> = (0..values.len() as u32).collect();
-            sorted.sort_by(|a, b| values[*b as usize].total_cmp(&values[*a as usize]));
-            sorted.truncate(k);
-            assert_eq!(largest(&values, k), sorted, "k = {k}");
-        }
-    }
 }
