@@ -137,6 +137,18 @@ fn corrupt_and_truncated_weights_are_clear_errors() {
                 .starts_with("the weights are not a valid safetensors file")
         );
     }
+    files.weights = vec![];
+    assert!(
+        load_err(&files)
+            .to_string()
+            .contains("the file is empty (0 bytes)")
+    );
+    let stream = patchbay::loading::WeightStream::new(&patchbay::device::cpu(), None);
+    let err = stream.finish().map(|_| ()).unwrap_err();
+    assert!(
+        err.to_string().contains("the file is empty (0 bytes)"),
+        "{err}"
+    );
 }
 
 /// Re-encodes every tensor of the hub-layout file with `convert`.

@@ -254,6 +254,9 @@ impl WeightStream {
     /// The whole file has been fed: every tensor, or why not.
     pub fn finish(self) -> Result<StreamedWeights, LoadError> {
         match self.phase {
+            Phase::Header { .. } if self.received == 0 => Err(invalid(
+                "the file is empty (0 bytes): a download or copy that did not finish?",
+            )),
             Phase::Header { .. } => Err(invalid(format!(
                 "the file ends inside its header, after {} bytes",
                 self.received

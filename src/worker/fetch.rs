@@ -64,9 +64,9 @@ pub async fn fetch_cached_into(
         return match read_body(url, &response, signal, &mut sink, &mut progress).await {
             Ok(()) => Ok((Origin::BrowserCache, None)),
             Err(BodyFailure::Sink(e)) => Err(e),
-            Err(BodyFailure::Read(_)) => Err(cancelled_or(
+            Err(BodyFailure::Read(why)) => Err(cancelled_or(
                 signal,
-                format!("{url}: the cached copy could not be read"),
+                format!("the cached copy could not be read: {why}"),
             )),
         };
     }
