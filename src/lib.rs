@@ -18,6 +18,7 @@ pub mod bench;
 pub mod datasets;
 pub mod device;
 pub mod experiments;
+pub mod export;
 pub mod failure;
 pub mod figures;
 pub mod history;

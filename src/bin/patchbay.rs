@@ -33,6 +33,22 @@ mod cli {
         /// names, ABBA/BABA, the ABC corruption) or your own pairs from a CSV/JSONL table
         /// (columns clean, corrupted, correct, incorrect).
         Dataset(DatasetArgs),
+        /// Write SPEC (a spec, history file or share link, as `run` takes) as a Python script
+        /// for TransformerLens: `python SCRIPT MODEL OUT.json` writes its results in the layout
+        /// of `run`'s JSON.
+        Export {
+            /// The experiment: a spec file, a history file (with --run-id) or a share link.
+            spec: String,
+            /// The library to write for: transformer-lens.
+            #[arg(long, value_name = "LIBRARY", default_value = "transformer-lens")]
+            to: String,
+            /// Which run of a history file.
+            #[arg(long)]
+            run_id: Option<String>,
+            /// Write here instead of standard output.
+            #[arg(long)]
+            out: Option<PathBuf>,
+        },
         /// Print the token ids and token strings of TEXT.
         Tokenize {
             #[command(flatten)]
@@ -412,6 +428,26 @@ mod cli {
         match cli.command {
             Command::Run(args) => run_spec(args),
             Command::Dataset(args) => dataset(args),
+            Command::Export {
+                spec,
+                to,
+                run_id,
+                out,
+            } => {
+                use patchbay::export::{Library, to_python};
+                let library = Library::from_name(&to).ok_or_else(|| {
+                    Failure::input(format!(
+                        "--to: `{to}` is not a library Patchbay writes for (transformer-lens)"
+                    ))
+                })?;
+                let (spec, _) = read_spec(&spec, run_id.as_deref())?;
+                let script =
+                    to_python(&spec, library).map_err(|e| Failure::input(e.to_string()))?;
+                match out {
+                    Some(path) => write(&path, script),
+                    None => print_out(&script),
+                }
+            }
             Command::Bench(args) => bench::run(args.device, args.reps, &args.workloads, args.json),
             Command::Tokenize {
                 model,

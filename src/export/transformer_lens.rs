@@ -1,0 +1,586 @@
+//! TransformerLens scripts: a `HookedTransformer` with GPT-2's weights as they are, the
+//! library's patching functions (`transformer_lens.patching.get_act_patch_*`),
+//! `run_with_cache`, `run_with_hooks` and `ActivationCache`'s logit-lens methods.
+
+use super::ExportError;
+use super::python::{boolean, float, list, long_list, prompt, string, token};
+use crate::experiments::generation::GenerationConfig;
+use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation};
+use crate::spec::{Experiment, Spec};
+
+pub fn script(spec: &Spec) -> Result<String, ExportError> {
+    let mut out = header(spec);
+    out.push_str(PRELUDE);
+    if let Some(prompts) = &spec.prompts {
+        out.push_str(&format!(
+            "\nPREPEND_BOS = {}\nCLEAN = {}\n",
+            boolean(prompts.prepend_bos),
+            long_list(prompts.clean.iter().map(prompt))
+        ));
+        out.push_str(&format!(
+            "CORRUPTED = {}\n",
+            long_list(prompts.corrupted.iter().map(prompt))
+        ));
+        out.push_str(&format!(
+            "# (correct, incorrect) for each prompt; corrupted runs are scored with the clean answers.\nANSWERS = {}\n",
+            long_list(prompts.answers.iter().map(|[c, i]| format!("({}, {})", token(c), token(i))))
+        ));
+        out.push_str(PROMPTS);
+        out.push_str(metric(spec.metric));
+    }
+    out.push('\n');
+    out.push_str(&experiment(spec)?);
+    out.push_str(FOOTER);
+    Ok(out)
+}
+
+fn header(spec: &Spec) -> String {
+    let title = if spec.title.is_empty() {
+        "A Patchbay experiment".to_string()
+    } else {
+        spec.title.replace('\\', "\\\\").replace("\"\"\"", "'''")
+    };
+    format!(
+        r#""""{title}
+
+Exported from Patchbay {version} for TransformerLens (written against 3.9). Run it as
+
+    python this_script.py MODEL OUT.json
+
+MODEL is a Hugging Face hub id (the spec's model is {model}) or a folder with config.json,
+model.safetensors and tokenizer.json. OUT.json gets the results in the layout of
+`patchbay run`: grids.NAME.values (row-major; the shape in grids.NAME.shape), metrics.NAME,
+generations.NAME.generation.new_ids.
+"""
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        model = spec.model.id,
+    )
+}
+
+const PRELUDE: &str = r#"import json
+import sys
+from functools import partial
+from pathlib import Path
+
+import torch
+import transformer_lens.patching as patching
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens.pretrained.weight_conversions.gpt2 import convert_gpt2_weights
+from transformers import AutoTokenizer, GPT2LMHeadModel
+
+torch.set_grad_enabled(False)
+
+
+def load_model(source):
+    """GPT-2 as a HookedTransformer with its weights as they are (no LayerNorm folding or
+    centring), as Patchbay runs it: from the hub by id, or from a local folder."""
+    if not Path(source).is_dir():
+        name = source.removeprefix("openai-community/")
+        return HookedTransformer.from_pretrained_no_processing(name, device="cpu")
+    hf = GPT2LMHeadModel.from_pretrained(source, attn_implementation="eager")
+    c = hf.config
+    cfg = HookedTransformerConfig(
+        d_model=c.n_embd, d_head=c.n_embd // c.n_head, n_heads=c.n_head,
+        d_mlp=c.n_inner or 4 * c.n_embd, n_layers=c.n_layer, n_ctx=c.n_positions,
+        eps=c.layer_norm_epsilon, d_vocab=c.vocab_size, act_fn=c.activation_function,
+        normalization_type="LN", positional_embedding_type="standard",
+        original_architecture="GPT2LMHeadModel", default_prepend_bos=True, device="cpu",
+    )
+    model = HookedTransformer(cfg, tokenizer=AutoTokenizer.from_pretrained(source))
+    model.load_and_process_state_dict(
+        convert_gpt2_weights(hf, cfg), fold_ln=False, center_writing_weights=False,
+        center_unembed=False, fold_value_biases=False, refactor_factored_attn_matrices=False)
+    return model.eval()
+
+
+if len(sys.argv) != 3:
+    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json   (MODEL: a hub id or a model folder)")
+model = load_model(sys.argv[1])
+results = {"grids": {}, "metrics": {}, "generations": {}}
+
+
+def grid(name, axes, values):
+    """A result grid as `patchbay run` writes it: its axes, shape and row-major values."""
+    values = values.detach().float().cpu()
+    results["grids"][name] = {"axes": axes, "shape": list(values.shape), "values": values.flatten().tolist()}
+
+
+def to_ids(prompt, prepend_bos):
+    """Text is tokenized (after <|endoftext|> when prepend_bos); token ids are taken as they are."""
+    if isinstance(prompt, str):
+        return model.to_tokens(prompt, prepend_bos=prepend_bos)[0].tolist()
+    return list(prompt)
+"#;
+
+const PROMPTS: &str = r#"
+
+def to_tokens(prompts):
+    """[prompt, pos] token ids; patching needs prompts of equal length."""
+    rows = [to_ids(p, PREPEND_BOS) for p in prompts]
+    if len({len(r) for r in rows}) > 1:
+        sys.exit("the prompts have different numbers of tokens: " + str([len(r) for r in rows]))
+    return torch.tensor(rows)
+
+
+def to_token(token):
+    return token if isinstance(token, int) else model.to_single_token(token)
+
+
+clean_tokens = to_tokens(CLEAN)
+corrupted_tokens = to_tokens(CORRUPTED) if CORRUPTED else None
+answers = torch.tensor([[to_token(c), to_token(i)] for c, i in ANSWERS])
+"#;
+
+fn metric(metric: Metric) -> &'static str {
+    match metric {
+        Metric::LogitDiff => {
+            r#"
+
+def metric_per_prompt(logits):
+    """logit(correct) - logit(incorrect) at the last position, per prompt."""
+    last = logits[:, -1, :]
+    return last.gather(1, answers[:, :1])[:, 0] - last.gather(1, answers[:, 1:])[:, 0]
+"#
+        }
+        Metric::AnswerProb => {
+            r#"
+
+def metric_per_prompt(logits):
+    """The probability of the correct answer at the last position, per prompt."""
+    return logits[:, -1, :].softmax(-1).gather(1, answers[:, :1])[:, 0]
+"#
+        }
+        Metric::AnswerLoss => {
+            r#"
+
+def metric_per_prompt(logits):
+    """-log p(correct answer) at the last position, per prompt."""
+    return -logits[:, -1, :].log_softmax(-1).gather(1, answers[:, :1])[:, 0]
+"#
+        }
+    }
+}
+
+const METRIC_MEAN: &str = r#"
+
+def metric(logits):
+    """The metric over the batch: its mean (what TransformerLens's patching functions record)."""
+    return metric_per_prompt(logits).mean()
+"#;
+
+const FOOTER: &str = r#"
+with open(sys.argv[2], "w") as out:
+    json.dump(results, out)
+"#;
+
+fn unsupported(what: &str) -> ExportError {
+    ExportError(format!(
+        "{what} has no TransformerLens export yet; run it with `patchbay run`"
+    ))
+}
+
+fn experiment(spec: &Spec) -> Result<String, ExportError> {
+    match &spec.experiment {
+        Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
+        Experiment::Ablation(params) => Ok(ablation_sweep(params)),
+        Experiment::LogitLens => Ok(LENS.to_string()),
+        Experiment::AttributionPatching(params) => Ok(attribution(params.compare)),
+        Experiment::Generation(params) => Ok(format!(
+            "{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\nINTERVENTIONS = []\n{}",
+            GENERATE,
+            generation_config(&params.generation, spec.seed),
+            prompt(&params.prompt),
+            boolean(params.prepend_bos),
+            interventions_unsupported(!params.interventions.is_empty())?,
+        ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, [])}\n"),
+        Experiment::Steering(params) => Ok(format!(
+            "{GENERATE}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
+            config = generation_config(&params.generation, spec.seed),
+            hook = string(&params.hook.to_string()),
+            coeff = float(params.coeff),
+            bos = boolean(params.prepend_bos),
+        )
+        .replace("POSITIVE_PROMPT", &prompt(&params.positive))
+        .replace("NEGATIVE_PROMPT", &prompt(&params.negative))
+        .replace("STEERED_PROMPT", &prompt(&params.prompt))),
+        Experiment::Circuit(_) => Err(unsupported("circuit (keep-only) ablation")),
+        Experiment::PathPatching(_) => Err(unsupported("path patching")),
+        Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
+    }
+}
+
+fn interventions_unsupported(any: bool) -> Result<&'static str, ExportError> {
+    if any {
+        Err(unsupported("generation with interventions"))
+    } else {
+        Ok("")
+    }
+}
+
+fn patch_axes(target: PatchTarget) -> &'static str {
+    let name = target.name();
+    if name.ends_with("_by_pos") {
+        r#"["layer", "pos", "head"]"#
+    } else if name.ends_with("_all_pos") {
+        r#"["layer", "head"]"#
+    } else {
+        r#"["layer", "pos"]"#
+    }
+}
+
+/// TransformerLens has a function for every target but `resid_post`, which its generic
+/// routine patches in the same way.
+fn patch_function(target: PatchTarget) -> String {
+    match target {
+        PatchTarget::ResidPost => "partial(patching.generic_activation_patch, patch_setter=patching.layer_pos_patch_setter, activation_name=\"resid_post\", index_axis_names=(\"layer\", \"pos\"))".into(),
+        other => format!("patching.get_act_patch_{}", other.name()),
+    }
+}
+
+fn patching(targets: &[PatchTarget]) -> String {
+    let rows: Vec<String> = targets
+        .iter()
+        .map(|&t| {
+            format!(
+                "({}, {}, {})",
+                string(t.name()),
+                patch_axes(t),
+                patch_function(t)
+            )
+        })
+        .collect();
+    format!(
+        r#"{METRIC_MEAN}
+
+# Activation patching as TransformerLens defines it: run the corrupted prompts, put back one
+# clean activation at a time, score with the clean answers. Its functions record the mean
+# metric of each cell; Patchbay's `.per_prompt` grids are not computed here.
+clean_logits, clean_cache = model.run_with_cache(clean_tokens)
+clean_value = metric(clean_logits).item()
+corrupted_value = metric(model(corrupted_tokens)).item()
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
+for name, axes, patch in {rows}:
+    patched = patch(model, corrupted_tokens, clean_cache, metric)
+    grid(f"patch.{{name}}", axes, patched)
+    grid(f"patch.{{name}}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
+"#,
+        rows = long_list(rows)
+    )
+}
+
+fn ablation_sweep(params: &ablation::Params) -> String {
+    let kind = match params.ablation {
+        AblationKind::Zero => "zero",
+        AblationKind::Mean => "mean",
+        AblationKind::Resample => "resample",
+    };
+    let replacement = |index: &str| match params.ablation {
+        AblationKind::Zero => "0.0".to_string(),
+        AblationKind::Mean => format!("clean_cache[hook.name][{index}].mean((0, 1))"),
+        AblationKind::Resample => format!("corrupted_cache[hook.name][{index}]"),
+    };
+    let corrupted = if params.ablation == AblationKind::Resample {
+        "_, corrupted_cache = model.run_with_cache(corrupted_tokens)\n"
+    } else {
+        ""
+    };
+    let (units, hook, index, name, axes) = match &params.target {
+        AblationTarget::Heads => (
+            "[(layer, head) for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)]".to_string(),
+            "f\"blocks.{layer}.attn.hook_z\"",
+            ":, :, head",
+            format!("ablate.{kind}_head_z"),
+            "[\"layer\", \"head\"]",
+        ),
+        AblationTarget::Mlp => (
+            "[(layer, None) for layer in range(model.cfg.n_layers)]".to_string(),
+            "f\"blocks.{layer}.hook_mlp_out\"",
+            "...",
+            format!("ablate.{kind}_mlp_out"),
+            "[\"layer\"]",
+        ),
+        AblationTarget::Neurons { layer, neurons } => (
+            if neurons.is_empty() {
+                format!("[({layer}, neuron) for neuron in range(model.cfg.d_mlp)]")
+            } else {
+                format!(
+                    "[({layer}, neuron) for neuron in {}]",
+                    list(neurons.iter().map(usize::to_string))
+                )
+            },
+            "f\"blocks.{layer}.mlp.hook_post\"",
+            ":, :, neuron",
+            format!("ablate.{kind}_mlp_post_{layer}"),
+            "[\"neuron\"]",
+        ),
+    };
+    let unit_name = match params.target {
+        AblationTarget::Neurons { .. } => "neuron",
+        _ => "head",
+    };
+    let shape = match params.target {
+        AblationTarget::Heads => "(model.cfg.n_layers, model.cfg.n_heads, len(CLEAN))",
+        AblationTarget::Mlp => "(model.cfg.n_layers, len(CLEAN))",
+        AblationTarget::Neurons { .. } => "(len(units), len(CLEAN))",
+    };
+    let store = match params.target {
+        AblationTarget::Heads => "per_prompt[layer, head]",
+        AblationTarget::Mlp => "per_prompt[layer]",
+        AblationTarget::Neurons { .. } => "per_prompt[i]",
+    };
+    format!(
+        r#"{METRIC_MEAN}
+
+# {kind} ablation, one unit at a time, on the clean prompts (a mean is over the batch and every
+# position of the clean run, <|endoftext|> included).
+clean_logits, clean_cache = model.run_with_cache(clean_tokens)
+results["metrics"]["clean"] = metric(clean_logits).item()
+{corrupted}units = {units}
+per_prompt = torch.zeros{shape}
+for i, (layer, {unit_name}) in enumerate(units):
+    def ablate(activation, hook, {unit_name}={unit_name}):
+        activation[{index}] = {replacement}
+        return activation
+
+    logits = model.run_with_hooks(clean_tokens, fwd_hooks=[({hook}, ablate)])
+    {store} = metric_per_prompt(logits)
+grid({name}, {axes}, per_prompt.mean(-1))
+grid({name_pp}, {axes_pp}, per_prompt)
+"#,
+        replacement = replacement(index),
+        name = string(&name),
+        name_pp = string(&format!("{name}_per_prompt")),
+        axes_pp = axes.replace(']', ", \"prompt\"]"),
+    )
+}
+
+const LENS: &str = r#"
+# The logit lens and direct logit attribution onto each prompt's logit-difference direction,
+# with ActivationCache's methods, at the last position. Two LayerNorm conventions: "cached"
+# divides by the final LayerNorm's scale from the run (apply_ln_to_stack), "recomputed" applies
+# ln_final to each partial stream.
+clean_logits, cache = model.run_with_cache(clean_tokens)
+results["metrics"]["clean"] = metric_per_prompt(clean_logits).mean().item()
+directions = model.tokens_to_residual_directions(answers)
+directions = directions[:, 0] - directions[:, 1]
+grid("lens.logit_diff_directions", ["prompt", "d_model"], directions)
+
+
+def lens(name, stack):
+    grid(f"lens.{name}", ["component", "prompt", "d_model"], stack)
+    per_prompt = (stack * directions).sum(-1)
+    grid(f"lens.{name}_logit_diff_per_prompt", ["component", "prompt"], per_prompt)
+    grid(f"lens.{name}_logit_diff", ["component"], per_prompt.mean(-1))
+
+
+raw = cache.accumulated_resid(layer=-1, incl_mid=True, apply_ln=False, pos_slice=-1)
+lens("accumulated_resid_raw", raw)
+lens("accumulated_resid_ln_recomputed", cache.accumulated_resid(layer=-1, incl_mid=True, apply_ln=True, pos_slice=-1))
+lens("accumulated_resid_ln_cached", cache.apply_ln_to_stack(raw, layer=-1, pos_slice=-1))
+lens("decompose_resid", cache.decompose_resid(layer=-1, mode="all", apply_ln=True, pos_slice=-1))
+heads = cache.stack_head_results(layer=-1, pos_slice=-1, apply_ln=True)
+grid("lens.head_results", ["component", "prompt", "d_model"], heads)
+per_head = (heads * directions).sum(-1).reshape(model.cfg.n_layers, model.cfg.n_heads, len(CLEAN))
+grid("lens.head_dla_logit_diff_per_prompt", ["layer", "head", "prompt"], per_head)
+grid("lens.head_dla_logit_diff", ["layer", "head"], per_head.mean(-1))
+"#;
+
+fn attribution(compare: bool) -> String {
+    let mut out = format!(
+        "{METRIC_MEAN}{}",
+        r#"
+# Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
+# corrupted) activation, from one forward and backward pass per side, with hooks.
+NAMES = [f"blocks.{l}.attn.hook_z" for l in range(model.cfg.n_layers)] + [
+    f"blocks.{l}.hook_resid_pre" for l in range(model.cfg.n_layers)]
+
+
+def forward_backward(tokens):
+    activations, gradients = {}, {}
+
+    def keep(x, hook):
+        activations[hook.name] = x.detach()
+
+    def keep_gradient(g, hook):
+        gradients[hook.name] = g.detach()
+
+    model.reset_hooks()
+    for name in NAMES:
+        model.add_hook(name, keep, "fwd")
+        model.add_hook(name, keep_gradient, "bwd")
+    with torch.enable_grad():
+        value = metric(model(tokens))
+        value.backward()
+    model.reset_hooks()
+    model.zero_grad(set_to_none=True)
+    return value.item(), activations, gradients
+
+
+clean_value, clean_acts, _ = forward_backward(clean_tokens)
+corrupted_value, corrupted_acts, corrupted_grads = forward_backward(corrupted_tokens)
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
+
+
+def attribution(name, dims):
+    return (corrupted_grads[name] * (clean_acts[name] - corrupted_acts[name])).sum(dim=dims)
+
+
+z_by_pos = torch.stack([attribution(f"blocks.{l}.attn.hook_z", (0, 3)) for l in range(model.cfg.n_layers)])
+estimates = {
+    "z": z_by_pos.sum(dim=1),
+    "z_by_pos": z_by_pos,
+    "resid_pre": torch.stack([attribution(f"blocks.{l}.hook_resid_pre", (0, 2)) for l in range(model.cfg.n_layers)]),
+}
+grid("attrib.z", ["layer", "head"], estimates["z"])
+grid("attrib.z_by_pos", ["layer", "pos", "head"], estimates["z_by_pos"])
+grid("attrib.resid_pre", ["layer", "pos"], estimates["resid_pre"])
+"#
+    );
+    if compare {
+        out.push_str(
+            r#"
+# The activation patching each estimates, and Pearson's r between estimate and effect (the
+# change from the corrupted run).
+_, clean_cache = model.run_with_cache(clean_tokens)
+for estimate, name, axes, patch in [
+    ("z", "attn_head_out_all_pos", ["layer", "head"], patching.get_act_patch_attn_head_out_all_pos),
+    ("z_by_pos", "attn_head_out_by_pos", ["layer", "pos", "head"], patching.get_act_patch_attn_head_out_by_pos),
+    ("resid_pre", "resid_pre", ["layer", "pos"], patching.get_act_patch_resid_pre),
+]:
+    patched = patch(model, corrupted_tokens, clean_cache, metric)
+    grid(f"patch.{name}", axes, patched)
+    grid(f"patch.{name}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
+    pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
+    results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
+"#,
+        );
+    }
+    out
+}
+
+fn generation_config(config: &GenerationConfig, seed: u64) -> String {
+    let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
+    format!(
+        r#"
+MAX_NEW_TOKENS = {max_new}
+TEMPERATURE = {temperature}  # 0: greedy
+TOP_K = {top_k}
+TOP_P = {top_p}
+REPETITION_PENALTY = {repetition}
+FREQUENCY_PENALTY = {frequency}
+PRESENCE_PENALTY = {presence}
+LOGIT_BIAS = {{{bias}}}
+BANNED = {banned}
+STOP_AT_EOS = {stop}
+SEED = {seed}
+"#,
+        max_new = config.max_new_tokens,
+        temperature = float(config.temperature),
+        top_k = optional(config.top_k.map(|k| k.to_string())),
+        top_p = optional(config.top_p.map(float)),
+        repetition = optional(config.repetition_penalty.map(float)),
+        frequency = float(config.frequency_penalty),
+        presence = float(config.presence_penalty),
+        bias = config
+            .logit_bias
+            .iter()
+            .map(|(id, bias)| format!("{id}: {}", float(*bias)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        banned = list(config.banned_tokens.iter().map(u32::to_string)),
+        stop = boolean(config.stop_at_eos),
+    )
+}
+
+/// Decoding as Patchbay does it, step by step with the model's hooks: Hugging Face's
+/// repetition penalty, OpenAI's frequency and presence penalties, bias, bans; greedy, or
+/// sampling with Patchbay's SplitMix64 stream so that a seed gives the same tokens.
+const GENERATE: &str = r#"
+
+class SplitMix64:
+    """Patchbay's sampler stream: the same seed gives the same draws."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def next_f64(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) % 2**64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+        return ((z ^ (z >> 31)) >> 11) / 2.0**53
+
+
+def f32(x):
+    return float(torch.tensor(x, dtype=torch.float32))
+
+
+def pick(logits, rng):
+    """The next token from processed logits: the largest (ties to the lower id) when greedy."""
+    if TEMPERATURE == 0:
+        return int(torch.argmax(logits))
+    order = sorted(range(len(logits)), key=lambda i: (-logits[i], i))
+    if TOP_K is not None and TOP_K < len(order):
+        order = order[:TOP_K]
+    scaled = [logits[i] / f32(TEMPERATURE) for i in order]
+    weights = [torch.tensor(s - scaled[0], dtype=torch.float64).exp().item() for s in scaled]
+    total = sum(weights)
+    probs = [w / total for w in weights]
+    if TOP_P is not None:
+        mass = 0.0
+        for cut, p in enumerate(probs):
+            mass += p
+            if mass >= f32(TOP_P):
+                probs = probs[:cut + 1]
+                break
+    target = rng.next_f64() * sum(probs)
+    for i, p in enumerate(probs):
+        target -= p
+        if target < 0:
+            return order[i]
+    return order[len(probs) - 1]
+
+
+def generate(prompt_ids, fwd_hooks):
+    """New token ids after prompt_ids, each step a full forward pass with fwd_hooks."""
+    rng = SplitMix64(SEED)
+    sequence, generated = list(prompt_ids), []
+    for _ in range(MAX_NEW_TOKENS):
+        logits = model.run_with_hooks(torch.tensor([sequence]), fwd_hooks=fwd_hooks)[0, -1].clone()
+        if REPETITION_PENALTY is not None:
+            seen = torch.tensor(sorted(set(sequence)))
+            chosen = logits[seen]
+            logits[seen] = torch.where(chosen > 0, chosen / f32(REPETITION_PENALTY), chosen * f32(REPETITION_PENALTY))
+        for token in sorted(set(generated)):
+            logits[token] -= f32(FREQUENCY_PENALTY) * generated.count(token) + f32(PRESENCE_PENALTY)
+        for token, bias in LOGIT_BIAS.items():
+            logits[token] += f32(bias)
+        for token in BANNED:
+            logits[token] = float("-inf")
+        token = pick(logits.tolist(), rng) if TEMPERATURE != 0 else pick(logits, rng)
+        sequence.append(token)
+        generated.append(token)
+        if STOP_AT_EOS and token == model.tokenizer.eos_token_id:
+            break
+    return {"new_ids": generated}
+"#;
+
+const STEERING: &str = r#"
+# Activation addition (Turner et al.): the difference of the hook's activations on the two
+# prompts at their last position, times COEFF, added at every position while generating.
+positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
+_, positive_cache = model.run_with_cache(torch.tensor([positive]), names_filter=HOOK)
+_, negative_cache = model.run_with_cache(torch.tensor([negative]), names_filter=HOOK)
+vector = positive_cache[HOOK][0, -1] - negative_cache[HOOK][0, -1]
+grid("steer.vector", ["d_model"], vector)
+
+
+def steer(activation, hook):
+    return activation + COEFF * vector
+
+
+prompt_ids = to_ids(STEERED_PROMPT, bos)
+for name, hooks in [("unsteered", []), ("steered", [(HOOK, steer)])]:
+    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, hooks)}
+"#;

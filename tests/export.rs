@@ -1,0 +1,95 @@
+//! `patchbay export`: every bundled example becomes a TransformerLens script or is refused by
+//! name. That the scripts reproduce `patchbay run` is `ci/interop`'s check (it needs PyTorch);
+//! here they must at least parse as Python and carry the experiment in TransformerLens's idiom.
+
+use patchbay::export::{Library, to_python};
+use patchbay::spec::{Spec, examples::EXAMPLES};
+use std::process::Command;
+
+/// Parses `script` with the machine's Python (no PyTorch needed), if it has one.
+fn parses_as_python(name: &str, script: &str) {
+    let Ok(out) = Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(script.as_bytes())?;
+            child.wait_with_output()
+        })
+    else {
+        return; // no Python here: ci/interop runs the scripts for real
+    };
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_example_exports_or_is_refused_by_name() {
+    let mut exported = 0;
+    for example in EXAMPLES {
+        let spec = Spec::from_json(example.json).unwrap();
+        match to_python(&spec, Library::TransformerLens) {
+            Ok(script) => {
+                parses_as_python(example.stem, &script);
+                assert!(script.contains("HookedTransformer"), "{}", example.stem);
+                assert!(script.contains("json.dump(results"), "{}", example.stem);
+                exported += 1;
+            }
+            Err(e) => assert!(
+                e.to_string().contains("has no TransformerLens export yet"),
+                "{}: {e}",
+                example.stem
+            ),
+        }
+    }
+    assert!(exported >= 11, "{exported} examples exported");
+}
+
+#[test]
+fn scripts_use_the_librarys_own_patching_functions_and_the_specs_values() {
+    let example = |stem: &str| {
+        let json = EXAMPLES.iter().find(|e| e.stem == stem).unwrap().json;
+        to_python(&Spec::from_json(json).unwrap(), Library::TransformerLens).unwrap()
+    };
+    let patching = example("ioi-activation-patching");
+    assert!(patching.contains("patching.get_act_patch_resid_pre"));
+    assert!(patching.contains("\"When John and Mary went to the shops, John gave the bag to\","));
+    assert!(patching.contains("(\" Mary\", \" John\"),"));
+    let sampling = example("quick-brown-fox-sampling");
+    assert!(sampling.contains("TEMPERATURE = 0.8"));
+    assert!(sampling.contains("TOP_K = 50"));
+    assert!(sampling.contains("class SplitMix64"));
+}
+
+#[test]
+fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_patchbay"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["export", "static/experiments/ioi-logit-lens.json"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("cache.accumulated_resid("));
+    let unknown = run(&[
+        "export",
+        "static/experiments/ioi-logit-lens.json",
+        "--to",
+        "pyvene",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("`pyvene` is not a library"));
+    let refused = run(&["export", "static/experiments/ioi-circuit.json"]);
+    assert_eq!(refused.status.code(), Some(2));
+}
