@@ -1,5 +1,5 @@
-//! `patchbay export`: every bundled example becomes a TransformerLens script or is refused by
-//! name. That the scripts reproduce `patchbay run` is `ci/interop`'s check (it needs PyTorch);
+//! `patchbay export`: every bundled example becomes a TransformerLens and an nnsight script,
+//! or is refused by name. That the scripts reproduce `patchbay run` is `ci/interop`'s check (it needs PyTorch);
 //! here they must at least parse as Python and carry the experiment in TransformerLens's idiom.
 
 use patchbay::export::{Library, to_python};
@@ -31,24 +31,32 @@ fn parses_as_python(name: &str, script: &str) {
 
 #[test]
 fn every_example_exports_or_is_refused_by_name() {
-    let mut exported = 0;
-    for example in EXAMPLES {
-        let spec = Spec::from_json(example.json).unwrap();
-        match to_python(&spec, Library::TransformerLens) {
-            Ok(script) => {
-                parses_as_python(example.stem, &script);
-                assert!(script.contains("HookedTransformer"), "{}", example.stem);
-                assert!(script.contains("json.dump(results"), "{}", example.stem);
-                exported += 1;
+    for (library, at_least, idiom) in [
+        (Library::TransformerLens, 11, "HookedTransformer"),
+        (Library::Nnsight, 8, "with model.trace("),
+    ] {
+        let mut exported = 0;
+        for example in EXAMPLES {
+            let spec = Spec::from_json(example.json).unwrap();
+            match to_python(&spec, library) {
+                Ok(script) => {
+                    parses_as_python(example.stem, &script);
+                    assert!(script.contains(idiom), "{}", example.stem);
+                    assert!(script.contains("json.dump(results"), "{}", example.stem);
+                    exported += 1;
+                }
+                Err(e) => assert!(
+                    e.to_string().contains("export yet"),
+                    "{}: {e}",
+                    example.stem
+                ),
             }
-            Err(e) => assert!(
-                e.to_string().contains("has no TransformerLens export yet"),
-                "{}: {e}",
-                example.stem
-            ),
         }
+        assert!(
+            exported >= at_least,
+            "{library:?}: {exported} examples exported"
+        );
     }
-    assert!(exported >= 11, "{exported} examples exported");
 }
 
 #[test]
@@ -65,6 +73,14 @@ fn scripts_use_the_librarys_own_patching_functions_and_the_specs_values() {
     assert!(sampling.contains("TEMPERATURE = 0.8"));
     assert!(sampling.contains("TOP_K = 50"));
     assert!(sampling.contains("class SplitMix64"));
+    let json = EXAMPLES
+        .iter()
+        .find(|e| e.stem == "ioi-zero-ablation-heads")
+        .unwrap()
+        .json;
+    let nnsight = to_python(&Spec::from_json(json).unwrap(), Library::Nnsight).unwrap();
+    assert!(nnsight.contains("LanguageModel(sys.argv[1]"));
+    assert!(nnsight.contains("REMOTE = \"--remote\" in sys.argv[3:]"));
 }
 
 #[test]
@@ -92,4 +108,12 @@ fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("`pyvene` is not a library"));
     let refused = run(&["export", "static/experiments/ioi-circuit.json"]);
     assert_eq!(refused.status.code(), Some(2));
+    let nnsight = run(&[
+        "export",
+        "static/experiments/ioi-zero-ablation-mlp.json",
+        "--to",
+        "nnsight",
+    ]);
+    assert!(nnsight.status.success());
+    assert!(String::from_utf8_lossy(&nnsight.stdout).contains("model.transformer.h[layer]"));
 }

@@ -34,12 +34,12 @@ mod cli {
         /// (columns clean, corrupted, correct, incorrect).
         Dataset(DatasetArgs),
         /// Write SPEC (a spec, history file or share link, as `run` takes) as a Python script
-        /// for TransformerLens: `python SCRIPT MODEL OUT.json` writes its results in the layout
-        /// of `run`'s JSON.
+        /// for TransformerLens or nnsight: `python SCRIPT MODEL OUT.json` writes its results in
+        /// the layout of `run`'s JSON (nnsight's with `--remote` runs on NDIF).
         Export {
             /// The experiment: a spec file, a history file (with --run-id) or a share link.
             spec: String,
-            /// The library to write for: transformer-lens.
+            /// The library to write for: transformer-lens or nnsight.
             #[arg(long, value_name = "LIBRARY", default_value = "transformer-lens")]
             to: String,
             /// Which run of a history file.
@@ -437,7 +437,7 @@ mod cli {
                 use patchbay::export::{Library, to_python};
                 let library = Library::from_name(&to).ok_or_else(|| {
                     Failure::input(format!(
-                        "--to: `{to}` is not a library Patchbay writes for (transformer-lens)"
+                        "--to: `{to}` is not a library Patchbay writes for (transformer-lens, nnsight)"
                     ))
                 })?;
                 let (spec, _) = read_spec(&spec, run_id.as_deref())?;

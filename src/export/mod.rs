@@ -4,6 +4,7 @@
 //! (`grids.NAME.values`, `metrics.NAME`, `generations.NAME.generation.new_ids`), so that the
 //! two can be compared number for number (`ci/interop` does, on the tiny model).
 
+mod nnsight;
 mod python;
 mod transformer_lens;
 
@@ -15,6 +16,8 @@ use std::fmt;
 pub enum Library {
     /// `transformer_lens.HookedTransformer`, its patching functions and hooks.
     TransformerLens,
+    /// `nnsight.LanguageModel` traces, locally or on NDIF (`--remote`).
+    Nnsight,
 }
 
 impl Library {
@@ -22,11 +25,12 @@ impl Library {
     pub fn name(self) -> &'static str {
         match self {
             Self::TransformerLens => "transformer-lens",
+            Self::Nnsight => "nnsight",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::TransformerLens]
+        [Self::TransformerLens, Self::Nnsight]
             .into_iter()
             .find(|l| l.name() == name)
     }
@@ -54,5 +58,6 @@ pub fn to_python(spec: &Spec, library: Library) -> Result<String, ExportError> {
     })?;
     match library {
         Library::TransformerLens => transformer_lens::script(spec),
+        Library::Nnsight => nnsight::script(spec),
     }
 }

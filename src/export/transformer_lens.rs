@@ -9,7 +9,8 @@ use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, abla
 use crate::spec::{Experiment, Spec};
 
 pub fn script(spec: &Spec) -> Result<String, ExportError> {
-    let mut out = header(spec);
+    let body = experiment(spec)?;
+    let mut out = header(spec, "TransformerLens (written against 3.9)");
     out.push_str(PRELUDE);
     if let Some(prompts) = &spec.prompts {
         out.push_str(&format!(
@@ -29,12 +30,12 @@ pub fn script(spec: &Spec) -> Result<String, ExportError> {
         out.push_str(metric(spec.metric));
     }
     out.push('\n');
-    out.push_str(&experiment(spec)?);
+    out.push_str(&body);
     out.push_str(FOOTER);
     Ok(out)
 }
 
-fn header(spec: &Spec) -> String {
+pub(super) fn header(spec: &Spec, library: &str) -> String {
     let title = if spec.title.is_empty() {
         "A Patchbay experiment".to_string()
     } else {
@@ -43,7 +44,7 @@ fn header(spec: &Spec) -> String {
     format!(
         r#""""{title}
 
-Exported from Patchbay {version} for TransformerLens (written against 3.9). Run it as
+Exported from Patchbay {version} for {library}. Run it as
 
     python this_script.py MODEL OUT.json
 
@@ -59,6 +60,7 @@ generations.NAME.generation.new_ids.
 }
 
 const PRELUDE: &str = r#"import json
+import math
 import sys
 from functools import partial
 from pathlib import Path
@@ -132,7 +134,7 @@ corrupted_tokens = to_tokens(CORRUPTED) if CORRUPTED else None
 answers = torch.tensor([[to_token(c), to_token(i)] for c, i in ANSWERS])
 "#;
 
-fn metric(metric: Metric) -> &'static str {
+pub(super) fn metric(metric: Metric) -> &'static str {
     match metric {
         Metric::LogitDiff => {
             r#"
@@ -169,7 +171,7 @@ def metric(logits):
     return metric_per_prompt(logits).mean()
 "#;
 
-const FOOTER: &str = r#"
+pub(super) const FOOTER: &str = r#"
 with open(sys.argv[2], "w") as out:
     json.dump(results, out)
 "#;
@@ -187,15 +189,16 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::LogitLens => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => Ok(attribution(params.compare)),
         Experiment::Generation(params) => Ok(format!(
-            "{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\nINTERVENTIONS = []\n{}",
+            "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
             GENERATE,
+            FORWARD,
             generation_config(&params.generation, spec.seed),
             prompt(&params.prompt),
             boolean(params.prepend_bos),
             interventions_unsupported(!params.interventions.is_empty())?,
         ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, [])}\n"),
         Experiment::Steering(params) => Ok(format!(
-            "{GENERATE}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
+            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
             config = generation_config(&params.generation, spec.seed),
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
@@ -459,7 +462,7 @@ for estimate, name, axes, patch in [
     out
 }
 
-fn generation_config(config: &GenerationConfig, seed: u64) -> String {
+pub(super) fn generation_config(config: &GenerationConfig, seed: u64) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
     format!(
         r#"
@@ -496,7 +499,7 @@ SEED = {seed}
 /// Decoding as Patchbay does it, step by step with the model's hooks: Hugging Face's
 /// repetition penalty, OpenAI's frequency and presence penalties, bias, bans; greedy, or
 /// sampling with Patchbay's SplitMix64 stream so that a seed gives the same tokens.
-const GENERATE: &str = r#"
+pub(super) const GENERATE: &str = r#"
 
 class SplitMix64:
     """Patchbay's sampler stream: the same seed gives the same draws."""
@@ -520,11 +523,12 @@ def pick(logits, rng):
     """The next token from processed logits: the largest (ties to the lower id) when greedy."""
     if TEMPERATURE == 0:
         return int(torch.argmax(logits))
-    order = sorted(range(len(logits)), key=lambda i: (-logits[i], i))
+    values = logits.tolist()
+    order = sorted(range(len(values)), key=lambda i: (-values[i], i))
     if TOP_K is not None and TOP_K < len(order):
         order = order[:TOP_K]
-    scaled = [logits[i] / f32(TEMPERATURE) for i in order]
-    weights = [torch.tensor(s - scaled[0], dtype=torch.float64).exp().item() for s in scaled]
+    scaled = [values[i] / f32(TEMPERATURE) for i in order]
+    weights = [math.exp(s - scaled[0]) for s in scaled]
     total = sum(weights)
     probs = [w / total for w in weights]
     if TOP_P is not None:
@@ -542,12 +546,12 @@ def pick(logits, rng):
     return order[len(probs) - 1]
 
 
-def generate(prompt_ids, fwd_hooks):
-    """New token ids after prompt_ids, each step a full forward pass with fwd_hooks."""
+def generate(prompt_ids, hooks):
+    """New token ids after prompt_ids, each step a full forward pass with `hooks`."""
     rng = SplitMix64(SEED)
     sequence, generated = list(prompt_ids), []
     for _ in range(MAX_NEW_TOKENS):
-        logits = model.run_with_hooks(torch.tensor([sequence]), fwd_hooks=fwd_hooks)[0, -1].clone()
+        logits = forward(torch.tensor([sequence]), hooks)[0, -1].clone()
         if REPETITION_PENALTY is not None:
             seen = torch.tensor(sorted(set(sequence)))
             chosen = logits[seen]
@@ -558,12 +562,18 @@ def generate(prompt_ids, fwd_hooks):
             logits[token] += f32(bias)
         for token in BANNED:
             logits[token] = float("-inf")
-        token = pick(logits.tolist(), rng) if TEMPERATURE != 0 else pick(logits, rng)
+        token = pick(logits, rng)
         sequence.append(token)
         generated.append(token)
         if STOP_AT_EOS and token == model.tokenizer.eos_token_id:
             break
     return {"new_ids": generated}
+"#;
+
+const FORWARD: &str = r#"
+
+def forward(tokens, fwd_hooks):
+    return model.run_with_hooks(tokens, fwd_hooks=fwd_hooks)
 "#;
 
 const STEERING: &str = r#"

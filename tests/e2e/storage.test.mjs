@@ -113,6 +113,12 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     const scatter = await download(page, () => page.click('figure[data-scatter=z] [data-export=svg]'));
     assert.equal((scatter.bytes.toString().match(/<circle/g) ?? []).length, 8);
 
+    // The run as a TransformerLens script (ci/interop runs such scripts against patchbay run).
+    const script = await download(page, () => page.click('#export-python'));
+    assert.match(script.name, /^[a-z0-9_]+\.py$/);
+    assert.match(script.bytes.toString(), /from transformer_lens import HookedTransformer/);
+    assert.match(script.bytes.toString(), /grid\("attrib\.z", \["layer", "head"\], estimates\["z"\]\)/);
+
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');
     const lines = csv.bytes.toString().trim().split('\n');

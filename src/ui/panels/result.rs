@@ -3,6 +3,7 @@
 
 use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
+use crate::export::{Library, to_python};
 use crate::figures::{edge_graph_svg, edges_csv, scatter_svg};
 use crate::history::RunRecord;
 use crate::share::SharedRun;
@@ -190,6 +191,37 @@ fn cell_label(grid: &Grid, flat: usize) -> String {
     parts.join(" ")
 }
 
+/// A button that downloads the run's experiment as a script for `library` (disabled, saying
+/// why, where that library has no export of the experiment).
+#[component]
+fn PythonExport(run: RunRecord, library: Library, id: &'static str) -> impl IntoView {
+    let script = to_python(&run.result.spec, library);
+    let name = match library {
+        Library::TransformerLens => "TransformerLens",
+        Library::Nnsight => "nnsight",
+    };
+    let file = format!(
+        "{}_{}.py",
+        files::file_stem(&run.name).replace('-', "_"),
+        library.name().replace('-', "_")
+    );
+    let title = match &script {
+        Ok(_) => {
+            format!("This experiment as a Python script for {name}: python SCRIPT MODEL OUT.json")
+        }
+        Err(e) => e.to_string(),
+    };
+    let refused = script.is_err();
+    let download = move |_| {
+        if let Ok(script) = &script {
+            let _ = files::download_text(&file, "text/x-python", script);
+        }
+    };
+    view! {
+        <button id=id on:click=download disabled=refused title=title>{format!("Python ({name})")}</button>
+    }
+}
+
 #[component]
 pub fn RunView(run: RunRecord) -> impl IntoView {
     let tokens = run
@@ -230,6 +262,8 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
             <div class="exports">
                 <button id="export-run" on:click=export>"Download run (JSON)"</button>
                 <button id="share-run" on:click=share>"Share link"</button>
+                <PythonExport run=run.clone() library=Library::TransformerLens id="export-python"/>
+                <PythonExport run=run.clone() library=Library::Nnsight id="export-nnsight"/>
                 {move || link.get().map(|l| view! {
                     <label>"Link (the recipient recomputes it): "<input id="share-link" type="text" readonly size="50" value=l/></label>
                 })}

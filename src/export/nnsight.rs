@@ -1,0 +1,346 @@
+//! nnsight scripts: the Hugging Face GPT-2 under `LanguageModel`, each experiment a loop of
+//! `model.trace` contexts that read (`.save()`) and write module inputs and outputs; with
+//! `--remote` the same traces run on NDIF. TransformerLens hooks map onto GPT-2's modules as
+//! `SITES` in the script says; attention patterns have no module of their own in
+//! `transformers`' GPT-2 (the softmax is inside the attention function), so experiments on
+//! them, and those not written yet, are refused by name.
+
+use super::ExportError;
+use super::python::{boolean, float, list, long_list, prompt, string, token};
+use super::transformer_lens::{GENERATE, generation_config, metric};
+use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
+use crate::hooks::{BlockHook, HookPoint};
+use crate::spec::{Experiment, Spec};
+
+pub fn script(spec: &Spec) -> Result<String, ExportError> {
+    let body = experiment(spec)?;
+    let mut out = super::transformer_lens::header(spec, "nnsight (written against 0.8)");
+    out.push_str(PRELUDE);
+    if let Some(prompts) = &spec.prompts {
+        out.push_str(&format!(
+            "\nPREPEND_BOS = {}\nCLEAN = {}\nCORRUPTED = {}\n",
+            boolean(prompts.prepend_bos),
+            long_list(prompts.clean.iter().map(prompt)),
+            long_list(prompts.corrupted.iter().map(prompt)),
+        ));
+        out.push_str(&format!(
+            "# (correct, incorrect) for each prompt; corrupted runs are scored with the clean answers.\nANSWERS = {}\n",
+            long_list(prompts.answers.iter().map(|[c, i]| format!("({}, {})", token(c), token(i))))
+        ));
+        out.push_str(PROMPTS);
+        out.push_str(metric(spec.metric));
+    }
+    out.push('\n');
+    out.push_str(&body);
+    out.push_str(super::transformer_lens::FOOTER);
+    Ok(out)
+}
+
+fn unsupported(what: &str) -> ExportError {
+    ExportError(format!(
+        "{what} has no nnsight export yet; export it for TransformerLens or run it with `patchbay run`"
+    ))
+}
+
+const PRELUDE: &str = r#"import itertools
+import json
+import math
+import sys
+
+import torch
+from nnsight import LanguageModel
+
+torch.set_grad_enabled(False)
+
+if len(sys.argv) < 3:
+    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json [--remote]   (MODEL: a hub id or a model folder)")
+# --remote: every trace runs on NDIF's hosted copy of MODEL (an NDIF API key is needed,
+# nnsight.CONFIG.set_default_api_key(...)); otherwise the model is loaded here.
+REMOTE = "--remote" in sys.argv[3:]
+model = LanguageModel(sys.argv[1], device_map="cpu", dispatch=not REMOTE, attn_implementation="eager")
+TRACE = {"remote": REMOTE}
+n_layers, n_heads = model.config.n_layer, model.config.n_head
+d_head = model.config.n_embd // n_heads
+results = {"grids": {}, "metrics": {}, "generations": {}}
+
+# Where TransformerLens's hooks are in transformers' GPT-2, for one block. Head outputs
+# (hook_z) are the input of attn.c_proj, heads side by side; q, k and v are thirds of
+# attn.c_attn's output, heads side by side in each.
+SITES = {
+    "hook_resid_pre": lambda block: block.input,
+    "hook_resid_mid": lambda block: block.ln_2.input,
+    "hook_resid_post": lambda block: block.output,
+    "hook_attn_out": lambda block: block.attn.output[0],
+    "hook_mlp_out": lambda block: block.mlp.output,
+    "attn.hook_z": lambda block: block.attn.c_proj.input,
+    "attn.hook_q": lambda block: block.attn.c_attn.output,
+    "attn.hook_k": lambda block: block.attn.c_attn.output,
+    "attn.hook_v": lambda block: block.attn.c_attn.output,
+    "mlp.hook_post": lambda block: block.mlp.act.output,
+}
+# Where a head's slice of a site's last axis starts.
+OFFSETS = {"attn.hook_k": model.config.n_embd, "attn.hook_v": 2 * model.config.n_embd}
+
+
+def grid(name, axes, values):
+    """A result grid as `patchbay run` writes it: its axes, shape and row-major values."""
+    values = values.detach().float().cpu()
+    results["grids"][name] = {"axes": axes, "shape": list(values.shape), "values": values.flatten().tolist()}
+
+
+def to_ids(prompt, prepend_bos):
+    """Text is tokenized (after <|endoftext|> when prepend_bos); token ids are taken as they are."""
+    if isinstance(prompt, str):
+        bos = [model.tokenizer.bos_token_id] if prepend_bos else []
+        return bos + model.tokenizer(prompt)["input_ids"]
+    return list(prompt)
+
+
+def head_slice(site, head):
+    start = OFFSETS.get(site, 0) + head * d_head
+    return slice(start, start + d_head)
+"#;
+
+const PROMPTS: &str = r#"
+
+def to_tokens(prompts):
+    """[prompt, pos] token ids; patching needs prompts of equal length."""
+    rows = [to_ids(p, PREPEND_BOS) for p in prompts]
+    if len({len(r) for r in rows}) > 1:
+        sys.exit("the prompts have different numbers of tokens: " + str([len(r) for r in rows]))
+    return torch.tensor(rows)
+
+
+def to_token(token):
+    if isinstance(token, int):
+        return token
+    ids = model.tokenizer(token)["input_ids"]
+    if len(ids) != 1:
+        sys.exit(f"the answer {token!r} is {len(ids)} tokens, not one")
+    return ids[0]
+
+
+clean_tokens = to_tokens(CLEAN)
+corrupted_tokens = to_tokens(CORRUPTED) if CORRUPTED else None
+answers = torch.tensor([[to_token(c), to_token(i)] for c, i in ANSWERS])
+n_prompts, n_pos = clean_tokens.shape
+
+
+def run(tokens, site=None, layer=None, index=None, value=None):
+    """The metric of each prompt, with `value` written into `index` of a block's `site`."""
+    with model.trace(tokens, **TRACE):
+        if site is not None:
+            SITES[site](model.transformer.h[layer])[index] = value
+        per_prompt = metric_per_prompt(model.lm_head.output).save()
+    return per_prompt
+
+
+def activations(tokens, site):
+    """`site` of every block on `tokens`."""
+    saved = []
+    with model.trace(tokens, **TRACE):
+        for layer in range(n_layers):
+            saved.append(SITES[site](model.transformer.h[layer]).save())
+    return [a.clone() for a in saved]
+"#;
+
+/// The site of a TransformerLens hook name in the script's `SITES`, with the grid axes of
+/// the patching target.
+fn patch_site(target: PatchTarget) -> Result<(&'static str, &'static str), ExportError> {
+    use PatchTarget as T;
+    Ok(match target {
+        T::ResidPre => ("hook_resid_pre", "[\"layer\", \"pos\"]"),
+        T::ResidMid => ("hook_resid_mid", "[\"layer\", \"pos\"]"),
+        T::ResidPost => ("hook_resid_post", "[\"layer\", \"pos\"]"),
+        T::AttnOut => ("hook_attn_out", "[\"layer\", \"pos\"]"),
+        T::MlpOut => ("hook_mlp_out", "[\"layer\", \"pos\"]"),
+        T::AttnHeadOutAllPos => ("attn.hook_z", "[\"layer\", \"head\"]"),
+        T::AttnHeadOutByPos => ("attn.hook_z", "[\"layer\", \"pos\", \"head\"]"),
+        T::AttnHeadQAllPos => ("attn.hook_q", "[\"layer\", \"head\"]"),
+        T::AttnHeadQByPos => ("attn.hook_q", "[\"layer\", \"pos\", \"head\"]"),
+        T::AttnHeadKAllPos => ("attn.hook_k", "[\"layer\", \"head\"]"),
+        T::AttnHeadKByPos => ("attn.hook_k", "[\"layer\", \"pos\", \"head\"]"),
+        T::AttnHeadVAllPos => ("attn.hook_v", "[\"layer\", \"head\"]"),
+        T::AttnHeadVByPos => ("attn.hook_v", "[\"layer\", \"pos\", \"head\"]"),
+        T::AttnHeadPatternAllPos | T::AttnHeadPatternByPos => {
+            return Err(unsupported("patching attention patterns"));
+        }
+    })
+}
+
+fn experiment(spec: &Spec) -> Result<String, ExportError> {
+    match &spec.experiment {
+        Experiment::ActivationPatching(params) => patching(&params.targets),
+        Experiment::Ablation(params) => Ok(ablation_sweep(params)),
+        Experiment::Generation(params) => {
+            if !params.interventions.is_empty() {
+                return Err(unsupported("generation with interventions"));
+            }
+            Ok(format!(
+                "{GENERATE}{GENERATE_NN}{config}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, None)}}\n",
+                config = generation_config(&params.generation, spec.seed),
+                prompt = prompt(&params.prompt),
+                bos = boolean(params.prepend_bos),
+            ))
+        }
+        Experiment::Steering(params) => {
+            let site = match params.hook {
+                HookPoint::Block(layer, hook) => match hook {
+                    BlockHook::ResidPre => ("hook_resid_pre", layer),
+                    BlockHook::ResidMid => ("hook_resid_mid", layer),
+                    BlockHook::ResidPost => ("hook_resid_post", layer),
+                    BlockHook::AttnOut => ("hook_attn_out", layer),
+                    BlockHook::MlpOut => ("hook_mlp_out", layer),
+                    _ => return Err(unsupported(&format!("steering at {}", params.hook))),
+                },
+                _ => return Err(unsupported(&format!("steering at {}", params.hook))),
+            };
+            Ok(format!(
+                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
+                config = generation_config(&params.generation, spec.seed),
+                site = string(site.0),
+                layer = site.1,
+                coeff = float(params.coeff),
+                bos = boolean(params.prepend_bos),
+            )
+            .replace("POSITIVE_PROMPT", &prompt(&params.positive))
+            .replace("NEGATIVE_PROMPT", &prompt(&params.negative))
+            .replace("STEERED_PROMPT", &prompt(&params.prompt)))
+        }
+        Experiment::LogitLens => Err(unsupported("the logit lens")),
+        Experiment::AttributionPatching(_) => Err(unsupported("attribution patching")),
+        Experiment::Circuit(_) => Err(unsupported("circuit (keep-only) ablation")),
+        Experiment::PathPatching(_) => Err(unsupported("path patching")),
+        Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
+    }
+}
+
+fn patching(targets: &[PatchTarget]) -> Result<String, ExportError> {
+    let rows = targets
+        .iter()
+        .map(|&t| {
+            let (site, axes) = patch_site(t)?;
+            Ok(format!("({}, {}, {axes})", string(t.name()), string(site)))
+        })
+        .collect::<Result<Vec<_>, ExportError>>()?;
+    Ok(format!(
+        r#"
+# Activation patching: run the corrupted prompts with one clean activation put back (a cell:
+# a layer and a position and/or a head), score with the clean answers; one trace a cell.
+clean_value = run(clean_tokens).mean().item()
+corrupted_value = run(corrupted_tokens).mean().item()
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
+for name, site, axes in {rows}:
+    clean = activations(clean_tokens, site)
+    shape = [n_layers] + [n_pos if axis == "pos" else n_heads for axis in axes[1:]]
+    per_prompt = torch.zeros(shape + [n_prompts])
+    for cell in itertools.product(*map(range, shape)):
+        at = dict(zip(axes, cell))
+        index = (slice(None), at.get("pos", slice(None)))
+        if "head" in at:
+            index += (head_slice(site, at["head"]),)
+        per_prompt[cell] = run(corrupted_tokens, site, at["layer"], index, clean[at["layer"]][index])
+    patched = per_prompt.mean(-1)
+    grid(f"patch.{{name}}", axes, patched)
+    grid(f"patch.{{name}}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
+    grid(f"patch.{{name}}.per_prompt", axes + ["prompt"], per_prompt)
+"#,
+        rows = long_list(rows)
+    ))
+}
+
+fn ablation_sweep(params: &ablation::Params) -> String {
+    let kind = match params.ablation {
+        AblationKind::Zero => "zero",
+        AblationKind::Mean => "mean",
+        AblationKind::Resample => "resample",
+    };
+    let (site, units, name, axes) = match &params.target {
+        AblationTarget::Heads => (
+            "attn.hook_z",
+            "[(layer, (slice(None), slice(None), head_slice(\"attn.hook_z\", head))) for layer in range(n_layers) for head in range(n_heads)]".to_string(),
+            format!("ablate.{kind}_head_z"),
+            "[\"layer\", \"head\"], (n_layers, n_heads)",
+        ),
+        AblationTarget::Mlp => (
+            "hook_mlp_out",
+            "[(layer, (slice(None),)) for layer in range(n_layers)]".to_string(),
+            format!("ablate.{kind}_mlp_out"),
+            "[\"layer\"], (n_layers,)",
+        ),
+        AblationTarget::Neurons { layer, neurons } => (
+            "mlp.hook_post",
+            format!(
+                "[({layer}, (slice(None), slice(None), neuron)) for neuron in {}]",
+                if neurons.is_empty() {
+                    "range(4 * model.config.n_embd if model.config.n_inner is None else model.config.n_inner)".to_string()
+                } else {
+                    list(neurons.iter().map(usize::to_string))
+                }
+            ),
+            format!("ablate.{kind}_mlp_post_{layer}"),
+            "[\"neuron\"], (-1,)",
+        ),
+    };
+    let value = match params.ablation {
+        AblationKind::Zero => "0.0",
+        // Over the batch and every position of the clean run, <|endoftext|> included.
+        AblationKind::Mean => "clean[layer][index].mean((0, 1))",
+        AblationKind::Resample => "corrupted[layer][index]",
+    };
+    let corrupted = if params.ablation == AblationKind::Resample {
+        "corrupted = activations(corrupted_tokens, SITE)\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"
+# {kind} ablation, one unit at a time, on the clean prompts.
+SITE = {site}
+results["metrics"]["clean"] = run(clean_tokens).mean().item()
+clean = activations(clean_tokens, SITE)
+{corrupted}units = {units}
+per_prompt = torch.stack([run(clean_tokens, SITE, layer, index, {value}) for layer, index in units])
+axes, shape = {axes}
+per_prompt = per_prompt.reshape(*shape, n_prompts)
+grid({name}, axes, per_prompt.mean(-1))
+grid({name_pp}, axes + ["prompt"], per_prompt)
+"#,
+        site = string(site),
+        name = string(&name),
+        name_pp = string(&format!("{name}_per_prompt")),
+    )
+}
+
+/// The decoding loop of the TransformerLens script, each step one trace (with `steer`, a
+/// function writing into the trace, when given).
+const GENERATE_NN: &str = r#"
+
+def forward(tokens, steer):
+    with model.trace(tokens, **TRACE):
+        if steer is not None:
+            steer()
+        logits = model.lm_head.output.save()
+    return logits
+"#;
+
+const STEERING: &str = r#"
+# Activation addition (Turner et al.): the difference of the site's activations on the two
+# prompts at their last position, times COEFF, added at every position while generating.
+positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
+with model.trace(torch.tensor([positive]), **TRACE):
+    positive_act = SITES[SITE](model.transformer.h[LAYER]).save()
+with model.trace(torch.tensor([negative]), **TRACE):
+    negative_act = SITES[SITE](model.transformer.h[LAYER]).save()
+vector = positive_act[0, -1] - negative_act[0, -1]
+grid("steer.vector", ["d_model"], vector)
+
+
+def steer():
+    SITES[SITE](model.transformer.h[LAYER])[:] += COEFF * vector
+
+
+prompt_ids = to_ids(STEERED_PROMPT, bos)
+for name, steering in [("unsteered", None), ("steered", steer)]:
+    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, steering)}
+"#;
