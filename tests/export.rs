@@ -33,7 +33,7 @@ fn parses_as_python(name: &str, script: &str) {
 fn every_example_exports_or_is_refused_by_name() {
     for (library, at_least, idiom) in [
         (Library::TransformerLens, 11, "HookedTransformer"),
-        (Library::Nnsight, 9, "with model.trace("),
+        (Library::Nnsight, 10, "with model.trace("),
     ] {
         let mut exported = 0;
         for example in EXAMPLES {

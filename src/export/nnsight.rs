@@ -208,7 +208,11 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             .replace("STEERED_PROMPT", &prompt(&params.prompt)))
         }
         Experiment::LogitLens => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(_) => Err(unsupported("attribution patching")),
+        Experiment::AttributionPatching(params) => Ok(if params.compare {
+            format!("{ATTRIBUTION}{PATCH}{COMPARE}")
+        } else {
+            ATTRIBUTION.to_string()
+        }),
         Experiment::Circuit(_) => Err(unsupported("circuit (keep-only) ablation")),
         Experiment::PathPatching(_) => Err(unsupported("path patching")),
         Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
@@ -224,13 +228,22 @@ fn patching(targets: &[PatchTarget]) -> Result<String, ExportError> {
         })
         .collect::<Result<Vec<_>, ExportError>>()?;
     Ok(format!(
-        r#"
-# Activation patching: run the corrupted prompts with one clean activation put back (a cell:
-# a layer and a position and/or a head), score with the clean answers; one trace a cell.
+        r#"{PATCH}
 clean_value = run(clean_tokens).mean().item()
 corrupted_value = run(corrupted_tokens).mean().item()
 results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 for name, site, axes in {rows}:
+    patch(name, site, axes)
+"#,
+        rows = long_list(rows)
+    ))
+}
+
+/// Activation patching of one target, a trace a cell.
+const PATCH: &str = r#"
+# Activation patching: run the corrupted prompts with one clean activation put back (a cell:
+# a layer and a position and/or a head), score with the clean answers; one trace a cell.
+def patch(name, site, axes):
     clean = activations(clean_tokens, site)
     shape = [n_layers] + [n_pos if axis == "pos" else n_heads for axis in axes[1:]]
     per_prompt = torch.zeros(shape + [n_prompts])
@@ -241,13 +254,12 @@ for name, site, axes in {rows}:
             index += (head_slice(site, at["head"]),)
         per_prompt[cell] = run(corrupted_tokens, site, at["layer"], index, clean[at["layer"]][index])
     patched = per_prompt.mean(-1)
-    grid(f"patch.{{name}}", axes, patched)
-    grid(f"patch.{{name}}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
-    grid(f"patch.{{name}}.per_prompt", axes + ["prompt"], per_prompt)
-"#,
-        rows = long_list(rows)
-    ))
-}
+    grid(f"patch.{name}", axes, patched)
+    grid(f"patch.{name}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
+    grid(f"patch.{name}.per_prompt", axes + ["prompt"], per_prompt)
+    return patched
+
+"#;
 
 fn ablation_sweep(params: &ablation::Params) -> String {
     let kind = match params.ablation {
@@ -405,4 +417,62 @@ grid("lens.head_results", ["component", "prompt", "d_model"], heads)
 per_head = (heads * directions).sum(-1).reshape(n_layers, n_heads, n_prompts)
 grid("lens.head_dla_logit_diff_per_prompt", ["layer", "head", "prompt"], per_head)
 grid("lens.head_dla_logit_diff", ["layer", "head"], per_head.mean(-1))
+"#;
+
+/// Attribution patching from one forward and backward trace per side; gradients are read in
+/// the backward pass's order (the reverse of the forward's).
+const ATTRIBUTION: &str = r#"
+# Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
+# corrupted) activation, from one forward and backward trace per side.
+def forward_backward(tokens):
+    sites, activations, gradients = {}, {}, {}
+    with torch.enable_grad(), model.trace(tokens, **TRACE):
+        for layer in range(n_layers):
+            block = model.transformer.h[layer]
+            sites[("hook_resid_pre", layer)] = block.input
+            sites[("attn.hook_z", layer)] = block.attn.c_proj.input
+        for key, proxy in sites.items():
+            activations[key] = proxy.save()
+        value = metric_per_prompt(model.lm_head.output).mean()
+        saved = value.save()
+        with value.backward():
+            for key in reversed(list(sites)):
+                gradients[key] = sites[key].grad.save()
+    return saved.item(), activations, gradients
+
+
+clean_value, clean_acts, _ = forward_backward(clean_tokens)
+corrupted_value, corrupted_acts, corrupted_grads = forward_backward(corrupted_tokens)
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
+
+
+def attribution(site, layer):
+    key = (site, layer)
+    return corrupted_grads[key] * (clean_acts[key] - corrupted_acts[key])
+
+
+z_by_pos = torch.stack([
+    attribution("attn.hook_z", layer).reshape(n_prompts, n_pos, n_heads, d_head).sum(dim=(0, 3))
+    for layer in range(n_layers)])
+estimates = {
+    "z": z_by_pos.sum(dim=1),
+    "z_by_pos": z_by_pos,
+    "resid_pre": torch.stack([attribution("hook_resid_pre", layer).sum(dim=(0, 2)) for layer in range(n_layers)]),
+}
+grid("attrib.z", ["layer", "head"], estimates["z"])
+grid("attrib.z_by_pos", ["layer", "pos", "head"], estimates["z_by_pos"])
+grid("attrib.resid_pre", ["layer", "pos"], estimates["resid_pre"])
+"#;
+
+const COMPARE: &str = r#"
+# The activation patching each estimates, and Pearson's r between estimate and effect (the
+# change from the corrupted run).
+for estimate, name, site, axes in [
+    ("z", "attn_head_out_all_pos", "attn.hook_z", ["layer", "head"]),
+    ("z_by_pos", "attn_head_out_by_pos", "attn.hook_z", ["layer", "pos", "head"]),
+    ("resid_pre", "resid_pre", "hook_resid_pre", ["layer", "pos"]),
+]:
+    patched = patch(name, site, axes)
+    pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
+    results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
 "#;
