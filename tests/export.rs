@@ -32,8 +32,8 @@ fn parses_as_python(name: &str, script: &str) {
 #[test]
 fn every_example_exports_or_is_refused_by_name() {
     for (library, at_least, idiom) in [
-        (Library::TransformerLens, 11, "HookedTransformer"),
-        (Library::Nnsight, 10, "with model.trace("),
+        (Library::TransformerLens, 12, "HookedTransformer"),
+        (Library::Nnsight, 11, "with model.trace("),
     ] {
         let mut exported = 0;
         for example in EXAMPLES {
@@ -106,7 +106,7 @@ fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("`pyvene` is not a library"));
-    let refused = run(&["export", "static/experiments/ioi-circuit.json"]);
+    let refused = run(&["export", "static/experiments/ioi-edge-attribution.json"]);
     assert_eq!(refused.status.code(), Some(2));
     let nnsight = run(&[
         "export",
