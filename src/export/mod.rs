@@ -8,7 +8,8 @@ mod nnsight;
 mod python;
 mod transformer_lens;
 
-use crate::spec::Spec;
+use crate::spec::{Prompts, Spec};
+use python::{boolean, long_list, prompt, token};
 use std::fmt;
 
 /// The library a script is written for.
@@ -61,3 +62,89 @@ pub fn to_python(spec: &Spec, library: Library) -> Result<String, ExportError> {
         Library::Nnsight => nnsight::script(spec),
     }
 }
+
+/// What a library's script is made of, around the experiment's own code.
+struct Parts<'a> {
+    /// "TransformerLens (written against 3.9)".
+    library: &'a str,
+    /// Imports, the model, `results`, `grid`, `to_ids`.
+    prelude: &'a str,
+    /// `to_token` and whatever the library's experiments need of the prompts.
+    tokens: &'a str,
+    /// `metric_per_prompt` for the spec's metric.
+    metric: &'a str,
+    /// The experiment.
+    body: String,
+}
+
+/// Docstring, prelude, the spec's prompts as constants, the experiment, the results file.
+fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
+    let mut out = header(spec, parts.library);
+    out.push_str(parts.prelude);
+    if let Some(prompts) = &spec.prompts {
+        out.push_str(&prompt_constants(prompts));
+        out.push_str(TO_TOKENS);
+        out.push_str(parts.tokens);
+        out.push_str(parts.metric);
+    }
+    out.push('\n');
+    out.push_str(&parts.body);
+    out.push_str(FOOTER);
+    out
+}
+
+fn header(spec: &Spec, library: &str) -> String {
+    let title = if spec.title.is_empty() {
+        "A Patchbay experiment".to_string()
+    } else {
+        spec.title.replace('\\', "\\\\").replace("\"\"\"", "'''")
+    };
+    format!(
+        r#""""{title}
+
+Exported from Patchbay {version} for {library}. Run it as
+
+    python this_script.py MODEL OUT.json
+
+MODEL is a Hugging Face hub id (the spec's model is {model}) or a folder with config.json,
+model.safetensors and tokenizer.json. OUT.json gets the results in the layout of
+`patchbay run`: grids.NAME.values (row-major; the shape in grids.NAME.shape), metrics.NAME,
+generations.NAME.generation.new_ids.
+"""
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        model = spec.model.id,
+    )
+}
+
+fn prompt_constants(prompts: &Prompts) -> String {
+    format!(
+        "\nPREPEND_BOS = {}\nCLEAN = {}\nCORRUPTED = {}\n\
+         # (correct, incorrect) for each prompt; corrupted runs are scored with the clean answers.\n\
+         ANSWERS = {}\n",
+        boolean(prompts.prepend_bos),
+        long_list(prompts.clean.iter().map(prompt)),
+        long_list(prompts.corrupted.iter().map(prompt)),
+        long_list(
+            prompts
+                .answers
+                .iter()
+                .map(|[c, i]| format!("({}, {})", token(c), token(i)))
+        )
+    )
+}
+
+const TO_TOKENS: &str = r#"
+
+def to_tokens(prompts):
+    """[prompt, pos] token ids; patching needs prompts of equal length."""
+    rows = [to_ids(p, PREPEND_BOS) for p in prompts]
+    if len({len(r) for r in rows}) > 1:
+        sys.exit("the prompts have different numbers of tokens: " + str([len(r) for r in rows]))
+    return torch.tensor(rows)
+"#;
+
+const FOOTER: &str = r#"
+with open(sys.argv[2], "w") as out:
+    json.dump(results, out)
+"#;

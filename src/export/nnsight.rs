@@ -6,34 +6,23 @@
 //! them, and those not written yet, are refused by name.
 
 use super::ExportError;
-use super::python::{boolean, float, list, long_list, prompt, string, token};
+use super::python::{boolean, float, list, long_list, prompt, string};
 use super::transformer_lens::{GENERATE, generation_config, metric};
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
 use crate::hooks::{BlockHook, HookPoint};
 use crate::spec::{Experiment, Spec};
 
 pub fn script(spec: &Spec) -> Result<String, ExportError> {
-    let body = experiment(spec)?;
-    let mut out = super::transformer_lens::header(spec, "nnsight (written against 0.8)");
-    out.push_str(PRELUDE);
-    if let Some(prompts) = &spec.prompts {
-        out.push_str(&format!(
-            "\nPREPEND_BOS = {}\nCLEAN = {}\nCORRUPTED = {}\n",
-            boolean(prompts.prepend_bos),
-            long_list(prompts.clean.iter().map(prompt)),
-            long_list(prompts.corrupted.iter().map(prompt)),
-        ));
-        out.push_str(&format!(
-            "# (correct, incorrect) for each prompt; corrupted runs are scored with the clean answers.\nANSWERS = {}\n",
-            long_list(prompts.answers.iter().map(|[c, i]| format!("({}, {})", token(c), token(i))))
-        ));
-        out.push_str(PROMPTS);
-        out.push_str(metric(spec.metric));
-    }
-    out.push('\n');
-    out.push_str(&body);
-    out.push_str(super::transformer_lens::FOOTER);
-    Ok(out)
+    Ok(super::assemble(
+        spec,
+        super::Parts {
+            library: "nnsight (written against 0.8)",
+            prelude: PRELUDE,
+            tokens: TOKENS,
+            metric: metric(spec.metric),
+            body: experiment(spec)?,
+        },
+    ))
 }
 
 fn unsupported(what: &str) -> ExportError {
@@ -101,15 +90,7 @@ def head_slice(site, head):
     return slice(start, start + d_head)
 "#;
 
-const PROMPTS: &str = r#"
-
-def to_tokens(prompts):
-    """[prompt, pos] token ids; patching needs prompts of equal length."""
-    rows = [to_ids(p, PREPEND_BOS) for p in prompts]
-    if len({len(r) for r in rows}) > 1:
-        sys.exit("the prompts have different numbers of tokens: " + str([len(r) for r in rows]))
-    return torch.tensor(rows)
-
+const TOKENS: &str = r#"
 
 def to_token(token):
     if isinstance(token, int):

@@ -3,60 +3,22 @@
 //! `run_with_cache`, `run_with_hooks` and `ActivationCache`'s logit-lens methods.
 
 use super::ExportError;
-use super::python::{boolean, float, list, long_list, prompt, string, token};
+use super::python::{boolean, float, list, long_list, prompt, string};
 use crate::experiments::generation::GenerationConfig;
 use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation};
 use crate::spec::{Experiment, Spec};
 
 pub fn script(spec: &Spec) -> Result<String, ExportError> {
-    let body = experiment(spec)?;
-    let mut out = header(spec, "TransformerLens (written against 3.9)");
-    out.push_str(PRELUDE);
-    if let Some(prompts) = &spec.prompts {
-        out.push_str(&format!(
-            "\nPREPEND_BOS = {}\nCLEAN = {}\n",
-            boolean(prompts.prepend_bos),
-            long_list(prompts.clean.iter().map(prompt))
-        ));
-        out.push_str(&format!(
-            "CORRUPTED = {}\n",
-            long_list(prompts.corrupted.iter().map(prompt))
-        ));
-        out.push_str(&format!(
-            "# (correct, incorrect) for each prompt; corrupted runs are scored with the clean answers.\nANSWERS = {}\n",
-            long_list(prompts.answers.iter().map(|[c, i]| format!("({}, {})", token(c), token(i))))
-        ));
-        out.push_str(PROMPTS);
-        out.push_str(metric(spec.metric));
-    }
-    out.push('\n');
-    out.push_str(&body);
-    out.push_str(FOOTER);
-    Ok(out)
-}
-
-pub(super) fn header(spec: &Spec, library: &str) -> String {
-    let title = if spec.title.is_empty() {
-        "A Patchbay experiment".to_string()
-    } else {
-        spec.title.replace('\\', "\\\\").replace("\"\"\"", "'''")
-    };
-    format!(
-        r#""""{title}
-
-Exported from Patchbay {version} for {library}. Run it as
-
-    python this_script.py MODEL OUT.json
-
-MODEL is a Hugging Face hub id (the spec's model is {model}) or a folder with config.json,
-model.safetensors and tokenizer.json. OUT.json gets the results in the layout of
-`patchbay run`: grids.NAME.values (row-major; the shape in grids.NAME.shape), metrics.NAME,
-generations.NAME.generation.new_ids.
-"""
-"#,
-        version = env!("CARGO_PKG_VERSION"),
-        model = spec.model.id,
-    )
+    Ok(super::assemble(
+        spec,
+        super::Parts {
+            library: "TransformerLens (written against 3.9)",
+            prelude: PRELUDE,
+            tokens: TOKENS,
+            metric: metric(spec.metric),
+            body: experiment(spec)?,
+        },
+    ))
 }
 
 const PRELUDE: &str = r#"import json
@@ -115,15 +77,7 @@ def to_ids(prompt, prepend_bos):
     return list(prompt)
 "#;
 
-const PROMPTS: &str = r#"
-
-def to_tokens(prompts):
-    """[prompt, pos] token ids; patching needs prompts of equal length."""
-    rows = [to_ids(p, PREPEND_BOS) for p in prompts]
-    if len({len(r) for r in rows}) > 1:
-        sys.exit("the prompts have different numbers of tokens: " + str([len(r) for r in rows]))
-    return torch.tensor(rows)
-
+const TOKENS: &str = r#"
 
 def to_token(token):
     return token if isinstance(token, int) else model.to_single_token(token)
@@ -169,11 +123,6 @@ const METRIC_MEAN: &str = r#"
 def metric(logits):
     """The metric over the batch: its mean (what TransformerLens's patching functions record)."""
     return metric_per_prompt(logits).mean()
-"#;
-
-pub(super) const FOOTER: &str = r#"
-with open(sys.argv[2], "w") as out:
-    json.dump(results, out)
 "#;
 
 fn unsupported(what: &str) -> ExportError {
