@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, repo, tiny } from './serve.mjs';
 import { openProfile } from './chromium.mjs';
+import { runSpec } from './page.mjs';
 
 const example = (name) => fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8');
 const rejected = (kind, name) => path.join(repo, 'tests/e2e/rejected', kind, name);
@@ -54,17 +55,6 @@ async function loadError(page, pattern) {
     throw new Error(`no load error matching ${pattern} (status, error: ${JSON.stringify(shown)})`, { cause: e });
   }
   return page.textContent('#load-error');
-}
-
-async function runSpec(page, spec) {
-  const before = await page.getAttribute('#experiment-result', 'data-run-id').catch(() => null);
-  await page.fill('#spec-text', spec);
-  await page.click('#run-experiment');
-  await page.waitForFunction((previous) => {
-    const id = document.querySelector('#experiment-result')?.dataset.runId;
-    return id && id !== previous && !document.querySelector('#run-experiment').disabled;
-  }, before, { timeout: 300_000 });
-  return page.getAttribute('#experiment-result', 'data-run-id');
 }
 
 async function exportHistory(page) {

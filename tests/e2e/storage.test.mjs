@@ -9,6 +9,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo } from './serve.mjs';
 import { cpuArgs, executablePath, openProfile } from './chromium.mjs';
+import { runSpec } from './page.mjs';
 
 const args = cpuArgs;
 const screenshots = path.join(repo, 'tests/e2e/screenshots');
@@ -28,17 +29,6 @@ async function loadTiny(page, base = server.base) {
   await page.fill('#model-url', `${base}/models/tiny-gpt2/`);
   await page.click('#load-model');
   await page.waitForSelector('#prompt-text', { timeout: 120_000 });
-}
-
-async function runSpec(page, spec) {
-  const before = await page.getAttribute('#experiment-result', 'data-run-id').catch(() => null);
-  await page.fill('#spec-text', spec);
-  await page.click('#run-experiment');
-  await page.waitForFunction((previous) => {
-    const id = document.querySelector('#experiment-result')?.dataset.runId;
-    return id && id !== previous && !document.querySelector('#run-experiment').disabled;
-  }, before, { timeout: 300_000 });
-  return page.getAttribute('#experiment-result', 'data-run-id');
 }
 
 const values = (page, grid) => page.$$eval(`table[data-grid="${grid}"] td[data-value]`, (tds) => tds.map((td) => td.dataset.value));
