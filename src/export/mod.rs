@@ -109,10 +109,15 @@ Exported from Patchbay {version} for {library}. Run it as
 MODEL is a Hugging Face hub id (the spec's model is {model}) or a folder with config.json,
 model.safetensors and tokenizer.json. OUT.json gets the results in the layout of
 `patchbay run`: grids.NAME.values (row-major; the shape in grids.NAME.shape), metrics.NAME,
-generations.NAME.generation.new_ids.
+generations.NAME.generation.new_ids.{remote}
 """
 "#,
         version = env!("CARGO_PKG_VERSION"),
+        remote = if library.starts_with("nnsight") {
+            "\n\nWith --remote after OUT.json every trace runs on NDIF's hosted copy of MODEL (set an NDIF\nAPI key first: nnsight.CONFIG.set_default_api_key(KEY))."
+        } else {
+            ""
+        },
         model = spec.model.id,
     )
 }
