@@ -117,3 +117,24 @@ fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
     assert!(nnsight.status.success());
     assert!(String::from_utf8_lossy(&nnsight.stdout).contains("model.transformer.h[layer]"));
 }
+
+#[test]
+fn titles_and_model_ids_cannot_break_out_of_the_docstring() {
+    let json = EXAMPLES
+        .iter()
+        .find(|e| e.stem == "ioi-logit-lens")
+        .unwrap()
+        .json;
+    let mut spec = Spec::from_json(json).unwrap();
+    spec.title = r#"a """ quote, a \N{ and a \ at the end\"#.into();
+    spec.model.id = r#"x"""\import os; os.system("id")"#.into();
+    for library in [Library::TransformerLens, Library::Nnsight] {
+        let script = to_python(&spec, library).unwrap();
+        parses_as_python("hostile title", &script);
+        let docstring_end = script[3..].find("\"\"\"").unwrap() + 3;
+        assert!(
+            script[docstring_end..].starts_with("\"\"\"\nimport "),
+            "{library:?}"
+        );
+    }
+}

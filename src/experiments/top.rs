@@ -3,6 +3,9 @@
 /// The ids of the `k` largest values, largest first; equal values by id, as a stable sort of
 /// the ids would give them. One pass: most values lose one comparison against the k-th best.
 pub fn largest(values: &[f32], k: usize) -> Vec<u32> {
+    if k > ONE_PASS_MAX_K {
+        return largest_by_selection(values, k);
+    }
     let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
     for (id, &value) in values.iter().enumerate() {
         if best.len() == k
@@ -20,6 +23,25 @@ pub fn largest(values: &[f32], k: usize) -> Vec<u32> {
     best.into_iter().map(|(_, id)| id).collect()
 }
 
+/// Past this, keeping the best in a sorted list costs O(k) an insertion (top-k sampling may ask
+/// for thousands): select the k largest in linear time, then sort only those.
+const ONE_PASS_MAX_K: usize = 64;
+
+fn largest_by_selection(values: &[f32], k: usize) -> Vec<u32> {
+    let before = |a: &u32, b: &u32| {
+        values[*b as usize]
+            .total_cmp(&values[*a as usize])
+            .then(a.cmp(b))
+    };
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
+    if k < order.len() {
+        order.select_nth_unstable_by(k, before);
+        order.truncate(k);
+    }
+    order.sort_unstable_by(before);
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::largest;
@@ -33,7 +55,7 @@ mod tests {
                 r => r as f32 - 6.0,
             })
             .collect();
-        for k in [0, 1, 10, 499, 500, 600] {
+        for k in [0, 1, 10, 64, 65, 499, 500, 600] {
             let mut sorted: Vec<u32> = (0..values.len() as u32).collect();
             sorted.sort_by(|a, b| values[*b as usize].total_cmp(&values[*a as usize]));
             sorted.truncate(k);

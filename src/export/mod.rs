@@ -93,11 +93,16 @@ fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
     out
 }
 
+/// Text that cannot end or break the script's docstring: backslashes doubled, `"""` broken up.
+fn docstring(text: &str) -> String {
+    text.replace('\\', "\\\\").replace("\"\"\"", "\"\"\\\"")
+}
+
 fn header(spec: &Spec, library: &str) -> String {
     let title = if spec.title.is_empty() {
         "A Patchbay experiment".to_string()
     } else {
-        spec.title.replace('\\', "\\\\").replace("\"\"\"", "'''")
+        docstring(&spec.title)
     };
     format!(
         r#""""{title}
@@ -118,7 +123,7 @@ generations.NAME.generation.new_ids.{remote}
         } else {
             ""
         },
-        model = spec.model.id,
+        model = docstring(&spec.model.id),
     )
 }
 

@@ -39,8 +39,8 @@ struct WebFolder<'a> {
     emit: &'a dyn Fn(Event),
     /// Whether files may come from the browser cache.
     use_cache: bool,
-    /// Whether any bytes came from the browser cache.
-    used_cache: bool,
+    /// Whether the file read last (the one a failure is about) came from the browser cache.
+    last_from_cache: bool,
     /// Where each file came from.
     origins: Vec<Origin>,
     /// For the user: cache problems (each starts with `; `).
@@ -63,7 +63,8 @@ impl FileSource for WebFolder<'_> {
             total: None,
         });
         let url = format!("{}{name}", self.base);
-        let from_cache = &mut self.used_cache;
+        self.last_from_cache = false;
+        let from_cache = &mut self.last_from_cache;
         let (origin, note) = fetch_cached_into(
             &url,
             self.use_cache,
@@ -136,7 +137,7 @@ pub async fn download(
             signal,
             emit,
             use_cache,
-            used_cache: false,
+            last_from_cache: false,
             origins: vec![],
             notes: notes.clone(),
         };
@@ -158,7 +159,7 @@ pub async fn download(
                 forget(&urls).await;
                 // A copy the cache damaged (cut short on disk, a changed file) is not the
                 // model's fault: download it once more before saying anything is wrong.
-                if folder.used_cache && !signal.aborted() {
+                if folder.last_from_cache && !signal.aborted() {
                     status(format!(
                         "the browser cache's copy of {label} did not load ({e}); downloading it again"
                     ));
