@@ -111,8 +111,10 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
                 stop_at_eos: false,
                 ..GenerationConfig::default()
             },
+            at: steering::SteerAt::EveryPosition,
         }),
         seed: 0,
+        published: None,
     };
     let request = Request::Run {
         spec: Box::new(spec),

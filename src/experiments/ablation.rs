@@ -43,6 +43,10 @@ pub enum AblationTarget {
 pub struct Params {
     pub ablation: AblationKind,
     pub target: AblationTarget,
+    /// Ablate at this position only (TransformerLens's IOI demo knocks heads out at END, the
+    /// last position); every position when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
     /// Rows per forward pass (cells × prompts).
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
@@ -74,11 +78,12 @@ impl AblationTarget {
     fn cells(
         &self,
         model: &Gpt2,
+        pos: Option<usize>,
     ) -> Result<(Vec<Cell>, Vec<usize>, Vec<&'static str>), ExperimentError> {
         let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
         let cell = |layer, head, neuron| Cell {
             layer,
-            pos: None,
+            pos,
             head,
             neuron,
         };
@@ -156,10 +161,17 @@ pub async fn run(
     let Params {
         ablation: kind,
         target,
+        position,
         max_rows,
     } = params;
     let (kind, max_rows) = (*kind, *max_rows);
-    let (cells, shape, axes) = target.cells(model)?;
+    if let Some(p) = position.filter(|&p| p >= prompts.n_pos()) {
+        return Err(ExperimentError::Parameter(format!(
+            "position {p} is beyond the prompts ({} tokens)",
+            prompts.n_pos()
+        )));
+    }
+    let (cells, shape, axes) = target.cells(model, *position)?;
     let keep = |p: HookPoint| {
         matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
             || p.layer().is_some_and(|l| p == target.hook(l))

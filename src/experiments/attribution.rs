@@ -6,14 +6,14 @@ use super::metric::last_position;
 use super::patching::{default_max_rows, patch_targets};
 use super::readback::read;
 use super::{
-    AttributionTarget, Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress,
-    PromptSet,
+    AttributionTarget, Checked, ExperimentError, GridKind, GridName, Needs, Output, ParamError,
+    Progress, PromptSet,
 };
 use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Attribution patching, with the activation patching it estimates when `compare`: the spec's
 /// `attribution_patching`.
@@ -22,34 +22,55 @@ use std::collections::BTreeMap;
 pub struct Params {
     #[serde(default)]
     pub compare: bool,
+    /// What to estimate (`z`, `z_by_pos`, `resid_pre`, `attn_out`, `mlp_out`, `q`, `k`, `v`,
+    /// `pattern`); the first three when absent.
+    #[serde(default = "default_targets")]
+    pub targets: Vec<AttributionTarget>,
     /// Rows per forward pass of the comparison's sweeps (cells × prompts).
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
+}
+
+fn default_targets() -> Vec<AttributionTarget> {
+    AttributionTarget::DEFAULT.to_vec()
 }
 
 impl Checked for Params {
     fn needs(&self) -> Needs {
         Needs::CleanAndCorrupted
     }
+
+    fn check(&self) -> Result<(), ParamError> {
+        let field = "attribution_patching.targets".to_string();
+        if self.targets.is_empty() {
+            return Err(ParamError {
+                field,
+                message: "name at least one target".into(),
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = self.targets.iter().find(|t| !seen.insert(**t)) {
+            return Err(ParamError {
+                field,
+                message: format!("`{}` is named twice", twice.as_str()),
+            });
+        }
+        Ok(())
+    }
 }
 
-/// `attrib.z`, `attrib.z_by_pos`, `attrib.resid_pre`; with `compare`, the activation patching
-/// of each (`patch.*`) and the metrics `pearson.<target>` between estimate and effect.
+/// `attrib.<target>` for each target; with `compare`, the activation patching of each
+/// (`patch.*`) and the metrics `pearson.<target>` between estimate and effect.
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    let attr = attribution_patching(model, prompts).await?;
+    let estimates = attribution_patching(model, prompts, &params.targets).await?;
     let mut output = Output::default();
-    let estimates = [
-        (AttributionTarget::Z, attr.z),
-        (AttributionTarget::ZByPos, attr.z_by_pos),
-        (AttributionTarget::ResidPre, attr.resid_pre),
-    ];
     if params.compare {
-        let targets = estimates.each_ref().map(|(t, _)| t.patch_target());
+        let targets: Vec<_> = estimates.iter().map(|(t, _)| t.patch_target()).collect();
         let results = patch_targets(model, prompts, &targets, params.max_rows, progress).await?;
         for ((target, estimate), actual) in estimates.iter().zip(results) {
             // Attribution estimates the change from the corrupted run.
@@ -87,16 +108,6 @@ pub fn pearson(a: &[f32], b: &[f32]) -> f32 {
         sbb += dy * dy;
     }
     (sab / (saa * sbb).sqrt()) as f32
-}
-
-/// Attribution grids, named as in the oracle (`attrib.pair.z`, ...).
-struct AttributionResult {
-    /// Head outputs summed over batch, positions and `d_head`: `[layer, head]`.
-    pub z: Grid,
-    /// Head outputs by position: `[layer, pos, head]`.
-    pub z_by_pos: Grid,
-    /// Residual stream entering each block: `[layer, pos]`.
-    pub resid_pre: Grid,
 }
 
 /// Adds a zero "probe" leaf that requires gradients at chosen hooks, so that the probe's
@@ -174,21 +185,29 @@ fn activation_rank4(a: &Activation) -> Tensor<4> {
     }
 }
 
-/// Attribution patching for `hook_z` (per head, and per head and position) and `resid_pre`.
+/// Attribution patching of each target: the elementwise `grad × (clean − corrupted)` at its
+/// hook, summed over the batch and every axis the target's grid does not keep.
 async fn attribution_patching(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
-) -> Result<AttributionResult, ExperimentError> {
+    targets: &[AttributionTarget],
+) -> Result<Vec<(AttributionTarget, Grid)>, ExperimentError> {
     let corrupted_tokens = prompts.corrupted()?;
-    let wanted =
-        |p: HookPoint| matches!(p, HookPoint::Block(_, BlockHook::Z | BlockHook::ResidPre));
+    let hooks: BTreeSet<BlockHook> = targets
+        .iter()
+        .map(|t| match t.patch_target().hook(0) {
+            HookPoint::Block(_, hook) => hook,
+            other => unreachable!("patching targets are block hooks, not {other}"),
+        })
+        .collect();
+    let wanted = |p: HookPoint| matches!(p, HookPoint::Block(_, h) if hooks.contains(&h));
     let clean = prompts.clean_run(model, wanted).await?.cache;
 
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let n_pos = prompts.n_pos();
     let batch = corrupted_tokens.len();
     let points: Vec<HookPoint> = (0..n_layer)
-        .flat_map(|l| [HookPoint::z(l), HookPoint::resid_pre(l)])
+        .flat_map(|l| hooks.iter().map(move |&h| HookPoint::Block(l, h)))
         .collect();
     let mut probes = ProbeHooks::new(
         points
@@ -203,8 +222,8 @@ async fn attribution_patching(
         .mean();
     let grads = value.backward();
 
-    let mut z_by_pos = vec![];
-    let mut resid_by_pos = vec![];
+    // Per hook point: the attribution summed to `[pos, head]` (head 1 for residual hooks).
+    let mut by_point = BTreeMap::new();
     for point in points {
         let missing = ExperimentError::MissingActivation(point);
         let grad = probes
@@ -212,31 +231,41 @@ async fn attribution_patching(
             .ok_or_else(|| ExperimentError::Device(format!("no gradient reached {point}")))?;
         let corrupted = activation_rank4(probes.seen.activation(point).ok_or(missing.clone())?);
         let clean_act = activation_rank4(clean.activation(point).ok_or(missing)?);
-        let attribution = grad * (clean_act - corrupted); // [batch, pos, head or 1, d]
+        let mut attribution = grad * (clean_act - corrupted);
+        if point.head_axis() == Some(1) {
+            // `[batch, head, query, key]` → `[batch, query, head, key]`.
+            attribution = attribution.swap_dims(1, 2);
+        }
         let [_, pos, heads, _] = attribution.dims();
         let summed = read(attribution.sum_dim(3).sum_dim(0).reshape([pos, heads]))
             .await
             .map_err(ExperimentError::Device)?;
-        if heads == 1 {
-            resid_by_pos.extend(summed)
-        } else {
-            z_by_pos.extend(summed)
-        }
+        by_point.insert(point, summed);
     }
-    let z_by_pos = Grid::new(
-        &["layer", "pos", "head"],
-        vec![n_layer, n_pos, n_head],
-        z_by_pos,
-    );
-    let z: Vec<f32> = (0..n_layer)
-        .flat_map(|l| {
-            let grid = &z_by_pos.values;
-            (0..n_head).map(move |h| (0..n_pos).map(|p| grid[(l * n_pos + p) * n_head + h]).sum())
+    Ok(targets
+        .iter()
+        .map(|&target| {
+            let patch = target.patch_target();
+            let heads = if patch.per_head() { n_head } else { 1 };
+            let mut values = vec![];
+            for layer in 0..n_layer {
+                let summed = &by_point[&patch.hook(layer)];
+                if patch.per_pos() {
+                    values.extend(summed);
+                } else {
+                    values.extend(
+                        (0..heads).map(|h| (0..n_pos).map(|p| summed[p * heads + h]).sum::<f32>()),
+                    );
+                }
+            }
+            let mut shape = vec![n_layer];
+            if patch.per_pos() {
+                shape.push(n_pos);
+            }
+            if patch.per_head() {
+                shape.push(n_head);
+            }
+            (target, Grid::new(&patch.axes(), shape, values))
         })
-        .collect();
-    Ok(AttributionResult {
-        z: Grid::new(&["layer", "head"], vec![n_layer, n_head], z),
-        z_by_pos,
-        resid_pre: Grid::new(&["layer", "pos"], vec![n_layer, n_pos], resid_by_pos),
-    })
+        .collect())
 }

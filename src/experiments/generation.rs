@@ -249,7 +249,7 @@ fn position_independent(intervention: &Intervention) -> bool {
     let trailing_axes = rank - intervention.hook.pos_axis() - 1;
     intervention.positions.is_none()
         && match &intervention.action {
-            Action::Mean => false,
+            Action::Mean | Action::AddFront { .. } => false,
             Action::Add { values } | Action::Replace { values } => {
                 values.shape.len() <= trailing_axes
             }

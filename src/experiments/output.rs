@@ -5,8 +5,10 @@
 use super::Grid;
 use super::ablation::{AblationKind, AblationTarget};
 use super::generation::Generation;
+use super::neurons::NeuronGrid;
 use super::patching::PatchTarget;
 use super::path::{HeadInput, PathGrid};
+use super::repetition::RepetitionGrid;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
@@ -116,21 +118,52 @@ pub enum LensGrid {
 }
 
 /// What attribution patching estimates, each against an activation-patching target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AttributionTarget {
+    /// Head outputs, all positions: `[layer, head]`.
     Z,
+    /// Head outputs by position: `[layer, pos, head]`.
     ZByPos,
+    /// The residual stream entering each block: `[layer, pos]`.
     ResidPre,
+    /// Attention and MLP outputs: `[layer, pos]`.
+    AttnOut,
+    MlpOut,
+    /// Each head's queries, keys, values and pattern, all positions: `[layer, head]`.
+    Q,
+    K,
+    V,
+    Pattern,
 }
 
 impl AttributionTarget {
-    pub const ALL: [Self; 3] = [Self::Z, Self::ZByPos, Self::ResidPre];
+    pub const ALL: [Self; 9] = [
+        Self::Z,
+        Self::ZByPos,
+        Self::ResidPre,
+        Self::AttnOut,
+        Self::MlpOut,
+        Self::Q,
+        Self::K,
+        Self::V,
+        Self::Pattern,
+    ];
+
+    /// What an attribution run estimates unless its spec says otherwise (the oracle's three).
+    pub const DEFAULT: [Self; 3] = [Self::Z, Self::ZByPos, Self::ResidPre];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Z => "z",
             Self::ZByPos => "z_by_pos",
             Self::ResidPre => "resid_pre",
+            Self::AttnOut => "attn_out",
+            Self::MlpOut => "mlp_out",
+            Self::Q => "q",
+            Self::K => "k",
+            Self::V => "v",
+            Self::Pattern => "pattern",
         }
     }
 
@@ -140,6 +173,12 @@ impl AttributionTarget {
             Self::Z => PatchTarget::AttnHeadOutAllPos,
             Self::ZByPos => PatchTarget::AttnHeadOutByPos,
             Self::ResidPre => PatchTarget::ResidPre,
+            Self::AttnOut => PatchTarget::AttnOut,
+            Self::MlpOut => PatchTarget::MlpOut,
+            Self::Q => PatchTarget::AttnHeadQAllPos,
+            Self::K => PatchTarget::AttnHeadKAllPos,
+            Self::V => PatchTarget::AttnHeadVAllPos,
+            Self::Pattern => PatchTarget::AttnHeadPatternAllPos,
         }
     }
 }
@@ -164,6 +203,12 @@ pub enum GridKind {
     Path(PathGrid),
     /// Edge attribution patching's scores `[upstream, downstream]`: `eap.scores`.
     EdgeScores,
+    /// Per-token loss of texts: `loss.per_token`.
+    Loss,
+    /// A repeated sentence's token probabilities: `repeat.<grid>`.
+    Repetition(RepetitionGrid),
+    /// Direct logit attribution of MLP neurons: `neurons.<grid>`.
+    Neurons(NeuronGrid),
 }
 
 /// A grid's name: `kind` and `variant`, written as in the oracle.
@@ -235,6 +280,9 @@ impl fmt::Display for GridName {
             GridKind::Attribution(target) => write!(f, "attrib.{}{dotted}", target.as_str()),
             GridKind::SteeringVector => write!(f, "steer.vector{dotted}"),
             GridKind::EdgeScores => write!(f, "eap.scores{dotted}"),
+            GridKind::Loss => write!(f, "loss.per_token{dotted}"),
+            GridKind::Repetition(grid) => write!(f, "repeat.{}{dotted}", grid.as_str()),
+            GridKind::Neurons(grid) => write!(f, "neurons.{}{dotted}", grid.as_str()),
             GridKind::Path(PathGrid::FinalResid) => write!(f, "path.head_to_final_resid{dotted}"),
             GridKind::Path(PathGrid::Receivers(input)) => {
                 write!(f, "path.head_to_receivers.{}{dotted}", input.as_str())
@@ -314,6 +362,9 @@ impl GridName {
         kinds.push(GridKind::SteeringVector);
         kinds.push(GridKind::Path(PathGrid::FinalResid));
         kinds.push(GridKind::EdgeScores);
+        kinds.push(GridKind::Loss);
+        kinds.extend(RepetitionGrid::ALL.map(GridKind::Repetition));
+        kinds.extend(NeuronGrid::ALL.map(GridKind::Neurons));
         kinds.extend(HeadInput::ALL.map(|i| GridKind::Path(PathGrid::Receivers(i))));
         kinds.into_iter().flat_map(move |kind| {
             variants

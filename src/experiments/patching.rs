@@ -131,11 +131,11 @@ impl PatchTarget {
         HookPoint::Block(layer, self.preset().hook)
     }
 
-    fn per_head(self) -> bool {
+    pub(crate) fn per_head(self) -> bool {
         self.preset().by_head
     }
 
-    fn per_pos(self) -> bool {
+    pub(crate) fn per_pos(self) -> bool {
         self.preset().by_pos
     }
 

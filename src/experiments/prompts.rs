@@ -166,6 +166,14 @@ impl<'a> PromptSet<'a> {
         input.encode(self.tokenizer, prepend_bos, path)
     }
 
+    /// Each token's text (its id without a tokenizer), for labels.
+    pub fn token_texts(&self, ids: &[u32]) -> Vec<String> {
+        match self.tokenizer {
+            Some(tokenizer) => tokenizer.token_texts(ids),
+            None => ids.iter().map(u32::to_string).collect(),
+        }
+    }
+
     /// Runs the clean prompts, caching the hooks `keep` accepts.
     pub async fn clean_run(
         &self,

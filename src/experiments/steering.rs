@@ -13,9 +13,8 @@ use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-/// Activation addition: `coeff · (act(positive) − act(negative))` at `hook`, every position,
-/// while generating from `prompt`; the unsteered continuation is computed alongside. The
-/// spec's `steering`.
+/// Activation addition: `coeff · (act(positive) − act(negative))` at `hook` while generating
+/// from `prompt`; the unsteered continuation is computed alongside. The spec's `steering`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
@@ -30,11 +29,36 @@ pub struct Params {
     /// Its `seed` is replaced by the spec's.
     #[serde(default)]
     pub generation: GenerationConfig,
+    /// Where the difference is taken and added.
+    #[serde(default, skip_serializing_if = "SteerAt::is_default")]
+    pub at: SteerAt,
 }
 
 fn yes() -> bool {
     true
 }
+
+/// Which positions a steering vector comes from and goes to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SteerAt {
+    /// The difference at the two prompts' last positions, added at every position.
+    #[default]
+    EveryPosition,
+    /// Turner et al.'s ActAdd: both prompts right-padded with `" "` tokens to one length, the
+    /// difference position by position, added to the prompt's first positions (the prompt must
+    /// be at least as long).
+    Front,
+}
+
+impl SteerAt {
+    fn is_default(&self) -> bool {
+        *self == Self::EveryPosition
+    }
+}
+
+/// GPT-2's `" "`, ActAdd's padding token.
+pub const SPACE: u32 = 220;
 
 impl Checked for Params {
     fn needs(&self) -> Needs {
@@ -53,18 +77,59 @@ pub async fn run(
     let positive = prompts.encode(&params.positive, bos, "experiment.steering.positive")?;
     let negative = prompts.encode(&params.negative, bos, "experiment.steering.negative")?;
     let ids = prompts.encode(&params.prompt, bos, "experiment.steering.prompt")?;
-    let vector = steering_vector(model, params.hook, &positive, &negative).await?;
     let config = GenerationConfig {
         seed: prompts.seed,
         ..params.generation.clone()
     };
-    let steer = vector.intervention(params.coeff);
     let mut output = Output::default();
-    let d = vector.vector.len();
-    output.grid(
-        GridName::raw(GridKind::SteeringVector),
-        Grid::new(&["d_model"], vec![d], vector.vector),
-    );
+    let steer = match params.at {
+        SteerAt::EveryPosition => {
+            let vector = steering_vector(model, params.hook, &positive, &negative).await?;
+            let steer = vector.intervention(params.coeff);
+            let d = vector.vector.len();
+            output.grid(
+                GridName::raw(GridKind::SteeringVector),
+                Grid::new(&["d_model"], vec![d], vector.vector),
+            );
+            steer
+        }
+        SteerAt::Front => {
+            let (positive, negative) = padded(&positive, &negative);
+            if positive.len() > ids.len() {
+                return Err(ExperimentError::Parameter(format!(
+                    "the steering prompts are {} tokens after padding, the prompt only {}: ActAdd adds them at the prompt's first positions, so the prompt must be at least as long",
+                    positive.len(),
+                    ids.len()
+                )));
+            }
+            let vector = steering_vector(model, params.hook, &positive, &negative).await?;
+            let n = positive.len();
+            let d = vector.vector.len();
+            let front: Vec<f32> = vector
+                .positive_acts
+                .iter()
+                .zip(&vector.negative_acts)
+                .map(|(p, q)| params.coeff * (p - q))
+                .collect();
+            output.grid(
+                GridName::raw(GridKind::SteeringVector),
+                Grid::new(
+                    &["pos", "d_model"],
+                    vec![n, d],
+                    front.iter().map(|v| v / params.coeff).collect(),
+                ),
+            );
+            Intervention::new(
+                params.hook,
+                Action::AddFront {
+                    values: Values {
+                        shape: vec![n, d],
+                        data: front,
+                    },
+                },
+            )
+        }
+    };
     for (name, interventions) in [("unsteered", vec![]), ("steered", vec![steer])] {
         if progress.stopped() {
             break;
@@ -76,6 +141,17 @@ pub async fn run(
             .push((name.into(), ids.clone(), generation));
     }
     Ok(output)
+}
+
+/// Both prompts right-padded with [`SPACE`] to the longer one's length.
+pub fn padded(positive: &[u32], negative: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let n = positive.len().max(negative.len());
+    let pad = |ids: &[u32]| {
+        let mut ids = ids.to_vec();
+        ids.resize(n, SPACE);
+        ids
+    };
+    (pad(positive), pad(negative))
 }
 
 /// A steering vector and where it came from.

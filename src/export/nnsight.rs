@@ -8,6 +8,7 @@
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
 use super::transformer_lens::{GENERATE, generation_config, metric};
+use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
 use crate::hooks::{BlockHook, HookPoint};
 use crate::spec::{Experiment, Spec};
@@ -164,6 +165,9 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 bos = boolean(params.prepend_bos),
             ))
         }
+        Experiment::Steering(params) if params.at == SteerAt::Front => Err(unsupported(
+            "steering at the front positions (ActAdd's padded variant)",
+        )),
         Experiment::Steering(params) => {
             let site = match params.hook {
                 HookPoint::Block(layer, hook) => match hook {
@@ -189,17 +193,23 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             .replace("STEERED_PROMPT", &prompt(&params.prompt)))
         }
         Experiment::LogitLens => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => Ok(if params.compare {
-            format!("{ATTRIBUTION}{PATCH}{COMPARE}")
-        } else {
-            ATTRIBUTION.to_string()
-        }),
+        Experiment::AttributionPatching(params) => {
+            super::transformer_lens::attribution_targets_exported(&params.targets, "nnsight")?;
+            Ok(if params.compare {
+                format!("{ATTRIBUTION}{PATCH}{COMPARE}")
+            } else {
+                ATTRIBUTION.to_string()
+            })
+        }
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
         Experiment::PathPatching(_) => Err(unsupported("path patching")),
         Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
+        Experiment::Loss(_) => Err(unsupported("per-token loss")),
+        Experiment::Repetition(_) => Err(unsupported("the repetition curves")),
+        Experiment::NeuronDla(_) => Err(unsupported("neuron attribution")),
     }
 }
 
@@ -281,13 +291,19 @@ fn ablation_sweep(params: &ablation::Params) -> String {
     let value = match params.ablation {
         AblationKind::Zero => "0.0",
         // Over the batch and every position of the clean run, <|endoftext|> included.
-        AblationKind::Mean => "clean[layer][index].mean((0, 1))",
+        AblationKind::Mean => "clean[layer][every_position(index)].mean((0, 1))",
         AblationKind::Resample => "corrupted[layer][index]",
     };
     let corrupted = if params.ablation == AblationKind::Resample {
         "corrupted = activations(corrupted_tokens, SITE)\n"
     } else {
         ""
+    };
+    let position = match params.position {
+        Some(p) => format!(
+            "\n# Knocked out at position {p} only.\nunits = [(layer, index[:1] + ({p},) + index[2:]) for layer, index in units]\n"
+        ),
+        None => String::new(),
     };
     format!(
         r#"
@@ -296,6 +312,13 @@ SITE = {site}
 results["metrics"]["clean"] = run(clean_tokens).mean().item()
 clean = activations(clean_tokens, SITE)
 {corrupted}units = {units}
+{position}
+
+def every_position(index):
+    """The unit at every position (a mean ablation's mean is over all of them)."""
+    return index[:1] + (slice(None),) + index[2:]
+
+
 per_prompt = torch.stack([run(clean_tokens, SITE, layer, index, {value}) for layer, index in units])
 axes, shape = {axes}
 per_prompt = per_prompt.reshape(*shape, n_prompts)

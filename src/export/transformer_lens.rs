@@ -5,6 +5,7 @@
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
 use crate::experiments::generation::GenerationConfig;
+use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation};
 use crate::spec::{Experiment, Spec};
 
@@ -136,7 +137,10 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => Ok(attribution(params.compare)),
+        Experiment::AttributionPatching(params) => {
+            attribution_targets_exported(&params.targets, "TransformerLens")?;
+            Ok(attribution(params.compare))
+        }
         Experiment::Generation(params) => Ok(format!(
             "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
             GENERATE,
@@ -146,6 +150,9 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             boolean(params.prepend_bos),
             interventions_unsupported(!params.interventions.is_empty())?,
         ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, [])}\n"),
+        Experiment::Steering(params) if params.at == SteerAt::Front => Err(unsupported(
+            "steering at the front positions (ActAdd's padded variant)",
+        )),
         Experiment::Steering(params) => Ok(format!(
             "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
             config = generation_config(&params.generation, spec.seed),
@@ -162,7 +169,29 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         )),
         Experiment::PathPatching(_) => Err(unsupported("path patching")),
         Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
+        Experiment::Loss(_) => Err(unsupported("per-token loss")),
+        Experiment::Repetition(_) => Err(unsupported("the repetition curves")),
+        Experiment::NeuronDla(_) => Err(unsupported("neuron attribution")),
     }
+}
+
+/// The scripts estimate the oracle's three targets; others are refused by name, not dropped.
+pub(super) fn attribution_targets_exported(
+    targets: &[crate::experiments::AttributionTarget],
+    library: &str,
+) -> Result<(), ExportError> {
+    use crate::experiments::AttributionTarget;
+    if targets == AttributionTarget::DEFAULT {
+        return Ok(());
+    }
+    Err(ExportError(format!(
+        "attribution patching exports to {library} for the targets z, z_by_pos and resid_pre together; this spec names {}: run it with `patchbay run`",
+        targets
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }
 
 fn interventions_unsupported(any: bool) -> Result<&'static str, ExportError> {
@@ -230,10 +259,17 @@ fn ablation_sweep(params: &ablation::Params) -> String {
         AblationKind::Mean => "mean",
         AblationKind::Resample => "resample",
     };
+    // The position to knock out, or all; a mean is always over every position.
+    let at = |index: &str| match params.position {
+        Some(p) => index
+            .replacen(":, :", &format!(":, {p}"), 1)
+            .replace("...", &format!(":, {p}")),
+        None => index.to_string(),
+    };
     let replacement = |index: &str| match params.ablation {
         AblationKind::Zero => "0.0".to_string(),
         AblationKind::Mean => format!("clean_cache[hook.name][{index}].mean((0, 1))"),
-        AblationKind::Resample => format!("corrupted_cache[hook.name][{index}]"),
+        AblationKind::Resample => format!("corrupted_cache[hook.name][{}]", at(index)),
     };
     let corrupted = if params.ablation == AblationKind::Resample {
         "_, corrupted_cache = model.run_with_cache(corrupted_tokens)\n"
@@ -295,7 +331,7 @@ results["metrics"]["clean"] = metric(clean_logits).item()
 per_prompt = torch.zeros{shape}
 for i, (layer, {unit_name}) in enumerate(units):
     def ablate(activation, hook, {unit_name}={unit_name}):
-        activation[{index}] = {replacement}
+        activation[{at_index}] = {replacement}
         return activation
 
     logits = model.run_with_hooks(clean_tokens, fwd_hooks=[({hook}, ablate)])
@@ -304,6 +340,7 @@ grid({name}, {axes}, per_prompt.mean(-1))
 grid({name_pp}, {axes_pp}, per_prompt)
 "#,
         replacement = replacement(index),
+        at_index = at(index),
         name = string(&name),
         name_pp = string(&format!("{name}_per_prompt")),
         axes_pp = axes.replace(']', ", \"prompt\"]"),

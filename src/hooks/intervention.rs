@@ -41,6 +41,10 @@ pub enum Action {
     Replace { values: Values },
     /// Replace by the activation's own mean over the batch and position axes (mean ablation).
     Mean,
+    /// Add `values` (`[n, d_model]`) to the first `n` positions of a residual-stream hook,
+    /// position by position (activation addition as Turner et al. add it). Positions the
+    /// activation does not have are skipped.
+    AddFront { values: Values },
 }
 
 /// One intervention at one hook point. Unset selections mean "all".
@@ -155,6 +159,21 @@ impl Intervention {
                 )));
             }
         }
+        if let Action::AddFront { values } = &self.action {
+            let fits = self.hook.rank() == 3
+                && values.shape.len() == 2
+                && values.shape[1] == dims[2]
+                && values.shape.iter().product::<usize>() == values.data.len();
+            if !fits {
+                return Err(InterventionError::Shape(format!(
+                    "{}: add_front needs a residual-stream hook and values of shape [positions, {}] (given {:?} with {} numbers)",
+                    self.hook,
+                    dims.last().copied().unwrap_or(0),
+                    values.shape,
+                    values.data.len()
+                )));
+            }
+        }
         if let Action::Add { values } | Action::Replace { values } = &self.action {
             let n: usize = values.shape.iter().product();
             if n != values.data.len() {
@@ -202,6 +221,18 @@ impl Intervention {
                 .mean_dim(0)
                 .mean_dim(self.hook.pos_axis())
                 .expand(dims),
+            Action::AddFront { values } => {
+                // `[n, d]` cut or zero-padded to the activation's `pos`, then broadcast.
+                let (n, d, pos) = (values.shape[0], values.shape[1], dims[1]);
+                let mut front = vec![0.0; pos * d];
+                let kept = n.min(pos) * d;
+                front[..kept].copy_from_slice(&values.data[..kept]);
+                let mut shape = [1usize; D];
+                shape[D - 2] = pos;
+                shape[D - 1] = d;
+                x.clone()
+                    + Tensor::<D>::from_data(TensorData::new(front, shape), &device).expand(dims)
+            }
         };
         let selection = self.selection(&dims);
         if selection.iter().all(Option::is_none) {

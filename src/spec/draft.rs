@@ -123,6 +123,7 @@ impl PatchingDraft {
                 max_rows: patching::default_max_rows(),
             }),
             seed: 0,
+            published: None,
         };
         spec.check().map_err(|e| vec![e.to_string()])?;
         Ok(spec)

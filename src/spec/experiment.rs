@@ -4,7 +4,7 @@
 
 use crate::experiments::{
     Checked, ExperimentError, Output, Progress, PromptSet, ablation, attribution, circuit, eap,
-    generation, lens, patching, path, steering,
+    generation, lens, loss, neurons, patching, path, repetition, steering,
 };
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ pub enum Experiment {
     EdgeAttributionPatching(eap::Params),
     Generation(generation::Params),
     Steering(steering::Params),
+    Loss(loss::Params),
+    Repetition(repetition::Params),
+    NeuronDla(neurons::Params),
 }
 
 impl Experiment {
@@ -39,6 +42,9 @@ impl Experiment {
             Self::EdgeAttributionPatching(p) => p,
             Self::Generation(p) => p,
             Self::Steering(p) => p,
+            Self::Loss(p) => p,
+            Self::Repetition(p) => p,
+            Self::NeuronDla(p) => p,
         }
     }
 
@@ -59,6 +65,9 @@ impl Experiment {
             Self::EdgeAttributionPatching(p) => eap::run(model, prompts, p, progress).await,
             Self::Generation(p) => generation::run(model, prompts, p, progress).await,
             Self::Steering(p) => steering::run(model, prompts, p, progress).await,
+            Self::Loss(p) => loss::run(model, prompts, p, progress).await,
+            Self::Repetition(p) => repetition::run(model, prompts, p, progress).await,
+            Self::NeuronDla(p) => neurons::run(model, prompts, p, progress).await,
         }
     }
 }

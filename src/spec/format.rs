@@ -2,6 +2,7 @@
 //! exports contain and share links encode.
 
 use super::Experiment;
+use super::published::Published;
 pub use crate::experiments::PromptInput;
 use crate::experiments::{Metric, Needs};
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub struct Spec {
     /// Seed of anything random (sampling).
     #[serde(default)]
     pub seed: u64,
+    /// Published values to draw beside the computed ones (presets carry a paper's numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
 }
 
 /// Which weights: a Hugging Face hub id (and revision), or any label for local files.
@@ -192,6 +196,12 @@ impl Spec {
         params.check().map_err(|e| SpecError {
             path: format!("experiment.{}", e.field),
             message: e.message,
-        })
+        })?;
+        if let Some(published) = &self.published {
+            published
+                .check()
+                .map_err(|(path, message)| SpecError { path, message })?;
+        }
+        Ok(())
     }
 }

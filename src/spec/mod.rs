@@ -5,6 +5,7 @@ mod draft;
 pub mod examples;
 mod experiment;
 mod format;
+pub mod published;
 mod run;
 
 pub use draft::{PatchingDraft, lines};

@@ -113,6 +113,7 @@ pub async fn ablation(
     let corrupted = corrupted.map(<[_]>::to_vec).unwrap_or_default();
     let prompts = PromptSet::new(clean.to_vec(), corrupted, answers.to_vec(), metric)?;
     let params = ablate::Params {
+        position: None,
         ablation: kind,
         target: target.clone(),
         max_rows,
@@ -220,6 +221,7 @@ pub async fn attribution_patching(
     assert_eq!(metric, prompts.metric);
     let params = attribution::Params {
         compare: false,
+        targets: patchbay::experiments::AttributionTarget::DEFAULT.to_vec(),
         max_rows: 64,
     };
     let output = attribution::run(model, &prompts, &params, &mut Progress::none()).await?;

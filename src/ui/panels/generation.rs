@@ -137,6 +137,7 @@ pub fn GenerationPanel() -> impl IntoView {
                     prompt,
                     prepend_bos,
                     generation: config,
+                    at: steering::SteerAt::EveryPosition,
                 })
             } else {
                 Experiment::Generation(generation::Params {
@@ -158,6 +159,7 @@ pub fn GenerationPanel() -> impl IntoView {
                 metric: Metric::default(),
                 experiment,
                 seed,
+                published: None,
             })
         })();
         let spec = match spec {
