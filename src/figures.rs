@@ -44,27 +44,56 @@ pub fn axis_labels(grid: &Grid, axis: usize, tokens: &[String]) -> Vec<String> {
     }
 }
 
+/// A cell that carries a published value (or that a paper names): outlined, the value in its
+/// title.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The cell's flat index in the grid.
+    pub index: usize,
+    pub published: Option<f32>,
+    pub note: String,
+}
+
+impl Mark {
+    /// `published 2.985 (name mover)`, `published: name mover`.
+    pub fn text(&self) -> String {
+        match (self.published, self.note.is_empty()) {
+            (Some(v), true) => format!("published {v}"),
+            (Some(v), false) => format!("published {v} ({})", self.note),
+            (None, _) => format!("published: {}", self.note),
+        }
+    }
+}
+
 /// A whole grid as one SVG: a row for 1-D grids, a heatmap for 2-D grids, one heatmap per
-/// leading index (stacked) for 3-D grids.
-pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> String {
+/// leading index (stacked) for 3-D grids. `marks` outline cells with published values.
+pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32, marks: &[Mark]) -> String {
     let caption = format!("{name} [{}]", grid.axes.join(", "));
     match grid.shape.len() {
-        1 => heatmap_svg(
-            &caption,
-            grid,
-            0,
-            &[grid.axes[0].clone()],
-            &axis_labels(grid, 0, tokens),
-            centre,
-        ),
-        2 => heatmap_svg(
-            &caption,
-            grid,
-            0,
-            &axis_labels(grid, 0, tokens),
-            &axis_labels(grid, 1, tokens),
-            centre,
-        ),
+        1 => {
+            heatmap_sized(
+                &caption,
+                grid,
+                0,
+                &[grid.axes[0].clone()],
+                &axis_labels(grid, 0, tokens),
+                centre,
+                marks,
+            )
+            .0
+        }
+        2 => {
+            heatmap_sized(
+                &caption,
+                grid,
+                0,
+                &axis_labels(grid, 0, tokens),
+                &axis_labels(grid, 1, tokens),
+                centre,
+                marks,
+            )
+            .0
+        }
         _ => {
             let (rows, cols) = (axis_labels(grid, 1, tokens), axis_labels(grid, 2, tokens));
             let block = rows.len() * cols.len();
@@ -79,6 +108,7 @@ pub fn grid_svg(name: &str, grid: &Grid, tokens: &[String], centre: f32) -> Stri
                         &rows,
                         &cols,
                         centre,
+                        marks,
                     )
                 })
                 .collect();
@@ -109,7 +139,7 @@ pub fn heatmap_svg(
     cols: &[String],
     centre: f32,
 ) -> String {
-    heatmap_sized(title, grid, offset, rows, cols, centre).0
+    heatmap_sized(title, grid, offset, rows, cols, centre, &[]).0
 }
 
 /// [`heatmap_svg`] with the drawing's width and height, for stacking.
@@ -120,6 +150,7 @@ fn heatmap_sized(
     rows: &[String],
     cols: &[String],
     centre: f32,
+    marks: &[Mark],
 ) -> (String, f32, f32) {
     let (n_rows, n_cols) = (rows.len(), cols.len());
     let block = &grid.values[offset..offset + n_rows * n_cols];
@@ -131,7 +162,7 @@ fn heatmap_sized(
     let top = 28.0 + 6.5 * cols.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32;
     let (width, height) = (
         left + CELL * n_cols as f32 + 70.0,
-        top + CELL * n_rows as f32 + 10.0,
+        top + CELL * n_rows as f32 + if marks.is_empty() { 10.0 } else { 24.0 },
     );
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">\n\
@@ -169,6 +200,34 @@ fn heatmap_sized(
                 escape(&cols[c])
             );
         }
+    }
+    for mark in marks {
+        let Some(local) = mark
+            .index
+            .checked_sub(offset)
+            .filter(|&i| i < n_rows * n_cols)
+        else {
+            continue;
+        };
+        let (r, c) = (local / n_cols, local % n_cols);
+        let _ = writeln!(
+            svg,
+            "<rect class=\"published\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"><title>{}, {}: {}</title></rect>",
+            left + CELL * c as f32 + 1.0,
+            top + CELL * r as f32 + 1.0,
+            CELL - 2.0,
+            CELL - 2.0,
+            escape(&rows[r]),
+            escape(&cols[c]),
+            escape(&mark.text())
+        );
+    }
+    if !marks.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"4\" y=\"{:.1}\" {FONT}>outlined: published values (hover)</text>",
+            height - 2.0
+        );
     }
     let legend_x = left + CELL * n_cols as f32 + 10.0;
     let _ = writeln!(
@@ -377,7 +436,7 @@ mod tests {
             vec![2, 2, 3],
             (0..12).map(|v| v as f32).collect(),
         );
-        let svg = grid_svg("g", &grid, &[], 0.0);
+        let svg = grid_svg("g", &grid, &[], 0.0, &[]);
         assert_eq!(svg.matches("<title>").count(), 12);
         assert!(svg.contains("layer L1") && svg.contains("<title>H1, 2: 11</title>"));
         assert!(svg.contains("y=\"0\"") && svg.starts_with("<svg xmlns"));

@@ -9,6 +9,7 @@
 //! - [`datasets`]: prompt sets (the IOI generator, the user's CSV/JSONL pairs) for specs.
 //! - [`history`], [`share`], [`figures`]: saved runs, share links, SVG figures; [`open`]:
 //!   a spec, history file or share link to run.
+//! - [`presets`]: published GPT-2 studies as bundles of example specs with the papers' numbers.
 //! - [`session`]: the model's side of the browser app as messages (its Web Worker runs them).
 //! - [`failure`]: why a request failed, typed from the worker to the page and the CLI.
 //! - [`bench`]: the benchmark workloads, native and in the browser.
@@ -26,6 +27,7 @@ pub mod hooks;
 pub mod loading;
 pub mod model;
 pub mod open;
+pub mod presets;
 pub mod rng;
 pub mod session;
 pub mod share;

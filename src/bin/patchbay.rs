@@ -153,9 +153,15 @@ mod cli {
     #[derive(Args)]
     struct RunArgs {
         /// What to run: a spec file (JSON, see static/experiments/), a history file exported by
-        /// the browser app (its run is recomputed and compared with the stored result), or a
-        /// share link (`https://…/#model=…&spec=…`).
+        /// the browser app (its run is recomputed and compared with the stored result), a
+        /// share link (`https://…/#model=…&spec=…`), `example:STEM` (a bundled example) or
+        /// `preset:NAME` (a published study: its specs in order, the paper's numbers beside
+        /// the computed ones).
         spec: String,
+        /// For a preset whose specs name different models: `HUB_ID=DIR` runs the specs of
+        /// model HUB_ID on DIR instead of --model (repeatable).
+        #[arg(long = "model-for", value_name = "HUB_ID=DIR")]
+        model_for: Vec<String>,
         /// With a history file of several runs: the id of the run to reproduce.
         #[arg(long = "run", value_name = "ID")]
         run_id: Option<String>,
@@ -374,22 +380,109 @@ mod cli {
         }
     }
 
-    fn run_spec(args: RunArgs) -> Result<(), Failure> {
+    /// Runs `spec` on `model`, reporting progress and the published comparison on stderr.
+    fn run_one(
+        spec: &patchbay::spec::Spec,
+        model: &ModelArgs,
+        device: Backend,
+    ) -> Result<patchbay::spec::RunResult, Failure> {
         use patchbay::experiments::Progress;
         use patchbay::spec::{RunContext, run, sha256_hex};
-        let (spec, stored) = read_spec(&args.spec, args.run_id.as_deref())?;
-        let (loaded, files) = args.model.load_with_files(args.device)?;
+        let (loaded, files) = model.load_with_files(device)?;
         let context = RunContext {
             model: &loaded,
             weights_sha256: sha256_hex(&files.weights),
-            device: args.device.to_string(),
+            device: device.to_string(),
         };
         let mut progress = Progress::new(|update| {
             eprint!("\r{}/{} ", update.done, update.total);
             true
         });
-        let result = pollster::block_on(run(&spec, &context, &mut progress))?;
+        let result = pollster::block_on(run(spec, &context, &mut progress))?;
         eprintln!();
+        if let Some(published) = &spec.published {
+            let comparisons = published.compare(&result);
+            eprintln!(
+                "published ({}):\n{}",
+                published.source,
+                patchbay::spec::published::table(&comparisons)
+            );
+        }
+        Ok(result)
+    }
+
+    /// `preset:NAME`: every spec of the study, each on --model or its --model-for folder.
+    fn run_preset(name: &str, args: &RunArgs) -> Result<(), Failure> {
+        let preset = patchbay::presets::find(name).ok_or_else(|| {
+            Failure::input(format!(
+                "no preset `{name}`; the presets are {}",
+                patchbay::presets::names()
+            ))
+        })?;
+        let mut folders = BTreeMap::new();
+        for pair in &args.model_for {
+            let (id, dir) = pair
+                .split_once('=')
+                .ok_or_else(|| Failure::input(format!("--model-for {pair}: write HUB_ID=DIR")))?;
+            folders.insert(id.to_string(), PathBuf::from(dir));
+        }
+        let mut runs = serde_json::Map::new();
+        for (stem, spec) in preset.parsed() {
+            let model = match folders.get(&spec.model.id) {
+                Some(dir) => ModelArgs { model: dir.clone() },
+                None => ModelArgs {
+                    model: args.model.model.clone(),
+                },
+            };
+            eprintln!("{stem} ({}) on {}", spec.title, model.model.display());
+            let result = run_one(&spec, &model, args.device)?;
+            let comparisons: Vec<serde_json::Value> = spec
+                .published
+                .as_ref()
+                .map(|p| p.compare(&result).iter().map(|c| c.to_json()).collect())
+                .unwrap_or_default();
+            runs.insert(
+                stem.to_string(),
+                serde_json::json!({ "result": result, "published": comparisons }),
+            );
+        }
+        let json = serde_json::to_string_pretty(&serde_json::json!({
+            "preset": preset.name,
+            "title": preset.title,
+            "paper": preset.paper,
+            "runs": runs,
+        }))
+        .expect("results serialise");
+        match &args.out {
+            Some(path) => write(path, json + "\n"),
+            None => print_out(&json),
+        }
+    }
+
+    fn run_spec(args: RunArgs) -> Result<(), Failure> {
+        if let Some(name) = args.spec.strip_prefix("preset:") {
+            return run_preset(name, &args);
+        }
+        let (spec, stored) = match args.spec.strip_prefix("example:") {
+            Some(stem) => {
+                let example = patchbay::spec::examples::find(stem).ok_or_else(|| {
+                    Failure::input(format!(
+                        "no example `{stem}`; the examples are {}",
+                        patchbay::spec::examples::EXAMPLES
+                            .map(|e| e.stem)
+                            .join(", ")
+                    ))
+                })?;
+                (
+                    patchbay::spec::Spec::from_json(example.json)
+                        .map_err(|e| Failure::input(e.to_string()))?,
+                    None,
+                )
+            }
+            None => read_spec(&args.spec, args.run_id.as_deref())?,
+        };
+        let result = run_one(&spec, &args.model, args.device)?;
+        let context_sha = result.provenance.weights_sha256.clone();
         if let Some(stored) = stored {
             let (mut worst, mut count) = (0.0f32, 0usize);
             for (name, grid) in &stored.grids {
@@ -410,7 +503,7 @@ mod cli {
             }
             eprintln!(
                 "reproduced the stored result: max |difference| {worst:e} over {count} values (weights sha256 {} here, {} there)",
-                &context.weights_sha256[..12],
+                &context_sha[..12],
                 stored.provenance.weights_sha256.get(..12).unwrap_or("?")
             );
         }

@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 14] = [
+pub const EXAMPLES: [Example; 24] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -80,6 +80,56 @@ pub const EXAMPLES: [Example; 14] = [
         stem: "steering-love-hate",
         title: "Steering: Love − Hate (gpt2, layer 6)",
         json: include_str!("../../static/experiments/steering-love-hate.json"),
+    },
+    Example {
+        stem: "ioi-knockout-heads-at-end",
+        title: "IOI: knock out each head at END (TransformerLens demo: L9H9)",
+        json: include_str!("../../static/experiments/ioi-knockout-heads-at-end.json"),
+    },
+    Example {
+        stem: "ioi-attribution-agreement",
+        title: "IOI: attribution vs activation patching, every component (gpt2)",
+        json: include_str!("../../static/experiments/ioi-attribution-agreement.json"),
+    },
+    Example {
+        stem: "ln-free-loss",
+        title: "LN-free GPT-2: per-token loss (schaeff/gpt2-small_LNFree300)",
+        json: include_str!("../../static/experiments/ln-free-loss.json"),
+    },
+    Example {
+        stem: "vanilla-loss",
+        title: "LN-free GPT-2's control: per-token loss (schaeff/gpt2-small_vanilla300)",
+        json: include_str!("../../static/experiments/vanilla-loss.json"),
+    },
+    Example {
+        stem: "ln-free-logit-lens",
+        title: "LN-free GPT-2: IOI logit lens (schaeff/gpt2-small_LNFree300)",
+        json: include_str!("../../static/experiments/ln-free-logit-lens.json"),
+    },
+    Example {
+        stem: "vanilla-logit-lens",
+        title: "LN-free GPT-2's control: IOI logit lens (schaeff/gpt2-small_vanilla300)",
+        json: include_str!("../../static/experiments/vanilla-logit-lens.json"),
+    },
+    Example {
+        stem: "mcq-anchored-neurons",
+        title: "Multiple choice: the neurons that write \"A\" (gpt2)",
+        json: include_str!("../../static/experiments/mcq-anchored-neurons.json"),
+    },
+    Example {
+        stem: "repetition-ditto",
+        title: "Repetition: one sentence ten times (DITTO's TP_n and IP_n)",
+        json: include_str!("../../static/experiments/repetition-ditto.json"),
+    },
+    Example {
+        stem: "steering-love-hate-front",
+        title: "Steering: Love − Hate at the front positions (ActAdd's way)",
+        json: include_str!("../../static/experiments/steering-love-hate-front.json"),
+    },
+    Example {
+        stem: "steering-moral",
+        title: "Steering: Intent to praise − Intent to hurt (gpt2, layer 6)",
+        json: include_str!("../../static/experiments/steering-moral.json"),
     },
 ];
 

@@ -83,6 +83,21 @@ pub enum Found {
 }
 
 impl Comparison {
+    /// As JSON: `what`, `published`, `computed` (null where missing), `note`, `missing` (why).
+    pub fn to_json(&self) -> serde_json::Value {
+        let missing = match &self.found {
+            Found::Missing(why) => Some(why.clone()),
+            _ => None,
+        };
+        serde_json::json!({
+            "what": self.what,
+            "published": self.published,
+            "computed": self.computed().filter(|v| v.is_finite()),
+            "note": self.note,
+            "missing": missing,
+        })
+    }
+
     /// The computed value, when the run has it.
     pub fn computed(&self) -> Option<f32> {
         match self.found {
@@ -125,6 +140,35 @@ impl Published {
             })
             .collect()
     }
+}
+
+/// Comparisons as a plain-text table (the CLI prints it).
+pub fn table(comparisons: &[Comparison]) -> String {
+    let number = |v: Option<f32>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
+    let width = comparisons
+        .iter()
+        .map(|c| c.what.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut out = format!(
+        "{:width$}  {:>9}  {:>9}  note\n",
+        "what", "published", "computed"
+    );
+    for c in comparisons {
+        let note = match &c.found {
+            Found::Missing(why) if c.note.is_empty() => why.clone(),
+            Found::Missing(why) => format!("{} ({why})", c.note),
+            _ => c.note.clone(),
+        };
+        out += &format!(
+            "{:width$}  {:>9}  {:>9}  {note}\n",
+            c.what,
+            number(c.published),
+            number(c.computed())
+        );
+    }
+    out
 }
 
 fn describe(value: &PublishedValue) -> String {

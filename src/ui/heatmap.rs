@@ -3,7 +3,7 @@
 
 use super::files;
 use crate::experiments::Grid;
-use crate::figures::{axis_labels, colour, grid_svg};
+use crate::figures::{Mark, axis_labels, colour, grid_svg};
 use leptos::prelude::*;
 
 /// One named grid, coloured by distance from `centre` (white): the corrupted metric for raw
@@ -16,7 +16,11 @@ pub fn GridView(
     tokens: Vec<String>,
     centre: f32,
     #[prop(optional)] exports: bool,
+    /// Cells with published values: outlined, the value in their title.
+    #[prop(optional)]
+    marks: Vec<Mark>,
 ) -> impl IntoView {
+    let mark_at = |index: usize| marks.iter().find(|m| m.index == index);
     let scale = grid
         .values
         .iter()
@@ -37,8 +41,13 @@ pub fn GridView(
                 let cells = (0..cols)
                     .map(|c| {
                         let v = grid.values[offset + r * cols + c];
-                        let title = format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]);
-                        view! { <td data-row=r data-col=c data-value=v.to_string() title=title.clone() aria-label=title style=format!("background:{}", colour(v - centre, scale))></td> }
+                        let mark = mark_at(offset + r * cols + c);
+                        let title = match mark {
+                            Some(mark) => format!("{row_name} {}, {col_name} {}: {v:.4}; {}", row_labels[r], col_labels[c], mark.text()),
+                            None => format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]),
+                        };
+                        let published = mark.map(|m| m.published.map(|p| p.to_string()).unwrap_or_default());
+                        view! { <td data-row=r data-col=c data-value=v.to_string() data-published=published class:published=mark.is_some() title=title.clone() aria-label=title style=format!("background:{}", colour(v - centre, scale))></td> }
                     })
                     .collect_view();
                 view! { <tr><th scope="row">{row_labels[r].clone()}</th>{cells}</tr> }
@@ -60,7 +69,7 @@ pub fn GridView(
                     <caption>{caption.clone()}</caption>
                     <tbody>
                         {grid.values.iter().enumerate().map(|(i, v)| view! {
-                            <tr><th scope="row">{labels[i].clone()}</th><td data-row=i data-value=v.to_string()>{format!("{v:.4}")}</td>
+                            <tr class:published=mark_at(i).is_some()><th scope="row">{labels[i].clone()}</th><td data-row=i data-value=v.to_string() data-published=mark_at(i).map(|m| m.published.map(|p| p.to_string()).unwrap_or_default())>{format!("{v:.4}")}{mark_at(i).map(|m| view! { <span class="published-value">{format!(" · {}", m.text())}</span> })}</td>
                             <td><span class="bar" style=format!("width:{:.1}px;background:{}", 120.0 * (v - centre).abs() / scale.max(1e-12), colour(v - centre, scale))></span></td></tr>
                         }).collect_view()}
                     </tbody>
@@ -84,7 +93,7 @@ pub fn GridView(
                 let _ = files::download_text(&format!("{stem}.csv"), "text/csv", &grid.to_csv());
             }
         };
-        let svg = grid_svg(&name, &grid, &tokens, centre);
+        let svg = grid_svg(&name, &grid, &tokens, centre, &marks);
         let save_svg = {
             let (svg, stem) = (svg.clone(), stem.clone());
             move |_| {

@@ -21,6 +21,8 @@ pub struct PageParams {
     pub model: Option<String>,
     /// `?example=NAME`: a bundled example (file stem in `static/experiments/`).
     pub example: Option<String>,
+    /// `?preset=NAME`: a published study (`presets::PRESETS`), its gallery card open.
+    pub preset: Option<String>,
     /// The share link in the fragment, or why it could not be read.
     pub shared: Option<Result<SharedRun, String>>,
 }
@@ -54,6 +56,7 @@ pub fn params() -> PageParams {
             .to_string(),
         model,
         example: query_param(&query, "example"),
+        preset: query_param(&query, "preset"),
         shared,
     }
 }

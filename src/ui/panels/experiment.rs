@@ -1,7 +1,10 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
 //! cancel, then every result grid as a figure with its numbers.
 
-use super::{dataset_form::DatasetForm, history, patching_form::PatchingForm, result::RunView};
+use super::{
+    dataset_form::DatasetForm, history, patching_form::PatchingForm, presets::PresetGallery,
+    result::RunView,
+};
 use crate::experiments::Grid;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
@@ -11,10 +14,15 @@ use crate::ui::{AppState, ModelCall, heatmap::GridView, page::PageParams};
 use leptos::prelude::*;
 use std::rc::Rc;
 
-/// The spec the page opens with: a share link's, `?example=`'s, else the IOI patching example.
+/// The spec the page opens with: a share link's, `?example=`'s, the first of `?preset=`'s,
+/// else the IOI patching example.
 fn initial_spec(params: &PageParams) -> String {
     if let Some(Ok(shared)) = &params.shared {
         return shared.spec.to_json();
+    }
+    let preset = params.preset.as_deref().and_then(crate::presets::find);
+    if let Some(first) = preset.and_then(|p| p.examples().next()) {
+        return first.json.to_string();
     }
     params
         .example
@@ -132,6 +140,11 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         leptos::task::spawn_local(history::keep(state, record));
     });
     let cancel = move |_| call.cancel();
+    let run_now = Callback::new(move |()| start());
+    let preset_opened = params
+        .preset
+        .clone()
+        .filter(|name| crate::presets::find(name).is_some());
 
     // Links and embeds with `run`: once the model is loaded, run.
     Effect::new(move |_| {
@@ -150,6 +163,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         <section class="panel" aria-labelledby="experiment-heading">
             <h2 id="experiment-heading" class:visually-hidden=move || embed && state.opened.get().is_some()>{move || if embed { title() } else { "Experiment".to_string() }}</h2>
             {(!embed).then(|| view! {
+                <PresetGallery spec_text=spec_text run=run_now opened=preset_opened.clone()/>
                 <label>"Example: "
                     <select id="example" on:change=move |ev| {
                         let index: usize = event_target_value(&ev).parse().unwrap_or(0);

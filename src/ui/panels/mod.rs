@@ -9,5 +9,6 @@ pub mod generation;
 pub mod history;
 pub mod loader;
 pub mod patching_form;
+pub mod presets;
 pub mod prompt;
 pub mod result;

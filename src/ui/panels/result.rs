@@ -4,10 +4,11 @@
 use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::export::{Library, to_python};
-use crate::figures::{edge_graph_svg, edges_csv, scatter_svg};
+use crate::figures::{Mark, edge_graph_svg, edges_csv, scatter_svg};
 use crate::history::RunRecord;
 use crate::share::SharedRun;
 use crate::spec::Experiment;
+use crate::spec::published::{Comparison, Found};
 use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -222,6 +223,61 @@ fn PythonExport(run: RunRecord, library: Library, id: &'static str) -> impl Into
     }
 }
 
+/// The published values that sit in grid `name`, as marks for its figure.
+fn marks_of(comparisons: &[Comparison], name: &GridName) -> Vec<Mark> {
+    comparisons
+        .iter()
+        .filter_map(|c| match &c.found {
+            Found::Cell { grid, index, .. } if grid == name => Some(Mark {
+                index: *index,
+                published: c.published,
+                note: c.note.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The paper's numbers beside this run's: a row per published value.
+#[component]
+fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>) -> impl IntoView {
+    let (source, url) = source?;
+    let number = |v: Option<f32>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
+    let rows = comparisons
+        .iter()
+        .map(|c| {
+            let note = match &c.found {
+                Found::Missing(why) if c.note.is_empty() => why.clone(),
+                Found::Missing(why) => format!("{} ({why})", c.note),
+                _ => c.note.clone(),
+            };
+            view! {
+                <tr data-published=c.what.clone() data-value=c.published.map(|v| v.to_string()).unwrap_or_default()
+                    data-computed=c.computed().map(|v| v.to_string()).unwrap_or_default()>
+                    <th scope="row">{c.what.clone()}</th>
+                    <td>{number(c.published)}</td>
+                    <td>{number(c.computed())}</td>
+                    <td>{note}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let cite = if url.is_empty() {
+        view! { <span>{source.clone()}</span> }.into_any()
+    } else {
+        view! { <a href=url target="_blank" rel="noopener">{source.clone()}</a> }.into_any()
+    };
+    Some(view! {
+        <figure class="published" id="published-values">
+            <table>
+                <caption>"Published values beside this run's: "{cite}</caption>
+                <thead><tr><th scope="col">"what"</th><th scope="col">"published"</th><th scope="col">"this run"</th><th scope="col">"note"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </figure>
+    })
+}
+
 #[component]
 pub fn RunView(run: RunRecord) -> impl IntoView {
     let tokens = run
@@ -249,6 +305,9 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
         }
     };
     let result = &run.result;
+    let published = result.spec.published.as_ref();
+    let comparisons = published.map(|p| p.compare(result)).unwrap_or_default();
+    let published_source = published.map(|p| (p.source.clone(), p.url.clone()));
     view! {
         <div id="experiment-result" data-run-id=run.id.clone() data-device=result.provenance.device.clone()>
             <h3>{run.name.clone()}</h3>
@@ -275,10 +334,11 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
                 let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                 view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
             }).collect_view()}
+            <PublishedTable comparisons=comparisons.clone() source=published_source/>
             <Scatter run=run.clone()/>
             <EdgeGraph run=run.clone()/>
             {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
-                <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true/>
+                <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true marks=marks_of(&comparisons, name)/>
             }).collect_view()}
         </div>
     }

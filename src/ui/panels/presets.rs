@@ -1,0 +1,70 @@
+//! The gallery of published studies: each preset's claim, number and what to look at, and its
+//! specs, each opened into the editor (or run at once) with the paper's values to draw beside
+//! the result.
+
+use crate::presets::{PRESETS, Preset};
+use crate::spec::examples::Example;
+use crate::ui::AppState;
+use leptos::prelude::*;
+
+#[component]
+pub fn PresetGallery(
+    spec_text: RwSignal<String>,
+    /// Runs the spec now in the editor.
+    run: Callback<()>,
+    /// The preset `?preset=` names, shown open.
+    opened: Option<String>,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let cards = PRESETS
+        .iter()
+        .map(|preset| {
+            view! { <PresetCard preset=*preset spec_text=spec_text run=run open=opened.as_deref() == Some(preset.name) state=state/> }
+        })
+        .collect_view();
+    view! {
+        <details id="presets" open=opened.is_some()>
+            <summary>"Published studies: rerun a famous GPT-2 result"</summary>
+            <p class="hint">"Each study opens its experiments with the paper's numbers; a run draws them beside its own (outlined cells, a table). The numbers need the paper's weights: load the model named on the card."</p>
+            <div class="preset-cards">{cards}</div>
+        </details>
+    }
+}
+
+#[component]
+fn PresetCard(
+    preset: Preset,
+    spec_text: RwSignal<String>,
+    run: Callback<()>,
+    open: bool,
+    state: AppState,
+) -> impl IntoView {
+    let specs = preset
+        .examples()
+        .map(|example: &'static Example| {
+            let open_spec = move |_| spec_text.set(example.json.to_string());
+            let open_and_run = move |_| {
+                spec_text.set(example.json.to_string());
+                run.run(());
+            };
+            view! {
+                <li data-preset-spec=example.stem>
+                    <span>{example.title}</span>" "
+                    <button class="open-spec" on:click=open_spec>"Open"</button>
+                    <button class="run-spec" on:click=open_and_run disabled=move || state.session.get().is_none()
+                        title="Runs on the model loaded now">"Run"</button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <article class="preset" id=format!("preset-{}", preset.name) data-preset=preset.name class:highlighted=open>
+            <h3>{preset.title}</h3>
+            <p class="paper"><a href=preset.url target="_blank" rel="noopener">{preset.paper}</a></p>
+            <p class="claim">{preset.claim}</p>
+            <p class="look-at"><strong>"Look at: "</strong>{preset.look_at}</p>
+            <p class="preset-model">"Paper's weights: "<code>{preset.model}</code></p>
+            <ol class="preset-specs">{specs}</ol>
+        </article>
+    }
+}
