@@ -1,0 +1,69 @@
+// The gallery of published studies: `?preset=` opens a study, its spec runs on the loaded
+// model, and the paper's numbers are drawn beside the run's — a table row per published value
+// (computed where this model has the cell, "no layer 9" where it has not) and outlined cells in
+// the heatmaps. The tiny model has 2 layers: GPT-2 small's heads are missing here, its
+// early-layer cells are not.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startServer } from './serve.mjs';
+import { executablePath, cpuArgs } from './chromium.mjs';
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(() => server.server.close());
+
+test('a preset opens from its link, runs from its card, and draws the published values beside the computed ones', async () => {
+  const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.app}?preset=ioi-demo`);
+    await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+
+    // The link opens the gallery at the study, with its first spec in the editor.
+    assert.equal(await page.$eval('#presets', (d) => d.open), true);
+    assert.equal(await page.$eval('#preset-ioi-demo', (a) => a.classList.contains('highlighted')), true);
+    assert.match(await page.inputValue('#spec-text'), /"logit_lens"/);
+    assert.match(await page.textContent('#preset-ioi-demo .claim'), /3\.55/);
+    assert.equal(await page.$$eval('.preset', (cards) => cards.length), 8);
+
+    // Run is offered once a model is loaded; it opens the spec and runs it.
+    assert.equal(await page.$eval('[data-preset-spec=ioi-activation-patching] .run-spec', (b) => b.disabled), true);
+    await page.fill('#model-url', `${server.base}/models/tiny-gpt2/`);
+    await page.click('#load-model');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    await page.click('[data-preset-spec=ioi-activation-patching] .run-spec');
+    await page.waitForFunction(() => document.querySelector('#experiment-result h3')?.textContent.includes('activation patching')
+      && !document.querySelector('#run-experiment').disabled, null, { timeout: 600_000 });
+    assert.match(await page.inputValue('#spec-text'), /"activation_patching"/);
+
+    const rows = await page.$$eval('#published-values tbody tr', (trs) => trs.map((tr) => ({
+      what: tr.dataset.published, published: tr.dataset.value, computed: tr.dataset.computed, text: tr.textContent,
+    })));
+    const row = (what) => rows.find((r) => r.what === what) ?? assert.fail(`no row ${what} in ${rows.map((r) => r.what)}`);
+    // A metric: the paper's 3.552 beside this run's clean logit difference.
+    const clean = await page.getAttribute('[data-metric=clean]', 'data-value');
+    assert.equal(row('clean').published, '3.552');
+    assert.equal(row('clean').computed, clean);
+    // A cell this model has: the table and the outlined heatmap cell agree.
+    const s2 = row('patch.resid_pre.normalised layer 0, pos 10');
+    assert.equal(s2.published, '1');
+    const cell = await page.$eval('table[data-grid="patch.resid_pre.normalised"] td[data-row="0"][data-col="10"]',
+      (td) => ({ value: td.dataset.value, published: td.dataset.published, outlined: td.classList.contains('published'), title: td.title }));
+    assert.deepEqual([cell.value, cell.published, cell.outlined], [s2.computed, '1', true]);
+    assert.match(cell.title, /published 1/);
+    // A head GPT-2 small has and this model has not: the published value, and why none is computed.
+    const l10h7 = row('patch.attn_head_out_all_pos.normalised L10H7');
+    assert.equal(l10h7.published, '-0.48');
+    assert.equal(l10h7.computed, '');
+    assert.match(l10h7.text, /negative name mover \(this model has no layer 10 \(it has 2\)\)/);
+    assert.equal(await page.$$eval('table[data-grid] td.published', (tds) => tds.length), 3, 'resid_pre at S2 in layers 0 and 1, MLP0 at S2');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
