@@ -167,7 +167,7 @@ fn neuron_attribution_is_the_value_vectors_read_through_the_unembedding() {
         let post = reference(&format!("cache.blocks.{layer}.mlp.hook_post"));
         let last = &post.values[post.values.len() - d_mlp..];
         let w_out = &weights[&format!("h.{layer}.mlp.c_proj.weight")]; // [d_mlp, d_model]
-        for n in 0..d_mlp {
+        for (n, activation) in last.iter().enumerate() {
             let row = &w_out.values[n * d..(n + 1) * d];
             let mean = row.iter().sum::<f32>() / d as f32;
             let read: f32 = row
@@ -175,7 +175,7 @@ fn neuron_attribution_is_the_value_vectors_read_through_the_unembedding() {
                 .zip(&direction)
                 .map(|(w, u)| (w - mean) * u)
                 .sum();
-            let expected = last[n] * read / last_scale;
+            let expected = activation * read / last_scale;
             let got = dla.values[layer * d_mlp + n];
             assert!(
                 close(got, expected, 1e-4),
