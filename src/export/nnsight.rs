@@ -8,6 +8,7 @@
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
 use super::transformer_lens::{GENERATE, generation_config, metric};
+use crate::experiments::AttributionTarget;
 use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
 use crate::hooks::{BlockHook, HookPoint};
@@ -165,9 +166,6 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 bos = boolean(params.prepend_bos),
             ))
         }
-        Experiment::Steering(params) if params.at == SteerAt::Front => Err(unsupported(
-            "steering at the front positions (ActAdd's padded variant)",
-        )),
         Experiment::Steering(params) => {
             let site = match params.hook {
                 HookPoint::Block(layer, hook) => match hook {
@@ -181,7 +179,11 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 _ => return Err(unsupported(&format!("steering at {}", params.hook))),
             };
             Ok(format!(
-                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
+                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{steering}",
+                steering = match params.at {
+                    SteerAt::EveryPosition => STEERING,
+                    SteerAt::Front => STEERING_FRONT,
+                },
                 config = generation_config(&params.generation, spec.seed),
                 site = string(site.0),
                 layer = site.1,
@@ -193,23 +195,30 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             .replace("STEERED_PROMPT", &prompt(&params.prompt)))
         }
         Experiment::LogitLens => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => {
-            super::transformer_lens::attribution_targets_exported(&params.targets, "nnsight")?;
-            Ok(if params.compare {
-                format!("{ATTRIBUTION}{PATCH}{COMPARE}")
-            } else {
-                ATTRIBUTION.to_string()
-            })
-        }
+        Experiment::AttributionPatching(params) => attribution(&params.targets, params.compare),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
-        Experiment::PathPatching(_) => Err(unsupported("path patching")),
-        Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
-        Experiment::Loss(_) => Err(unsupported("per-token loss")),
-        Experiment::Repetition(_) => Err(unsupported("the repetition curves")),
-        Experiment::NeuronDla(_) => Err(unsupported("neuron attribution")),
+        Experiment::PathPatching(params) => Ok(format!(
+            "{}{PATH}",
+            super::transformer_lens::path_constants(params)
+        )),
+        Experiment::EdgeAttributionPatching(_) => Err(unsupported(
+            "edge attribution patching (transformers' GPT-2 reads q, k and v of every head from one ln_1 output: there is no per-head input to take the gradient at)",
+        )),
+        Experiment::Loss(params) => Ok(format!(
+            "\nTEXTS = {}\nbos = {}\n{NEXT_TOKEN}{LOSS}",
+            long_list(params.texts.iter().map(prompt)),
+            boolean(params.prepend_bos)
+        )),
+        Experiment::Repetition(params) => Ok(format!(
+            "\nSENTENCE = {}\nREPEATS = {}\nbos = {}\n{NEXT_TOKEN}{REPETITION}",
+            prompt(&params.sentence),
+            params.repeats,
+            boolean(params.prepend_bos)
+        )),
+        Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
     }
 }
 
@@ -426,18 +435,67 @@ grid("lens.head_dla_logit_diff_per_prompt", ["layer", "head", "prompt"], per_hea
 grid("lens.head_dla_logit_diff", ["layer", "head"], per_head.mean(-1))
 "#;
 
+/// The site of each attribution target (q, k and v are thirds of one module's output), the
+/// axes summed away and the grid's axes.
+fn attribution_target(
+    target: AttributionTarget,
+) -> Result<(&'static str, &'static str, &'static str), ExportError> {
+    use AttributionTarget as T;
+    Ok(match target {
+        T::Z => ("attn.hook_z", "(0, 1, 3)", r#"["layer", "head"]"#),
+        T::ZByPos => ("attn.hook_z", "(0, 3)", r#"["layer", "pos", "head"]"#),
+        T::ResidPre => ("hook_resid_pre", "(0, 2)", r#"["layer", "pos"]"#),
+        T::AttnOut => ("hook_attn_out", "(0, 2)", r#"["layer", "pos"]"#),
+        T::MlpOut => ("hook_mlp_out", "(0, 2)", r#"["layer", "pos"]"#),
+        T::Q => ("attn.hook_q", "(0, 1, 3)", r#"["layer", "head"]"#),
+        T::K => ("attn.hook_k", "(0, 1, 3)", r#"["layer", "head"]"#),
+        T::V => ("attn.hook_v", "(0, 1, 3)", r#"["layer", "head"]"#),
+        T::Pattern => return Err(unsupported("attribution patching of attention patterns")),
+    })
+}
+
+fn attribution(targets: &[AttributionTarget], compare: bool) -> Result<String, ExportError> {
+    let rows = targets
+        .iter()
+        .map(|&t| {
+            let (site, dims, axes) = attribution_target(t)?;
+            Ok(format!(
+                "({}, {}, {dims}, {axes}, {})",
+                string(t.as_str()),
+                string(site),
+                string(t.patch_target().name())
+            ))
+        })
+        .collect::<Result<Vec<_>, ExportError>>()?;
+    let mut out = format!(
+        "\n# (estimate, site, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{ATTRIBUTION}",
+        long_list(rows)
+    );
+    if compare {
+        out.push_str(PATCH);
+        out.push_str(COMPARE);
+    }
+    Ok(out)
+}
+
 /// Attribution patching from one forward and backward trace per side; gradients are read in
 /// the backward pass's order (the reverse of the forward's).
 const ATTRIBUTION: &str = r#"
 # Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
-# corrupted) activation, from one forward and backward trace per side.
+# corrupted) activation, from one forward and backward trace per side. Modules are read in the
+# order a block runs them; q, k and v are read together from attn.c_attn's output.
+ORDER = ["hook_resid_pre", "attn.hook_q", "attn.hook_z", "hook_attn_out", "hook_mlp_out"]
+MODULE = {"attn.hook_k": "attn.hook_q", "attn.hook_v": "attn.hook_q"}
+needed = sorted({MODULE.get(site, site) for _, site, _, _, _ in TARGETS}, key=ORDER.index)
+
+
 def forward_backward(tokens):
     sites, activations, gradients = {}, {}, {}
     with torch.enable_grad(), model.trace(tokens, **TRACE):
         for layer in range(n_layers):
             block = model.transformer.h[layer]
-            sites[("hook_resid_pre", layer)] = block.input
-            sites[("attn.hook_z", layer)] = block.attn.c_proj.input
+            for site in needed:
+                sites[(site, layer)] = SITES[site](block)
         for key, proxy in sites.items():
             activations[key] = proxy.save()
         value = metric_per_prompt(model.lm_head.output).mean()
@@ -454,34 +512,168 @@ results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 
 
 def attribution(site, layer):
-    key = (site, layer)
-    return corrupted_grads[key] * (clean_acts[key] - corrupted_acts[key])
+    """grad x (clean - corrupted) at a site; per head ([prompt, pos, head, d_head]) for q, k, v, z."""
+    key = (MODULE.get(site, site), layer)
+    full = corrupted_grads[key] * (clean_acts[key] - corrupted_acts[key])
+    if not site.startswith("attn."):
+        return full
+    start = OFFSETS.get(site, 0)
+    return full[..., start:start + n_heads * d_head].reshape(n_prompts, n_pos, n_heads, d_head)
 
 
-z_by_pos = torch.stack([
-    attribution("attn.hook_z", layer).reshape(n_prompts, n_pos, n_heads, d_head).sum(dim=(0, 3))
-    for layer in range(n_layers)])
-estimates = {
-    "z": z_by_pos.sum(dim=1),
-    "z_by_pos": z_by_pos,
-    "resid_pre": torch.stack([attribution("hook_resid_pre", layer).sum(dim=(0, 2)) for layer in range(n_layers)]),
-}
-grid("attrib.z", ["layer", "head"], estimates["z"])
-grid("attrib.z_by_pos", ["layer", "pos", "head"], estimates["z_by_pos"])
-grid("attrib.resid_pre", ["layer", "pos"], estimates["resid_pre"])
+estimates = {}
+for estimate, site, dims, axes, _ in TARGETS:
+    estimates[estimate] = torch.stack([attribution(site, layer).sum(dim=dims) for layer in range(n_layers)])
+    grid(f"attrib.{estimate}", axes, estimates[estimate])
 "#;
 
 const COMPARE: &str = r#"
 # The activation patching each estimates, and Pearson's r between estimate and effect (the
 # change from the corrupted run).
-for estimate, name, site, axes in [
-    ("z", "attn_head_out_all_pos", "attn.hook_z", ["layer", "head"]),
-    ("z_by_pos", "attn_head_out_by_pos", "attn.hook_z", ["layer", "pos", "head"]),
-    ("resid_pre", "resid_pre", "hook_resid_pre", ["layer", "pos"]),
-]:
+for estimate, site, _, axes, name in TARGETS:
     patched = patch(name, site, axes)
     pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
     results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
+"#;
+
+const STEERING_FRONT: &str = r#"
+# Activation addition as Turner et al. add it: both prompts right-padded with " " tokens to one
+# length, their activations' difference position by position, times COEFF, added at the
+# prompt's first positions (a full forward pass each step, so always at the prompt's tokens).
+positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
+SPACE = model.tokenizer(" ")["input_ids"][0]
+length = max(len(positive), len(negative))
+positive, negative = [ids + [SPACE] * (length - len(ids)) for ids in (positive, negative)]
+with model.trace(torch.tensor([positive]), **TRACE):
+    positive_act = SITES[SITE](model.transformer.h[LAYER]).save()
+with model.trace(torch.tensor([negative]), **TRACE):
+    negative_act = SITES[SITE](model.transformer.h[LAYER]).save()
+vector = positive_act[0] - negative_act[0]
+grid("steer.vector", ["pos", "d_model"], vector)
+prompt_ids = to_ids(STEERED_PROMPT, bos)
+if len(prompt_ids) < length:
+    sys.exit(f"the steering prompts are {length} tokens after padding, the prompt only {len(prompt_ids)}")
+
+
+def steer():
+    SITES[SITE](model.transformer.h[LAYER])[:, :length] += COEFF * vector
+
+
+for name, steering in [("unsteered", None), ("steered", steer)]:
+    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, steering)}
+"#;
+
+const NEXT_TOKEN: &str = r#"
+
+def next_token_loss(ids):
+    """-log p of each next token of one sequence."""
+    with model.trace(torch.tensor([ids]), **TRACE):
+        logits = model.lm_head.output.save()
+    log_probs = logits[0, :-1].float().log_softmax(-1)
+    return -log_probs.gather(-1, torch.tensor(ids[1:])[:, None])[:, 0]
+"#;
+
+const LOSS: &str = r#"
+# Per-token loss: -log p of each next token of each text.
+rows = [next_token_loss(to_ids(text, bos)) for text in TEXTS]
+per_token = torch.full((len(rows), max(len(row) for row in rows)), float("nan"))
+for i, row in enumerate(rows):
+    per_token[i, :len(row)] = row
+grid("loss.per_token", ["text", "pos"], per_token)
+results["metrics"]["loss"] = torch.cat(rows).mean().item()
+"#;
+
+const REPETITION: &str = r#"
+# Repetition self-reinforcement (DITTO): the sentence's tokens REPEATS times; each token's
+# probability given everything before it, TP_n (the mean over copy n) and IP_n (the share of
+# copy n's tokens more probable than in the first copy).
+sentence = to_ids(SENTENCE, False)
+ids = [model.tokenizer.bos_token_id] * bos + sentence * REPEATS
+loss = next_token_loss(ids)  # of ids[1:]
+probs = torch.cat([torch.full((1 - bos,), float("nan")), (-loss).exp()]).reshape(REPEATS, len(sentence))
+grid("repeat.token_prob", ["copy", "token"], probs)
+grid("repeat.tp", ["copy"], probs.nanmean(-1))
+known = probs.isfinite() & probs[0].isfinite()
+grid("repeat.ip", ["copy"], ((probs > probs[0]) & known).sum(-1) / known.sum(-1))
+"#;
+
+const NEURONS: &str = r#"
+# Direct logit attribution of every MLP neuron at the last position: its activation times its
+# row of W_out (mlp.c_proj's Conv1D weight, [d_mlp, d_model]), centred and divided by the
+# final LayerNorm's scale from the run (TransformerLens's apply_ln_to_stack), onto each prompt's
+# logit-difference direction; the TOP neurons by mean |activation| x |W_out row|.
+posts = []
+with model.trace(clean_tokens, **TRACE):
+    for layer in range(n_layers):
+        posts.append(model.transformer.h[layer].mlp.act.output[:, -1].save())
+    final = model.transformer.ln_f.input[:, -1].save()
+    per_prompt = metric_per_prompt(model.lm_head.output).save()
+results["metrics"]["clean"] = per_prompt.mean().item()
+unembed = model.lm_head.weight
+directions = unembed[answers[:, 0]] - unembed[answers[:, 1]]
+centred = final - final.mean(-1, keepdim=True)
+scale = (centred.pow(2).mean(-1, keepdim=True) + model.transformer.ln_f.eps).sqrt()  # [prompt, 1]
+dla, activation, norms = [], [], []
+for layer in range(n_layers):
+    w_out = model.transformer.h[layer].mlp.c_proj.weight  # [d_mlp, d_model]
+    read_out = directions @ (w_out - w_out.mean(-1, keepdim=True)).T  # [prompt, d_mlp]
+    dla.append((posts[layer] * read_out / scale).mean(0))
+    activation.append(posts[layer].abs().mean(0))
+    norms.append(w_out.norm(dim=-1))
+dla, activation, norms = torch.stack(dla), torch.stack(activation), torch.stack(norms)
+grid("neurons.dla", ["layer", "neuron"], dla)
+score = (activation * norms).flatten()
+top = sorted(range(len(score)), key=lambda i: (-score[i].item(), i))[:TOP]
+rows = [[score[i], dla.flatten()[i], activation.flatten()[i], norms.flatten()[i]] for i in top]
+grid("neurons.top", ["rank", "quantity"], torch.tensor(rows))
+"#;
+
+const PATH: &str = r#"
+# Path patching (Wang et al. 2022), exactly: for each sender head, the base run with every
+# head's output (the input of attn.c_proj) frozen to the base run's value except the sender's,
+# which takes the source run's; MLPs recomputed. To the final residual stream: that run's
+# metric. To receiver heads: that run's receiver inputs (their slice of attn.c_attn's output)
+# patched into a plain base run; its metric. Two traces a sender.
+base_tokens, source_tokens = (clean_tokens, corrupted_tokens) if DIRECTION == "noising" else (corrupted_tokens, clean_tokens)
+clean_value = run(clean_tokens).mean().item()
+corrupted_value = run(corrupted_tokens).mean().item()
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value, base=run(base_tokens).mean().item())
+for layer, head in RECEIVERS:
+    if layer >= n_layers or head >= n_heads:
+        sys.exit(f"receiver head L{layer}H{head} does not exist ({n_layers} layers × {n_heads} heads)")
+SITE = f"attn.hook_{INPUT}"
+receiver_layers = sorted({layer for layer, _ in RECEIVERS})
+base_z = activations(base_tokens, "attn.hook_z")
+source_z = activations(source_tokens, "attn.hook_z")
+per_prompt = torch.zeros(n_layers, n_heads, n_prompts)
+for layer, head in itertools.product(range(n_layers), range(n_heads)):
+    rows = head_slice("attn.hook_z", head)
+    sender = base_z[layer].clone()
+    sender[:, :, rows] = source_z[layer][:, :, rows]
+    captured = {}
+    with model.trace(base_tokens, **TRACE):
+        for l in range(n_layers):
+            block = model.transformer.h[l]
+            if l in receiver_layers:
+                captured[l] = block.attn.c_attn.output.save()
+            block.attn.c_proj.input[:] = sender if l == layer else base_z[l]
+        frozen = metric_per_prompt(model.lm_head.output).save()
+    if not RECEIVERS:
+        per_prompt[layer, head] = frozen
+        continue
+    with model.trace(base_tokens, **TRACE):
+        for l in receiver_layers:
+            qkv = model.transformer.h[l].attn.c_attn.output
+            for r_layer, r_head in RECEIVERS:
+                if r_layer == l:
+                    r_rows = head_slice(SITE, r_head)
+                    qkv[:, :, r_rows] = captured[l][:, :, r_rows]
+        patched = metric_per_prompt(model.lm_head.output).save()
+    per_prompt[layer, head] = patched
+raw = per_prompt.mean(-1)
+grid(f"path.{GRID}", ["layer", "head"], raw)
+grid(f"path.{GRID}.normalised", ["layer", "head"], (raw - corrupted_value) / (clean_value - corrupted_value))
+grid(f"path.{GRID}.per_prompt", ["layer", "head", "prompt"], per_prompt)
 "#;
 
 const CIRCUIT: &str = r#"

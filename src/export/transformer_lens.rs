@@ -4,9 +4,10 @@
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
+use crate::experiments::AttributionTarget;
 use crate::experiments::generation::GenerationConfig;
 use crate::experiments::steering::SteerAt;
-use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation};
+use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation, path};
 use crate::spec::{Experiment, Spec};
 
 pub fn script(spec: &Spec) -> Result<String, ExportError> {
@@ -22,7 +23,8 @@ pub fn script(spec: &Spec) -> Result<String, ExportError> {
     ))
 }
 
-const PRELUDE: &str = r#"import json
+const PRELUDE: &str = r#"import itertools
+import json
 import math
 import sys
 from functools import partial
@@ -126,21 +128,12 @@ def metric(logits):
     return metric_per_prompt(logits).mean()
 "#;
 
-fn unsupported(what: &str) -> ExportError {
-    ExportError(format!(
-        "{what} has no TransformerLens export yet; run it with `patchbay run`"
-    ))
-}
-
 fn experiment(spec: &Spec) -> Result<String, ExportError> {
     match &spec.experiment {
         Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => {
-            attribution_targets_exported(&params.targets, "TransformerLens")?;
-            Ok(attribution(params.compare))
-        }
+        Experiment::AttributionPatching(params) => Ok(attribution(&params.targets, params.compare)),
         Experiment::Generation(params) => Ok(format!(
             "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
             GENERATE,
@@ -148,13 +141,14 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             generation_config(&params.generation, spec.seed),
             prompt(&params.prompt),
             boolean(params.prepend_bos),
-            interventions_unsupported(!params.interventions.is_empty())?,
-        ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, [])}\n"),
-        Experiment::Steering(params) if params.at == SteerAt::Front => Err(unsupported(
-            "steering at the front positions (ActAdd's padded variant)",
-        )),
+            interventions(&params.interventions),
+        ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, hooks)}\n"),
         Experiment::Steering(params) => Ok(format!(
-            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{STEERING}",
+            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{steering}",
+            steering = match params.at {
+                SteerAt::EveryPosition => STEERING,
+                SteerAt::Front => STEERING_FRONT,
+            },
             config = generation_config(&params.generation, spec.seed),
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
@@ -167,39 +161,56 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
-        Experiment::PathPatching(_) => Err(unsupported("path patching")),
-        Experiment::EdgeAttributionPatching(_) => Err(unsupported("edge attribution patching")),
-        Experiment::Loss(_) => Err(unsupported("per-token loss")),
-        Experiment::Repetition(_) => Err(unsupported("the repetition curves")),
-        Experiment::NeuronDla(_) => Err(unsupported("neuron attribution")),
+        Experiment::PathPatching(params) => Ok(format!("{}{PATH}", path_constants(params))),
+        Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
+        Experiment::Loss(params) => Ok(format!(
+            "\nTEXTS = {}\nbos = {}\n{LOSS}",
+            long_list(params.texts.iter().map(prompt)),
+            boolean(params.prepend_bos)
+        )),
+        Experiment::Repetition(params) => Ok(format!(
+            "\nSENTENCE = {}\nREPEATS = {}\nbos = {}\n{REPETITION}",
+            prompt(&params.sentence),
+            params.repeats,
+            boolean(params.prepend_bos)
+        )),
+        Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
     }
 }
 
-/// The scripts estimate the oracle's three targets; others are refused by name, not dropped.
-pub(super) fn attribution_targets_exported(
-    targets: &[crate::experiments::AttributionTarget],
-    library: &str,
-) -> Result<(), ExportError> {
-    use crate::experiments::AttributionTarget;
-    if targets == AttributionTarget::DEFAULT {
-        return Ok(());
-    }
-    Err(ExportError(format!(
-        "attribution patching exports to {library} for the targets z, z_by_pos and resid_pre together; this spec names {}: run it with `patchbay run`",
-        targets
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+/// A path-patching spec's parameters as the scripts' constants (both libraries).
+pub(super) fn path_constants(params: &path::Params) -> String {
+    let (receivers, input, grid) = match &params.receivers {
+        path::Receivers::FinalResid => (String::new(), "q", "head_to_final_resid".to_string()),
+        path::Receivers::Heads { heads, input } => (
+            heads
+                .iter()
+                .map(|(l, h)| format!("({l}, {h})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            input.as_str(),
+            format!("head_to_receivers.{}", input.as_str()),
+        ),
+    };
+    let direction = match params.direction {
+        path::Direction::Noising => "noising",
+        path::Direction::Denoising => "denoising",
+    };
+    format!(
+        "\nDIRECTION = {}  # noising: the clean run measured, the sender from the corrupted one\nRECEIVERS = [{receivers}]  # (layer, head); none: the final residual stream\nINPUT = {}\nGRID = {}\n",
+        string(direction),
+        string(input),
+        string(&grid),
+    )
 }
 
-fn interventions_unsupported(any: bool) -> Result<&'static str, ExportError> {
-    if any {
-        Err(unsupported("generation with interventions"))
-    } else {
-        Ok("")
+/// The spec's interventions as TransformerLens hooks (`hooks`), read from their JSON.
+fn interventions(list: &[crate::hooks::Intervention]) -> String {
+    if list.is_empty() {
+        return "hooks = []\n".into();
     }
+    let json = serde_json::to_string(list).expect("interventions serialise");
+    format!("INTERVENTIONS = json.loads({})\n{INTERVENE}", string(&json))
 }
 
 fn patch_axes(target: PatchTarget) -> &'static str {
@@ -378,14 +389,53 @@ grid("lens.head_dla_logit_diff_per_prompt", ["layer", "head", "prompt"], per_hea
 grid("lens.head_dla_logit_diff", ["layer", "head"], per_head.mean(-1))
 "#;
 
-fn attribution(compare: bool) -> String {
+/// The hook, the axes summed away (batch first) and the grid's axes of each target.
+fn attribution_target(target: AttributionTarget) -> (&'static str, &'static str, &'static str) {
+    match target {
+        AttributionTarget::Z => ("attn.hook_z", "(0, 1, 3)", r#"["layer", "head"]"#),
+        AttributionTarget::ZByPos => ("attn.hook_z", "(0, 3)", r#"["layer", "pos", "head"]"#),
+        AttributionTarget::ResidPre => ("hook_resid_pre", "(0, 2)", r#"["layer", "pos"]"#),
+        AttributionTarget::AttnOut => ("hook_attn_out", "(0, 2)", r#"["layer", "pos"]"#),
+        AttributionTarget::MlpOut => ("hook_mlp_out", "(0, 2)", r#"["layer", "pos"]"#),
+        AttributionTarget::Q => ("attn.hook_q", "(0, 1, 3)", r#"["layer", "head"]"#),
+        AttributionTarget::K => ("attn.hook_k", "(0, 1, 3)", r#"["layer", "head"]"#),
+        AttributionTarget::V => ("attn.hook_v", "(0, 1, 3)", r#"["layer", "head"]"#),
+        // [batch, head, query, key]
+        AttributionTarget::Pattern => ("attn.hook_pattern", "(0, 2, 3)", r#"["layer", "head"]"#),
+    }
+}
+
+fn attribution(targets: &[AttributionTarget], compare: bool) -> String {
+    let mut hooks: Vec<&str> = targets.iter().map(|&t| attribution_target(t).0).collect();
+    hooks.sort();
+    hooks.dedup();
+    let rows: Vec<String> = targets
+        .iter()
+        .map(|&t| {
+            let (hook, dims, axes) = attribution_target(t);
+            format!(
+                "({}, {}, {dims}, {axes}, {})",
+                string(t.as_str()),
+                string(hook),
+                string(t.patch_target().name())
+            )
+        })
+        .collect();
     let mut out = format!(
-        "{METRIC_MEAN}{}",
-        r#"
+        "{METRIC_MEAN}\nHOOKS = {}\n# (estimate, hook, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{ATTRIBUTION}",
+        list(hooks.iter().map(|h| string(h))),
+        long_list(rows),
+    );
+    if compare {
+        out.push_str(ATTRIBUTION_COMPARE);
+    }
+    out
+}
+
+const ATTRIBUTION: &str = r#"
 # Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
 # corrupted) activation, from one forward and backward pass per side, with hooks.
-NAMES = [f"blocks.{l}.attn.hook_z" for l in range(model.cfg.n_layers)] + [
-    f"blocks.{l}.hook_resid_pre" for l in range(model.cfg.n_layers)]
+NAMES = [f"blocks.{l}.{hook}" for l in range(model.cfg.n_layers) for hook in HOOKS]
 
 
 def forward_backward(tokens):
@@ -418,38 +468,23 @@ def attribution(name, dims):
     return (corrupted_grads[name] * (clean_acts[name] - corrupted_acts[name])).sum(dim=dims)
 
 
-z_by_pos = torch.stack([attribution(f"blocks.{l}.attn.hook_z", (0, 3)) for l in range(model.cfg.n_layers)])
-estimates = {
-    "z": z_by_pos.sum(dim=1),
-    "z_by_pos": z_by_pos,
-    "resid_pre": torch.stack([attribution(f"blocks.{l}.hook_resid_pre", (0, 2)) for l in range(model.cfg.n_layers)]),
-}
-grid("attrib.z", ["layer", "head"], estimates["z"])
-grid("attrib.z_by_pos", ["layer", "pos", "head"], estimates["z_by_pos"])
-grid("attrib.resid_pre", ["layer", "pos"], estimates["resid_pre"])
-"#
-    );
-    if compare {
-        out.push_str(
-            r#"
+estimates = {}
+for estimate, hook, dims, axes, _ in TARGETS:
+    estimates[estimate] = torch.stack([attribution(f"blocks.{l}.{hook}", dims) for l in range(model.cfg.n_layers)])
+    grid(f"attrib.{estimate}", axes, estimates[estimate])
+"#;
+
+const ATTRIBUTION_COMPARE: &str = r#"
 # The activation patching each estimates, and Pearson's r between estimate and effect (the
 # change from the corrupted run).
 _, clean_cache = model.run_with_cache(clean_tokens)
-for estimate, name, axes, patch in [
-    ("z", "attn_head_out_all_pos", ["layer", "head"], patching.get_act_patch_attn_head_out_all_pos),
-    ("z_by_pos", "attn_head_out_by_pos", ["layer", "pos", "head"], patching.get_act_patch_attn_head_out_by_pos),
-    ("resid_pre", "resid_pre", ["layer", "pos"], patching.get_act_patch_resid_pre),
-]:
-    patched = patch(model, corrupted_tokens, clean_cache, metric)
+for estimate, _, _, axes, name in TARGETS:
+    patched = getattr(patching, f"get_act_patch_{name}")(model, corrupted_tokens, clean_cache, metric)
     grid(f"patch.{name}", axes, patched)
     grid(f"patch.{name}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
     pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
     results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
-"#,
-        );
-    }
-    out
-}
+"#;
 
 pub(super) fn generation_config(config: &GenerationConfig, seed: u64) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
@@ -582,6 +617,257 @@ def steer(activation, hook):
 prompt_ids = to_ids(STEERED_PROMPT, bos)
 for name, hooks in [("unsteered", []), ("steered", [(HOOK, steer)])]:
     results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, hooks)}
+"#;
+
+const STEERING_FRONT: &str = r#"
+# Activation addition as Turner et al. add it: both prompts right-padded with " " tokens to one
+# length, their activations' difference position by position, times COEFF, added at the
+# prompt's first positions (a full forward pass each step, so always at the prompt's tokens).
+positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
+SPACE = model.to_single_token(" ")
+length = max(len(positive), len(negative))
+positive, negative = [ids + [SPACE] * (length - len(ids)) for ids in (positive, negative)]
+_, positive_cache = model.run_with_cache(torch.tensor([positive]), names_filter=HOOK)
+_, negative_cache = model.run_with_cache(torch.tensor([negative]), names_filter=HOOK)
+vector = positive_cache[HOOK][0] - negative_cache[HOOK][0]
+grid("steer.vector", ["pos", "d_model"], vector)
+prompt_ids = to_ids(STEERED_PROMPT, bos)
+if len(prompt_ids) < length:
+    sys.exit(f"the steering prompts are {length} tokens after padding, the prompt only {len(prompt_ids)}")
+
+
+def steer(activation, hook):
+    activation[:, :length] += COEFF * vector
+    return activation
+
+
+for name, hooks in [("unsteered", []), ("steered", [(HOOK, steer)])]:
+    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, hooks)}
+"#;
+
+const LOSS: &str = r#"
+# Per-token loss: -log p of each next token of each text (TransformerLens's loss_per_token).
+rows = [model(torch.tensor([to_ids(text, bos)]), return_type="loss", loss_per_token=True)[0] for text in TEXTS]
+per_token = torch.full((len(rows), max(len(row) for row in rows)), float("nan"))
+for i, row in enumerate(rows):
+    per_token[i, :len(row)] = row
+grid("loss.per_token", ["text", "pos"], per_token)
+results["metrics"]["loss"] = torch.cat(rows).mean().item()
+"#;
+
+const REPETITION: &str = r#"
+# Repetition self-reinforcement (DITTO): the sentence's tokens REPEATS times; each token's
+# probability given everything before it, TP_n (the mean over copy n) and IP_n (the share of
+# copy n's tokens more probable than in the first copy).
+sentence = to_ids(SENTENCE, False)
+ids = [model.tokenizer.bos_token_id] * bos + sentence * REPEATS
+loss = model(torch.tensor([ids]), return_type="loss", loss_per_token=True)[0]  # of ids[1:]
+probs = torch.cat([torch.full((1 - bos,), float("nan")), (-loss).exp()]).reshape(REPEATS, len(sentence))
+grid("repeat.token_prob", ["copy", "token"], probs)
+grid("repeat.tp", ["copy"], probs.nanmean(-1))
+known = probs.isfinite() & probs[0].isfinite()
+grid("repeat.ip", ["copy"], ((probs > probs[0]) & known).sum(-1) / known.sum(-1))
+"#;
+
+const NEURONS: &str = r#"
+# Direct logit attribution of every MLP neuron at the last position: its activation times its
+# row of W_out, through apply_ln_to_stack (centred, divided by the final LayerNorm's cached
+# scale), onto each prompt's logit-difference direction; the TOP neurons by
+# mean |activation| x |W_out row|.
+clean_logits, cache = model.run_with_cache(clean_tokens)
+results["metrics"]["clean"] = metric_per_prompt(clean_logits).mean().item()
+directions = model.tokens_to_residual_directions(answers)
+directions = directions[:, 0] - directions[:, 1]
+dla, activation, norms = [], [], []
+for layer in range(model.cfg.n_layers):
+    post = cache[f"blocks.{layer}.mlp.hook_post"][:, -1]  # [prompt, d_mlp]
+    stack = post.T[:, :, None] * model.W_out[layer][:, None, :]  # [d_mlp, prompt, d_model]
+    scaled = cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1)
+    dla.append((scaled * directions).sum(-1).mean(-1))
+    activation.append(post.abs().mean(0))
+    norms.append(model.W_out[layer].norm(dim=-1))
+dla, activation, norms = torch.stack(dla), torch.stack(activation), torch.stack(norms)
+grid("neurons.dla", ["layer", "neuron"], dla)
+score = (activation * norms).flatten()
+top = sorted(range(len(score)), key=lambda i: (-score[i].item(), i))[:TOP]
+rows = [[score[i], dla.flatten()[i], activation.flatten()[i], norms.flatten()[i]] for i in top]
+grid("neurons.top", ["rank", "quantity"], torch.tensor(rows))
+"#;
+
+const PATH: &str = r#"
+# Path patching (Wang et al. 2022), exactly: for each sender head, the base run with every
+# head's output (hook_z) frozen to the base run's value except the sender's, which takes the
+# source run's; MLPs recomputed. To the final residual stream: that run's metric. To receiver
+# heads: that run's receiver inputs (hook_q/k/v) patched into a plain base run; its metric.
+base_tokens, source_tokens = (clean_tokens, corrupted_tokens) if DIRECTION == "noising" else (corrupted_tokens, clean_tokens)
+clean_value = metric_per_prompt(model(clean_tokens)).mean().item()
+corrupted_value = metric_per_prompt(model(corrupted_tokens)).mean().item()
+base_logits, base_cache = model.run_with_cache(base_tokens, names_filter=lambda name: name.endswith("hook_z"))
+_, source_cache = model.run_with_cache(source_tokens, names_filter=lambda name: name.endswith("hook_z"))
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value, base=metric_per_prompt(base_logits).mean().item())
+for layer, head in RECEIVERS:
+    if layer >= model.cfg.n_layers or head >= model.cfg.n_heads:
+        sys.exit(f"receiver head L{layer}H{head} does not exist ({model.cfg.n_layers} layers × {model.cfg.n_heads} heads)")
+receiver_hooks = sorted({f"blocks.{layer}.attn.hook_{INPUT}" for layer, _ in RECEIVERS})
+
+
+def frozen_except(sender_layer, sender_head):
+    def freeze(z, hook):
+        z[:] = base_cache[hook.name]
+        if hook.layer() == sender_layer:
+            z[:, :, sender_head] = source_cache[hook.name][:, :, sender_head]
+        return z
+    return [(lambda name: name.endswith("attn.hook_z"), freeze)]
+
+
+per_prompt = torch.zeros(model.cfg.n_layers, model.cfg.n_heads, clean_tokens.shape[0])
+for layer, head in itertools.product(range(model.cfg.n_layers), range(model.cfg.n_heads)):
+    if not RECEIVERS:
+        logits = model.run_with_hooks(base_tokens, fwd_hooks=frozen_except(layer, head))
+    else:
+        captured = {}
+
+        def capture(x, hook):
+            captured[hook.name] = x.clone()
+
+        model.run_with_hooks(base_tokens, fwd_hooks=frozen_except(layer, head) + [(name, capture) for name in receiver_hooks])
+
+        def patch_receivers(x, hook):
+            for r_layer, r_head in RECEIVERS:
+                if hook.layer() == r_layer:
+                    x[:, :, r_head] = captured[hook.name][:, :, r_head]
+            return x
+
+        logits = model.run_with_hooks(base_tokens, fwd_hooks=[(name, patch_receivers) for name in receiver_hooks])
+    per_prompt[layer, head] = metric_per_prompt(logits)
+raw = per_prompt.mean(-1)
+grid(f"path.{GRID}", ["layer", "head"], raw)
+grid(f"path.{GRID}.normalised", ["layer", "head"], (raw - corrupted_value) / (clean_value - corrupted_value))
+grid(f"path.{GRID}.per_prompt", ["layer", "head", "prompt"], per_prompt)
+"#;
+
+const EDGES: &str = r#"
+# Edge attribution patching (Syed et al. 2023): for every edge of the head/MLP graph,
+# (clean - corrupted output of the upstream node) . (gradient of the metric on the corrupted run
+# at the downstream node's own input), summed over prompts and positions. TransformerLens gives
+# each head its own q/k/v input (use_split_qkv_input), each head's output (use_attn_result) and
+# the MLP's input (use_hook_mlp_in).
+model.set_use_split_qkv_input(True)
+model.set_use_attn_result(True)
+model.set_use_hook_mlp_in(True)
+n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+OUTPUTS = ["hook_embed", "hook_pos_embed"] + [f"blocks.{l}.{h}" for l in range(n_layers) for h in ("attn.hook_result", "hook_mlp_out")]
+INPUTS = [f"blocks.{l}.{h}" for l in range(n_layers) for h in ("hook_q_input", "hook_k_input", "hook_v_input", "hook_mlp_in")] + [f"blocks.{n_layers - 1}.hook_resid_post"]
+clean_logits, clean_cache = model.run_with_cache(clean_tokens, names_filter=lambda name: name in OUTPUTS)
+corrupted_acts, gradients = {}, {}
+
+
+def keep(x, hook):
+    corrupted_acts[hook.name] = x.detach()
+
+
+def keep_gradient(g, hook):
+    gradients[hook.name] = g.detach()
+
+
+model.reset_hooks()
+for name in OUTPUTS:
+    model.add_hook(name, keep, "fwd")
+for name in INPUTS:
+    model.add_hook(name, keep_gradient, "bwd")
+with torch.enable_grad():
+    per_prompt = metric_per_prompt(model(corrupted_tokens))
+    per_prompt.mean().backward()
+model.reset_hooks()
+model.zero_grad(set_to_none=True)
+results["metrics"].update(clean=metric_per_prompt(clean_logits).mean().item(), corrupted=per_prompt.mean().item())
+
+
+def delta(name):
+    return clean_cache[name] - corrupted_acts[name]
+
+
+# Upstream nodes as Patchbay orders them: the embeddings, then per layer its heads and its MLP.
+up = [("input", None, delta("hook_embed") + delta("hook_pos_embed"))]
+for l in range(n_layers):
+    result = delta(f"blocks.{l}.attn.hook_result")  # [batch, pos, head, d_model]
+    up += [(("head", l), h, result[:, :, h]) for h in range(n_heads)]
+    up.append((("mlp", l), None, delta(f"blocks.{l}.hook_mlp_out")))
+# Downstream: per layer the heads' q, then k, then v inputs and the MLP's; then the logits.
+down = []
+for l in range(n_layers):
+    for kind in ("q", "k", "v"):
+        g = gradients[f"blocks.{l}.hook_{kind}_input"]
+        down += [(("head", l), g[:, :, h]) for h in range(n_heads)]
+    down.append((("mlp", l), gradients[f"blocks.{l}.hook_mlp_in"]))
+down.append((("logits", n_layers), gradients[f"blocks.{n_layers - 1}.hook_resid_post"]))
+
+
+def is_edge(source, target):
+    """The output is written before the input is read (a block's MLP reads its own heads)."""
+    kind, layer = source
+    if kind == "input" or target[0] == "logits":
+        return True
+    if target[0] == "head":
+        return layer < target[1]
+    return layer <= target[1] if kind == "head" else layer < target[1]
+
+
+scores = torch.full((len(up), len(down)), float("nan"))
+for i, (source, _, d) in enumerate(up):
+    source = ("input", -1) if source == "input" else source
+    for j, (target, g) in enumerate(down):
+        if is_edge(source, target):
+            scores[i, j] = (d * g).sum()
+grid("eap.scores", ["upstream", "downstream"], scores)
+"#;
+
+const INTERVENE: &str = r#"
+# The interventions, active at every step: each acts on the entries its batch rows, positions,
+# heads and last-axis indices select (all where unset), as Patchbay's do.
+HEAD_AXIS = {"hook_q": 2, "hook_k": 2, "hook_v": 2, "hook_z": 2, "hook_attn_scores": 1, "hook_pattern": 1}
+
+
+def intervention_hook(intervention):
+    action = intervention["action"]
+    kind = action if isinstance(action, str) else next(iter(action))
+
+    def values(x):
+        v = action[kind]["values"]
+        return torch.tensor(v["data"], dtype=x.dtype).reshape(v["shape"])
+
+    def hook(x, hook):
+        short = hook.name.split(".")[-1]
+        pos_axis = 2 if short in ("hook_attn_scores", "hook_pattern") else 1
+        if kind == "zero":
+            new = torch.zeros_like(x)
+        elif kind == "scale":
+            new = x * action[kind]["factor"]
+        elif kind == "add":
+            new = x + values(x)
+        elif kind == "replace":
+            new = values(x).expand_as(x)
+        elif kind == "mean":
+            new = x.mean(0, keepdim=True).mean(pos_axis, keepdim=True).expand_as(x)
+        elif kind == "add_front":
+            front = values(x)[: x.shape[1]]
+            new = x.clone()
+            new[:, : front.shape[0]] += front
+        mask = torch.ones(x.shape, dtype=torch.bool)
+        for axis, selected in [(0, intervention.get("batch")), (pos_axis, intervention.get("positions")),
+                               (HEAD_AXIS.get(short), intervention.get("heads")), (x.dim() - 1, intervention.get("neurons"))]:
+            if selected is not None and axis is not None:
+                along = torch.zeros(x.shape[axis], dtype=torch.bool)
+                along[selected] = True
+                shape = [1] * x.dim()
+                shape[axis] = -1
+                mask = mask & along.reshape(shape)
+        return torch.where(mask, new, x)
+
+    return (intervention["hook"], hook)
+
+
+hooks = [intervention_hook(i) for i in INTERVENTIONS]
 "#;
 
 const CIRCUIT: &str = r#"

@@ -10,6 +10,8 @@ import sys
 
 
 def close(a, b, tolerance):
+    # Patchbay writes NaN (an undefined value) as null.
+    a, b = (math.nan if v is None else v for v in (a, b))
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return abs(a - b) <= tolerance * max(1.0, abs(b))
