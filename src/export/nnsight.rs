@@ -1,9 +1,11 @@
 //! nnsight scripts: the Hugging Face GPT-2 under `LanguageModel`, each experiment a loop of
 //! `model.trace` contexts that read (`.save()`) and write module inputs and outputs; with
 //! `--remote` the same traces run on NDIF. TransformerLens hooks map onto GPT-2's modules as
-//! `SITES` in the script says; attention patterns have no module of their own in
-//! `transformers`' GPT-2 (the softmax is inside the attention function), so experiments on
-//! them, and those not written yet, are refused by name.
+//! `SITES` in the script says. What has no module of its own is computed from the modules
+//! around it: attention patterns from `attn.c_attn`'s q and k (patched by rewriting the head's
+//! `z = pattern @ v`), a head's own q/k/v input gradient from `attn.c_attn`'s output gradient
+//! back through `ln_1`. Generation with interventions is refused by name (TransformerLens's
+//! export has it).
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
@@ -71,6 +73,20 @@ SITES = {
 }
 # Where a head's slice of a site's last axis starts.
 OFFSETS = {"attn.hook_k": model.config.n_embd, "attn.hook_v": 2 * model.config.n_embd}
+
+
+def split_heads(x):
+    """[prompt, pos, head * d_head] as [prompt, head, pos, d_head]."""
+    return x.reshape(x.shape[0], x.shape[1], n_heads, d_head).transpose(1, 2)
+
+
+def pattern(qkv):
+    """Attention patterns [prompt, head, query, key] from attn.c_attn's output, as GPT-2 computes them."""
+    d_model = model.config.n_embd
+    q, k = split_heads(qkv[..., :d_model]), split_heads(qkv[..., d_model:2 * d_model])
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d_head)
+    causal = torch.ones(scores.shape[-2:], dtype=torch.bool).tril()
+    return scores.masked_fill(~causal, torch.finfo(scores.dtype).min).softmax(-1)
 
 
 def grid(name, axes, values):
@@ -145,9 +161,8 @@ fn patch_site(target: PatchTarget) -> Result<(&'static str, &'static str), Expor
         T::AttnHeadKByPos => ("attn.hook_k", "[\"layer\", \"pos\", \"head\"]"),
         T::AttnHeadVAllPos => ("attn.hook_v", "[\"layer\", \"head\"]"),
         T::AttnHeadVByPos => ("attn.hook_v", "[\"layer\", \"pos\", \"head\"]"),
-        T::AttnHeadPatternAllPos | T::AttnHeadPatternByPos => {
-            return Err(unsupported("patching attention patterns"));
-        }
+        T::AttnHeadPatternAllPos => ("attn.hook_pattern", "[\"layer\", \"head\"]"),
+        T::AttnHeadPatternByPos => ("attn.hook_pattern", "[\"layer\", \"pos\", \"head\"]"),
     })
 }
 
@@ -204,9 +219,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             "{}{PATH}",
             super::transformer_lens::path_constants(params)
         )),
-        Experiment::EdgeAttributionPatching(_) => Err(unsupported(
-            "edge attribution patching (transformers' GPT-2 reads q, k and v of every head from one ln_1 output: there is no per-head input to take the gradient at)",
-        )),
+        Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
         Experiment::Loss(params) => Ok(format!(
             "\nTEXTS = {}\nbos = {}\n{NEXT_TOKEN}{LOSS}",
             long_list(params.texts.iter().map(prompt)),
@@ -247,6 +260,8 @@ const PATCH: &str = r#"
 # Activation patching: run the corrupted prompts with one clean activation put back (a cell:
 # a layer and a position and/or a head), score with the clean answers; one trace a cell.
 def patch(name, site, axes):
+    if site == "attn.hook_pattern":
+        return patch_pattern(name, axes)
     clean = activations(clean_tokens, site)
     shape = [n_layers] + [n_pos if axis == "pos" else n_heads for axis in axes[1:]]
     per_prompt = torch.zeros(shape + [n_prompts])
@@ -256,6 +271,29 @@ def patch(name, site, axes):
         if "head" in at:
             index += (head_slice(site, at["head"]),)
         per_prompt[cell] = run(corrupted_tokens, site, at["layer"], index, clean[at["layer"]][index])
+    return patched_grids(name, axes, per_prompt)
+
+
+def patch_pattern(name, axes):
+    """A head's pattern has no module in transformers' GPT-2, but z = pattern @ v does: the
+    head's slice of attn.c_proj's input is rewritten with the clean pattern and the run's own v."""
+    clean = [pattern(qkv) for qkv in activations(clean_tokens, "attn.hook_q")]
+    shape = [n_layers] + [n_pos if axis == "pos" else n_heads for axis in axes[1:]]
+    per_prompt = torch.zeros(shape + [n_prompts])
+    for cell in itertools.product(*map(range, shape)):
+        at = dict(zip(axes, cell))
+        layer, head, rows = at["layer"], at["head"], head_slice("attn.hook_z", at["head"])
+        queries = slice(None) if "pos" not in at else slice(at["pos"], at["pos"] + 1)
+        with model.trace(corrupted_tokens, **TRACE):
+            block = model.transformer.h[layer]
+            v = block.attn.c_attn.output[:, :, head_slice("attn.hook_v", head)]
+            block.attn.c_proj.input[:, queries, rows] = torch.matmul(clean[layer][:, head, queries], v)
+            value = metric_per_prompt(model.lm_head.output).save()
+        per_prompt[cell] = value
+    return patched_grids(name, axes, per_prompt)
+
+
+def patched_grids(name, axes, per_prompt):
     patched = per_prompt.mean(-1)
     grid(f"patch.{name}", axes, patched)
     grid(f"patch.{name}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
@@ -450,7 +488,7 @@ fn attribution_target(
         T::Q => ("attn.hook_q", "(0, 1, 3)", r#"["layer", "head"]"#),
         T::K => ("attn.hook_k", "(0, 1, 3)", r#"["layer", "head"]"#),
         T::V => ("attn.hook_v", "(0, 1, 3)", r#"["layer", "head"]"#),
-        T::Pattern => return Err(unsupported("attribution patching of attention patterns")),
+        T::Pattern => ("attn.hook_pattern", "(0, 2, 3)", r#"["layer", "head"]"#),
     })
 }
 
@@ -486,7 +524,9 @@ const ATTRIBUTION: &str = r#"
 # order a block runs them; q, k and v are read together from attn.c_attn's output.
 ORDER = ["hook_resid_pre", "attn.hook_q", "attn.hook_z", "hook_attn_out", "hook_mlp_out"]
 MODULE = {"attn.hook_k": "attn.hook_q", "attn.hook_v": "attn.hook_q"}
-needed = sorted({MODULE.get(site, site) for _, site, _, _, _ in TARGETS}, key=ORDER.index)
+# A pattern's attribution: dL/dpattern = dL/dz_h @ v_h^T, times the patterns' difference.
+READS = {"attn.hook_pattern": ["attn.hook_q", "attn.hook_z"]}
+needed = sorted({m for _, site, _, _, _ in TARGETS for m in READS.get(site, [MODULE.get(site, site)])}, key=ORDER.index)
 
 
 def forward_backward(tokens):
@@ -513,6 +553,11 @@ results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 
 def attribution(site, layer):
     """grad x (clean - corrupted) at a site; per head ([prompt, pos, head, d_head]) for q, k, v, z."""
+    if site == "attn.hook_pattern":
+        qkv, z = ("attn.hook_q", layer), ("attn.hook_z", layer)
+        v = split_heads(corrupted_acts[qkv][..., 2 * n_heads * d_head:])
+        grad_pattern = split_heads(corrupted_grads[z]) @ v.transpose(-1, -2)
+        return grad_pattern * (pattern(clean_acts[qkv]) - pattern(corrupted_acts[qkv]))  # [prompt, head, query, key]
     key = (MODULE.get(site, site), layer)
     full = corrupted_grads[key] * (clean_acts[key] - corrupted_acts[key])
     if not site.startswith("attn."):
@@ -674,6 +719,91 @@ raw = per_prompt.mean(-1)
 grid(f"path.{GRID}", ["layer", "head"], raw)
 grid(f"path.{GRID}.normalised", ["layer", "head"], (raw - corrupted_value) / (clean_value - corrupted_value))
 grid(f"path.{GRID}.per_prompt", ["layer", "head", "prompt"], per_prompt)
+"#;
+
+/// Edge attribution patching: transformers' GPT-2 reads every head's q, k and v from one
+/// `ln_1` output, so each head's own input gradient is taken by hand — the gradient at its
+/// slice of `attn.c_attn`'s output, back through its columns of the weight and through `ln_1`.
+const EDGES: &str = r#"
+# Edge attribution patching (Syed et al. 2023): for every edge of the head/MLP graph,
+# (clean - corrupted output of the upstream node) . (gradient of the metric on the corrupted run
+# at the downstream node's own input), summed over prompts and positions. A head's own q, k or v
+# input gradient is its slice of attn.c_attn's output gradient, back through its columns of the
+# weight and through ln_1 (an MLP's: its input gradient back through ln_2).
+def outputs_and_inputs(tokens, gradients):
+    saved, sites = {}, {}
+    with torch.enable_grad(), model.trace(tokens, **TRACE):
+        saved["embed"] = (model.transformer.wte.output + model.transformer.wpe.output).save()
+        for layer in range(n_layers):
+            block = model.transformer.h[layer]
+            saved[("ln_1", layer)] = block.ln_1.input.save()
+            sites[("qkv", layer)] = block.attn.c_attn.output
+            saved[("z", layer)] = block.attn.c_proj.input.save()
+            saved[("ln_2", layer)] = block.ln_2.input.save()
+            sites[("mlp_in", layer)] = block.mlp.input
+            saved[("mlp_out", layer)] = block.mlp.output.save()
+        sites["final"] = model.transformer.ln_f.input
+        per_prompt = metric_per_prompt(model.lm_head.output)
+        saved["value"] = per_prompt.mean().save()
+        if gradients is not None:
+            with per_prompt.mean().backward():
+                for key in reversed(list(sites)):
+                    gradients[key] = sites[key].grad.save()
+    return saved
+
+
+clean = outputs_and_inputs(clean_tokens, None)
+grads = {}
+corrupted = outputs_and_inputs(corrupted_tokens, grads)
+results["metrics"].update(clean=clean["value"].item(), corrupted=corrupted["value"].item())
+
+
+def layer_norm_backward(norm, x, g):
+    """The gradient at a LayerNorm's input x, given the gradient g at its output."""
+    centred = x - x.mean(-1, keepdim=True)
+    scale = (centred.pow(2).mean(-1, keepdim=True) + norm.eps).sqrt()
+    normalized = centred / scale
+    g = g * norm.weight
+    return (g - g.mean(-1, keepdim=True) - normalized * (g * normalized).mean(-1, keepdim=True)) / scale
+
+
+d_model = model.config.n_embd
+up, down = [("input", -1, clean["embed"] - corrupted["embed"])], []
+for layer in range(n_layers):
+    block = model.transformer.h[layer]
+    w_o = block.attn.c_proj.weight  # Conv1D: [in, out], heads' rows in order
+    for head in range(n_heads):
+        rows = slice(head * d_head, (head + 1) * d_head)
+        up.append(("head", layer, (clean[("z", layer)][..., rows] - corrupted[("z", layer)][..., rows]) @ w_o[rows]))
+    up.append(("mlp", layer, clean[("mlp_out", layer)] - corrupted[("mlp_out", layer)]))
+    w_qkv = block.attn.c_attn.weight  # [d_model, 3 * d_model]
+    for third in range(3):  # q, then k, then v
+        for head in range(n_heads):
+            columns = slice(third * d_model + head * d_head, third * d_model + (head + 1) * d_head)
+            g = grads[("qkv", layer)][..., columns] @ w_qkv[:, columns].T
+            down.append(("head", layer, layer_norm_backward(block.ln_1, corrupted[("ln_1", layer)], g)))
+    down.append(("mlp", layer, layer_norm_backward(block.ln_2, corrupted[("ln_2", layer)], grads[("mlp_in", layer)])))
+down.append(("logits", n_layers, grads["final"]))
+
+
+def is_edge(source, target):
+    """The output is written before the input is read (a block's MLP reads its own heads)."""
+    (kind, layer), (to_kind, to_layer) = source, target
+    if kind == "input" or to_kind == "logits":
+        return True
+    if to_kind == "head":
+        return layer < to_layer
+    return layer <= to_layer if kind == "head" else layer < to_layer
+
+
+deltas = torch.stack([d.flatten() for _, _, d in up])
+gradients = torch.stack([g.flatten() for _, _, g in down])
+scores = deltas @ gradients.T
+for i, (kind, layer, _) in enumerate(up):
+    for j, (to_kind, to_layer, _) in enumerate(down):
+        if not is_edge((kind, layer), (to_kind, to_layer)):
+            scores[i, j] = float("nan")
+grid("eap.scores", ["upstream", "downstream"], scores)
 "#;
 
 const CIRCUIT: &str = r#"
