@@ -75,7 +75,7 @@ ensure_web_tools() {
 ensure_browser_tests() {
   # Debian's Chromium (a browser download by Playwright is impossible here) and playwright-core.
   [ -x /usr/bin/chromium ] || apt_install chromium
-  if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  if [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -d tests/e2e/node_modules/axe-core ]; then
     log "installing the e2e test packages (npm ci)"
     (cd tests/e2e && npm ci --no-audit --no-fund)
   fi

@@ -112,8 +112,19 @@ fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("`pyvene` is not a library"));
-    let refused = run(&["export", "static/experiments/ioi-edge-attribution.json"]);
+    // The one thing refused: nnsight has no hook names to attach interventions to.
+    let refused = run(&[
+        "export",
+        "tests/specs/generation-interventions-tiny.json",
+        "--to",
+        "nnsight",
+    ]);
     assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("generation with interventions"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let nnsight = run(&[
         "export",
         "static/experiments/ioi-zero-ablation-mlp.json",

@@ -125,12 +125,21 @@ pub fn App() -> impl IntoView {
             <h1>"Patchbay"</h1>
             <p class="tagline">"GPT-2 interpretability in your browser: the model runs here, nothing leaves your machine."</p>
             {device_line}
-            {move || note.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+            {move || note.get().map(|why| view! {
+                <div class="notice" id="device-notice" role="status">
+                    <p>"This browser offers no WebGPU, so Patchbay runs the model on the CPU: everything works, more slowly (GPT-2 small takes seconds per prompt, a minute or more per patching sweep). For the GPU, use a recent Chrome or Edge, or turn WebGPU on in your browser's settings."</p>
+                    <details><summary>"Details"</summary><code>{why}</code></details>
+                </div>
+            })}
         </header>
+        <SectionNav/>
         <main>
-            <loader::ModelLoader/>
-            {move || state.session.get().map(|_| view! { <prompt::PromptPanel/> <generation::GenerationPanel/> })}
-            <experiment::ExperimentPanel/>
+            <div id="model" class="anchor"><loader::ModelLoader/></div>
+            {move || state.session.get().map(|_| view! {
+                <div id="prompt" class="anchor"><prompt::PromptPanel/></div>
+                <div id="generation" class="anchor"><generation::GenerationPanel/></div>
+            })}
+            <div id="experiment" class="anchor"><experiment::ExperimentPanel/></div>
             <history::HistoryPanel/>
             <bench::BenchPanel open=params.bench autorun=params.bench && params.autorun/>
         </main>
@@ -140,6 +149,42 @@ pub fn App() -> impl IntoView {
         </footer>
     }
     .into_any()
+}
+
+/// The sections in the order of the work (model → prompt → experiments → results →
+/// history), deep-linkable, with the model and device always in view.
+#[component]
+fn SectionNav() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let loaded = move || state.session.get().is_some();
+    let model = move || match state.session.get() {
+        Some(info) => format!(
+            "{} ({} layers × {} heads)",
+            info.name, info.n_layer, info.n_head
+        ),
+        None => "no model loaded".to_string(),
+    };
+    let device = move || {
+        state
+            .backend
+            .get()
+            .map_or("…".to_string(), |b| backend_label(b).to_string())
+    };
+    view! {
+        <nav id="sections" aria-label="Sections">
+            <ul>
+                <li><a href="#model">"Model"</a></li>
+                {move || loaded().then(|| view! {
+                    <li><a href="#prompt">"Prompt"</a></li>
+                    <li><a href="#generation">"Generation"</a></li>
+                })}
+                <li><a href="#experiment">"Experiments"</a></li>
+                {move || state.opened.get().is_some().then(|| view! { <li><a href="#experiment-result">"Result"</a></li> })}
+                <li><a href="#history">"History"</a></li>
+            </ul>
+            <p id="status" role="status"><span id="status-model">{model}</span>" · "<span id="status-device">{device}</span></p>
+        </nav>
+    }
 }
 
 /// `?embed`: one experiment for an iframe in course material: the model line, the run

@@ -114,6 +114,15 @@ pub fn GridView(
             </div>
         }
     });
+    // The colour scale: blue below the centre, white at it, red above, with its numbers.
+    let legend = view! {
+        <p class="legend" data-centre=centre.to_string() data-scale=scale.to_string()>
+            <span>{format!("{:.3}", centre - scale)}</span>
+            <span class="ramp" role="img" aria-label=format!("colour scale from {:.3} (blue) through {centre:.3} (white) to {:.3} (red)", centre - scale, centre + scale)></span>
+            <span>{format!("{:.3}", centre + scale)}</span>
+            <span class="legend-centre">{format!("white: {centre:.3}")}</span>
+        </p>
+    };
     // Focusable, so that a wide figure scrolls from the keyboard.
-    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{figures}</figure> }
+    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{legend}{figures}</figure> }
 }

@@ -139,7 +139,9 @@ test('CPU fallback without WebGPU: a visible notice, and the same numbers', asyn
   const { browser, page, errors } = await open('cpu');
   try {
     assert.equal(await page.getAttribute('#device', 'data-backend'), 'cpu');
-    assert.match(await page.textContent('.notice'), /WebGPU is not available/);
+    // Said for people first; the browser's reason folded away beneath.
+    assert.match(await page.textContent('#device-notice > p'), /offers no WebGPU, so Patchbay runs the model on the CPU/);
+    assert.match(await page.textContent('#device-notice details'), /WebGPU is not available/);
     await loadModel(page, 'tiny-gpt2');
     await checkPrompt(page);
     await page.screenshot({ path: path.join(screenshots, 'cpu-prompt.png'), fullPage: true });

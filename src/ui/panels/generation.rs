@@ -191,6 +191,7 @@ pub fn GenerationPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="generation-heading">
             <h2 id="generation-heading">"Generation"</h2>
+            <label for="generation-prompt">"Prompt to continue"</label>
             <textarea id="generation-prompt" rows="2" cols="80" prop:value=move || prompt.get() on:input=move |ev| prompt.set(event_target_value(&ev))></textarea>
             <div class="controls">
                 <label><input id="generation-bos" type="checkbox" prop:checked=move || prepend_bos.get() on:change=move |ev| prepend_bos.set(event_target_checked(&ev))/>" prepend <|endoftext|>"</label>

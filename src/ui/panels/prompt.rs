@@ -47,6 +47,7 @@ pub fn PromptPanel() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="prompt-heading">
             <h2 id="prompt-heading">"Prompt"</h2>
+            <label for="prompt-text">"Prompt: its tokens, each token's loss, the next token's top 10"</label>
             <textarea id="prompt-text" rows="3" cols="80" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             <label><input id="prepend-bos" type="checkbox" prop:checked=move || prepend_bos.get() on:change=move |ev| prepend_bos.set(event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
             <button id="run-prompt" on:click=run disabled=busy>"Run"</button>
