@@ -124,5 +124,5 @@ pub fn GridView(
         </p>
     };
     // Focusable, so that a wide figure scrolls from the keyboard.
-    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{legend}{figures}</figure> }
+    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{figures}{legend}</figure> }
 }
