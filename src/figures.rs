@@ -297,6 +297,132 @@ pub fn scatter_svg(
     svg
 }
 
+/// A value per labelled step (the logit lens: the logit difference after each layer) as a line,
+/// with published values as diamonds at their steps (`marks` index `values`). Every point has a
+/// `<title>`.
+pub fn line_svg(title: &str, y_name: &str, labels: &[String], values: &[f32], marks: &[Mark]) -> String {
+    const HEIGHT: f32 = 220.0;
+    const LEFT: f32 = 56.0;
+    const TOP: f32 = 28.0;
+    let step = (480.0 / labels.len().max(1) as f32).clamp(14.0, 40.0);
+    let width = step * labels.len() as f32;
+    let bottom = 6.5 * labels.iter().map(|l| l.chars().count()).max().unwrap_or(1) as f32 + 16.0;
+    let shown = values
+        .iter()
+        .copied()
+        .chain(marks.iter().filter_map(|m| m.published))
+        .filter(|v| v.is_finite());
+    let (lo, hi) = shown.fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo - 0.05 * span, hi + 0.05 * span);
+    let y = |v: f32| TOP + (hi - v) / (hi - lo) * HEIGHT;
+    let x = |i: usize| LEFT + step * (i as f32 + 0.5);
+    let (total_w, total_h) = (LEFT + width + 16.0, TOP + HEIGHT + bottom);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total_w:.0}\" height=\"{total_h:.0}\" viewBox=\"0 0 {total_w:.0} {total_h:.0}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
+         <line x1=\"{LEFT}\" y1=\"{zero:.1}\" x2=\"{:.1}\" y2=\"{zero:.1}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{hi:.2}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{lo:.2}</text>\n\
+         <text transform=\"translate(12,{:.1}) rotate(-90)\" text-anchor=\"middle\" {FONT}>{}</text>\n",
+        escape(title),
+        escape(title),
+        LEFT + width,
+        LEFT - 4.0,
+        TOP + 8.0,
+        LEFT - 4.0,
+        TOP + HEIGHT,
+        TOP + HEIGHT / 2.0,
+        escape(y_name),
+        zero = y(0.0),
+    );
+    for (i, label) in labels.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            "<text transform=\"translate({:.1},{:.1}) rotate(-60)\" text-anchor=\"end\" {FONT}>{}</text>",
+            x(i) + 3.0,
+            TOP + HEIGHT + 12.0,
+            escape(label)
+        );
+    }
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+        .collect();
+    let _ = writeln!(
+        svg,
+        "<polyline class=\"line\" points=\"{}\" fill=\"none\" stroke=\"#3465a4\" stroke-width=\"2\"/>",
+        points.join(" ")
+    );
+    for (i, v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#3465a4\" data-value=\"{v}\"><title>{}: {v}</title></circle>",
+            x(i),
+            y(*v),
+            escape(&labels[i])
+        );
+    }
+    for mark in marks {
+        let (Some(v), Some(label)) = (mark.published, labels.get(mark.index)) else {
+            continue;
+        };
+        let (cx, cy) = (x(mark.index), y(v));
+        let _ = writeln!(
+            svg,
+            "<path class=\"published\" d=\"M{cx:.1},{:.1} L{:.1},{cy:.1} L{cx:.1},{:.1} L{:.1},{cy:.1} Z\" fill=\"#d95f02\"><title>{}: {}</title></path>",
+            cy - 5.0,
+            cx + 5.0,
+            cy + 5.0,
+            cx - 5.0,
+            escape(label),
+            escape(&mark.text())
+        );
+    }
+    if !marks.is_empty() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"14\" text-anchor=\"end\" {FONT} fill=\"#d95f02\">◆ published</text>",
+            total_w - 4.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The `top` largest |values| of a grid, largest first, as horizontal bars (direct logit
+/// attribution per head: which heads write the answer): `(label, value)` with labels from the
+/// grid's axes (`L9H9`).
+pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
+    let label = |flat: usize| {
+        let mut rest = flat;
+        let mut parts = vec![];
+        for (axis, n) in grid.shape.iter().enumerate().rev() {
+            let i = rest % n;
+            rest /= n;
+            parts.push(match grid.axes[axis].as_str() {
+                "layer" => format!("L{i}"),
+                "head" => format!("H{i}"),
+                _ => grid
+                    .labels
+                    .get(axis)
+                    .and_then(|l| l.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string()),
+            });
+        }
+        parts.reverse();
+        parts.concat()
+    };
+    let mut order: Vec<usize> = (0..grid.values.len())
+        .filter(|&i| grid.values[i].is_finite())
+        .collect();
+    order.sort_by(|&a, &b| grid.values[b].abs().total_cmp(&grid.values[a].abs()).then(a.cmp(&b)));
+    order.truncate(top);
+    order.into_iter().map(|i| (label(i), grid.values[i])).collect()
+}
+
 /// Edge attribution patching's strongest edges as a graph: blocks bottom to top (the
 /// embeddings below block 0, the logits above the last), each block's heads left to right and
 /// its MLP at the right, half a row above them (it reads what they write). An edge into a head
@@ -480,5 +606,34 @@ mod tests {
             edges_csv(&edges),
             "upstream,downstream,score\nL0H1,L1H2.k,0.5\ninput,logits,-0.25\n"
         );
+    }
+
+    #[test]
+    fn the_lens_line_has_a_point_per_layer_and_a_diamond_per_published_value() {
+        let labels: Vec<String> = ["0_pre", "0_mid", "final_post"].map(String::from).to_vec();
+        let marks = [Mark {
+            index: 2,
+            published: Some(3.55),
+            note: "TL demo".into(),
+        }];
+        let svg = line_svg("lens & co", "logit difference", &labels, &[0.1, -0.5, 2.0], &marks);
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert_eq!(svg.matches("class=\"published\"").count(), 1);
+        assert!(svg.contains("<title>final_post: published 3.55 (TL demo)</title>"));
+        assert!(svg.contains("<title>0_mid: -0.5</title>") && svg.contains("lens &amp; co"));
+        let points = svg.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(points.split(' ').count(), 3);
+    }
+
+    #[test]
+    fn sorted_bars_rank_heads_by_absolute_effect() {
+        let grid = Grid::new(&["layer", "head"], vec![2, 2], vec![0.5, -3.0, 2.0, f32::NAN]);
+        assert_eq!(
+            sorted_bars(&grid, 2),
+            vec![("L0H1".to_string(), -3.0), ("L1H0".to_string(), 2.0)]
+        );
+        let lens = Grid::new(&["component"], vec![2], vec![1.0, -2.0])
+            .with_labels(vec!["embed".into(), "0_attn_out".into()]);
+        assert_eq!(sorted_bars(&lens, 5)[0], ("0_attn_out".to_string(), -2.0));
     }
 }

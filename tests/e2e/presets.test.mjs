@@ -62,6 +62,22 @@ test('a preset opens from its link, runs from its card, and draws the published 
     assert.equal(l10h7.computed, '');
     assert.match(l10h7.text, /negative name mover \(this model has no layer 10 \(it has 2\)\)/);
     assert.equal(await page.$$eval('table[data-grid] td.published', (tds) => tds.length), 3, 'resid_pre at S2 in layers 0 and 1, MLP0 at S2');
+
+    // The logit lens of the same study: a line by layer with the paper's final value as a
+    // diamond, and the heads ranked by direct logit attribution, as the heatmap has them.
+    await page.click('[data-preset-spec=ioi-logit-lens] .run-spec');
+    await page.waitForFunction(() => document.querySelector('#experiment-result h3')?.textContent.includes('logit lens')
+      && !document.querySelector('#run-experiment').disabled, null, { timeout: 600_000 });
+    const line = 'figure.line-chart[data-chart="lens.accumulated_resid_ln_cached_logit_diff"]';
+    assert.equal(await page.$$eval(`${line} circle`, (c) => c.length), 5, '0_pre, 0_mid, 1_pre, 1_mid, final_post');
+    assert.match(await page.$eval(`${line} path.published title`, (t) => t.textContent), /final_post: published 3\.55/);
+    const ranked = await page.$$eval('figure.ranked[data-ranked="lens.head_dla_logit_diff"] tr', (trs) => trs.map((tr) => [tr.dataset.bar, Number(tr.dataset.value)]));
+    assert.equal(ranked.length, 8);
+    for (let i = 1; i < ranked.length; i++) assert.ok(Math.abs(ranked[i - 1][1]) >= Math.abs(ranked[i][1]), 'largest |DLA| first');
+    const [top, value] = ranked[0];
+    const [, layer, head] = top.match(/^L(\d+)H(\d+)$/);
+    const cell = await page.getAttribute(`table[data-grid="lens.head_dla_logit_diff"] td[data-row="${layer}"][data-col="${head}"]`, 'data-value');
+    assert.equal(Number(cell), value);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -4,7 +4,7 @@
 use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::export::{Library, to_python};
-use crate::figures::{Mark, edge_graph_svg, edges_csv, scatter_svg};
+use crate::figures::{Mark, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars};
 use crate::history::RunRecord;
 use crate::share::SharedRun;
 use crate::spec::Experiment;
@@ -238,6 +238,66 @@ fn marks_of(comparisons: &[Comparison], name: &GridName) -> Vec<Mark> {
         .collect()
 }
 
+/// Lines for quantities that change layer by layer (the logit lens, the decomposed residual)
+/// or copy by copy (the repetition curves), with published values as diamonds; the heads that
+/// write the answer most, ranked.
+#[component]
+fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
+    let grids = &run.result.grids;
+    let lines = grids
+        .iter()
+        .filter(|(name, grid)| {
+            grid.shape.len() == 1
+                && name.variant == Variant::Raw
+                && matches!(grid.axes[0].as_str(), "component" | "copy")
+                && grid.labels.first().is_some_and(|l| l.len() == grid.values.len())
+                && !matches!(name.kind, GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid)))
+        })
+        .map(|(name, grid)| {
+            let y_name = match name.kind {
+                GridKind::Repetition(_) => "probability",
+                _ => "logit difference",
+            };
+            let svg = line_svg(&name.to_string(), y_name, &grid.labels[0], &grid.values, &marks_of(&comparisons, name));
+            view! { <figure class="line-chart" data-chart=name.to_string() inner_html=svg></figure> }
+        })
+        .collect_view();
+    let ranked = [
+        (GridName::raw(GridKind::Lens(crate::experiments::LensGrid::HeadDla)), "Heads by direct logit attribution"),
+        (
+            GridName::raw(GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid))),
+            "Components by direct logit attribution",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, title)| {
+        let grid = grids.get(&name)?;
+        let bars = sorted_bars(grid, 12);
+        let scale = bars.first().map_or(1.0, |(_, v)| v.abs().max(1e-12));
+        let rows = bars
+            .into_iter()
+            .map(|(label, v)| {
+                let width = 100.0 * v.abs() / scale;
+                let class = if v >= 0.0 { "positive" } else { "negative" };
+                view! {
+                    <tr data-bar=label.clone() data-value=v.to_string()>
+                        <th scope="row">{label.clone()}</th>
+                        <td class="ranked-value">{format!("{v:+.3}")}</td>
+                        <td class="ranked-bar"><span class=class style=format!("width:{width:.1}%")></span></td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        Some(view! {
+            <figure class="ranked" data-ranked=name.to_string()>
+                <table><caption>{title}" (largest |effect| first)"</caption><tbody>{rows}</tbody></table>
+            </figure>
+        })
+    })
+    .collect_view();
+    view! { {lines}{ranked} }
+}
+
 /// The paper's numbers beside this run's: a row per published value.
 #[component]
 fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>) -> impl IntoView {
@@ -335,6 +395,7 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
                 view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
             }).collect_view()}
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
+            <Charts run=run.clone() comparisons=comparisons.clone()/>
             <Scatter run=run.clone()/>
             <EdgeGraph run=run.clone()/>
             {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
