@@ -76,8 +76,8 @@ test('a preset opens from its link, runs from its card, and draws the published 
     for (let i = 1; i < ranked.length; i++) assert.ok(Math.abs(ranked[i - 1][1]) >= Math.abs(ranked[i][1]), 'largest |DLA| first');
     const [top, value] = ranked[0];
     const [, layer, head] = top.match(/^L(\d+)H(\d+)$/);
-    const cell = await page.getAttribute(`table[data-grid="lens.head_dla_logit_diff"] td[data-row="${layer}"][data-col="${head}"]`, 'data-value');
-    assert.equal(Number(cell), value);
+    const dlaCell = await page.getAttribute(`table[data-grid="lens.head_dla_logit_diff"] td[data-row="${layer}"][data-col="${head}"]`, 'data-value');
+    assert.equal(Number(dlaCell), value);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -107,7 +107,7 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     const script = await download(page, () => page.click('#export-python'));
     assert.match(script.name, /^[a-z0-9_]+\.py$/);
     assert.match(script.bytes.toString(), /from transformer_lens import HookedTransformer/);
-    assert.match(script.bytes.toString(), /grid\("attrib\.z", \["layer", "head"\], estimates\["z"\]\)/);
+    assert.match(script.bytes.toString(), /\("z", "attn\.hook_z", \(0, 1, 3\), \["layer", "head"\], "attn_head_out_all_pos"\)/);
 
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');
