@@ -300,7 +300,13 @@ pub fn scatter_svg(
 /// A value per labelled step (the logit lens: the logit difference after each layer) as a line,
 /// with published values as diamonds at their steps (`marks` index `values`). Every point has a
 /// `<title>`.
-pub fn line_svg(title: &str, y_name: &str, labels: &[String], values: &[f32], marks: &[Mark]) -> String {
+pub fn line_svg(
+    title: &str,
+    y_name: &str,
+    labels: &[String],
+    values: &[f32],
+    marks: &[Mark],
+) -> String {
     const HEIGHT: f32 = 220.0;
     const LEFT: f32 = 56.0;
     const TOP: f32 = 28.0;
@@ -418,9 +424,17 @@ pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
     let mut order: Vec<usize> = (0..grid.values.len())
         .filter(|&i| grid.values[i].is_finite())
         .collect();
-    order.sort_by(|&a, &b| grid.values[b].abs().total_cmp(&grid.values[a].abs()).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        grid.values[b]
+            .abs()
+            .total_cmp(&grid.values[a].abs())
+            .then(a.cmp(&b))
+    });
     order.truncate(top);
-    order.into_iter().map(|i| (label(i), grid.values[i])).collect()
+    order
+        .into_iter()
+        .map(|i| (label(i), grid.values[i]))
+        .collect()
 }
 
 /// Edge attribution patching's strongest edges as a graph: blocks bottom to top (the
@@ -616,18 +630,34 @@ mod tests {
             published: Some(3.55),
             note: "TL demo".into(),
         }];
-        let svg = line_svg("lens & co", "logit difference", &labels, &[0.1, -0.5, 2.0], &marks);
+        let svg = line_svg(
+            "lens & co",
+            "logit difference",
+            &labels,
+            &[0.1, -0.5, 2.0],
+            &marks,
+        );
         assert_eq!(svg.matches("<circle").count(), 3);
         assert_eq!(svg.matches("class=\"published\"").count(), 1);
         assert!(svg.contains("<title>final_post: published 3.55 (TL demo)</title>"));
         assert!(svg.contains("<title>0_mid: -0.5</title>") && svg.contains("lens &amp; co"));
-        let points = svg.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        let points = svg
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         assert_eq!(points.split(' ').count(), 3);
     }
 
     #[test]
     fn sorted_bars_rank_heads_by_absolute_effect() {
-        let grid = Grid::new(&["layer", "head"], vec![2, 2], vec![0.5, -3.0, 2.0, f32::NAN]);
+        let grid = Grid::new(
+            &["layer", "head"],
+            vec![2, 2],
+            vec![0.5, -3.0, 2.0, f32::NAN],
+        );
         assert_eq!(
             sorted_bars(&grid, 2),
             vec![("L0H1".to_string(), -3.0), ("L1H0".to_string(), 2.0)]

@@ -1,30 +1,170 @@
-//! Specs written from the app's forms: the patching form's text fields become a checked
-//! [`Spec`] here, so the form only holds text and draws what this says.
+//! Specs written from the app's form: its text fields become a checked [`Spec`] here, so the
+//! form only holds text and draws what this says; a spec opens back into the form
+//! (`FormDraft::from_spec`), so the JSON editor and the form stay two views of one spec.
 
 use super::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
-use crate::experiments::{Metric, PatchTarget, patching};
+use crate::experiments::{
+    AblationKind, AblationTarget, AttributionTarget, Metric, PatchTarget, ablation, attribution,
+    circuit, eap, loss, neurons, patching, path, repetition,
+};
 
-/// The patching form as the user filled it in: one prompt per line, answers as
-/// `correct | incorrect` (each word gets its leading space, as GPT-2 tokenises words).
+/// The experiments the form writes (those that read the spec's prompts, and the two that read
+/// their own texts); generation and steering have their own panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FormKind {
+    ActivationPatching,
+    Ablation,
+    Circuit,
+    LogitLens,
+    AttributionPatching,
+    PathPatching,
+    EdgeAttributionPatching,
+    NeuronDla,
+    Loss,
+    Repetition,
+}
+
+impl FormKind {
+    pub const ALL: [Self; 10] = [
+        Self::ActivationPatching,
+        Self::Ablation,
+        Self::Circuit,
+        Self::LogitLens,
+        Self::AttributionPatching,
+        Self::PathPatching,
+        Self::EdgeAttributionPatching,
+        Self::NeuronDla,
+        Self::Loss,
+        Self::Repetition,
+    ];
+
+    /// The spec's name of the kind (`activation_patching`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ActivationPatching => "activation_patching",
+            Self::Ablation => "ablation",
+            Self::Circuit => "circuit",
+            Self::LogitLens => "logit_lens",
+            Self::AttributionPatching => "attribution_patching",
+            Self::PathPatching => "path_patching",
+            Self::EdgeAttributionPatching => "edge_attribution_patching",
+            Self::NeuronDla => "neuron_dla",
+            Self::Loss => "loss",
+            Self::Repetition => "repetition",
+        }
+    }
+
+    /// For people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::ActivationPatching => "Activation patching",
+            Self::Ablation => "Ablation (knock components out)",
+            Self::Circuit => "Circuit (keep only some heads)",
+            Self::LogitLens => "Logit lens and direct logit attribution",
+            Self::AttributionPatching => "Attribution patching",
+            Self::PathPatching => "Path patching",
+            Self::EdgeAttributionPatching => "Edge attribution patching",
+            Self::NeuronDla => "Neuron attribution",
+            Self::Loss => "Per-token loss",
+            Self::Repetition => "Repetition curves",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the kind reads the spec's prompts (and which).
+    pub fn needs(self) -> crate::experiments::Needs {
+        use crate::experiments::Needs;
+        match self {
+            Self::Loss | Self::Repetition => Needs::NoPrompts,
+            Self::Ablation | Self::Circuit | Self::LogitLens | Self::NeuronDla => Needs::Clean,
+            _ => Needs::CleanAndCorrupted,
+        }
+    }
+}
+
+/// The experiment form as the user filled it in: one prompt per line, answers as
+/// `correct | incorrect` (each word gets its leading space, as GPT-2 tokenises words), heads
+/// as TransformerLens writes them (`9.9 10.7`), every number as text; each kind reads its
+/// fields. What the form does not show (the title, published values, rows per pass, the seed)
+/// is carried over from the spec it was opened from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PatchingDraft {
+pub struct FormDraft {
     /// The loaded model's name, recorded in the spec.
     pub model: String,
+    pub kind: FormKind,
     pub clean: String,
     pub corrupted: String,
     pub answers: String,
     pub prepend_bos: bool,
     pub metric: Metric,
+    /// Activation patching.
     pub targets: Vec<PatchTarget>,
+    /// Ablation: how, of what (`heads`, `mlp`, `neurons`), the neurons' layer and list, the
+    /// position (empty: all).
+    pub ablation: AblationKind,
+    pub ablation_unit: String,
+    pub neuron_layer: String,
+    pub neurons: String,
+    pub position: String,
+    /// Circuit: the heads kept.
+    pub keep: String,
+    /// Attribution patching.
+    pub compare: bool,
+    pub attribution_targets: Vec<AttributionTarget>,
+    /// Path patching: the receivers (empty: the final residual stream) and their input.
+    pub direction: path::Direction,
+    pub receivers: String,
+    pub receiver_input: path::HeadInput,
+    /// Edge attribution and neuron attribution: how many to list.
+    pub top: String,
+    /// Per-token loss: one text per line.
+    pub texts: String,
+    /// Repetition.
+    pub sentence: String,
+    pub repeats: String,
+    /// Carried over, not shown.
+    pub kept: Kept,
 }
 
-/// The non-empty lines of a text field, trimmed.
+/// What a spec carries that the form does not show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    pub title: String,
+    pub published: Option<super::published::Published>,
+    pub seed: u64,
+    pub max_rows: usize,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Self {
+            title: String::new(),
+            published: None,
+            seed: 0,
+            max_rows: patching::default_max_rows(),
+        }
+    }
+}
+
+/// The patching form's old name.
+pub type PatchingDraft = FormDraft;
+
+/// The non-empty lines of a text field, trimmed; `\n` in a line is a line break inside that
+/// prompt (multiple-choice and Colored Objects prompts have them).
 pub fn lines(text: &str) -> Vec<String> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(String::from)
+        .map(|l| l.replace("\\n", "\n"))
         .collect()
+}
+
+/// A prompt as one line of a text field: its line breaks written `\n`.
+fn one_line(text: &str) -> String {
+    text.replace('\n', "\\n")
 }
 
 /// `" Mary | John"` → the two answers, each with its leading space.
@@ -32,22 +172,85 @@ fn answer_pair(line: &str) -> Result<[TokenInput; 2], String> {
     let (a, b) = line
         .split_once('|')
         .ok_or_else(|| format!("answers: `{line}` is not `correct | incorrect`"))?;
-    let word = |w: &str| TokenInput::Text(format!(" {}", w.trim()));
+    let word = |w: &str| match w.trim().strip_prefix('#').map(str::parse::<u32>) {
+        Some(Ok(id)) => TokenInput::Id(id),
+        _ => TokenInput::Text(format!(" {}", w.trim())),
+    };
     Ok([word(a), word(b)])
 }
 
-impl PatchingDraft {
-    /// The form's fields for a patching spec with text prompts (`None` for any other spec).
+/// `9.9 10.7` (or `9.9, 10.7`) → `[(9, 9), (10, 7)]`.
+pub fn heads(text: &str, field: &str) -> Result<Vec<(usize, usize)>, String> {
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let (l, h) = w.split_once('.').ok_or_else(|| {
+                format!("{field}: `{w}` is not a head (write layer.head, as 9.9)")
+            })?;
+            match (l.parse(), h.parse()) {
+                (Ok(l), Ok(h)) => Ok((l, h)),
+                _ => Err(format!(
+                    "{field}: `{w}` is not a head (write layer.head, as 9.9)"
+                )),
+            }
+        })
+        .collect()
+}
+
+fn write_heads(heads: &[(usize, usize)]) -> String {
+    heads
+        .iter()
+        .map(|(l, h)| format!("{l}.{h}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn number<T: std::str::FromStr>(text: &str, field: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{field}: `{}` is not a whole number", text.trim()))
+}
+
+impl Default for FormDraft {
+    fn default() -> Self {
+        Self {
+            model: String::new(),
+            kind: FormKind::ActivationPatching,
+            clean: String::new(),
+            corrupted: String::new(),
+            answers: String::new(),
+            prepend_bos: true,
+            metric: Metric::LogitDiff,
+            targets: vec![PatchTarget::ResidPre],
+            ablation: AblationKind::Zero,
+            ablation_unit: "heads".into(),
+            neuron_layer: "0".into(),
+            neurons: String::new(),
+            position: String::new(),
+            keep: String::new(),
+            compare: true,
+            attribution_targets: AttributionTarget::DEFAULT.to_vec(),
+            direction: path::Direction::Noising,
+            receivers: String::new(),
+            receiver_input: path::HeadInput::Q,
+            top: "20".into(),
+            texts: String::new(),
+            sentence: String::new(),
+            repeats: "10".into(),
+            kept: Kept::default(),
+        }
+    }
+}
+
+impl FormDraft {
+    /// The form's fields for a spec it can write (`None` for generation, steering, or prompts
+    /// given as token ids).
     pub fn from_spec(spec: &Spec) -> Option<Self> {
-        let Experiment::ActivationPatching(params) = &spec.experiment else {
-            return None;
-        };
-        let prompts = spec.prompts.as_ref()?;
         let text = |inputs: &[PromptInput]| {
             inputs
                 .iter()
                 .map(|p| match p {
-                    PromptInput::Text(t) => Some(t.clone()),
+                    PromptInput::Text(t) => Some(one_line(t)),
                     PromptInput::Ids(_) => None,
                 })
                 .collect::<Option<Vec<_>>>()
@@ -57,36 +260,150 @@ impl PatchingDraft {
             TokenInput::Text(t) => t.trim().to_string(),
             TokenInput::Id(id) => format!("#{id}"),
         };
-        let answers = prompts
-            .answers
-            .iter()
-            .map(|[a, b]| format!("{} | {}", token(a), token(b)))
-            .collect::<Vec<_>>()
-            .join("\n");
-        Some(Self {
+        let mut draft = Self {
             model: spec.model.id.clone(),
-            clean: text(&prompts.clean)?,
-            corrupted: text(&prompts.corrupted)?,
-            answers,
-            prepend_bos: prompts.prepend_bos,
             metric: spec.metric,
-            targets: params.targets.clone(),
-        })
+            kept: Kept {
+                title: spec.title.clone(),
+                published: spec.published.clone(),
+                seed: spec.seed,
+                max_rows: patching::default_max_rows(),
+            },
+            ..Self::default()
+        };
+        if let Some(prompts) = &spec.prompts {
+            draft.clean = text(&prompts.clean)?;
+            draft.corrupted = text(&prompts.corrupted)?;
+            draft.answers = prompts
+                .answers
+                .iter()
+                .map(|[a, b]| format!("{} | {}", token(a), token(b)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            draft.prepend_bos = prompts.prepend_bos;
+        }
+        match &spec.experiment {
+            Experiment::ActivationPatching(p) => {
+                draft.kind = FormKind::ActivationPatching;
+                draft.targets = p.targets.clone();
+                draft.kept.max_rows = p.max_rows;
+            }
+            Experiment::Ablation(p) => {
+                draft.kind = FormKind::Ablation;
+                draft.ablation = p.ablation;
+                match &p.target {
+                    AblationTarget::Heads => draft.ablation_unit = "heads".into(),
+                    AblationTarget::Mlp => draft.ablation_unit = "mlp".into(),
+                    AblationTarget::Neurons { layer, neurons } => {
+                        draft.ablation_unit = "neurons".into();
+                        draft.neuron_layer = layer.to_string();
+                        draft.neurons = neurons
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                    }
+                }
+                draft.position = p.position.map(|p| p.to_string()).unwrap_or_default();
+                draft.kept.max_rows = p.max_rows;
+            }
+            Experiment::Circuit(p) => {
+                draft.kind = FormKind::Circuit;
+                let keep: Vec<(usize, usize)> = p.keep.iter().map(|[l, h]| (*l, *h)).collect();
+                draft.keep = write_heads(&keep);
+            }
+            Experiment::LogitLens => draft.kind = FormKind::LogitLens,
+            Experiment::AttributionPatching(p) => {
+                draft.kind = FormKind::AttributionPatching;
+                draft.compare = p.compare;
+                draft.attribution_targets = p.targets.clone();
+                draft.kept.max_rows = p.max_rows;
+            }
+            Experiment::PathPatching(p) => {
+                draft.kind = FormKind::PathPatching;
+                draft.direction = p.direction;
+                if let path::Receivers::Heads { heads, input } = &p.receivers {
+                    draft.receivers = write_heads(heads);
+                    draft.receiver_input = *input;
+                }
+                draft.kept.max_rows = p.max_rows;
+            }
+            Experiment::EdgeAttributionPatching(p) => {
+                draft.kind = FormKind::EdgeAttributionPatching;
+                draft.top = p.top.to_string();
+            }
+            Experiment::NeuronDla(p) => {
+                draft.kind = FormKind::NeuronDla;
+                draft.top = p.top.to_string();
+            }
+            Experiment::Loss(p) => {
+                draft.kind = FormKind::Loss;
+                draft.texts = text(&p.texts)?;
+                draft.prepend_bos = p.prepend_bos;
+            }
+            Experiment::Repetition(p) => {
+                draft.kind = FormKind::Repetition;
+                draft.sentence = match &p.sentence {
+                    PromptInput::Text(t) => one_line(t),
+                    PromptInput::Ids(_) => return None,
+                };
+                draft.repeats = p.repeats.to_string();
+                draft.prepend_bos = p.prepend_bos;
+            }
+            Experiment::Generation(_) | Experiment::Steering(_) => return None,
+        }
+        Some(draft)
     }
 
     /// The spec, or every problem the user can fix in the form (the spec's own checks
     /// included).
     pub fn to_spec(&self) -> Result<Spec, Vec<String>> {
+        let mut problems = Vec::new();
+        let prompts = match self.kind.needs() {
+            crate::experiments::Needs::NoPrompts => None,
+            needs => self.prompts(needs, &mut problems),
+        };
+        let experiment = self.experiment(&mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let spec = Spec {
+            version: SPEC_VERSION,
+            title: if self.kept.title.is_empty() {
+                format!("{} (from the form)", self.kind.title())
+            } else {
+                self.kept.title.clone()
+            },
+            model: ModelRef {
+                id: self.model.clone(),
+                revision: None,
+            },
+            prompts,
+            metric: self.metric,
+            experiment: experiment.expect("no problems, so an experiment"),
+            seed: self.kept.seed,
+            published: self.kept.published.clone(),
+        };
+        spec.check().map_err(|e| vec![e.to_string()])?;
+        Ok(spec)
+    }
+
+    fn prompts(
+        &self,
+        needs: crate::experiments::Needs,
+        problems: &mut Vec<String>,
+    ) -> Option<Prompts> {
         let (clean, corrupted, answers) = (
             lines(&self.clean),
             lines(&self.corrupted),
             lines(&self.answers),
         );
-        let mut problems = Vec::new();
         if clean.is_empty() {
             problems.push("write at least one clean prompt".to_string());
         }
-        if clean.len() != corrupted.len() || clean.len() != answers.len() {
+        let with_corrupted =
+            needs == crate::experiments::Needs::CleanAndCorrupted || !corrupted.is_empty();
+        if (with_corrupted && clean.len() != corrupted.len()) || clean.len() != answers.len() {
             problems.push(format!(
                 "{} clean prompts, {} corrupted prompts and {} answer pairs: one of each per line",
                 clean.len(),
@@ -98,35 +415,130 @@ impl PatchingDraft {
             .iter()
             .filter_map(|a| answer_pair(a).map_err(|e| problems.push(e)).ok())
             .collect();
-        if self.targets.is_empty() {
-            problems.push("choose at least one target".into());
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        let spec = Spec {
-            version: SPEC_VERSION,
-            title: "Activation patching (from the form)".into(),
-            model: ModelRef {
-                id: self.model.clone(),
-                revision: None,
-            },
-            prompts: Some(Prompts {
-                clean: clean.into_iter().map(PromptInput::Text).collect(),
-                corrupted: corrupted.into_iter().map(PromptInput::Text).collect(),
-                answers,
-                prepend_bos: self.prepend_bos,
-            }),
-            metric: self.metric,
-            experiment: Experiment::ActivationPatching(patching::Params {
-                targets: self.targets.clone(),
-                max_rows: patching::default_max_rows(),
-            }),
-            seed: 0,
-            published: None,
+        Some(Prompts {
+            clean: clean.into_iter().map(PromptInput::Text).collect(),
+            corrupted: corrupted.into_iter().map(PromptInput::Text).collect(),
+            answers,
+            prepend_bos: self.prepend_bos,
+        })
+    }
+
+    fn experiment(&self, problems: &mut Vec<String>) -> Option<Experiment> {
+        let mut fail = |message: String| {
+            problems.push(message);
+            None
         };
-        spec.check().map_err(|e| vec![e.to_string()])?;
-        Ok(spec)
+        let max_rows = self.kept.max_rows;
+        Some(match self.kind {
+            FormKind::ActivationPatching => {
+                if self.targets.is_empty() {
+                    return fail("choose at least one target".into());
+                }
+                Experiment::ActivationPatching(patching::Params {
+                    targets: self.targets.clone(),
+                    max_rows,
+                })
+            }
+            FormKind::Ablation => {
+                let target = match self.ablation_unit.as_str() {
+                    "heads" => AblationTarget::Heads,
+                    "mlp" => AblationTarget::Mlp,
+                    _ => {
+                        let layer = match number(&self.neuron_layer, "neuron layer") {
+                            Ok(l) => l,
+                            Err(e) => return fail(e),
+                        };
+                        let neurons = self
+                            .neurons
+                            .split(|c: char| c.is_whitespace() || c == ',')
+                            .filter(|w| !w.is_empty())
+                            .map(|w| number(w, "neurons"))
+                            .collect::<Result<Vec<usize>, String>>();
+                        match neurons {
+                            Ok(neurons) => AblationTarget::Neurons { layer, neurons },
+                            Err(e) => return fail(e),
+                        }
+                    }
+                };
+                let position = match self.position.trim() {
+                    "" => None,
+                    p => match number(p, "position") {
+                        Ok(p) => Some(p),
+                        Err(e) => return fail(e),
+                    },
+                };
+                Experiment::Ablation(ablation::Params {
+                    ablation: self.ablation,
+                    target,
+                    position,
+                    max_rows,
+                })
+            }
+            FormKind::Circuit => match heads(&self.keep, "heads kept") {
+                Ok(keep) if keep.is_empty() => return fail("heads kept: name at least one".into()),
+                Ok(keep) => Experiment::Circuit(circuit::Params {
+                    keep: keep.into_iter().map(|(l, h)| [l, h]).collect(),
+                }),
+                Err(e) => return fail(e),
+            },
+            FormKind::LogitLens => Experiment::LogitLens,
+            FormKind::AttributionPatching => {
+                if self.attribution_targets.is_empty() {
+                    return fail("choose at least one target".into());
+                }
+                Experiment::AttributionPatching(attribution::Params {
+                    compare: self.compare,
+                    targets: self.attribution_targets.clone(),
+                    max_rows,
+                })
+            }
+            FormKind::PathPatching => {
+                let receivers = match heads(&self.receivers, "receivers") {
+                    Ok(h) if h.is_empty() => path::Receivers::FinalResid,
+                    Ok(heads) => path::Receivers::Heads {
+                        heads,
+                        input: self.receiver_input,
+                    },
+                    Err(e) => return fail(e),
+                };
+                Experiment::PathPatching(path::Params {
+                    direction: self.direction,
+                    receivers,
+                    max_rows,
+                })
+            }
+            FormKind::EdgeAttributionPatching => match number(&self.top, "edges shown") {
+                Ok(top) => Experiment::EdgeAttributionPatching(eap::Params { top }),
+                Err(e) => return fail(e),
+            },
+            FormKind::NeuronDla => match number(&self.top, "neurons listed") {
+                Ok(top) => Experiment::NeuronDla(neurons::Params { top }),
+                Err(e) => return fail(e),
+            },
+            FormKind::Loss => {
+                let texts = lines(&self.texts);
+                if texts.is_empty() {
+                    return fail("texts: write at least one".into());
+                }
+                Experiment::Loss(loss::Params {
+                    texts: texts.into_iter().map(PromptInput::Text).collect(),
+                    prepend_bos: self.prepend_bos,
+                })
+            }
+            FormKind::Repetition => {
+                if self.sentence.trim().is_empty() {
+                    return fail("sentence: write one".into());
+                }
+                match number(&self.repeats, "repeats") {
+                    Ok(repeats) => Experiment::Repetition(repetition::Params {
+                        sentence: PromptInput::Text(self.sentence.replace("\\n", "\n")),
+                        repeats,
+                        prepend_bos: self.prepend_bos,
+                    }),
+                    Err(e) => return fail(e),
+                }
+            }
+        })
     }
 }
 
@@ -134,6 +546,68 @@ impl PatchingDraft {
 mod tests {
     use super::*;
     use crate::spec::examples::EXAMPLES;
+
+    #[test]
+    fn every_example_the_form_can_write_goes_round_it_unchanged() {
+        let mut written = 0;
+        for example in EXAMPLES {
+            let spec = Spec::from_json(example.json).unwrap();
+            let Some(draft) = FormDraft::from_spec(&spec) else {
+                assert!(
+                    matches!(
+                        spec.experiment,
+                        Experiment::Generation(_) | Experiment::Steering(_)
+                    ),
+                    "{}: the form cannot write it",
+                    example.stem
+                );
+                continue;
+            };
+            assert_eq!(draft.to_spec().unwrap(), spec, "{}", example.stem);
+            written += 1;
+        }
+        assert_eq!(
+            written,
+            EXAMPLES.len() - 4,
+            "all but the sampling and three steering examples"
+        );
+    }
+
+    #[test]
+    fn heads_are_written_as_transformer_lens_writes_them() {
+        assert_eq!(
+            heads("9.9, 10.7  11.10", "x"),
+            Ok(vec![(9, 9), (10, 7), (11, 10)])
+        );
+        assert_eq!(
+            heads("9.9 L10H7", "heads kept").unwrap_err(),
+            "heads kept: `L10H7` is not a head (write layer.head, as 9.9)"
+        );
+    }
+
+    #[test]
+    fn a_kind_built_from_scratch_lists_its_problems_by_field() {
+        let draft = FormDraft {
+            kind: FormKind::Ablation,
+            clean: "a".into(),
+            answers: "b | c".into(),
+            ablation_unit: "neurons".into(),
+            neurons: "1 x".into(),
+            ..FormDraft::default()
+        };
+        assert_eq!(
+            draft.to_spec().unwrap_err(),
+            vec!["neurons: `x` is not a whole number"]
+        );
+        let loss = FormDraft {
+            kind: FormKind::Loss,
+            texts: "one\n\ntwo".into(),
+            ..FormDraft::default()
+        };
+        let spec = loss.to_spec().unwrap();
+        assert!(spec.prompts.is_none());
+        assert_eq!(spec.title, "Per-token loss (from the form)");
+    }
 
     fn ioi() -> PatchingDraft {
         PatchingDraft::from_spec(&Spec::from_json(EXAMPLES[0].json).unwrap()).unwrap()
@@ -151,6 +625,7 @@ mod tests {
     #[test]
     fn every_problem_is_listed() {
         let draft = PatchingDraft {
+            kind: FormKind::ActivationPatching,
             corrupted: String::new(),
             answers: "Mary John\n | ".into(),
             targets: vec![],

@@ -2,7 +2,7 @@
 //! cancel, then every result grid as a figure with its numbers.
 
 use super::{
-    dataset_form::DatasetForm, history, patching_form::PatchingForm, presets::PresetGallery,
+    dataset_form::DatasetForm, experiment_form::ExperimentForm, history, presets::PresetGallery,
     result::RunView,
 };
 use crate::experiments::Grid;
@@ -172,7 +172,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                         {EXAMPLES.iter().enumerate().map(|(i, example)| view! { <option value=i.to_string()>{example.title}</option> }).collect_view()}
                     </select>
                 </label>
-                <PatchingForm spec_text=spec_text/>
+                <ExperimentForm spec_text=spec_text/>
                 <DatasetForm spec_text=spec_text/>
                 <label for="spec-text">"Spec (JSON; edit freely)"</label>
                 <textarea id="spec-text" rows="12" cols="90" spellcheck="false" prop:value=move || spec_text.get() on:input=move |ev| spec_text.set(event_target_value(&ev))></textarea>

@@ -61,7 +61,7 @@ pub fn PromptPanel() -> impl IntoView {
                 </For>
             </div>
             <Show when=move || !candidates().is_empty()>
-            <table id="top-k" class="top-k">
+            <table id="top-k" class="top-k" tabindex="0">
                 <caption>"Most likely next tokens"</caption>
                 <thead><tr><th scope="col">"token"</th><th scope="col">"id"</th><th scope="col">"probability"</th><th scope="col">"logit"</th></tr></thead>
                 <tbody>

@@ -1,0 +1,319 @@
+//! Every experiment without writing JSON: choose the kind, fill in its fields (prompts with
+//! their tokenisations aligned, differences marked and unequal lengths refused; answers;
+//! heads as `9.9 10.7`), and the form writes the spec the experiment panel runs. The JSON
+//! editor stays beside it: a spec typed or opened there fills the form where the form can
+//! hold it (`FormDraft::from_spec`).
+
+use crate::experiments::ablation::AblationKind;
+use crate::experiments::path::{Direction, HeadInput};
+use crate::experiments::{AttributionTarget, Metric, Needs, PatchTarget};
+use crate::session::{Reply, Request};
+use crate::spec::examples::EXAMPLES;
+use crate::spec::{FormDraft, FormKind, Kept, Spec, lines};
+use crate::ui::AppState;
+use leptos::prelude::*;
+
+/// One prompt pair's tokens, aligned by position.
+#[derive(Clone, PartialEq)]
+struct Pair {
+    clean: Vec<String>,
+    corrupted: Vec<String>,
+}
+
+#[component]
+pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    // The IOI example is the form's starting point; a spec in the editor replaces it.
+    let example = Spec::from_json(EXAMPLES[0].json).expect("the bundled example parses");
+    let form = RwSignal::new(FormDraft::from_spec(&example).expect("the form writes the example"));
+    Effect::new(move |_| {
+        let opened = Spec::from_json(&spec_text.get())
+            .ok()
+            .and_then(|spec| FormDraft::from_spec(&spec));
+        if let Some(draft) = opened
+            && untrack(|| form.get() != draft)
+        {
+            form.set(draft);
+        }
+    });
+    // The spec names the loaded model (the opened spec's until one is loaded).
+    let draft = move || {
+        let mut draft = form.get();
+        if let Some(session) = state.session.get() {
+            draft.model = session.name.clone();
+        }
+        draft
+    };
+    let kind = move || form.with(|d| d.kind);
+    let needs = move || kind().needs();
+    let paired = move || needs() == Needs::CleanAndCorrupted;
+
+    // Token texts come from the model's worker (it holds the tokenizer): the latest request wins.
+    let pairs = LocalResource::new(move || {
+        let loaded = state.session.get().is_some();
+        let (clean, corrupted, bos) =
+            form.with(|d| (lines(&d.clean), lines(&d.corrupted), d.prepend_bos));
+        let wanted = paired();
+        async move {
+            if !loaded || !wanted {
+                return None;
+            }
+            let count = clean.len();
+            let request = Request::Tokenize {
+                texts: clean.into_iter().chain(corrupted).collect(),
+                prepend_bos: bos,
+            };
+            let (_, outcome) = state.worker().call(request, vec![], |_| {});
+            let Ok(Reply::Tokens { texts }) = outcome.await else {
+                return None;
+            };
+            let (clean, corrupted) = texts.split_at(count.min(texts.len()));
+            Some(
+                clean
+                    .iter()
+                    .zip(corrupted)
+                    .map(|(clean, corrupted)| Pair {
+                        clean: clean.clone(),
+                        corrupted: corrupted.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        }
+    });
+    let problems = Memo::new(move |_| {
+        let mut problems = draft().to_spec().err().unwrap_or_default();
+        for (i, pair) in pairs.get().flatten().unwrap_or_default().iter().enumerate() {
+            if pair.clean.len() != pair.corrupted.len() {
+                problems.push(format!(
+                    "prompt {}: clean has {} tokens, corrupted {}: patching needs equal lengths",
+                    i + 1,
+                    pair.clean.len(),
+                    pair.corrupted.len()
+                ));
+            }
+        }
+        problems
+    });
+    let write = move |_| {
+        if let Ok(spec) = untrack(draft).to_spec() {
+            spec_text.set(spec.to_json());
+        }
+    };
+
+    // A text field of the draft, two-way.
+    let text = move |id: &'static str,
+                     label: &'static str,
+                     get: fn(&FormDraft) -> &String,
+                     set: fn(&mut FormDraft, String)| {
+        view! {
+            <label class="field">{label}" "
+                <input id=id type="text" prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))/>
+            </label>
+        }
+    };
+    let area = move |id: &'static str,
+                     label: &'static str,
+                     get: fn(&FormDraft) -> &String,
+                     set: fn(&mut FormDraft, String)| {
+        view! {
+            <label class="continuation">{label}
+                <textarea id=id rows="6" prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))></textarea>
+            </label>
+        }
+    };
+    let toggle_target = move |target: PatchTarget| {
+        form.update(|d| match d.targets.iter().position(|t| *t == target) {
+            Some(i) => {
+                d.targets.remove(i);
+            }
+            None => d.targets.push(target),
+        })
+    };
+    let toggle_attribution = move |target: AttributionTarget| {
+        form.update(
+            |d| match d.attribution_targets.iter().position(|t| *t == target) {
+                Some(i) => {
+                    d.attribution_targets.remove(i);
+                }
+                None => d.attribution_targets.push(target),
+            },
+        )
+    };
+
+    let prompts = move || {
+        (needs() != Needs::NoPrompts).then(|| view! {
+            <div class="side-by-side">
+                {area("form-clean", "Clean prompts (one per line; \\n for a line break inside one)", |d| &d.clean, |d, v| d.clean = v)}
+                {area("form-corrupted", if paired() { "Corrupted prompts (same line, same number of tokens)" } else { "Corrupted prompts (optional)" }, |d| &d.corrupted, |d, v| d.corrupted = v)}
+                {area("form-answers", "Answers: correct | incorrect", |d| &d.answers, |d, v| d.answers = v)}
+            </div>
+            <div class="controls">
+                <label>"Metric: "
+                    <select id="form-metric" prop:value=move || match form.with(|d| d.metric) {
+                        Metric::AnswerProb => "answer_prob",
+                        Metric::AnswerLoss => "answer_loss",
+                        Metric::LogitDiff => "logit_diff",
+                    } on:change=move |ev| {
+                        let metric = match event_target_value(&ev).as_str() {
+                            "answer_prob" => Metric::AnswerProb,
+                            "answer_loss" => Metric::AnswerLoss,
+                            _ => Metric::LogitDiff,
+                        };
+                        form.update(|d| d.metric = metric);
+                    }>
+                        <option value="logit_diff">"logit difference"</option>
+                        <option value="answer_prob">"probability of the answer"</option>
+                        <option value="answer_loss">"loss of the answer"</option>
+                    </select>
+                </label>
+            </div>
+        })
+    };
+    let fields = move || {
+        match kind() {
+        FormKind::ActivationPatching => view! {
+            <fieldset class="controls">
+                <legend>"Targets"</legend>
+                {PatchTarget::ALL.iter().map(|&target| view! {
+                    <label><input type="checkbox" data-target=target.name() prop:checked=move || form.with(|d| d.targets.contains(&target)) on:change=move |_| toggle_target(target)/>{format!(" {}", target.name())}</label>
+                }).collect_view()}
+            </fieldset>
+        }.into_any(),
+        FormKind::Ablation => view! {
+            <div class="controls">
+                <label>"Replace by: "
+                    <select id="form-ablation" prop:value=move || match form.with(|d| d.ablation) {
+                        AblationKind::Zero => "zero", AblationKind::Mean => "mean", AblationKind::Resample => "resample",
+                    } on:change=move |ev| {
+                        let kind = match event_target_value(&ev).as_str() { "mean" => AblationKind::Mean, "resample" => AblationKind::Resample, _ => AblationKind::Zero };
+                        form.update(|d| d.ablation = kind);
+                    }>
+                        <option value="zero">"zero"</option>
+                        <option value="mean">"the mean over the clean batch"</option>
+                        <option value="resample">"the corrupted run's value"</option>
+                    </select>
+                </label>
+                <label>"Each of: "
+                    <select id="form-ablation-unit" prop:value=move || form.with(|d| d.ablation_unit.clone()) on:change=move |ev| form.update(|d| d.ablation_unit = event_target_value(&ev))>
+                        <option value="heads">"the heads"</option>
+                        <option value="mlp">"the MLP layers"</option>
+                        <option value="neurons">"neurons of one layer"</option>
+                    </select>
+                </label>
+                {move || (form.with(|d| d.ablation_unit == "neurons")).then(|| view! {
+                    {text("form-neuron-layer", "layer", |d| &d.neuron_layer, |d, v| d.neuron_layer = v)}
+                    {text("form-neurons", "neurons (empty: all)", |d| &d.neurons, |d, v| d.neurons = v)}
+                })}
+                {text("form-position", "at position (empty: all)", |d| &d.position, |d, v| d.position = v)}
+            </div>
+        }.into_any(),
+        FormKind::Circuit => view! {
+            <div class="controls">{text("form-keep", "heads to keep (layer.head, as 9.9 10.7)", |d| &d.keep, |d, v| d.keep = v)}</div>
+        }.into_any(),
+        FormKind::LogitLens => view! {
+            <p class="hint">"No parameters: the logit lens, the decomposed residual stream and each head's direct logit attribution, at the last position."</p>
+        }.into_any(),
+        FormKind::AttributionPatching => view! {
+            <div class="controls">
+                <label><input id="form-compare" type="checkbox" prop:checked=move || form.with(|d| d.compare) on:change=move |ev| form.update(|d| d.compare = event_target_checked(&ev))/>" also run the activation patching it estimates (Pearson r)"</label>
+            </div>
+            <fieldset class="controls">
+                <legend>"Estimate for"</legend>
+                {AttributionTarget::ALL.iter().map(|&target| view! {
+                    <label><input type="checkbox" data-attribution=target.as_str() prop:checked=move || form.with(|d| d.attribution_targets.contains(&target)) on:change=move |_| toggle_attribution(target)/>{format!(" {}", target.as_str())}</label>
+                }).collect_view()}
+            </fieldset>
+        }.into_any(),
+        FormKind::PathPatching => view! {
+            <div class="controls">
+                <label>"Direction: "
+                    <select id="form-direction" prop:value=move || match form.with(|d| d.direction) { Direction::Noising => "noising", Direction::Denoising => "denoising" }
+                        on:change=move |ev| { let noising = event_target_value(&ev) == "noising"; form.update(|d| d.direction = if noising { Direction::Noising } else { Direction::Denoising }); }>
+                        <option value="noising">"noising (the sender from the corrupted run)"</option>
+                        <option value="denoising">"denoising (the sender from the clean run)"</option>
+                    </select>
+                </label>
+                {text("form-receivers", "receiver heads (empty: the logits)", |d| &d.receivers, |d, v| d.receivers = v)}
+                <label>"their input: "
+                    <select id="form-receiver-input" prop:value=move || form.with(|d| d.receiver_input.as_str()) on:change=move |ev| {
+                        let input = match event_target_value(&ev).as_str() { "k" => HeadInput::K, "v" => HeadInput::V, _ => HeadInput::Q };
+                        form.update(|d| d.receiver_input = input);
+                    }>
+                        <option value="q">"queries"</option>
+                        <option value="k">"keys"</option>
+                        <option value="v">"values"</option>
+                    </select>
+                </label>
+            </div>
+        }.into_any(),
+        FormKind::EdgeAttributionPatching => view! {
+            <div class="controls">{text("form-top", "edges to show", |d| &d.top, |d, v| d.top = v)}</div>
+        }.into_any(),
+        FormKind::NeuronDla => view! {
+            <div class="controls">{text("form-top", "neurons to list", |d| &d.top, |d, v| d.top = v)}</div>
+        }.into_any(),
+        FormKind::Loss => view! {
+            <div class="side-by-side">{area("form-texts", "Texts (one per line)", |d| &d.texts, |d, v| d.texts = v)}</div>
+        }.into_any(),
+        FormKind::Repetition => view! {
+            <div class="controls">
+                {text("form-sentence", "sentence (keep its leading space)", |d| &d.sentence, |d, v| d.sentence = v)}
+                {text("form-repeats", "copies", |d| &d.repeats, |d, v| d.repeats = v)}
+            </div>
+        }.into_any(),
+    }
+    };
+
+    view! {
+        <details id="patching-form">
+            <summary>"Build an experiment (a form for every kind; the JSON below follows it)"</summary>
+            <div class="controls">
+                <label>"Experiment: "
+                    <select id="form-kind" prop:value=move || kind().name() on:change=move |ev| {
+                        // Another experiment: the title and published values were the old one's.
+                        if let Some(kind) = FormKind::from_name(&event_target_value(&ev)) {
+                            form.update(|d| {
+                                d.kind = kind;
+                                d.kept = Kept::default();
+                            });
+                        }
+                    }>
+                        {FormKind::ALL.iter().map(|k| view! { <option value=k.name()>{k.title()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label><input id="form-bos" type="checkbox" prop:checked=move || form.with(|d| d.prepend_bos) on:change=move |ev| form.update(|d| d.prepend_bos = event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
+            </div>
+            {prompts}
+            {fields}
+            {move || match pairs.get().flatten() {
+                None => paired().then(|| view! { <p class="hint">"Load a model to see the tokenisations."</p> }).into_any(),
+                Some(pairs) => view! {
+                    <div class="alignments">
+                        {pairs.into_iter().enumerate().map(|(i, pair)| {
+                            let equal = pair.clean.len() == pair.corrupted.len();
+                            let width = pair.clean.len().max(pair.corrupted.len());
+                            let row = |tokens: &[String], other: &[String]| (0..width).map(|p| {
+                                let token = tokens.get(p).cloned().unwrap_or_default();
+                                let differs = other.get(p) != tokens.get(p);
+                                view! { <td class:differs=differs>{format!("{token:?}")}</td> }
+                            }).collect_view();
+                            view! {
+                                <table class="alignment" tabindex="0" data-pair=i data-equal=equal.to_string()>
+                                    <caption>{format!("prompt {}: {} and {} tokens", i + 1, pair.clean.len(), pair.corrupted.len())}</caption>
+                                    <tbody>
+                                        <tr><th scope="row">"clean"</th>{row(&pair.clean, &pair.corrupted)}</tr>
+                                        <tr><th scope="row">"corrupted"</th>{row(&pair.corrupted, &pair.clean)}</tr>
+                                    </tbody>
+                                </table>
+                            }
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
+            }}
+            {move || (!problems.get().is_empty()).then(|| view! {
+                <ul id="form-problems" class="error" role="alert">{problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            })}
+            <button id="form-write" on:click=write disabled=move || !problems.get().is_empty()>"Write the spec"</button>
+        </details>
+    }
+}
