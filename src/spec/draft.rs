@@ -70,6 +70,79 @@ impl FormKind {
         }
     }
 
+    /// Two paragraphs for someone meeting the method: what it measures, how to read the
+    /// result; and the paper that introduced it.
+    pub fn help(self) -> Help {
+        let help = |what, read, paper, url| Help {
+            what,
+            read,
+            paper,
+            url,
+        };
+        match self {
+            Self::ActivationPatching => help(
+                "Runs the corrupted prompts and puts back one activation from the clean run at a time (a layer's residual stream at one position, a head's output, ...). Where putting one piece back restores the clean answer, that piece carries the information the corruption removed.",
+                "Read the normalised grids: 1 means the patch restores the clean metric fully, 0 means it does nothing. In IOI, the residual stream at the second name (S2) matters early and at the last position late: the information moves between layers 7 and 9.",
+                "Meng et al. 2022, Locating and Editing Factual Associations in GPT (causal tracing); Heimersheim and Nanda, How to use and interpret activation patching",
+                "https://arxiv.org/abs/2404.15255",
+            ),
+            Self::Ablation => help(
+                "Knocks out one component at a time on the clean prompts — sets its output to zero, to its mean over the batch, or to its value on a corrupted prompt (resample) — and measures the metric. Optionally only at one position, as the IOI demo knocks out a name mover at the last token.",
+                "Values far from the clean metric mark components the model needs. Zero ablation can push activations off their usual range; mean and resample ablation are gentler. Backup heads can hide a component's importance: the IOI name mover 9.9 alone costs little.",
+                "Wang et al. 2022, Interpretability in the Wild (knock-outs); Chan et al. 2022, Causal Scrubbing (resampling)",
+                "https://arxiv.org/abs/2211.00593",
+            ),
+            Self::Circuit => help(
+                "Keeps only the heads you name and replaces every other head's output by its mean over the clean prompts: how much of the task does the circuit alone perform?",
+                "Compare the circuit's metric with the full model's (clean). Wang et al.'s IOI circuit keeps most of GPT-2 small's logit difference; a circuit missing a key class of heads (the name movers, say) loses most of it.",
+                "Wang et al. 2022, Interpretability in the Wild",
+                "https://arxiv.org/abs/2211.00593",
+            ),
+            Self::LogitLens => help(
+                "Reads the residual stream after each layer through the final LayerNorm and the unembedding, as if the model stopped there; and splits the final stream into what each layer and each head wrote (direct logit attribution).",
+                "The accumulated residual's logit difference by layer shows where the answer appears (in IOI, a jump at 9_mid). Per-head attribution names the heads that write it directly: large positive for the name movers, negative for the negative name movers.",
+                "nostalgebraist 2020, interpreting GPT: the logit lens; Elhage et al. 2021, A Mathematical Framework for Transformer Circuits",
+                "https://www.lesswrong.com/posts/AcKRB8wDpdaN6v6ru/interpreting-gpt-the-logit-lens",
+            ),
+            Self::AttributionPatching => help(
+                "Estimates every activation patch at once from one forward and one backward pass: the metric's gradient on the corrupted run times the difference between the clean and corrupted activations.",
+                "With the comparison on, each estimate is plotted against the real patch with its Pearson r. Attention outputs and head values usually agree well; MLP outputs and the residual stream less, where the metric is far from linear in the activation.",
+                "Nanda 2023, Attribution Patching: Activation Patching At Industrial Scale",
+                "https://www.neelnanda.io/mechanistic-interpretability/attribution-patching",
+            ),
+            Self::PathPatching => help(
+                "Measures the effect of one head along one route only: the sender's output changes, every other head is frozen, and only what reaches the receivers (a few heads' queries, keys or values, or the logits) is let through.",
+                "Each cell is a sender head. Strong cells to the name movers' queries are the S-inhibition heads in IOI. Senders at or after the receivers' layer have no path and show the base metric.",
+                "Wang et al. 2022, Interpretability in the Wild; Goldowsky-Dill et al. 2023, Localizing Model Behavior with Path Patching",
+                "https://arxiv.org/abs/2304.05969",
+            ),
+            Self::EdgeAttributionPatching => help(
+                "Scores every edge of the model's graph — from the embeddings, each head and each MLP to every later head's query, key and value input, every MLP and the logits — with one backward pass: the attribution-patching estimate of patching that single connection.",
+                "The strongest edges, drawn as a graph, sketch a circuit in seconds. They are linear estimates: confirm the ones you build on with path patching.",
+                "Syed, Rager and Conmy 2023, Attribution Patching Outperforms Automated Circuit Discovery",
+                "https://arxiv.org/abs/2310.10348",
+            ),
+            Self::NeuronDla => help(
+                "Reads every MLP neuron's output (its activation times its row of W_out) through the final LayerNorm and the unembedding, onto the difference between the two answers: each neuron's direct contribution to the logit difference.",
+                "The table lists the neurons that write most (largest |activation| times the size of their output vector) with their direct effect. In the multiple-choice preset, late-layer neurons with a large positive effect are those pulling the answer towards \"A\".",
+                "Geva et al. 2022, Transformer Feed-Forward Layers Build Predictions by Promoting Concepts in the Vocabulary Space; Li and Gao 2024, Anchored Answers",
+                "https://arxiv.org/abs/2203.14680",
+            ),
+            Self::Loss => help(
+                "The model's surprise at each next token of your texts: minus the log-probability it gave the token that came.",
+                "Compare two models on the same texts (the LN-free preset compares GPT-2 without LayerNorm against its control), or find where a text surprises the model.",
+                "Heimersheim 2024, You can remove GPT2's LayerNorm by fine-tuning",
+                "https://arxiv.org/abs/2409.13710",
+            ),
+            Self::Repetition => help(
+                "Repeats one sentence n times and reads the probability of each of its tokens in each copy: TP_n is their mean in copy n, IP_n the share of tokens more probable than in the first copy.",
+                "Both curves rise with the number of copies: the model reinforces its own repetitions, the loop that greedy decoding falls into.",
+                "Xu et al. 2022, Learning to Break the Loop",
+                "https://arxiv.org/abs/2206.02369",
+            ),
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -83,6 +156,15 @@ impl FormKind {
             _ => Needs::CleanAndCorrupted,
         }
     }
+}
+
+/// A method explained for the help panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Help {
+    pub what: &'static str,
+    pub read: &'static str,
+    pub paper: &'static str,
+    pub url: &'static str,
 }
 
 /// The experiment form as the user filled it in: one prompt per line, answers as
@@ -571,6 +653,16 @@ mod tests {
             EXAMPLES.len() - 4,
             "all but the sampling and three steering examples"
         );
+    }
+
+    #[test]
+    fn every_kind_is_explained_with_a_paper() {
+        for kind in FormKind::ALL {
+            let help = kind.help();
+            assert!(help.what.len() > 80 && help.read.len() > 80, "{kind:?}");
+            assert!(help.url.starts_with("https://"), "{kind:?}");
+            assert_eq!(FormKind::from_name(kind.name()), Some(kind));
+        }
     }
 
     #[test]

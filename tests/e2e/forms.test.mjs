@@ -63,6 +63,9 @@ async function built(page, name) {
   // Choosing a kind starts a new experiment (no title, no paper's values).
   await page.selectOption('#form-kind', how.kind === 'loss' ? 'logit_lens' : 'loss');
   await page.selectOption('#form-kind', how.kind);
+  // Its help says what it measures and links its paper.
+  assert.equal(await page.getAttribute('#form-help', 'data-kind'), how.kind);
+  assert.match(await page.getAttribute('#form-help a', 'href'), /^https:\/\//);
   if (spec.prompts) {
     const { clean, corrupted, answers } = prompts(spec);
     await page.fill('#form-clean', clean);

@@ -283,6 +283,18 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                 </label>
                 <label><input id="form-bos" type="checkbox" prop:checked=move || form.with(|d| d.prepend_bos) on:change=move |ev| form.update(|d| d.prepend_bos = event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
             </div>
+            {move || {
+                let kind = kind();
+                let help = kind.help();
+                view! {
+                    <details id="form-help" class="help" data-kind=kind.name()>
+                        <summary>{format!("What {} measures, and how to read it", kind.title().to_lowercase())}</summary>
+                        <p>{help.what}</p>
+                        <p>{help.read}</p>
+                        <p>"Paper: "<a href=help.url target="_blank" rel="noopener">{help.paper}</a></p>
+                    </details>
+                }
+            }}
             {prompts}
             {fields}
             {move || match pairs.get().flatten() {
