@@ -21,6 +21,8 @@ pub struct PageParams {
     pub model: Option<String>,
     /// `?example=NAME`: a bundled example (file stem in `static/experiments/`).
     pub example: Option<String>,
+    /// `?guide`: the three-step first run, open.
+    pub guide: bool,
     /// `?preset=NAME`: a published study (`presets::PRESETS`), its gallery card open.
     pub preset: Option<String>,
     /// The share link in the fragment, or why it could not be read.
@@ -57,6 +59,7 @@ pub fn params() -> PageParams {
         model,
         example: query_param(&query, "example"),
         preset: query_param(&query, "preset"),
+        guide: query.has("guide"),
         shared,
     }
 }

@@ -83,3 +83,26 @@ test('a preset opens from its link, runs from its card, and draws the published 
     await browser.close();
   }
 });
+
+test('the first-run guide: ?guide opens it, each step ticks itself off as the app does it', async () => {
+  const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // A course link names the model; here the tiny one, which the link loads at once.
+    await page.goto(`${server.app}?guide&model=${encodeURIComponent(`${server.base}/models/tiny-gpt2/`)}`);
+    await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+    assert.equal(await page.$eval('#guide', (d) => d.open), true);
+    await page.waitForSelector('#guide li[data-step=load].done', { timeout: 120_000 });
+    assert.equal(await page.$('#guide li[data-step=run].done'), null);
+    assert.equal(await page.isDisabled('#guide-load'), true, 'loaded: nothing to load');
+    await page.click('#guide-run');
+    await page.waitForSelector('#guide li[data-step=read].done', { timeout: 300_000 });
+    await page.waitForSelector('table[data-grid="patch.resid_pre.normalised"]');
+    assert.equal(await page.getAttribute('#guide a[href="#experiment-result"]', 'href'), '#experiment-result');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
