@@ -27,6 +27,9 @@ pub enum Failure {
     /// The model's files cannot be reached or used.
     #[error("{message}")]
     Load { message: String },
+    /// The model needs more memory than this browser (or GPU binding) offers.
+    #[error("{message}")]
+    TooLarge { message: String },
     /// The compute device failed (a lost GPU, no adapter, out of device memory).
     #[error("{message}")]
     Device { message: String },
@@ -66,10 +69,47 @@ impl Failure {
         match self {
             Self::Spec { .. } | Self::Input { .. } => 2,
             Self::Experiment { .. } => 3,
-            Self::Load { .. } | Self::NoModel => 4,
+            Self::Load { .. } | Self::TooLarge { .. } | Self::NoModel => 4,
             Self::Device { .. } => 5,
             Self::Cancelled => 130,
             Self::Internal { .. } => 1,
+        }
+    }
+
+    /// For people: what happened, and what to do next, in a sentence each (the message itself
+    /// is the detail beneath).
+    pub fn advice(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Spec { .. } => (
+                "The experiment spec has a problem.",
+                "Fix the field named below in the JSON editor, or build the experiment in the form.",
+            ),
+            Self::Input { .. } => (
+                "Patchbay cannot use what it was given.",
+                "Check the file, link or address named below and try again.",
+            ),
+            Self::Experiment { .. } => (
+                "This model cannot run the experiment as written.",
+                "Ask only for layers, heads and neurons the loaded model has, and give clean and corrupted prompts of equal token lengths (the form shows them aligned).",
+            ),
+            Self::Load { .. } => (
+                "The model could not be loaded.",
+                "Check the address (a hub id such as openai-community/gpt2, or a folder with config.json, model.safetensors and tokenizer.json) and the connection, then press Load again; nothing of the failed attempt was kept.",
+            ),
+            Self::TooLarge { .. } => (
+                "This model is too large for this browser.",
+                "Choose a smaller GPT-2 (gpt2 or gpt2-medium), use a browser with WebGPU, or run it with the patchbay command-line tool on a bigger machine.",
+            ),
+            Self::Device { .. } => (
+                "The compute device failed.",
+                "Reload the page: Patchbay then runs on the CPU if the GPU is gone, and the model comes back from the browser's cache.",
+            ),
+            Self::NoModel => ("No model is loaded.", "Load one in the Model panel first."),
+            Self::Cancelled => ("Cancelled.", "Start it again when you are ready."),
+            Self::Internal { .. } => (
+                "Something went wrong inside Patchbay.",
+                "Reload the page; your history is kept. If it happens again, the details below say where.",
+            ),
         }
     }
 
@@ -122,6 +162,9 @@ impl From<LoadError> for Failure {
             LoadError::Device(_) => Self::Device {
                 message: e.to_string(),
             },
+            LoadError::TooLarge(_) => Self::TooLarge {
+                message: e.to_string(),
+            },
             e => Self::load(e.to_string()),
         }
     }
@@ -130,6 +173,29 @@ impl From<LoadError> for Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_says_what_happened_and_what_to_do() {
+        let too_large = Failure::from(LoadError::TooLarge("needs 7 GB".into()));
+        assert_eq!(
+            too_large.advice().0,
+            "This model is too large for this browser."
+        );
+        assert_eq!(too_large.exit_code(), 4);
+        for failure in [
+            Failure::input("x"),
+            Failure::load("x"),
+            Failure::internal("x"),
+            Failure::NoModel,
+            Failure::Cancelled,
+            Failure::from(ExperimentError::Parameter("x".into())),
+            Failure::from(ExperimentError::Device("x".into())),
+            too_large,
+        ] {
+            let (what, next) = failure.advice();
+            assert!(what.ends_with('.') && next.ends_with('.'), "{failure:?}");
+        }
+    }
 
     #[test]
     fn crosses_the_worker_boundary_as_json_and_reads_as_before() {

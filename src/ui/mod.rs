@@ -11,6 +11,7 @@
 
 mod app;
 mod crash;
+mod failure_view;
 pub(crate) mod files;
 mod heatmap;
 mod js;
@@ -23,6 +24,7 @@ mod storage;
 
 pub use app::App;
 pub use crash::install_panic_banner;
+pub use failure_view::FailureView;
 pub use model_call::ModelCall;
 pub use model_worker::ModelWorker;
 pub use state::{AppState, backend_label};

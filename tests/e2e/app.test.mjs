@@ -158,6 +158,8 @@ test('corrupt weights and a wrong architecture give clear errors, and the app ke
     await loadModel(page, 'truncated');
     await page.waitForSelector('#load-error', { timeout: 60_000 });
     assert.match(await page.textContent('#load-error'), /weights file is truncated at byte \d+ of \d+, inside tensor `/);
+    // Said for people first (what happened, what to do), the precise message folded beneath.
+    assert.match(await page.textContent('#load-error > p'), /^The model could not be loaded\. Check the address/);
     await page.screenshot({ path: path.join(screenshots, 'error-truncated.png'), fullPage: true });
     await loadModel(page, 'bert');
     await page.waitForFunction(() => document.querySelector('#load-error')?.textContent.includes('bert'), null, { timeout: 60_000 });
@@ -190,6 +192,7 @@ test('corrupt weights and a wrong architecture give clear errors, and the app ke
     await page.click('#run-experiment');
     await page.waitForSelector('#experiment-error');
     assert.match(await page.textContent('#experiment-error'), /at `experiment.steering.coef`: unknown field `coef`/);
+    assert.match(await page.textContent('#experiment-error > p'), /^The experiment spec has a problem\. Fix the field named below/);
     const ioi = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
     ioi.prompts.corrupted[2] = 'When Tom and James went to the park, Jamesy gave the ball to';
     await page.fill('#spec-text', JSON.stringify(ioi));

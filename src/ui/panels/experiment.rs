@@ -6,11 +6,12 @@ use super::{
     presets::PresetGallery, result::RunView,
 };
 use crate::experiments::Grid;
+use crate::failure::Failure;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
 use crate::spec::Spec;
 use crate::spec::examples::{self, EXAMPLES};
-use crate::ui::{AppState, ModelCall, heatmap::GridView, page::PageParams};
+use crate::ui::{AppState, FailureView, ModelCall, heatmap::GridView, page::PageParams};
 use leptos::prelude::*;
 use std::rc::Rc;
 
@@ -59,14 +60,14 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let params = expect_context::<PageParams>();
     let spec_text = RwSignal::new(initial_spec(&params));
-    let problem = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<Failure>);
     let progress = RwSignal::new((0usize, 0usize));
     let live = RwSignal::new(None::<Grid>);
     let autorun = StoredValue::new(params.autorun);
     let share_error = params.shared.clone().and_then(|s| s.err());
     let call = ModelCall::new(state);
     let busy = move || call.pending();
-    let error = move || problem.get().or_else(|| call.error());
+    let error = move || problem.get().or_else(|| call.failure());
     // What the record of the run in flight is named after: its title and model.
     let running = StoredValue::new_local(None::<(String, String)>);
 
@@ -77,7 +78,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         let spec = match Spec::from_json(&spec_text.get_untracked()) {
             Ok(spec) => spec,
             Err(e) => {
-                problem.set(Some(e.to_string()));
+                problem.set(Some(Failure::from(e)));
                 return;
             }
         };
@@ -190,7 +191,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                     }
                 })}
             </div>
-            {move || error().map(|e| view! { <pre id="experiment-error" class="error" role="alert">{e}</pre> })}
+            {move || error().map(|failure| view! { <FailureView id="experiment-error" failure=failure/> })}
             {move || live.get().map(|grid| view! {
                 <div aria-busy="true"><GridView name="live".to_string() grid=grid tokens=vec![] centre=0.0/></div>
             })}

@@ -6,7 +6,7 @@ use crate::experiments::{GenerationConfig, Metric, generation, steering};
 use crate::hooks::UnknownHook;
 use crate::session::{Event, Failure, Reply, Request};
 use crate::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION, Spec};
-use crate::ui::{AppState, ModelCall};
+use crate::ui::{AppState, FailureView, ModelCall};
 use leptos::prelude::*;
 
 fn parse_ids(text: &str) -> Result<Vec<u32>, String> {
@@ -99,11 +99,10 @@ pub fn GenerationPanel() -> impl IntoView {
     };
     // Stopped: the tokens so far stay, and no error is shown.
     let error = move || {
-        problem.get().or_else(|| {
-            call.failure()
-                .filter(|f| *f != Failure::Cancelled)
-                .map(|f| f.to_string())
-        })
+        problem
+            .get()
+            .map(|message| Failure::Input { message })
+            .or_else(|| call.failure().filter(|f| *f != Failure::Cancelled))
     };
 
     let start = move |_| {
@@ -215,7 +214,7 @@ pub fn GenerationPanel() -> impl IntoView {
             </div>
             <button id="generate" on:click=start disabled=busy>"Generate"</button>
             <button id="stop-generation" on:click=stop disabled=move || !busy()>"Stop"</button>
-            {move || error().map(|e| view! { <p id="generation-error" class="error" role="alert">{e}</p> })}
+            {move || error().map(|failure| view! { <FailureView id="generation-error" failure=failure/> })}
             <div class="side-by-side" aria-live="polite">
                 {move || outputs().into_iter().map(|(name, ids, text)| {
                     let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");

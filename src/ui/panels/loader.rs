@@ -5,7 +5,7 @@
 use crate::device::Backend;
 use crate::session::{Event, Failure, HubRepo, LoadSource, Reply, Request};
 use crate::ui::{
-    AppState, ModelCall, backend_label, files,
+    AppState, FailureView, ModelCall, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
 };
 use leptos::prelude::*;
@@ -70,13 +70,19 @@ impl LoadControl {
     }
 
     /// Why the last load failed (reactive).
-    pub fn error(&self) -> Option<String> {
-        self.problem.get().or_else(|| {
-            self.call.failure().map(|failure| match failure {
-                Failure::Cancelled => "the download was cancelled".to_string(),
-                other => other.to_string(),
+    /// Why the last load failed (a cancel included: the download stopped).
+    pub fn failure(&self) -> Option<Failure> {
+        self.problem
+            .get()
+            .map(|message| Failure::Input { message })
+            .or_else(|| {
+                self.call.failure().map(|failure| match failure {
+                    Failure::Cancelled => Failure::Input {
+                        message: "the download was cancelled".to_string(),
+                    },
+                    other => other,
+                })
             })
-        })
     }
 
     /// Stops a load in progress.
@@ -272,6 +278,6 @@ pub fn LoadStatus() -> impl IntoView {
                 })}
                 <span>{move || control.status.get()}</span>
             </div>
-            {move || control.error().map(|e| view! { <p id="load-error" class="error" role="alert">{e}</p> })}
+            {move || control.failure().map(|failure| view! { <FailureView id="load-error" failure=failure/> })}
     }
 }
