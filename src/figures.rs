@@ -397,30 +397,35 @@ pub fn line_svg(
     svg
 }
 
+/// A cell of a grid by its coordinates: `L1H3` for layers and heads, a label where the axis
+/// has them, `pos 4` otherwise (`L0 pos 4`).
+pub fn cell_label(grid: &Grid, flat: usize) -> String {
+    let mut rest = flat;
+    let mut parts = vec![];
+    for (axis, n) in grid.shape.iter().enumerate().rev() {
+        let i = rest % n;
+        rest /= n;
+        parts.push(match grid.axes[axis].as_str() {
+            "layer" => format!("L{i}"),
+            "head" => format!("H{i}"),
+            name => grid
+                .labels
+                .get(axis)
+                .and_then(|l| l.get(i))
+                .cloned()
+                .unwrap_or_else(|| format!("{name} {i}")),
+        });
+    }
+    parts.reverse();
+    let layer_and_head = grid.axes.iter().all(|a| a == "layer" || a == "head");
+    parts.join(if layer_and_head { "" } else { " " })
+}
+
 /// The `top` largest |values| of a grid, largest first, as horizontal bars (direct logit
-/// attribution per head: which heads write the answer): `(label, value)` with labels from the
-/// grid's axes (`L9H9`).
+/// attribution per head: which heads write the answer): `(label, value)`, labelled by
+/// [`cell_label`].
 pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
-    let label = |flat: usize| {
-        let mut rest = flat;
-        let mut parts = vec![];
-        for (axis, n) in grid.shape.iter().enumerate().rev() {
-            let i = rest % n;
-            rest /= n;
-            parts.push(match grid.axes[axis].as_str() {
-                "layer" => format!("L{i}"),
-                "head" => format!("H{i}"),
-                _ => grid
-                    .labels
-                    .get(axis)
-                    .and_then(|l| l.get(i))
-                    .cloned()
-                    .unwrap_or_else(|| i.to_string()),
-            });
-        }
-        parts.reverse();
-        parts.concat()
-    };
+    let label = |flat: usize| cell_label(grid, flat);
     let mut order: Vec<usize> = (0..grid.values.len())
         .filter(|&i| grid.values[i].is_finite())
         .collect();

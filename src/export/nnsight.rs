@@ -221,15 +221,12 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         )),
         Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
         Experiment::Loss(params) => Ok(format!(
-            "\nTEXTS = {}\nbos = {}\n{NEXT_TOKEN}{LOSS}",
-            long_list(params.texts.iter().map(prompt)),
-            boolean(params.prepend_bos)
+            "{}{NEXT_TOKEN}{LOSS}",
+            super::transformer_lens::loss_constants(params)
         )),
         Experiment::Repetition(params) => Ok(format!(
-            "\nSENTENCE = {}\nREPEATS = {}\nbos = {}\n{NEXT_TOKEN}{REPETITION}",
-            prompt(&params.sentence),
-            params.repeats,
-            boolean(params.prepend_bos)
+            "{}{NEXT_TOKEN}{REPETITION}",
+            super::transformer_lens::repetition_constants(params)
         )),
         Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
     }

@@ -163,19 +163,31 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         )),
         Experiment::PathPatching(params) => Ok(format!("{}{PATH}", path_constants(params))),
         Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
-        Experiment::Loss(params) => Ok(format!(
-            "\nTEXTS = {}\nbos = {}\n{LOSS}",
-            long_list(params.texts.iter().map(prompt)),
-            boolean(params.prepend_bos)
-        )),
-        Experiment::Repetition(params) => Ok(format!(
-            "\nSENTENCE = {}\nREPEATS = {}\nbos = {}\n{REPETITION}",
-            prompt(&params.sentence),
-            params.repeats,
-            boolean(params.prepend_bos)
-        )),
+        Experiment::Loss(params) => Ok(format!("{}{LOSS}", loss_constants(params))),
+        Experiment::Repetition(params) => {
+            Ok(format!("{}{REPETITION}", repetition_constants(params)))
+        }
         Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
     }
+}
+
+/// A per-token-loss spec's texts as the scripts' constants (both libraries).
+pub(super) fn loss_constants(params: &crate::experiments::loss::Params) -> String {
+    format!(
+        "\nTEXTS = {}\nbos = {}\n",
+        long_list(params.texts.iter().map(prompt)),
+        boolean(params.prepend_bos)
+    )
+}
+
+/// A repetition spec's sentence and count as the scripts' constants (both libraries).
+pub(super) fn repetition_constants(params: &crate::experiments::repetition::Params) -> String {
+    format!(
+        "\nSENTENCE = {}\nREPEATS = {}\nbos = {}\n",
+        prompt(&params.sentence),
+        params.repeats,
+        boolean(params.prepend_bos)
+    )
 }
 
 /// A path-patching spec's parameters as the scripts' constants (both libraries).

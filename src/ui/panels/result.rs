@@ -4,7 +4,9 @@
 use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::export::{Library, to_python};
-use crate::figures::{Mark, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars};
+use crate::figures::{
+    Mark, cell_label, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars,
+};
 use crate::history::RunRecord;
 use crate::share::SharedRun;
 use crate::spec::Experiment;
@@ -173,23 +175,6 @@ fn Scatter(run: RunRecord) -> impl IntoView {
             })
         })
         .collect_view()
-}
-
-/// `L1H3`, `L0 pos 4`: a cell of a grid by its indices.
-fn cell_label(grid: &Grid, flat: usize) -> String {
-    let mut rest = flat;
-    let mut parts = Vec::new();
-    for (axis, n) in grid.shape.iter().enumerate().rev() {
-        let i = rest % n;
-        rest /= n;
-        parts.push(match grid.axes[axis].as_str() {
-            "layer" => format!("L{i}"),
-            "head" => format!("H{i}"),
-            other => format!("{other} {i}"),
-        });
-    }
-    parts.reverse();
-    parts.join(" ")
 }
 
 /// A button that downloads the run's experiment as a script for `library` (disabled, saying
