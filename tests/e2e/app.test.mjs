@@ -367,9 +367,18 @@ test('generation panel: greedy, repetition penalty and steered continuations equ
     assert.deepEqual(await continuation('steered'), steering.steered_new_ids);
     await page.screenshot({ path: path.join(screenshots, 'generation-steered.png'), fullPage: true });
 
-    await page.fill('#temperature', 'hot');
+    // ActAdd's placement reaches the engine: its padded steering prompts must fit in the prompt.
+    await page.selectOption('#steer-at', 'front');
+    await page.fill('#steer-positive', 'Love and peace and joy to everyone here');
+    await page.fill('#generation-prompt', 'I hate');
     await page.click('#generate');
     await page.waitForSelector('#generation-error');
+    assert.match(await page.textContent('#generation-error'), /the prompt must be at least as long/);
+    await page.selectOption('#steer-at', 'every');
+
+    await page.fill('#temperature', 'hot');
+    await page.click('#generate');
+    await page.waitForFunction(() => document.querySelector('#generation-error')?.textContent.includes('temperature'));
     assert.match(await page.textContent('#generation-error'), /temperature: `hot` is not a number/);
     assert.deepEqual(errors, []);
   } finally {

@@ -65,6 +65,8 @@ pub fn GenerationPanel() -> impl IntoView {
     let seed = RwSignal::new("0".to_string());
     let kv_cache = RwSignal::new(true);
     let steer = RwSignal::new(false);
+    // Turner et al.'s placement: the padded prompts' difference at the prompt's front.
+    let front = RwSignal::new(false);
     let hook = RwSignal::new("blocks.6.hook_resid_pre".to_string());
     let positive = RwSignal::new(" Love".to_string());
     let negative = RwSignal::new(" Hate".to_string());
@@ -136,7 +138,11 @@ pub fn GenerationPanel() -> impl IntoView {
                     prompt,
                     prepend_bos,
                     generation: config,
-                    at: steering::SteerAt::EveryPosition,
+                    at: if front.get_untracked() {
+                        steering::SteerAt::Front
+                    } else {
+                        steering::SteerAt::EveryPosition
+                    },
                 })
             } else {
                 Experiment::Generation(generation::Params {
@@ -211,6 +217,12 @@ pub fn GenerationPanel() -> impl IntoView {
                 <Field id="steer-positive" label="toward" value=positive size="10"/>
                 <Field id="steer-negative" label="away from" value=negative size="10"/>
                 <Field id="steer-coeff" label="coefficient" value=coeff/>
+                <label>"added "
+                    <select id="steer-at" on:change=move |ev| front.set(event_target_value(&ev) == "front")>
+                        <option value="every">"at every position (the last tokens' difference)"</option>
+                        <option value="front">"at the prompt's first positions (ActAdd: padded, position by position)"</option>
+                    </select>
+                </label>
             </div>
             <button id="generate" on:click=start disabled=busy>"Generate"</button>
             <button id="stop-generation" on:click=stop disabled=move || !busy()>"Stop"</button>
