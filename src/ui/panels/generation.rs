@@ -217,10 +217,10 @@ pub fn GenerationPanel() -> impl IntoView {
                 <Field id="steer-positive" label="toward" value=positive size="10"/>
                 <Field id="steer-negative" label="away from" value=negative size="10"/>
                 <Field id="steer-coeff" label="coefficient" value=coeff/>
-                <label>"added "
+                <label title="every position: the difference of the two prompts' last tokens; the front: Turner et al.'s way, both prompts padded with spaces, their difference added position by position at the prompt's start">"added "
                     <select id="steer-at" on:change=move |ev| front.set(event_target_value(&ev) == "front")>
-                        <option value="every">"at every position (the last tokens' difference)"</option>
-                        <option value="front">"at the prompt's first positions (ActAdd: padded, position by position)"</option>
+                        <option value="every">"at every position"</option>
+                        <option value="front">"at the front (ActAdd)"</option>
                     </select>
                 </label>
             </div>
