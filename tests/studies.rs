@@ -138,6 +138,11 @@ fn repetition_curves_follow_from_the_token_probabilities_of_the_repeated_text() 
         json!({"version": 1, "model": {"id": "tiny"}, "experiment": {"repetition": {"sentence": sentence, "repeats": 40}}}),
     );
     assert!(too_long.contains("at most 128"), "{too_long}");
+    // A count no sequence could hold is refused before anything is built.
+    let absurd = run_err(
+        json!({"version": 1, "model": {"id": "tiny"}, "experiment": {"repetition": {"sentence": sentence, "repeats": u64::MAX}}}),
+    );
+    assert!(absurd.contains("the model reads at most 128"), "{absurd}");
 }
 
 #[test]

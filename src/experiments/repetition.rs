@@ -61,17 +61,20 @@ pub async fn run(
     let n = params.repeats;
     let len = sentence.len();
     let bos = usize::from(params.prepend_bos);
-    let total = bos + n * len;
     if len == 0 {
         return Err(ExperimentError::Parameter("the sentence is empty".into()));
     }
-    if total > model.config.n_positions {
+    // A count in the billions must be refused, not multiplied past usize or built.
+    let total = n.checked_mul(len).and_then(|t| t.checked_add(bos));
+    if total.is_none_or(|t| t > model.config.n_positions) {
         return Err(ExperimentError::Parameter(format!(
-            "{n} copies of {len} tokens{} are {total} tokens; the model reads at most {}",
+            "{n} copies of {len} tokens{} are {} tokens; the model reads at most {}",
             if bos == 1 { " after <|endoftext|>" } else { "" },
+            total.map_or("more than 2^64".to_string(), |t| t.to_string()),
             model.config.n_positions
         )));
     }
+    let total = total.expect("checked above");
     let mut ids = Vec::with_capacity(total);
     if params.prepend_bos {
         ids.push(END_OF_TEXT);
