@@ -75,14 +75,7 @@ impl LoadControl {
         self.problem
             .get()
             .map(|message| Failure::Input { message })
-            .or_else(|| {
-                self.call.failure().map(|failure| match failure {
-                    Failure::Cancelled => Failure::Input {
-                        message: "the download was cancelled".to_string(),
-                    },
-                    other => other,
-                })
-            })
+            .or_else(|| self.call.failure())
     }
 
     /// Stops a load in progress.
@@ -278,6 +271,12 @@ pub fn LoadStatus() -> impl IntoView {
                 })}
                 <span>{move || control.status.get()}</span>
             </div>
-            {move || control.failure().map(|failure| view! { <FailureView id="load-error" failure=failure/> })}
+            {move || control.failure().map(|failure| match failure {
+                // Not a fault: said plainly, with the way back.
+                Failure::Cancelled => view! {
+                    <div id="load-error" class="error failure" role="alert"><p><strong>"Stopped: "</strong>"the download was cancelled. Press Load to start it again."</p></div>
+                }.into_any(),
+                failure => view! { <FailureView id="load-error" failure=failure/> }.into_any(),
+            })}
     }
 }
