@@ -138,6 +138,17 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
         .collect();
     assert_eq!(steered, expected);
     assert_eq!(tokens.iter().filter(|t| t.run == 0).count(), expected.len());
+    // What streams in is what the result keeps: each token's text, probability and runners-up.
+    let streamed: Vec<_> = tokens
+        .iter()
+        .filter(|t| t.name == "steered")
+        .map(|t| t.choice.clone())
+        .collect();
+    assert_eq!(streamed, result.generations["steered"].choices());
+    let first = &streamed[0];
+    assert!(first.prob.is_some_and(|p| p > 0.0 && p <= 1.0));
+    assert_eq!(first.alternatives.len(), 5);
+    assert!(first.describe().starts_with(&format!("{:?}: ", first.text)));
 
     // Stop after the second token: neither continuation goes on.
     let mut seen = 0;

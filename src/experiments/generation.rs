@@ -106,12 +106,41 @@ impl Default for GenerationConfig {
     }
 }
 
-/// One generated token with the five best processed logits of its step.
+/// One generated token with the five best processed logits of its step, and probabilities:
+/// the softmax of the processed logits (penalties, bias and bans applied; before temperature,
+/// top-k and top-p), the distribution the token was picked from at temperature 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub token: u32,
     pub top5_ids: Vec<u32>,
     pub top5_logits: Vec<f32>,
+    /// The token's probability (absent in results saved before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prob: Option<f32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top5_probs: Vec<f32>,
+}
+
+impl Step {
+    /// The step of picking `token` from processed `logits`.
+    pub fn new(token: u32, logits: &[f32]) -> Self {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let log_total = max
+            + logits
+                .iter()
+                .map(|&l| (l as f64 - max).exp())
+                .sum::<f64>()
+                .ln();
+        let prob = |id: u32| (logits[id as usize] as f64 - log_total).exp() as f32;
+        let top5_ids = super::largest(logits, 5);
+        Self {
+            token,
+            top5_logits: top5_ids.iter().map(|&i| logits[i as usize]).collect(),
+            top5_probs: top5_ids.iter().map(|&i| prob(i)).collect(),
+            prob: Some(prob(token)),
+            top5_ids,
+        }
+    }
 }
 
 /// A generation's new tokens, step by step.
@@ -305,12 +334,7 @@ pub async fn generate(
             .map_err(ExperimentError::Device)?;
         config.process(&mut last, &sequence, &generated);
         let token = config.pick(&last, &mut rng);
-        let best = super::largest(&last, 5);
-        let step = Step {
-            token,
-            top5_logits: best.iter().map(|&i| last[i as usize]).collect(),
-            top5_ids: best,
-        };
+        let step = Step::new(token, &last);
         sequence.push(token);
         generated.push(token);
         let go_on = progress.token(&step);

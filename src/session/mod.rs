@@ -141,13 +141,13 @@ pub enum Reply {
 }
 
 /// One new token of continuation `run` (0, 1... in the order they are generated), with its
-/// name (`default`, `unsteered`, `steered`) and text.
+/// name (`default`, `unsteered`, `steered`), text and probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewToken {
     pub run: usize,
     pub name: String,
     pub token: u32,
-    pub text: String,
+    pub choice: crate::spec::TokenChoice,
 }
 
 /// What the worker says while a request runs, and when it ends.
@@ -251,12 +251,17 @@ pub async fn handle(
                 if runs.last().map(String::as_str) != Some(update.generation) {
                     runs.push(update.generation.to_string());
                 }
-                let token = update.step.token;
+                let step = update.step;
+                let texts = loaded.tokenizer.token_texts(&step.top5_ids);
                 (emit.borrow_mut())(Event::Token(NewToken {
                     run: runs.len() - 1,
                     name: update.generation.to_string(),
-                    token,
-                    text: loaded.tokenizer.decode(&[token]).unwrap_or_default(),
+                    token: step.token,
+                    choice: crate::spec::TokenChoice {
+                        text: loaded.tokenizer.decode(&[step.token]).unwrap_or_default(),
+                        prob: step.prob,
+                        alternatives: texts.into_iter().zip(step.top5_probs.clone()).collect(),
+                    },
                 }))
             });
             run(spec, &context, &mut progress)

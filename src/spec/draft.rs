@@ -4,12 +4,15 @@
 
 use super::{Experiment, ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, TokenInput};
 use crate::experiments::{
-    AblationKind, AblationTarget, AttributionTarget, Metric, PatchTarget, ablation, attribution,
-    circuit, eap, loss, neurons, patching, path, repetition,
+    AblationKind, AblationTarget, AttributionTarget, GenerationConfig, Metric, PatchTarget,
+    ablation, attribution, circuit, eap, generation, loss, neurons, patching, path, repetition,
+    steering,
 };
+use crate::hooks::HookPoint;
+use std::collections::BTreeMap;
 
-/// The experiments the form writes (those that read the spec's prompts, and the two that read
-/// their own texts); generation and steering have their own panel.
+/// The experiments the form writes: those that read the spec's prompts, and those that read
+/// their own texts (loss, repetition, generation and steering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FormKind {
     ActivationPatching,
@@ -22,10 +25,12 @@ pub enum FormKind {
     NeuronDla,
     Loss,
     Repetition,
+    Generation,
+    Steering,
 }
 
 impl FormKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::ActivationPatching,
         Self::Ablation,
         Self::Circuit,
@@ -36,6 +41,8 @@ impl FormKind {
         Self::NeuronDla,
         Self::Loss,
         Self::Repetition,
+        Self::Generation,
+        Self::Steering,
     ];
 
     /// The spec's name of the kind (`activation_patching`).
@@ -51,6 +58,8 @@ impl FormKind {
             Self::NeuronDla => "neuron_dla",
             Self::Loss => "loss",
             Self::Repetition => "repetition",
+            Self::Generation => "generation",
+            Self::Steering => "steering",
         }
     }
 
@@ -67,6 +76,8 @@ impl FormKind {
             Self::NeuronDla => "Neuron attribution",
             Self::Loss => "Per-token loss",
             Self::Repetition => "Repetition curves",
+            Self::Generation => "Generation",
+            Self::Steering => "Steering (activation addition)",
         }
     }
 
@@ -140,6 +151,18 @@ impl FormKind {
                 "Xu et al. 2022, Learning to Break the Loop",
                 "https://arxiv.org/abs/2206.02369",
             ),
+            Self::Generation => help(
+                "Continues your prompt one token at a time with the controls of Hugging Face's generate: temperature (0 picks the most likely token), top-k and nucleus (top-p) sampling, repetition, frequency and presence penalties, banned tokens and logit bias. The same seed gives the same continuation.",
+                "Hover or focus a generated token for the probability the model gave it and the runners-up. Greedy decoding of a small model loops quickly (see the repetition preset); penalties and sampling break the loop at the cost of fidelity to the model's own distribution.",
+                "Holtzman et al. 2019, The Curious Case of Neural Text Degeneration (nucleus sampling)",
+                "https://arxiv.org/abs/1904.09751",
+            ),
+            Self::Steering => help(
+                "Activation addition: runs two short prompts (\"Love\" and \"Hate\", say), takes the difference of their activations at one hook and adds it, times a coefficient, while the model continues your prompt. At every position uses the two prompts' last tokens; at the front adds the padded prompts' difference position by position to the first tokens, as Turner et al. do.",
+                "The steered continuation is shown beside the unsteered one from the same seed. Middle layers (6 of GPT-2 small's 12) steer topic and sentiment best; too large a coefficient turns the text into the steering words themselves.",
+                "Turner et al. 2023, Steering Language Models With Activation Engineering",
+                "https://arxiv.org/abs/2308.10248",
+            ),
         }
     }
 
@@ -151,7 +174,7 @@ impl FormKind {
     pub fn needs(self) -> crate::experiments::Needs {
         use crate::experiments::Needs;
         match self {
-            Self::Loss | Self::Repetition => Needs::NoPrompts,
+            Self::Loss | Self::Repetition | Self::Generation | Self::Steering => Needs::NoPrompts,
             Self::Ablation | Self::Circuit | Self::LogitLens | Self::NeuronDla => Needs::Clean,
             _ => Needs::CleanAndCorrupted,
         }
@@ -207,8 +230,145 @@ pub struct FormDraft {
     /// Repetition.
     pub sentence: String,
     pub repeats: String,
+    /// Generation and steering: the prompt continued, and how tokens are picked.
+    pub prompt: String,
+    pub sampling: SamplingDraft,
+    /// Steering: the hook, the two prompts (kept exactly: their leading spaces matter), the
+    /// coefficient, and where the difference is added.
+    pub hook: String,
+    pub positive: String,
+    pub negative: String,
+    pub coeff: String,
+    pub steer_at: steering::SteerAt,
+    /// The spec's seed: the sampler's (and resampling's, and datasets').
+    pub seed: String,
     /// Carried over, not shown.
     pub kept: Kept,
+}
+
+/// A [`GenerationConfig`] as text fields; an empty optional field is off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplingDraft {
+    pub max_new_tokens: String,
+    pub temperature: String,
+    pub top_k: String,
+    pub top_p: String,
+    pub repetition_penalty: String,
+    pub frequency_penalty: String,
+    pub presence_penalty: String,
+    /// Token ids, space- or comma-separated.
+    pub banned_tokens: String,
+    /// `id:bias` pairs (`50256:-100 318:2.5`).
+    pub logit_bias: String,
+    pub stop_at_eos: bool,
+    pub kv_cache: bool,
+}
+
+impl From<&GenerationConfig> for SamplingDraft {
+    fn from(c: &GenerationConfig) -> Self {
+        let optional = |v: Option<String>| v.unwrap_or_default();
+        Self {
+            max_new_tokens: c.max_new_tokens.to_string(),
+            temperature: c.temperature.to_string(),
+            top_k: optional(c.top_k.map(|k| k.to_string())),
+            top_p: optional(c.top_p.map(|p| p.to_string())),
+            repetition_penalty: optional(c.repetition_penalty.map(|p| p.to_string())),
+            frequency_penalty: c.frequency_penalty.to_string(),
+            presence_penalty: c.presence_penalty.to_string(),
+            banned_tokens: c
+                .banned_tokens
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            logit_bias: c
+                .logit_bias
+                .iter()
+                .map(|(id, bias)| format!("{id}:{bias}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            stop_at_eos: c.stop_at_eos,
+            kv_cache: c.kv_cache,
+        }
+    }
+}
+
+impl Default for SamplingDraft {
+    fn default() -> Self {
+        Self::from(&GenerationConfig::default())
+    }
+}
+
+impl SamplingDraft {
+    /// The settings (the seed is the spec's), or the first problem of each field.
+    pub fn config(&self, problems: &mut Vec<String>) -> Option<GenerationConfig> {
+        fn parsed<T: std::str::FromStr>(
+            text: &str,
+            field: &str,
+            problems: &mut Vec<String>,
+        ) -> Option<T> {
+            text.trim()
+                .parse()
+                .map_err(|_| problems.push(format!("{field}: `{}` is not a number", text.trim())))
+                .ok()
+        }
+        fn optional<T: std::str::FromStr>(
+            text: &str,
+            field: &str,
+            problems: &mut Vec<String>,
+        ) -> Option<Option<T>> {
+            if text.trim().is_empty() {
+                Some(None)
+            } else {
+                parsed(text, field, problems).map(Some)
+            }
+        }
+        let before = problems.len();
+        let banned_tokens: Vec<u32> = words(&self.banned_tokens)
+            .filter_map(|w| parsed(w, "banned tokens", problems))
+            .collect();
+        let mut logit_bias = BTreeMap::new();
+        for pair in words(&self.logit_bias) {
+            match pair.split_once(':') {
+                Some((id, bias)) => {
+                    if let (Some(id), Some(bias)) = (
+                        parsed(id, "logit bias (token id)", problems),
+                        parsed(bias, "logit bias", problems),
+                    ) {
+                        logit_bias.insert(id, bias);
+                    }
+                }
+                None => problems.push(format!(
+                    "logit bias: `{pair}` is not `token id:bias` (as 50256:-100)"
+                )),
+            }
+        }
+        let config = GenerationConfig {
+            max_new_tokens: parsed(&self.max_new_tokens, "max new tokens", problems)
+                .unwrap_or_default(),
+            temperature: parsed(&self.temperature, "temperature", problems).unwrap_or_default(),
+            top_k: optional(&self.top_k, "top-k", problems).flatten(),
+            top_p: optional(&self.top_p, "top-p", problems).flatten(),
+            repetition_penalty: optional(&self.repetition_penalty, "repetition penalty", problems)
+                .flatten(),
+            frequency_penalty: parsed(&self.frequency_penalty, "frequency penalty", problems)
+                .unwrap_or_default(),
+            presence_penalty: parsed(&self.presence_penalty, "presence penalty", problems)
+                .unwrap_or_default(),
+            logit_bias,
+            banned_tokens,
+            seed: 0,
+            stop_at_eos: self.stop_at_eos,
+            kv_cache: self.kv_cache,
+        };
+        (problems.len() == before).then_some(config)
+    }
+}
+
+/// The words of a list field: split at white space and commas.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty())
 }
 
 /// What a spec carries that the form does not show.
@@ -216,7 +376,6 @@ pub struct FormDraft {
 pub struct Kept {
     pub title: String,
     pub published: Option<super::published::Published>,
-    pub seed: u64,
     pub max_rows: usize,
 }
 
@@ -225,7 +384,6 @@ impl Default for Kept {
         Self {
             title: String::new(),
             published: None,
-            seed: 0,
             max_rows: patching::default_max_rows(),
         }
     }
@@ -244,9 +402,32 @@ pub fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The non-empty lines of a text field as typed: leading spaces kept (a text that starts with
+/// a space tokenises differently), trailing ones and `\r` dropped; `\n` a line break.
+pub fn exact_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.replace("\\n", "\n"))
+        .collect()
+}
+
 /// A prompt as one line of a text field: its line breaks written `\n`.
 fn one_line(text: &str) -> String {
     text.replace('\n', "\\n")
+}
+
+/// A one-line field's prompt exactly as typed (leading spaces kept), `\n` a line break.
+fn unescape(text: &str) -> PromptInput {
+    PromptInput::Text(text.replace("\\n", "\n"))
+}
+
+/// A text prompt as one line of a field (`None` for token ids).
+fn exact(prompt: &PromptInput) -> Option<String> {
+    match prompt {
+        PromptInput::Text(t) => Some(one_line(t)),
+        PromptInput::Ids(_) => None,
+    }
 }
 
 /// `" Mary | John"` → the two answers, each with its leading space.
@@ -319,14 +500,22 @@ impl Default for FormDraft {
             texts: String::new(),
             sentence: String::new(),
             repeats: "10".into(),
+            prompt: String::new(),
+            sampling: SamplingDraft::default(),
+            hook: "blocks.6.hook_resid_pre".into(),
+            positive: String::new(),
+            negative: String::new(),
+            coeff: "5".into(),
+            steer_at: steering::SteerAt::EveryPosition,
+            seed: "0".into(),
             kept: Kept::default(),
         }
     }
 }
 
 impl FormDraft {
-    /// The form's fields for a spec it can write (`None` for generation, steering, or prompts
-    /// given as token ids).
+    /// The form's fields for a spec it can write (`None` for prompts given as token ids, and
+    /// generation with interventions, which only the JSON editor writes).
     pub fn from_spec(spec: &Spec) -> Option<Self> {
         let text = |inputs: &[PromptInput]| {
             inputs
@@ -348,9 +537,9 @@ impl FormDraft {
             kept: Kept {
                 title: spec.title.clone(),
                 published: spec.published.clone(),
-                seed: spec.seed,
                 max_rows: patching::default_max_rows(),
             },
+            seed: spec.seed.to_string(),
             ..Self::default()
         };
         if let Some(prompts) = &spec.prompts {
@@ -432,9 +621,43 @@ impl FormDraft {
                 draft.repeats = p.repeats.to_string();
                 draft.prepend_bos = p.prepend_bos;
             }
-            Experiment::Generation(_) | Experiment::Steering(_) => return None,
+            Experiment::Generation(p) => {
+                if !p.interventions.is_empty() {
+                    return None;
+                }
+                draft.kind = FormKind::Generation;
+                draft.prompt = exact(&p.prompt)?;
+                draft.prepend_bos = p.prepend_bos;
+                draft.sampling = SamplingDraft::from(&p.generation);
+            }
+            Experiment::Steering(p) => {
+                draft.kind = FormKind::Steering;
+                draft.prompt = exact(&p.prompt)?;
+                draft.positive = exact(&p.positive)?;
+                draft.negative = exact(&p.negative)?;
+                draft.hook = p.hook.to_string();
+                draft.coeff = p.coeff.to_string();
+                draft.steer_at = p.at;
+                draft.prepend_bos = p.prepend_bos;
+                draft.sampling = SamplingDraft::from(&p.generation);
+            }
         }
         Some(draft)
+    }
+
+    /// The answers written as words, as the spec will hold them (each with its leading space;
+    /// answers given as `#id` and lines that are not pairs left out): what the form shows
+    /// tokenised, since an answer must be one token.
+    pub fn answer_words(&self) -> Vec<String> {
+        lines(&self.answers)
+            .iter()
+            .filter_map(|line| answer_pair(line).ok())
+            .flatten()
+            .filter_map(|answer| match answer {
+                TokenInput::Text(t) => Some(t),
+                TokenInput::Id(_) => None,
+            })
+            .collect()
     }
 
     /// The spec, or every problem the user can fix in the form (the spec's own checks
@@ -463,7 +686,7 @@ impl FormDraft {
             prompts,
             metric: self.metric,
             experiment: experiment.expect("no problems, so an experiment"),
-            seed: self.kept.seed,
+            seed: number(&self.seed, "seed").map_err(|e| vec![e])?,
             published: self.kept.published.clone(),
         };
         spec.check().map_err(|e| vec![e.to_string()])?;
@@ -598,7 +821,7 @@ impl FormDraft {
                 Err(e) => return fail(e),
             },
             FormKind::Loss => {
-                let texts = lines(&self.texts);
+                let texts = exact_lines(&self.texts);
                 if texts.is_empty() {
                     return fail("texts: write at least one".into());
                 }
@@ -620,6 +843,59 @@ impl FormDraft {
                     Err(e) => return fail(e),
                 }
             }
+            FormKind::Generation => {
+                if self.prompt.is_empty() && !self.prepend_bos {
+                    return fail("prompt: write one, or prepend <|endoftext|>".into());
+                }
+                let generation = self.sampling.config(problems)?;
+                Experiment::Generation(generation::Params {
+                    prompt: unescape(&self.prompt),
+                    prepend_bos: self.prepend_bos,
+                    generation,
+                    interventions: vec![],
+                })
+            }
+            FormKind::Steering => {
+                let hook = self
+                    .hook
+                    .trim()
+                    .parse::<HookPoint>()
+                    .map_err(|e| problems.push(format!("steer at: {e}")))
+                    .ok();
+                let coeff = self
+                    .coeff
+                    .trim()
+                    .parse::<f32>()
+                    .map_err(|_| {
+                        problems.push(format!(
+                            "coefficient: `{}` is not a number",
+                            self.coeff.trim()
+                        ))
+                    })
+                    .ok();
+                for (field, text) in [("toward", &self.positive), ("away from", &self.negative)] {
+                    if text.is_empty() {
+                        problems.push(format!("{field}: write a word or a phrase"));
+                    }
+                }
+                let generation = self.sampling.config(problems);
+                let (Some(hook), Some(coeff), Some(generation)) = (hook, coeff, generation) else {
+                    return None;
+                };
+                if self.positive.is_empty() || self.negative.is_empty() {
+                    return None;
+                }
+                Experiment::Steering(steering::Params {
+                    hook,
+                    positive: unescape(&self.positive),
+                    negative: unescape(&self.negative),
+                    coeff,
+                    prompt: unescape(&self.prompt),
+                    prepend_bos: self.prepend_bos,
+                    generation,
+                    at: self.steer_at,
+                })
+            }
         })
     }
 }
@@ -630,29 +906,92 @@ mod tests {
     use crate::spec::examples::EXAMPLES;
 
     #[test]
-    fn every_example_the_form_can_write_goes_round_it_unchanged() {
-        let mut written = 0;
+    fn every_example_goes_round_the_form_unchanged() {
         for example in EXAMPLES {
             let spec = Spec::from_json(example.json).unwrap();
-            let Some(draft) = FormDraft::from_spec(&spec) else {
-                assert!(
-                    matches!(
-                        spec.experiment,
-                        Experiment::Generation(_) | Experiment::Steering(_)
-                    ),
-                    "{}: the form cannot write it",
-                    example.stem
-                );
-                continue;
-            };
+            let draft = FormDraft::from_spec(&spec)
+                .unwrap_or_else(|| panic!("{}: the form cannot hold it", example.stem));
             assert_eq!(draft.to_spec().unwrap(), spec, "{}", example.stem);
-            written += 1;
         }
+    }
+
+    #[test]
+    fn generation_with_interventions_stays_in_the_json_editor() {
+        let spec = Spec::from_json(include_str!(
+            "../../tests/specs/generation-interventions-tiny.json"
+        ))
+        .unwrap();
+        assert!(FormDraft::from_spec(&spec).is_none());
+    }
+
+    #[test]
+    fn sampling_fields_are_checked_one_by_one() {
+        let draft = FormDraft {
+            kind: FormKind::Generation,
+            prompt: " The".into(),
+            sampling: SamplingDraft {
+                temperature: "warm".into(),
+                top_k: "".into(),
+                banned_tokens: "50256, x".into(),
+                logit_bias: "318:2.5 50256".into(),
+                ..SamplingDraft::default()
+            },
+            ..FormDraft::default()
+        };
         assert_eq!(
-            written,
-            EXAMPLES.len() - 4,
-            "all but the sampling and three steering examples"
+            draft.to_spec().unwrap_err(),
+            vec![
+                "banned tokens: `x` is not a number",
+                "logit bias: `50256` is not `token id:bias` (as 50256:-100)",
+                "temperature: `warm` is not a number",
+            ]
         );
+        let fixed = FormDraft {
+            sampling: SamplingDraft {
+                temperature: "0.7".into(),
+                banned_tokens: "50256, 13".into(),
+                logit_bias: "318:2.5 50256:-100".into(),
+                ..draft.sampling.clone()
+            },
+            seed: "7".into(),
+            ..draft
+        };
+        let spec = fixed.to_spec().unwrap();
+        let Experiment::Generation(p) = &spec.experiment else {
+            panic!("{spec:?}")
+        };
+        assert_eq!(
+            p.prompt,
+            PromptInput::Text(" The".into()),
+            "leading space kept"
+        );
+        assert_eq!(p.generation.banned_tokens, vec![50256, 13]);
+        assert_eq!(
+            p.generation.logit_bias,
+            BTreeMap::from([(318, 2.5), (50256, -100.0)])
+        );
+        assert_eq!(spec.seed, 7);
+        assert_eq!(
+            FormDraft::from_spec(&spec).unwrap().to_spec().unwrap(),
+            spec
+        );
+    }
+
+    #[test]
+    fn steering_names_each_missing_part() {
+        let draft = FormDraft {
+            kind: FormKind::Steering,
+            prompt: "I hate you because".into(),
+            hook: "blocks.6.hook_resid_mid_typo".into(),
+            coeff: "five".into(),
+            positive: " Love".into(),
+            ..FormDraft::default()
+        };
+        let problems = draft.to_spec().unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].starts_with("steer at: "), "{problems:?}");
+        assert_eq!(problems[1], "coefficient: `five` is not a number");
+        assert_eq!(problems[2], "away from: write a word or a phrase");
     }
 
     #[test]
@@ -698,6 +1037,20 @@ mod tests {
         };
         let spec = loss.to_spec().unwrap();
         assert!(spec.prompts.is_none());
+        let spaced = FormDraft {
+            texts: " leading space\r\n\n  \ntrailing  ".into(),
+            ..loss.clone()
+        };
+        let Experiment::Loss(p) = spaced.to_spec().unwrap().experiment else {
+            panic!()
+        };
+        assert_eq!(
+            p.texts,
+            vec![
+                PromptInput::Text(" leading space".into()),
+                PromptInput::Text("trailing".into())
+            ]
+        );
         assert_eq!(spec.title, "Per-token loss (from the form)");
     }
 
@@ -712,6 +1065,15 @@ mod tests {
         assert_eq!(spec.prompts, example.prompts);
         assert_eq!(spec.experiment, example.experiment);
         assert_eq!(Spec::from_json(&spec.to_json()).unwrap(), spec);
+    }
+
+    #[test]
+    fn answers_are_tokenised_as_the_spec_holds_them() {
+        let draft = FormDraft {
+            answers: "Mary | John\n#5335 |  Johnathan \nnot a pair".into(),
+            ..FormDraft::default()
+        };
+        assert_eq!(draft.answer_words(), vec![" Mary", " John", " Johnathan"]);
     }
 
     #[test]

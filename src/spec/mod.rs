@@ -8,7 +8,9 @@ mod format;
 pub mod published;
 mod run;
 
-pub use draft::{FormDraft, FormKind, Help, Kept, PatchingDraft, heads, lines};
+pub use draft::{FormDraft, FormKind, Help, Kept, PatchingDraft, SamplingDraft, heads, lines};
 pub use experiment::Experiment;
 pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};
-pub use run::{GeneratedText, Provenance, RunContext, RunError, RunResult, run, sha256_hex};
+pub use run::{
+    GeneratedText, Provenance, RunContext, RunError, RunResult, TokenChoice, run, sha256_hex,
+};

@@ -40,6 +40,73 @@ pub struct GeneratedText {
     pub prompt_ids: Vec<u32>,
     pub text: String,
     pub generation: Generation,
+    /// Each new token's text, and the texts of its step's five most likely tokens (empty in
+    /// results saved before they were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_texts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top5_texts: Vec<Vec<String>>,
+}
+
+impl GeneratedText {
+    /// Each new token as a reader sees it: its text and how likely it was.
+    pub fn choices(&self) -> Vec<TokenChoice> {
+        self.generation
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let texts = self.top5_texts.get(i);
+                TokenChoice {
+                    text: self
+                        .token_texts
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("<{}>", step.token)),
+                    prob: step.prob,
+                    alternatives: step
+                        .top5_ids
+                        .iter()
+                        .zip(&step.top5_probs)
+                        .enumerate()
+                        .map(|(j, (id, p))| {
+                            let text = texts.and_then(|t| t.get(j)).cloned();
+                            (text.unwrap_or_else(|| format!("<{id}>")), *p)
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One generated token for people: its text, the probability it had when it was picked
+/// ([`crate::experiments::generation::Step`]), and the step's most likely tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenChoice {
+    pub text: String,
+    pub prob: Option<f32>,
+    pub alternatives: Vec<(String, f32)>,
+}
+
+impl TokenChoice {
+    /// `" fox": 43.1%; most likely " fox" 43.1%, " dog" 12.0%, ...`
+    pub fn describe(&self) -> String {
+        let percent = |p: f32| format!("{:.1}%", 100.0 * p);
+        let mut line = format!("{:?}", self.text);
+        if let Some(p) = self.prob {
+            line += &format!(": {}", percent(p));
+        }
+        if !self.alternatives.is_empty() {
+            let list: Vec<String> = self
+                .alternatives
+                .iter()
+                .map(|(t, p)| format!("{t:?} {}", percent(*p)))
+                .collect();
+            line += &format!("; most likely {}", list.join(", "));
+        }
+        line
+    }
 }
 
 /// Where and how a result was computed.
@@ -188,9 +255,16 @@ impl RunContext<'_> {
             .tokenizer
             .decode(&generation.new_ids)
             .unwrap_or_default();
+        let tokenizer = &self.model.tokenizer;
         GeneratedText {
             prompt_ids,
             text,
+            token_texts: tokenizer.token_texts(&generation.new_ids),
+            top5_texts: generation
+                .steps
+                .iter()
+                .map(|s| tokenizer.token_texts(&s.top5_ids))
+                .collect(),
             generation,
         }
     }

@@ -1,10 +1,73 @@
 //! Result grids as figures that carry their numbers: heatmaps for 2-D grids (3-D grids as one
-//! heatmap per leading index), tables for 1-D grids. Every cell has `data-value` and a title.
+//! heatmap per leading index, small multiples with a zoom), tables for 1-D grids. Every cell has
+//! `data-value` and a title; the arrow keys move between cells, and the cell under the pointer or
+//! the keyboard is read out under the figure.
 
 use super::files;
 use crate::experiments::Grid;
 use crate::figures::{Mark, axis_labels, colour, grid_svg};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Where a key sends the focus from a heatmap cell.
+enum Step {
+    By(isize, isize),
+    RowStart,
+    RowEnd,
+}
+
+/// The arrow keys (and Home/End) move the focus between the `td[data-row][data-col]` cells of
+/// one table; the table keeps one tab stop, the cell focused last.
+pub fn arrow_keys(ev: leptos::ev::KeyboardEvent) {
+    let step = match ev.key().as_str() {
+        "ArrowUp" => Step::By(-1, 0),
+        "ArrowDown" => Step::By(1, 0),
+        "ArrowLeft" => Step::By(0, -1),
+        "ArrowRight" => Step::By(0, 1),
+        "Home" => Step::RowStart,
+        "End" => Step::RowEnd,
+        _ => return,
+    };
+    let Some(cell) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    let at = |name: &str| {
+        cell.get_attribute(name)
+            .and_then(|v| v.parse::<isize>().ok())
+    };
+    let (Some(row), Some(col), Ok(Some(table))) =
+        (at("data-row"), at("data-col"), cell.closest("table"))
+    else {
+        return;
+    };
+    let selector = match step {
+        Step::By(dr, dc) => format!("td[data-row=\"{}\"][data-col=\"{}\"]", row + dr, col + dc),
+        Step::RowStart => format!("td[data-row=\"{row}\"][data-col=\"0\"]"),
+        Step::RowEnd => format!("td[data-row=\"{row}\"]:last-child"),
+    };
+    let next = table.query_selector(&selector).ok().flatten();
+    if let Some(next) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+        ev.prevent_default();
+        cell.set_tab_index(-1);
+        next.set_tab_index(0);
+        let _ = next.focus();
+    }
+}
+
+/// The title of the cell under the pointer or the keyboard focus, for `readout`.
+pub fn read_cell(ev: &web_sys::Event, readout: RwSignal<String>) {
+    if let Some(title) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .filter(|e| e.tag_name() == "TD")
+        .and_then(|e| e.get_attribute("title"))
+    {
+        readout.set(title);
+    }
+}
 
 /// One named grid, coloured by distance from `centre` (white): the corrupted metric for raw
 /// patching grids, the clean metric for ablations, 0 otherwise. `exports` adds CSV, SVG and
@@ -47,14 +110,15 @@ pub fn GridView(
                             None => format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]),
                         };
                         let published = mark.map(|m| m.published.map(|p| p.to_string()).unwrap_or_default());
-                        view! { <td data-row=r data-col=c data-value=v.to_string() data-published=published class:published=mark.is_some() title=title.clone() aria-label=title style=format!("background:{}", colour(v - centre, scale))></td> }
+                        let stop = if r == 0 && c == 0 { "0" } else { "-1" };
+                        view! { <td tabindex=stop data-row=r data-col=c data-value=v.to_string() data-published=published class:published=mark.is_some() title=title.clone() aria-label=title style=format!("background:{}", colour(v - centre, scale))></td> }
                     })
                     .collect_view();
                 view! { <tr><th scope="row">{row_labels[r].clone()}</th>{cells}</tr> }
             })
             .collect_view();
         view! {
-            <table class="heatmap" data-grid=name.clone() data-offset=offset>
+            <table class="heatmap" data-grid=name.clone() data-offset=offset on:keydown=arrow_keys>
                 <caption>{title}</caption>
                 <thead><tr><th>{format!("{row_name} \\ {col_name}")}</th>{col_labels.iter().map(|l| view! { <th scope="col">{l.clone()}</th> }).collect_view()}</tr></thead>
                 <tbody>{body}</tbody>
@@ -123,6 +187,25 @@ pub fn GridView(
             <span class="legend-centre">{format!("white: {centre:.3}")}</span>
         </p>
     };
+    let readout = RwSignal::new(String::new());
+    // Small multiples (a heatmap per layer) can be shrunk to see them all at once, or enlarged.
+    let zoom = RwSignal::new(100u32);
+    let zoomable = grid.shape.len() >= 2;
+    let zoom_control = zoomable.then(|| view! {
+        <label class="zoom">"Cell size "
+            <input type="range" min="40" max="200" step="10" data-zoom=name.clone() prop:value=move || zoom.get().to_string()
+                on:input=move |ev| zoom.set(event_target_value(&ev).parse().unwrap_or(100))/>
+        </label>
+    });
     // Focusable, so that a wide figure scrolls from the keyboard.
-    view! { <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption>{export}{figures}{legend}</figure> }
+    view! {
+        <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption
+            style=move || format!("--zoom:{}", zoom.get() as f32 / 100.0)
+            on:mouseover=move |ev| read_cell(&ev, readout) on:focusin=move |ev| read_cell(&ev, readout)>
+            {export}{zoom_control}
+            <div class="multiples">{figures}</div>
+            <p class="readout" aria-hidden="true">{move || readout.get()}</p>
+            {legend}
+        </figure>
+    }
 }

@@ -733,8 +733,38 @@ pub fn greedy_generation_matches(model: &Gpt2) {
                     step.top5_logits
                 );
             }
+            if name == "prompt0_with_bos" {
+                first_step_probabilities_match(&generation.steps[0]);
+            }
         }
     }
+}
+
+/// The first token after clean prompt 0 (BOS prepended, 15 tokens): its probability and its
+/// top five's are the softmax of the oracle's logits at the last position.
+fn first_step_probabilities_match(step: &patchbay::experiments::generation::Step) {
+    let logits = reference("logits");
+    let vocab = logits.shape[2];
+    let last = &logits.values[14 * vocab..15 * vocab];
+    let max = last.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let total: f64 = last.iter().map(|&l| (l as f64 - max).exp()).sum();
+    let softmax = |id: u32| ((last[id as usize] as f64 - max).exp() / total) as f32;
+    let prob = step.prob.expect("a new step records its probability");
+    assert!(
+        (prob - softmax(step.token)).abs() < 1e-5,
+        "{prob} vs {}",
+        softmax(step.token)
+    );
+    let expected: Vec<f32> = step.top5_ids.iter().map(|&id| softmax(id)).collect();
+    assert!(
+        max_abs_diff(&step.top5_probs, &expected) < 1e-5,
+        "{:?} vs {expected:?}",
+        step.top5_probs
+    );
+    assert_eq!(
+        prob, step.top5_probs[0],
+        "greedy picks the most likely token"
+    );
 }
 
 /// Activation addition: the vector, the activations it comes from, the steered and

@@ -124,6 +124,24 @@ test('keyboard only: load a model, open a published study, run it, read the resu
     // The result's figures take the focus (wide ones scroll with the arrow keys).
     await tabTo(page, 'figure.grid[data-figure="ablate.zero_head_z"]');
     assert.equal(await page.$$eval('#published-values tbody tr', (rows) => rows.length), 2);
+    // Inside a heatmap the arrow keys move from cell to cell; the cell in focus is read out.
+    const cell = (r, c) => `table[data-grid="ablate.zero_head_z"] td[data-row="${r}"][data-col="${c}"]`;
+    await tabTo(page, cell(0, 0));
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    assert.ok(await page.evaluate((s) => document.activeElement.matches(s), cell(1, 1)), 'ArrowRight, ArrowDown: cell 1,1');
+    const title = await page.getAttribute(cell(1, 1), 'title');
+    assert.match(title, /^layer L1, head H1: -?\d/);
+    assert.equal(await page.textContent('figure.grid[data-figure="ablate.zero_head_z"] .readout'), title);
+    await page.keyboard.press('End');
+    assert.ok(await page.evaluate((s) => document.activeElement.matches(s), cell(1, 3)), 'End: the row\'s last cell');
+    // The cell size slider enlarges the heatmaps (GPT-2 medium's 24 layers shrink to fit).
+    const width = () => page.$eval(cell(0, 0), (td) => td.getBoundingClientRect().width);
+    const before = await width();
+    await page.fill('input[data-zoom="ablate.zero_head_z"]', '200');
+    assert.ok((await width()) > 1.5 * before, `cells grow with the zoom (${before} px → ${await width()} px)`);
+    // Tab leaves the heatmap: it is one stop, the cell last focused.
+    assert.deepEqual(await page.$$eval('table[data-grid="ablate.zero_head_z"] td[tabindex="0"]', (tds) => tds.map((td) => `${td.dataset.row},${td.dataset.col}`)), ['1,3']);
   } finally {
     await browser.close();
   }

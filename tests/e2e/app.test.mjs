@@ -77,6 +77,26 @@ async function checkPrompt(page) {
     values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-5, `pattern L${layer}[${i}]: ${v} vs ${expected.values[i]}`));
   }
   assert.match(await page.getAttribute('table.pattern[data-layer="1"][data-head="2"] td[data-q="14"][data-k="4"]', 'title'), /L1H2: " to" attends to " Mary": /);
+
+  // A head chosen from the thumbnails is drawn large with its tokens on both axes; the arrow
+  // keys walk its cells and the cell in focus is read out.
+  await page.click('table.pattern[data-layer="1"][data-head="2"] .pick-head');
+  await page.waitForSelector('#pattern-focus[data-layer="1"][data-head="2"]');
+  assert.equal(await page.getAttribute('table.pattern[data-layer="1"][data-head="2"] .pick-head', 'aria-pressed'), 'true');
+  const layer1 = readTensor(path.join(tiny, 'reference.safetensors'), 'cache.blocks.1.attn.hook_pattern').values;
+  const focused = await page.$$eval('#pattern-focus td', (tds) => tds.map((td) => Number(td.dataset.value)));
+  const head2 = layer1.slice(2 * 15 * 15, 3 * 15 * 15);
+  assert.equal(focused.length, head2.length);
+  focused.forEach((v, i) => assert.ok(Math.abs(v - head2[i]) < 1e-5, `focused L1H2[${i}]`));
+  const columns = await page.$$eval('#pattern-focus thead th[scope=col]', (ths) => ths.map((th) => th.textContent));
+  const rows = await page.$$eval('#pattern-focus tbody th', (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(columns, rows, 'the same tokens down and across');
+  assert.equal(rows[14], ' to');
+  await page.focus('#pattern-focus td[data-row="0"][data-col="0"]');
+  for (let i = 0; i < 14; i++) await page.keyboard.press('ArrowDown');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+  assert.deepEqual(await page.evaluate(() => [document.activeElement.dataset.row, document.activeElement.dataset.col]), ['14', '4']);
+  assert.match(await page.textContent('#pattern-focus .readout'), /L1H2: " to" attends to " Mary": /);
 }
 
 const steeringSpec = fs.readFileSync(path.join(repo, 'tests/specs/steering-oracle.json'), 'utf8');
@@ -118,7 +138,7 @@ async function checkExperiments(page, shots) {
   await page.waitForSelector('[data-generation=steered]', { timeout: 300_000 });
   const ids = (await page.getAttribute('[data-generation=steered]', 'data-ids')).split(',').map(Number);
   assert.deepEqual(ids, reference.steering.steered_new_ids);
-  assert.equal(await page.textContent('[data-generation=steered]'), reference.steering.steered_text);
+  assert.equal(await page.getAttribute('[data-generation=steered]', 'data-text'), reference.steering.steered_text);
 }
 
 test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal the oracle', async () => {
@@ -343,40 +363,50 @@ test('generation panel: greedy, repetition penalty and steered continuations equ
     await page.waitForSelector('#generation-prompt', { timeout: 60_000 });
     const fox = reference.generation.quick_brown_fox_no_bos;
     await page.fill('#generation-prompt', 'The quick brown fox');
-    await page.fill('#max-new-tokens', String(fox.new_ids.length));
+    await page.fill('#generation-max-new-tokens', String(fox.new_ids.length));
     await generate(fox.new_ids.length);
     assert.deepEqual(await continuation('default'), fox.new_ids);
-    assert.equal(await page.textContent('[data-continuation=default]'), fox.new_text);
+    assert.equal(await page.getAttribute('[data-continuation=default]', 'data-text'), fox.new_text);
+    // Each token says how likely it was and what else was: greedy picks the most likely one.
+    const tokens = await page.$$eval('[data-continuation=default] .token', (spans) => spans.map((s) => ({ title: s.title, prob: Number(s.dataset.prob), tab: s.tabIndex })));
+    assert.equal(tokens.length, fox.new_ids.length);
+    for (const { title, prob, tab } of tokens) {
+      assert.ok(prob > 0 && prob <= 1, title);
+      assert.equal(tab, 0, 'a token is reached from the keyboard');
+      const [, own, p, first, q] = title.match(/^(".*?"): ([\d.]+)%; most likely (".*?") ([\d.]+)%/) ?? [];
+      assert.ok(own !== undefined && own === first && p === q, `greedy: the token is its step's most likely (${title})`);
+      assert.equal(p, (100 * prob).toFixed(1));
+    }
 
     const penalised = reference.generation['quick_brown_fox_no_bos_rep1.3'];
-    await page.fill('#repetition-penalty', '1.3');
-    await page.uncheck('#kv-cache');
+    await page.fill('#generation-repetition-penalty', '1.3');
+    await page.uncheck('#generation-kv-cache');
     await generate(penalised.new_ids.length);
     assert.deepEqual(await continuation('default'), penalised.new_ids);
 
     const steering = reference.steering;
-    await page.fill('#repetition-penalty', '');
-    await page.check('#kv-cache');
+    await page.fill('#generation-repetition-penalty', '');
+    await page.check('#generation-kv-cache');
     await page.fill('#generation-prompt', steering.prompt);
     await page.check('#generation-bos');
-    await page.fill('#max-new-tokens', String(steering.steered_new_ids.length));
-    await page.check('#steer');
-    await page.fill('#steer-hook', steering.hook);
-    await page.fill('#steer-coeff', String(steering.coeff));
+    await page.fill('#generation-max-new-tokens', String(steering.steered_new_ids.length));
+    await page.check('#generation-steer');
+    await page.fill('#generation-steer-hook', steering.hook);
+    await page.fill('#generation-steer-coeff', String(steering.coeff));
     await generate(steering.steered_new_ids.length, 'steered');
     assert.deepEqual(await continuation('steered'), steering.steered_new_ids);
     await page.screenshot({ path: path.join(screenshots, 'generation-steered.png'), fullPage: true });
 
     // ActAdd's placement reaches the engine: its padded steering prompts must fit in the prompt.
-    await page.selectOption('#steer-at', 'front');
-    await page.fill('#steer-positive', 'Love and peace and joy to everyone here');
+    await page.selectOption('#generation-steer-at', 'front');
+    await page.fill('#generation-steer-positive', 'Love and peace and joy to everyone here');
     await page.fill('#generation-prompt', 'I hate');
     await page.click('#generate');
     await page.waitForSelector('#generation-error');
     assert.match(await page.textContent('#generation-error'), /the prompt must be at least as long/);
-    await page.selectOption('#steer-at', 'every');
+    await page.selectOption('#generation-steer-at', 'every');
 
-    await page.fill('#temperature', 'hot');
+    await page.fill('#generation-temperature', 'hot');
     await page.click('#generate');
     await page.waitForFunction(() => document.querySelector('#generation-error')?.textContent.includes('temperature'));
     assert.match(await page.textContent('#generation-error'), /temperature: `hot` is not a number/);

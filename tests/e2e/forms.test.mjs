@@ -26,9 +26,49 @@ const prompts = (spec) => ({
   answers: spec.prompts.answers.map(([a, b]) => `${a.trim()} | ${b.trim()}`).join('\n'),
 });
 const heads = (list) => list.map(([l, h]) => `${l}.${h}`).join(' ');
+const number = (v) => (v === undefined || v === null ? '' : String(v));
+
+/** Every sampling field, as typed for the spec's settings (the form keeps the last kind's). */
+const sampling = (s, kind) => {
+  const g = { max_new_tokens: 32, temperature: 0, frequency_penalty: 0, presence_penalty: 0, ...s.experiment[kind].generation };
+  return {
+    '#form-prompt': s.experiment[kind].prompt,
+    '#form-max-new-tokens': String(g.max_new_tokens),
+    '#form-temperature': String(g.temperature),
+    '#form-top-k': number(g.top_k),
+    '#form-top-p': number(g.top_p),
+    '#form-repetition-penalty': number(g.repetition_penalty),
+    '#form-frequency-penalty': String(g.frequency_penalty),
+    '#form-presence-penalty': String(g.presence_penalty),
+    '#form-banned-tokens': (g.banned_tokens ?? []).join(' '),
+    '#form-logit-bias': Object.entries(g.logit_bias ?? {}).map(([id, b]) => `${id}:${b}`).join(' '),
+    '#form-seed': String(s.seed ?? 0),
+  };
+};
+const steering = (s) => ({
+  ...sampling(s, 'steering'),
+  '#form-steer-hook': s.experiment.steering.hook,
+  '#form-steer-positive': s.experiment.steering.positive,
+  '#form-steer-negative': s.experiment.steering.negative,
+  '#form-steer-coeff': String(s.experiment.steering.coeff),
+});
+const generationChecks = (s, kind) => ({
+  '#form-stop-at-eos': s.experiment[kind].generation.stop_at_eos ?? true,
+  '#form-kv-cache': s.experiment[kind].generation.kv_cache ?? true,
+});
 
 /** What a user types for each example: the kind, then its fields. */
 const filling = {
+  'ioi-activation-patching': { kind: 'activation_patching', check: (s) => s.experiment.activation_patching.targets.map((t) => `[data-target=${t}]`) },
+  'mcq-anchored-patching': { kind: 'activation_patching', check: (s) => s.experiment.activation_patching.targets.map((t) => `[data-target=${t}]`) },
+  'ioi-attribution-patching': { kind: 'attribution_patching', check: () => ['z', 'z_by_pos', 'resid_pre'].map((t) => `[data-attribution=${t}]`) },
+  'ln-free-logit-lens': { kind: 'logit_lens' },
+  'vanilla-logit-lens': { kind: 'logit_lens' },
+  'vanilla-loss': { kind: 'loss', fill: { '#form-texts': (s) => s.experiment.loss.texts.join('\n') } },
+  'quick-brown-fox-sampling': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'steering-love-hate': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'every' } },
+  'steering-love-hate-front': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'front' } },
+  'steering-moral': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'front' } },
   'ioi-zero-ablation-heads': { kind: 'ablation', select: { '#form-ablation': 'zero', '#form-ablation-unit': 'heads' } },
   'ioi-mean-ablation-heads': { kind: 'ablation', select: { '#form-ablation': 'mean', '#form-ablation-unit': 'heads' } },
   'ioi-zero-ablation-mlp': { kind: 'ablation', select: { '#form-ablation': 'zero', '#form-ablation-unit': 'mlp' } },
@@ -74,7 +114,9 @@ async function built(page, name) {
   }
   await page.setChecked('#form-bos', spec.prompts?.prepend_bos ?? spec.experiment[how.kind]?.prepend_bos ?? true);
   for (const [selector, value] of Object.entries(how.select ?? {})) await page.selectOption(selector, value);
-  for (const [selector, value] of Object.entries(how.fill ?? {})) await page.fill(selector, typeof value === 'function' ? value(spec) : value);
+  const fill = typeof how.fill === 'function' ? how.fill(spec) : how.fill ?? {};
+  for (const [selector, value] of Object.entries(fill)) await page.fill(selector, typeof value === 'function' ? value(spec) : value);
+  for (const [selector, on] of Object.entries(how.toggle?.(spec) ?? {})) await page.setChecked(selector, on);
   if (how.check) {
     for (const box of await page.$$('#patching-form [data-target], #patching-form [data-attribution]')) await box.setChecked(false);
     for (const selector of how.check(spec)) await page.check(selector);
@@ -85,7 +127,7 @@ async function built(page, name) {
   return editor(page);
 }
 
-test('every example the form can write is built by hand in it; two run and match the oracle', async () => {
+test('every bundled example is built by hand in the form; three run and match the oracle', async () => {
   const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
   try {
     const page = await browser.newPage();
@@ -103,6 +145,8 @@ test('every example the form can write is built by hand in it; two run and match
     assert.equal(await page.inputValue('#form-kind'), 'circuit');
     assert.equal(await page.inputValue('#form-keep'), heads(example('ioi-circuit').experiment.circuit.keep));
 
+    const bundled = fs.readdirSync(path.join(repo, 'static/experiments')).map((f) => f.replace(/\.json$/, '')).sort();
+    assert.deepEqual(Object.keys(filling).sort(), bundled, 'every bundled example has its filling');
     for (const name of Object.keys(filling)) {
       const expected = await normalised(page, name);
       const spec = await built(page, name);
@@ -111,6 +155,27 @@ test('every example the form can write is built by hand in it; two run and match
       }
       assert.equal(spec.published, undefined, `${name}: a spec built from scratch carries no paper's values`);
     }
+
+    // Answers are shown as the tokenizer sees them; one of several tokens is refused at the field.
+    const ioi = example('ioi-activation-patching');
+    await page.fill('#spec-text', JSON.stringify(ioi));
+    const answers = prompts(ioi).answers.split('\n');
+    answers[0] = 'Mary | Xylophonemasterpiece';
+    await page.fill('#form-answers', answers.join('\n'));
+    await page.waitForFunction(() => /Xylophonemasterpiece" is \d+ tokens/.test(document.querySelector('#form-problems')?.textContent ?? ''), null, { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#form-answer-tokens [data-answer=" Mary"]', 'data-tokens'), '1');
+    assert.ok(Number(await page.getAttribute('#form-answer-tokens [data-answer=" Xylophonemasterpiece"]', 'data-tokens')) > 1);
+    assert.ok(await page.isDisabled('#form-write'), 'a spec the run would refuse is not written');
+
+    // Generation and steering texts are shown tokenised; ActAdd's front placement is checked
+    // against the prompt's length before anything runs.
+    await built(page, 'steering-love-hate-front');
+    await page.fill('#form-steer-positive', 'Love and peace and joy to everyone here');
+    await page.fill('#form-prompt', 'I hate');
+    await page.waitForFunction(() => /must be at least as long/.test(document.querySelector('#form-problems')?.textContent ?? ''), null, { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#form-text-tokens [data-text-tokens=prompt]', 'data-count'), '3', '<|endoftext|>, "I", " hate"');
+    await page.selectOption('#form-steer-at', 'every');
+    await page.waitForFunction(() => !document.querySelector('#form-problems'), null, { timeout: 60_000 });
 
     // Built in the form and run: the oracle's zero ablation of every head, and its per-head DLA.
     for (const [name, grid] of [['ioi-zero-ablation-heads', 'ablate.zero_head_z'], ['ioi-logit-lens', 'lens.head_dla_logit_diff']]) {
@@ -126,6 +191,23 @@ test('every example the form can write is built by hand in it; two run and match
       assert.equal(values.length, expected.length, grid);
       values.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-4, `${grid}[${i}]: ${v} vs ${expected[i]}`));
     }
+
+    // The sampling example made greedy in the form, run: the oracle's continuation, each token
+    // with its probability.
+    const fox = JSON.parse(fs.readFileSync(path.join(tiny, 'reference.json'), 'utf8')).generation.quick_brown_fox_no_bos;
+    await built(page, 'quick-brown-fox-sampling');
+    for (const [selector, value] of Object.entries({ '#form-temperature': '0', '#form-top-k': '', '#form-top-p': '', '#form-repetition-penalty': '', '#form-frequency-penalty': '0', '#form-max-new-tokens': String(fox.new_ids.length) })) {
+      await page.fill(selector, value);
+    }
+    await page.setChecked('#form-stop-at-eos', false);
+    await page.click('#form-write');
+    assert.equal((await editor(page)).experiment.generation.generation.temperature, 0);
+    await page.click('#run-experiment');
+    await page.waitForSelector('[data-generation=default]', { timeout: 300_000 });
+    const ids = (await page.getAttribute('[data-generation=default]', 'data-ids')).split(',').map(Number);
+    assert.deepEqual(ids, fox.new_ids);
+    assert.equal(await page.getAttribute('[data-generation=default]', 'data-text'), fox.new_text);
+    assert.equal(await page.$$eval('[data-generation=default] .token[data-prob]', (t) => t.length), fox.new_ids.length);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

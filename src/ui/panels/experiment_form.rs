@@ -4,8 +4,10 @@
 //! editor stays beside it: a spec typed or opened there fills the form where the form can
 //! hold it (`FormDraft::from_spec`).
 
+use super::sampling::{SamplingFields, SteeringFields};
 use crate::experiments::ablation::AblationKind;
 use crate::experiments::path::{Direction, HeadInput};
+use crate::experiments::steering::SteerAt;
 use crate::experiments::{AttributionTarget, Metric, Needs, PatchTarget};
 use crate::session::{Reply, Request};
 use crate::spec::examples::EXAMPLES;
@@ -80,8 +82,81 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
             )
         }
     });
+    // Each answer as the tokenizer sees it: an answer must be one token.
+    let answer_tokens = LocalResource::new(move || {
+        let loaded = state.session.get().is_some();
+        let words = form.with(|d| (d.kind.needs() != Needs::NoPrompts).then(|| d.answer_words()));
+        async move {
+            let words = words.filter(|w| loaded && !w.is_empty())?;
+            let request = Request::Tokenize {
+                texts: words.clone(),
+                prepend_bos: false,
+            };
+            let (_, outcome) = state.worker().call(request, vec![], |_| {});
+            let Ok(Reply::Tokens { texts }) = outcome.await else {
+                return None;
+            };
+            Some(words.into_iter().zip(texts).collect::<Vec<_>>())
+        }
+    });
+    // The texts a generation, steering or repetition run reads, tokenised as it will read them.
+    let text_tokens = LocalResource::new(move || {
+        let loaded = state.session.get().is_some();
+        let texts: Vec<(&'static str, String)> = form.with(|d| match d.kind {
+            FormKind::Generation => vec![("prompt", d.prompt.clone())],
+            FormKind::Steering => vec![
+                ("prompt", d.prompt.clone()),
+                ("toward", d.positive.clone()),
+                ("away from", d.negative.clone()),
+            ],
+            FormKind::Repetition => vec![("sentence", d.sentence.clone())],
+            _ => vec![],
+        });
+        let bos = form.with(|d| d.prepend_bos);
+        async move {
+            if !loaded || texts.is_empty() {
+                return None;
+            }
+            let request = Request::Tokenize {
+                texts: texts.iter().map(|(_, t)| t.replace("\\n", "\n")).collect(),
+                prepend_bos: bos,
+            };
+            let (_, outcome) = state.worker().call(request, vec![], |_| {});
+            let Ok(Reply::Tokens { texts: tokens }) = outcome.await else {
+                return None;
+            };
+            Some(
+                texts
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .zip(tokens)
+                    .collect::<Vec<_>>(),
+            )
+        }
+    });
     let problems = Memo::new(move |_| {
         let mut problems = draft().to_spec().err().unwrap_or_default();
+        let texts = text_tokens.get().flatten().unwrap_or_default();
+        let length = |name: &str| texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t.len());
+        if form.with(|d| d.kind == FormKind::Steering && d.steer_at == SteerAt::Front)
+            && let (Some(prompt), Some(toward), Some(away)) =
+                (length("prompt"), length("toward"), length("away from"))
+            && toward.max(away) > prompt
+        {
+            problems.push(format!(
+                "at the front, the steering prompts ({} tokens) are added at the prompt's first positions: the prompt ({prompt} tokens) must be at least as long",
+                toward.max(away)
+            ));
+        }
+        for (word, tokens) in answer_tokens.get().flatten().unwrap_or_default() {
+            if tokens.len() != 1 {
+                problems.push(format!(
+                    "answer {word:?} is {} tokens ({}): an answer must be one token; try another word, or write its id as #id",
+                    tokens.len(),
+                    tokens.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
         for (i, pair) in pairs.get().flatten().unwrap_or_default().iter().enumerate() {
             if pair.clean.len() != pair.corrupted.len() {
                 problems.push(format!(
@@ -147,6 +222,14 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                 {area("form-corrupted", if paired() { "Corrupted prompts (same line, same number of tokens)" } else { "Corrupted prompts (optional)" }, |d| &d.corrupted, |d, v| d.corrupted = v)}
                 {area("form-answers", "Answers: correct | incorrect", |d| &d.answers, |d, v| d.answers = v)}
             </div>
+            {move || answer_tokens.get().flatten().map(|answers| view! {
+                <p id="form-answer-tokens" class="hint">"Answers as the tokenizer sees them: "
+                    {answers.into_iter().map(|(word, tokens)| {
+                        let single = tokens.len() == 1;
+                        view! { <span class="answer-token" class:differs=!single data-answer=word.clone() data-tokens=tokens.len()>{tokens.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(" + ")}</span>" " }
+                    }).collect_view()}
+                </p>
+            })}
             <div class="controls">
                 <label>"Metric: "
                     <select id="form-metric" prop:value=move || match form.with(|d| d.metric) {
@@ -261,6 +344,15 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                 {text("form-repeats", "copies", |d| &d.repeats, |d, v| d.repeats = v)}
             </div>
         }.into_any(),
+        FormKind::Generation => view! {
+            <div class="controls">{text("form-prompt", "prompt to continue (exactly as typed; \\n for a line break)", |d| &d.prompt, |d, v| d.prompt = v)}</div>
+            <SamplingFields form=form prefix="form-"/>
+        }.into_any(),
+        FormKind::Steering => view! {
+            <div class="controls">{text("form-prompt", "prompt to continue (exactly as typed; \\n for a line break)", |d| &d.prompt, |d, v| d.prompt = v)}</div>
+            <SteeringFields form=form prefix="form-"/>
+            <SamplingFields form=form prefix="form-"/>
+        }.into_any(),
     }
     };
 
@@ -322,6 +414,15 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
+            {move || text_tokens.get().flatten().map(|texts| view! {
+                <div id="form-text-tokens" class="hint">
+                    {texts.into_iter().map(|(name, tokens)| view! {
+                        <p data-text-tokens=name data-count=tokens.len()>{format!("{name}: {} tokens: ", tokens.len())}
+                            {tokens.iter().map(|t| view! { <span class="answer-token">{format!("{t:?}")}</span>" " }).collect_view()}
+                        </p>
+                    }).collect_view()}
+                </div>
+            })}
             {move || (!problems.get().is_empty()).then(|| view! {
                 <ul id="form-problems" class="error" role="alert">{problems.get().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             })}

@@ -13,3 +13,4 @@ pub mod loader;
 pub mod presets;
 pub mod prompt;
 pub mod result;
+pub mod sampling;

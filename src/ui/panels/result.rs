@@ -1,6 +1,7 @@
 //! One run's results, fresh or opened from the history: metrics, generations, the attribution
 //! scatter, every grid as a figure with its numbers; downloads and the share link.
 
+use super::generation::TokenStrip;
 use crate::experiments::eap;
 use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
 use crate::export::{Library, to_python};
@@ -377,7 +378,7 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
             </ul>
             {result.generations.iter().map(|(name, g)| {
                 let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                view! { <p class="generation"><strong>{name.clone()}": "</strong><span data-generation=name.clone() data-ids=ids>{g.text.clone()}</span></p> }
+                view! { <p class="generation"><strong>{name.clone()}": "</strong><span class="token-strip" data-generation=name.clone() data-ids=ids data-text=g.text.clone()><TokenStrip choices=g.choices()/></span></p> }
             }).collect_view()}
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
             <Charts run=run.clone() comparisons=comparisons.clone()/>
