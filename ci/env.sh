@@ -5,6 +5,20 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/patchbay/target}"
 # tests do without waiting on their lock.
 WASM_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/patchbay/wasm-target}"
 export PATH="$HOME/.cargo/bin:$PATH"
+
+# Cargo keys our crates' builds by package, not by where the clone is: after a build from
+# another clone, this clone's sources (older than those artifacts) look built, and tests would
+# run the other clone's code, CARGO_MANIFEST_DIR included. When the clone changes, forget our
+# crates' fingerprints so that they rebuild; dependencies stay built.
+forget_other_clones_build() {
+  local dir="$1" here stamp
+  here="$(pwd -P)"
+  stamp="$dir/.patchbay-clone"
+  [ -d "$dir" ] || return 0
+  [ "$(cat "$stamp" 2>/dev/null)" = "$here" ] && return 0
+  find "$dir" -maxdepth 4 -type d -path '*/.fingerprint/patchbay*' -prune -exec rm -rf {} +
+  printf '%s\n' "$here" >"$stamp"
+}
 # wgpu/Vulkan loaders complain without it on headless machines.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 TRUNK_VERSION=0.21.14
@@ -80,3 +94,7 @@ ensure_browser_tests() {
     (cd tests/e2e && npm ci --no-audit --no-fund)
   fi
 }
+
+forget_other_clones_build "$CARGO_TARGET_DIR"
+forget_other_clones_build "$WASM_TARGET_DIR"
+forget_other_clones_build "$HOME/.cache/patchbay/fuzz-target"
