@@ -89,9 +89,9 @@ async function checkPrompt(page) {
   assert.equal(focused.length, head2.length);
   focused.forEach((v, i) => assert.ok(Math.abs(v - head2[i]) < 1e-5, `focused L1H2[${i}]`));
   const columns = await page.$$eval('#pattern-focus thead th[scope=col]', (ths) => ths.map((th) => th.textContent));
-  const rows = await page.$$eval('#pattern-focus tbody th', (ths) => ths.map((th) => th.textContent));
-  assert.deepEqual(columns, rows, 'the same tokens down and across');
-  assert.equal(rows[14], ' to');
+  const queries = await page.$$eval('#pattern-focus tbody th', (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(columns, queries, 'the same tokens down and across');
+  assert.equal(queries[14], ' to');
   await page.focus('#pattern-focus td[data-row="0"][data-col="0"]');
   for (let i = 0; i < 14; i++) await page.keyboard.press('ArrowDown');
   for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');

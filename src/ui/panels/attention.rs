@@ -81,7 +81,7 @@ fn head_view(
             class:selected=move || selected.get() == (layer, head) on:click=move |_| selected.set((layer, head))>
             <caption>
                 <button class="pick-head" aria-pressed=move || (selected.get() == (layer, head)).to_string()
-                    aria-label=format!("show layer {layer}, head {head} with its tokens")>{format!("L{layer}H{head}")}</button>
+                    aria-label=format!("L{layer}H{head}: show layer {layer}, head {head} with its tokens")>{format!("L{layer}H{head}")}</button>
             </caption>
             <tbody>{rows}</tbody>
         </table>
