@@ -500,11 +500,12 @@ impl Default for FormDraft {
             texts: String::new(),
             sentence: String::new(),
             repeats: "10".into(),
-            prompt: String::new(),
+            // Turner et al.'s first example: a start for generation and steering alike.
+            prompt: "I hate you because".into(),
             sampling: SamplingDraft::default(),
             hook: "blocks.6.hook_resid_pre".into(),
-            positive: String::new(),
-            negative: String::new(),
+            positive: " Love".into(),
+            negative: " Hate".into(),
             coeff: "5".into(),
             steer_at: steering::SteerAt::EveryPosition,
             seed: "0".into(),
@@ -984,7 +985,7 @@ mod tests {
             prompt: "I hate you because".into(),
             hook: "blocks.6.hook_resid_mid_typo".into(),
             coeff: "five".into(),
-            positive: " Love".into(),
+            negative: String::new(),
             ..FormDraft::default()
         };
         let problems = draft.to_spec().unwrap_err();

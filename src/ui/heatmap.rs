@@ -90,7 +90,8 @@ pub fn GridView(
         .filter(|v| v.is_finite())
         .fold(0.0f32, |m, v| m.max((v - centre).abs()));
     let caption = format!("{name} [{}]", grid.axes.join(", "));
-    let heatmap = |title: String, offset: usize| {
+    // `at`: the leading coordinate of a 3-D grid's heatmap (`layer L3, `), in every cell's title.
+    let heatmap = |title: String, offset: usize, at: String| {
         let (rows, cols) = (
             grid.shape[grid.shape.len() - 2],
             grid.shape[grid.shape.len() - 1],
@@ -106,8 +107,8 @@ pub fn GridView(
                         let v = grid.values[offset + r * cols + c];
                         let mark = mark_at(offset + r * cols + c);
                         let title = match mark {
-                            Some(mark) => format!("{row_name} {}, {col_name} {}: {v:.4}; {}", row_labels[r], col_labels[c], mark.text()),
-                            None => format!("{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]),
+                            Some(mark) => format!("{at}{row_name} {}, {col_name} {}: {v:.4}; {}", row_labels[r], col_labels[c], mark.text()),
+                            None => format!("{at}{row_name} {}, {col_name} {}: {v:.4}", row_labels[r], col_labels[c]),
                         };
                         let published = mark.map(|m| m.published.map(|p| p.to_string()).unwrap_or_default());
                         let stop = if r == 0 && c == 0 { "0" } else { "-1" };
@@ -141,11 +142,11 @@ pub fn GridView(
             }
             .into_any()
         }
-        2 => heatmap(caption.clone(), 0).into_any(),
+        2 => heatmap(caption.clone(), 0, String::new()).into_any(),
         3 => {
             let block = grid.shape[1] * grid.shape[2];
             let labels = axis_labels(&grid, 0, &tokens);
-            (0..grid.shape[0]).map(|i| heatmap(format!("{caption}, {} {}", grid.axes[0], labels[i]), i * block)).collect_view().into_any()
+            (0..grid.shape[0]).map(|i| heatmap(format!("{caption}, {} {}", grid.axes[0], labels[i]), i * block, format!("{} {}, ", grid.axes[0], labels[i]))).collect_view().into_any()
         }
         _ => view! { <p>{format!("{caption}: {} values (download the result to see them)", grid.values.len())}</p> }.into_any(),
     };

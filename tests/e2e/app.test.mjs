@@ -131,6 +131,9 @@ async function checkExperiments(page, shots) {
   assert.ok(Math.abs(clean - reference.metric.clean) < 1e-4);
   const title = await page.getAttribute('table[data-grid="patch.resid_pre"] td[data-row="1"][data-col="10"]', 'title');
   assert.match(title, /layer L1, pos 10 " John": /, 'cells name their layer and token');
+  // A heatmap per layer: each cell names its layer too, not only its own row and column.
+  const byPos = await page.getAttribute('table[data-grid="patch.attn_head_out_by_pos"][data-offset="60"] td[data-row="14"][data-col="0"]', 'title');
+  assert.match(byPos, /^layer L1, pos 14 " to", head H0: /);
   await page.screenshot({ path: path.join(screenshots, `${shots}-patching.png`), fullPage: true });
 
   await page.fill('#spec-text', steeringSpec);

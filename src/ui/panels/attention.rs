@@ -16,8 +16,31 @@ fn shade(w: f32) -> String {
     format!("background:rgb({shade:.0},{shade:.0},255)")
 }
 
-fn cell_title(layer: usize, head: usize, query: &str, key: &str, w: f32) -> String {
-    format!("L{layer}H{head}: {query:?} attends to {key:?}: {w:.3}")
+/// One head's weights by query row, each with its title. `values` is the layer's
+/// `[head, query, key]`, row-major.
+fn weights(
+    layer: usize,
+    head: usize,
+    values: &[f32],
+    tokens: &[String],
+) -> Vec<Vec<(f32, String)>> {
+    let pos = tokens.len();
+    (0..pos)
+        .map(|q| {
+            (0..pos)
+                .map(|k| {
+                    let w = values[(head * pos + q) * pos + k];
+                    (
+                        w,
+                        format!(
+                            "L{layer}H{head}: {:?} attends to {:?}: {w:.3}",
+                            tokens[q], tokens[k]
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The selected head, large: key tokens across the top, query tokens down the side.
@@ -27,14 +50,15 @@ fn focused_view(
     values: &[f32],
     tokens: &[String],
 ) -> impl IntoView + use<> {
-    let pos = tokens.len();
     let readout = RwSignal::new(String::new());
-    let rows = (0..pos)
-        .map(|q| {
-            let cells = (0..pos)
-                .map(|k| {
-                    let w = values[(head * pos + q) * pos + k];
-                    let title = cell_title(layer, head, &tokens[q], &tokens[k], w);
+    let rows = weights(layer, head, values, tokens)
+        .into_iter()
+        .enumerate()
+        .map(|(q, row)| {
+            let cells = row
+                .into_iter()
+                .enumerate()
+                .map(|(k, (w, title))| {
                     let stop = if q == 0 && k == 0 { "0" } else { "-1" };
                     view! { <td tabindex=stop data-row=q data-col=k data-value=w.to_string() title=title.clone() aria-label=title style=shade(w)></td> }
                 })
@@ -55,7 +79,7 @@ fn focused_view(
     }
 }
 
-/// One head's pattern: `values` is the layer's `[head, query, key]`, row-major.
+/// One head's pattern as a thumbnail that selects the head.
 fn head_view(
     layer: usize,
     head: usize,
@@ -63,15 +87,14 @@ fn head_view(
     tokens: &[String],
     selected: RwSignal<(usize, usize)>,
 ) -> impl IntoView + use<> {
-    let pos = tokens.len();
-    let rows = (0..pos)
-        .map(|q| {
-            let cells = (0..pos)
-                .map(|k| {
-                    let w = values[(head * pos + q) * pos + k];
-                    let title = cell_title(layer, head, &tokens[q], &tokens[k], w);
-                    view! { <td data-q=q data-k=k data-value=w.to_string() title=title style=shade(w)></td> }
-                })
+    let rows = weights(layer, head, values, tokens)
+        .into_iter()
+        .enumerate()
+        .map(|(q, row)| {
+            let cells = row
+                .into_iter()
+                .enumerate()
+                .map(|(k, (w, title))| view! { <td data-q=q data-k=k data-value=w.to_string() title=title style=shade(w)></td> })
                 .collect_view();
             view! { <tr>{cells}</tr> }
         })

@@ -417,7 +417,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
             {move || text_tokens.get().flatten().map(|texts| view! {
                 <div id="form-text-tokens" class="hint">
                     {texts.into_iter().map(|(name, tokens)| view! {
-                        <p data-text-tokens=name data-count=tokens.len()>{format!("{name}: {} tokens: ", tokens.len())}
+                        <p data-text-tokens=name data-count=tokens.len()>{format!("{name}: {} token{}: ", tokens.len(), if tokens.len() == 1 { "" } else { "s" })}
                             {tokens.iter().map(|t| view! { <span class="answer-token">{format!("{t:?}")}</span>" " }).collect_view()}
                         </p>
                     }).collect_view()}

@@ -14,9 +14,15 @@ fn text_field(
     get: fn(&FormDraft) -> &String,
     set: fn(&mut FormDraft, String),
 ) -> impl IntoView {
+    // Wide enough for what is typed there: a hook name, a phrase, or a number.
+    let size = match label {
+        "at hook" => "24",
+        "toward" | "away from" | "banned token ids" | "logit bias (id:bias ...)" => "16",
+        _ => "6",
+    };
     view! {
         <label class="field">{label}" "
-            <input id=id type="text" size="8" prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))/>
+            <input id=id type="text" size=size prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))/>
         </label>
     }
 }
