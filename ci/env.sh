@@ -8,15 +8,17 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # Cargo keys our crates' builds by package, not by where the clone is: after a build from
 # another clone, this clone's sources (older than those artifacts) look built, and tests would
-# run the other clone's code, CARGO_MANIFEST_DIR included. When the clone changes, forget our
-# crates' fingerprints so that they rebuild; dependencies stay built.
-forget_other_clones_build() {
+# run the other clone's code, CARGO_MANIFEST_DIR included. When the clone changes, the crate
+# root is touched here, so that our crates rebuild (everything of ours depends on the library)
+# while dependencies stay built; nothing in the shared directory is removed, so a build of the
+# other clone that is running meanwhile is not disturbed.
+rebuild_if_other_clone_built() {
   local dir="$1" here stamp
-  here="$(pwd -P)"
+  here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
   stamp="$dir/.patchbay-clone"
-  [ -d "$dir" ] || return 0
+  [ -d "$dir" ] && [ -f "$here/src/lib.rs" ] || return 0
   [ "$(cat "$stamp" 2>/dev/null)" = "$here" ] && return 0
-  find "$dir" -maxdepth 4 -type d -path '*/.fingerprint/patchbay*' -prune -exec rm -rf {} +
+  touch "$here/src/lib.rs"
   printf '%s\n' "$here" >"$stamp"
 }
 # wgpu/Vulkan loaders complain without it on headless machines.
@@ -95,6 +97,6 @@ ensure_browser_tests() {
   fi
 }
 
-forget_other_clones_build "$CARGO_TARGET_DIR"
-forget_other_clones_build "$WASM_TARGET_DIR"
-forget_other_clones_build "$HOME/.cache/patchbay/fuzz-target"
+rebuild_if_other_clone_built "$CARGO_TARGET_DIR"
+rebuild_if_other_clone_built "$WASM_TARGET_DIR"
+rebuild_if_other_clone_built "$HOME/.cache/patchbay/fuzz-target"

@@ -202,8 +202,16 @@ test('every bundled example is built by hand in the form; three run and match th
     await page.setChecked('#form-stop-at-eos', false);
     await page.click('#form-write');
     assert.equal((await editor(page)).experiment.generation.generation.temperature, 0);
+    // The tokens show as they come, before the run ends.
+    await page.evaluate(() => {
+      window.sawStream = false;
+      new MutationObserver(() => { window.sawStream ||= !!document.querySelector('[data-streamed=default] .token'); })
+        .observe(document.body, { childList: true, subtree: true });
+    });
     await page.click('#run-experiment');
     await page.waitForSelector('[data-generation=default]', { timeout: 300_000 });
+    assert.ok(await page.evaluate(() => window.sawStream), 'tokens streamed into the experiment panel');
+    assert.equal(await page.$('[data-streamed]'), null, 'the finished run replaces the stream');
     const ids = (await page.getAttribute('[data-generation=default]', 'data-ids')).split(',').map(Number);
     assert.deepEqual(ids, fox.new_ids);
     assert.equal(await page.getAttribute('[data-generation=default]', 'data-text'), fox.new_text);

@@ -1,16 +1,17 @@
 //! Running an experiment spec in the browser: bundled examples or your own JSON, progress and
-//! cancel, then every result grid as a figure with its numbers.
+//! cancel (sweeps draw their grid as it fills, generations their tokens as they come), then
+//! every result grid as a figure with its numbers.
 
 use super::{
-    dataset_form::DatasetForm, experiment_form::ExperimentForm, guide::Guide, history,
-    presets::PresetGallery, result::RunView,
+    dataset_form::DatasetForm, experiment_form::ExperimentForm, generation::TokenStrip,
+    guide::Guide, history, presets::PresetGallery, result::RunView,
 };
 use crate::experiments::Grid;
 use crate::failure::Failure;
 use crate::history::RunRecord;
 use crate::session::{Event, Reply, Request};
-use crate::spec::Spec;
 use crate::spec::examples::{self, EXAMPLES};
+use crate::spec::{Spec, TokenChoice};
 use crate::ui::{AppState, FailureView, ModelCall, heatmap::GridView, page::PageParams};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -63,6 +64,8 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let problem = RwSignal::new(None::<Failure>);
     let progress = RwSignal::new((0usize, 0usize));
     let live = RwSignal::new(None::<Grid>);
+    // Continuations as their tokens arrive (generation and steering), until the run ends.
+    let streamed = RwSignal::new(Vec::<(String, Vec<TokenChoice>)>::new());
     let autorun = StoredValue::new(params.autorun);
     let share_error = params.shared.clone().and_then(|s| s.err());
     let call = ModelCall::new(state);
@@ -86,19 +89,26 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         live.set(None);
         progress.set((0, 0));
         let (n_layer, n_head) = (session.n_layer, session.n_head);
-        let on_event = move |event| {
-            if let Event::Progress {
+        streamed.set(vec![]);
+        let on_event = move |event| match event {
+            Event::Progress {
                 done,
                 total,
                 values,
-            } = event
-            {
+            } => {
                 progress.set((done, total));
                 // (Experiments without per-cell values, such as edge attribution, show no grid.)
                 live.set(
                     (!values.is_empty()).then(|| partial_grid(&values, total, n_layer, n_head)),
                 );
             }
+            Event::Token(new) => streamed.update(|all| {
+                if all.len() <= new.run {
+                    all.push((new.name.clone(), vec![]));
+                }
+                all[new.run].1.push(new.choice);
+            }),
+            _ => {}
         };
         running.set_value(Some((spec.title.clone(), session.name.clone())));
         call.run(
@@ -116,6 +126,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                 return None;
             }
             live.set(None);
+            streamed.set(vec![]);
             call.with_reply(|reply| match reply {
                 Reply::Run(result) => Some((**result).clone()),
                 _ => None,
@@ -194,6 +205,13 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             {move || error().map(|failure| view! { <FailureView id="experiment-error" failure=failure/> })}
             {move || live.get().map(|grid| view! {
                 <div aria-busy="true"><GridView name="live".to_string() grid=grid tokens=vec![] centre=0.0/></div>
+            })}
+            {move || busy().then(|| view! {
+                <div class="side-by-side" aria-busy="true">
+                    {streamed.get().into_iter().map(|(name, choices)| view! {
+                        <p class="generation"><strong>{name.clone()}": "</strong><span class="token-strip" data-streamed=name><TokenStrip choices=choices/></span></p>
+                    }).collect_view()}
+                </div>
             })}
             {move || state.opened.get().map(|run| view! { <RunView run=(*run).clone()/> })}
         </section>
