@@ -16,7 +16,13 @@ rebuild_if_other_clone_built() {
   local dir="$1" here stamp
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
   stamp="$dir/.patchbay-clone"
-  [ -d "$dir" ] && [ -f "$here/src/lib.rs" ] || return 0
+  [ -f "$here/src/lib.rs" ] || return 0
+  if [ ! -d "$dir" ]; then
+    # Nothing built yet: claimed now, so that a script sourcing this later in the same run
+    # (ci/test's ci/dist) does not touch the crate while it builds.
+    mkdir -p "$dir" && printf '%s\n' "$here" >"$stamp"
+    return 0
+  fi
   [ "$(cat "$stamp" 2>/dev/null)" = "$here" ] && return 0
   touch "$here/src/lib.rs"
   printf '%s\n' "$here" >"$stamp"

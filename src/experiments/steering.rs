@@ -57,6 +57,14 @@ impl SteerAt {
     }
 }
 
+/// Why ActAdd's front placement cannot run: the steering prompts, `steering` tokens after
+/// padding (the longer one's length), do not fit in the `prompt`'s tokens.
+pub fn front_problem(steering: usize, prompt: usize) -> Option<String> {
+    (steering > prompt).then(|| format!(
+        "the steering prompts are {steering} tokens after padding, the prompt only {prompt}: ActAdd adds them at the prompt's first positions, so the prompt must be at least as long"
+    ))
+}
+
 /// GPT-2's `" "`, ActAdd's padding token.
 pub const SPACE: u32 = 220;
 
@@ -95,12 +103,8 @@ pub async fn run(
         }
         SteerAt::Front => {
             let (positive, negative) = padded(&positive, &negative);
-            if positive.len() > ids.len() {
-                return Err(ExperimentError::Parameter(format!(
-                    "the steering prompts are {} tokens after padding, the prompt only {}: ActAdd adds them at the prompt's first positions, so the prompt must be at least as long",
-                    positive.len(),
-                    ids.len()
-                )));
+            if let Some(problem) = front_problem(positive.len(), ids.len()) {
+                return Err(ExperimentError::Parameter(problem));
             }
             let vector = steering_vector(model, params.hook, &positive, &negative).await?;
             let n = positive.len();

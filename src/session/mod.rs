@@ -251,17 +251,11 @@ pub async fn handle(
                 if runs.last().map(String::as_str) != Some(update.generation) {
                     runs.push(update.generation.to_string());
                 }
-                let step = update.step;
-                let texts = loaded.tokenizer.token_texts(&step.top5_ids);
                 (emit.borrow_mut())(Event::Token(NewToken {
                     run: runs.len() - 1,
                     name: update.generation.to_string(),
-                    token: step.token,
-                    choice: crate::spec::TokenChoice {
-                        text: loaded.tokenizer.decode(&[step.token]).unwrap_or_default(),
-                        prob: step.prob,
-                        alternatives: texts.into_iter().zip(step.top5_probs.clone()).collect(),
-                    },
+                    token: update.step.token,
+                    choice: crate::spec::TokenChoice::named(update.step, &loaded.tokenizer),
                 }))
             });
             run(spec, &context, &mut progress)

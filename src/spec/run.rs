@@ -2,6 +2,7 @@
 //! the experiment, and gather named grids, metrics, generations and provenance.
 
 use super::format::{PromptInput, Spec, SpecError, TokenInput};
+use crate::experiments::Step;
 use crate::experiments::{
     AnswerPair, ExperimentError, Generation, Grid, GridName, Progress, PromptSet,
 };
@@ -56,25 +57,11 @@ impl GeneratedText {
             .iter()
             .enumerate()
             .map(|(i, step)| {
-                let texts = self.top5_texts.get(i);
-                TokenChoice {
-                    text: self
-                        .token_texts
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("<{}>", step.token)),
-                    prob: step.prob,
-                    alternatives: step
-                        .top5_ids
-                        .iter()
-                        .zip(&step.top5_probs)
-                        .enumerate()
-                        .map(|(j, (id, p))| {
-                            let text = texts.and_then(|t| t.get(j)).cloned();
-                            (text.unwrap_or_else(|| format!("<{id}>")), *p)
-                        })
-                        .collect(),
-                }
+                TokenChoice::of(
+                    step,
+                    self.token_texts.get(i).cloned(),
+                    self.top5_texts.get(i).map_or(&[], Vec::as_slice),
+                )
             })
             .collect()
     }
@@ -90,6 +77,31 @@ pub struct TokenChoice {
 }
 
 impl TokenChoice {
+    /// `step` with the texts of its token and of its top five (`<id>` where a text is missing:
+    /// results saved before texts were recorded).
+    pub fn of(step: &Step, text: Option<String>, top5_texts: &[String]) -> Self {
+        Self {
+            text: text.unwrap_or_else(|| format!("<{}>", step.token)),
+            prob: step.prob,
+            alternatives: step
+                .top5_ids
+                .iter()
+                .zip(&step.top5_probs)
+                .enumerate()
+                .map(|(j, (id, p))| {
+                    let text = top5_texts.get(j).cloned();
+                    (text.unwrap_or_else(|| format!("<{id}>")), *p)
+                })
+                .collect(),
+        }
+    }
+
+    /// `step` named by the model's tokenizer (while it streams).
+    pub fn named(step: &Step, tokenizer: &crate::loading::Tokenizer) -> Self {
+        let text = tokenizer.token_texts(&[step.token]).pop();
+        Self::of(step, text, &tokenizer.token_texts(&step.top5_ids))
+    }
+
     /// `" fox": 43.1%; most likely " fox" 43.1%, " dog" 12.0%, ...`
     pub fn describe(&self) -> String {
         let percent = |p: f32| format!("{:.1}%", 100.0 * p);

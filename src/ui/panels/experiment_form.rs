@@ -7,7 +7,7 @@
 use super::sampling::{SamplingFields, SteeringFields};
 use crate::experiments::ablation::AblationKind;
 use crate::experiments::path::{Direction, HeadInput};
-use crate::experiments::steering::SteerAt;
+use crate::experiments::steering::{self, SteerAt};
 use crate::experiments::{AttributionTarget, Metric, Needs, PatchTarget};
 use crate::session::{Reply, Request};
 use crate::spec::examples::EXAMPLES;
@@ -51,10 +51,30 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
     let paired = move || needs() == Needs::CleanAndCorrupted;
 
     // Token texts come from the model's worker (it holds the tokenizer): the latest request wins.
+    // What each preview tokenises, as memos: typing in any other field asks the worker nothing.
+    let prompt_lines =
+        Memo::new(move |_| form.with(|d| (lines(&d.clean), lines(&d.corrupted), d.prepend_bos)));
+    let answer_words = Memo::new(move |_| {
+        form.with(|d| (d.kind.needs() != Needs::NoPrompts).then(|| d.answer_words()))
+    });
+    let run_texts = Memo::new(move |_| {
+        form.with(|d| {
+            let texts: Vec<(&'static str, String)> = match d.kind {
+                FormKind::Generation => vec![("prompt", d.prompt.clone())],
+                FormKind::Steering => vec![
+                    ("prompt", d.prompt.clone()),
+                    ("toward", d.positive.clone()),
+                    ("away from", d.negative.clone()),
+                ],
+                FormKind::Repetition => vec![("sentence", d.sentence.clone())],
+                _ => vec![],
+            };
+            (texts, d.prepend_bos)
+        })
+    });
     let pairs = LocalResource::new(move || {
         let loaded = state.session.get().is_some();
-        let (clean, corrupted, bos) =
-            form.with(|d| (lines(&d.clean), lines(&d.corrupted), d.prepend_bos));
+        let (clean, corrupted, bos) = prompt_lines.get();
         let wanted = paired();
         async move {
             if !loaded || !wanted {
@@ -85,7 +105,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
     // Each answer as the tokenizer sees it: an answer must be one token.
     let answer_tokens = LocalResource::new(move || {
         let loaded = state.session.get().is_some();
-        let words = form.with(|d| (d.kind.needs() != Needs::NoPrompts).then(|| d.answer_words()));
+        let words = answer_words.get();
         async move {
             let words = words.filter(|w| loaded && !w.is_empty())?;
             let request = Request::Tokenize {
@@ -102,17 +122,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
     // The texts a generation, steering or repetition run reads, tokenised as it will read them.
     let text_tokens = LocalResource::new(move || {
         let loaded = state.session.get().is_some();
-        let texts: Vec<(&'static str, String)> = form.with(|d| match d.kind {
-            FormKind::Generation => vec![("prompt", d.prompt.clone())],
-            FormKind::Steering => vec![
-                ("prompt", d.prompt.clone()),
-                ("toward", d.positive.clone()),
-                ("away from", d.negative.clone()),
-            ],
-            FormKind::Repetition => vec![("sentence", d.sentence.clone())],
-            _ => vec![],
-        });
-        let bos = form.with(|d| d.prepend_bos);
+        let (texts, bos) = run_texts.get();
         async move {
             if !loaded || texts.is_empty() {
                 return None;
@@ -141,12 +151,9 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
         if form.with(|d| d.kind == FormKind::Steering && d.steer_at == SteerAt::Front)
             && let (Some(prompt), Some(toward), Some(away)) =
                 (length("prompt"), length("toward"), length("away from"))
-            && toward.max(away) > prompt
+            && let Some(problem) = steering::front_problem(toward.max(away), prompt)
         {
-            problems.push(format!(
-                "at the front, the steering prompts ({} tokens) are added at the prompt's first positions: the prompt ({prompt} tokens) must be at least as long",
-                toward.max(away)
-            ));
+            problems.push(problem);
         }
         for (word, tokens) in answer_tokens.get().flatten().unwrap_or_default() {
             if tokens.len() != 1 {
