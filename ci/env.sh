@@ -1,10 +1,14 @@
-# Shared settings for ci/ scripts (sourced). Build output lives outside the clone so
-# repeated runs, and fresh clones on the same machine, reuse it.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/patchbay/target}"
+# Shared settings for ci/ scripts (sourced). Build output and the tools ci/ installs live
+# outside the clone, under one cache directory (PATCHBAY_CACHE; ci/time-cold points it at an
+# empty one), so repeated runs, and fresh clones on the same machine, reuse them.
+export PATCHBAY_CACHE="${PATCHBAY_CACHE:-$HOME/.cache/patchbay}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PATCHBAY_CACHE/target}"
 # The browser app (wasm32) builds in its own directory, so that it can build while the native
 # tests do without waiting on their lock.
-WASM_TARGET_DIR="${WASM_TARGET_DIR:-$HOME/.cache/patchbay/wasm-target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+WASM_TARGET_DIR="${WASM_TARGET_DIR:-$PATCHBAY_CACHE/wasm-target}"
+# trunk and wasm-bindgen-cli (`cargo install --root`), ahead of anything installed by hand.
+TOOLS_ROOT="$PATCHBAY_CACHE/tools"
+export PATH="$TOOLS_ROOT/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
 # Cargo keys our crates' builds by package, not by where the clone is: after a build from
 # another clone, this clone's sources (older than those artifacts) look built, and tests would
@@ -33,7 +37,9 @@ TRUNK_VERSION=0.21.14
 # Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml and `[tools]` in Trunk.toml.
 WASM_BINDGEN_VERSION=0.2.130
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+log() { printf '\n==> [%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+source "$(dirname "${BASH_SOURCE[0]}")/stages.sh"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -53,26 +59,26 @@ ensure_wasm_target() {
 }
 
 ensure_trunk() {
-  if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
+  if ! "$TOOLS_ROOT/bin/trunk" --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
     log "installing trunk $TRUNK_VERSION (takes a while once)"
     # A debug build of trunk is fast enough and builds in half the time. Its own target dir,
     # so it never waits on the project's build lock.
-    CARGO_TARGET_DIR="$HOME/.cache/patchbay/tools-target" cargo install trunk --version "$TRUNK_VERSION" --locked --debug
+    CARGO_TARGET_DIR="$PATCHBAY_CACHE/tools-target" cargo install --root "$TOOLS_ROOT" trunk --version "$TRUNK_VERSION" --locked --debug
   fi
 }
 
 ensure_wasm_bindgen() {
-  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+  if ! "$TOOLS_ROOT/bin/wasm-bindgen" --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     # Not --locked: its lock file pins a yanked crate.
-    CARGO_TARGET_DIR="$HOME/.cache/patchbay/tools-target" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    CARGO_TARGET_DIR="$PATCHBAY_CACHE/tools-target" cargo install --root "$TOOLS_ROOT" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
 }
 
 # wasm-opt from npm's binaryen (Debian's binaryen 108 corrupts the module). Trunk finds it on
 # PATH and checks its version against `[tools] wasm_opt` in Trunk.toml.
 BINARYEN_VERSION=132
-NPM_TOOLS="$HOME/.cache/patchbay/npm-tools"
+NPM_TOOLS="$PATCHBAY_CACHE/npm-tools"
 export PATH="$NPM_TOOLS/node_modules/.bin:$PATH"
 
 ensure_wasm_opt() {
@@ -105,4 +111,4 @@ ensure_browser_tests() {
 
 rebuild_if_other_clone_built "$CARGO_TARGET_DIR"
 rebuild_if_other_clone_built "$WASM_TARGET_DIR"
-rebuild_if_other_clone_built "$HOME/.cache/patchbay/fuzz-target"
+rebuild_if_other_clone_built "$PATCHBAY_CACHE/fuzz-target"

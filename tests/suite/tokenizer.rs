@@ -1,6 +1,6 @@
 //! The GPT-2 tokenizer against the 48 cases of `../shared/refs/gpt2-tokenizer`.
 
-mod common;
+use crate::common;
 
 use patchbay::loading::{END_OF_TEXT, Tokenizer};
 

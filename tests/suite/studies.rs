@@ -4,7 +4,7 @@
 //! heads out at one position, ActAdd's front-position steering, and LayerNorm at LN-free
 //! GPT-2's epsilon (1e12) in f32.
 
-mod common;
+use crate::common;
 
 use common::{load_tiny, reference, reference_json, tiny_dir};
 use patchbay::experiments::Progress;

@@ -3,7 +3,7 @@
 //! as written, and every published value finds its cell, so that the figures draw the paper's
 //! number beside a computed one. The real numbers need the real weights, which users load.
 
-mod common;
+use crate::common;
 
 use patchbay::experiments::{Progress, Variant};
 use patchbay::figures::{Mark, grid_svg};

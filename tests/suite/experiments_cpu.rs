@@ -1,8 +1,7 @@
 //! Experiment tables (patching, ablation, lens, attribution, generation, steering) against the
 //! oracle on the CPU backend, plus the checks that need no oracle.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 experiment_tests!(patchbay::device::cpu());
 

@@ -1,6 +1,6 @@
 //! The `patchbay` command line: `tokenize` and `cache`, end to end through the binary.
 
-mod common;
+use crate::common;
 
 use patchbay::tensor_io::from_safetensors;
 use std::process::Command;

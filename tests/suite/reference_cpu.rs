@@ -1,6 +1,5 @@
 //! Parity with the TransformerLens oracle on burn's CPU backend.
 
-#[macro_use]
-mod common;
+use crate::common;
 
 parity_tests!(patchbay::device::cpu());

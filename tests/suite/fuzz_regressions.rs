@@ -2,7 +2,7 @@
 //! through the same entry point in the ordinary test run: each must now give a typed error or
 //! a result, never a panic. (`ci/fuzz` replays them too, under libFuzzer.)
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! Hook names are TransformerLens's, exactly, and interventions are validated data.
 
-mod common;
+use crate::common;
 
 use patchbay::hooks::{Action, BlockHook, HookPoint, Intervention, Values};
 

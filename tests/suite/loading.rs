@@ -1,6 +1,6 @@
 //! Loading from bytes: every hub layout and dtype, and a clear error for every bad input.
 
-mod common;
+use crate::common;
 
 use patchbay::loading::{LoadError, ModelFiles};
 use patchbay::model::{ConfigError, Gpt2Config, InputError};

@@ -1,7 +1,7 @@
 //! Prompt sets: the IOI generator and the user's CSV/JSONL pairs, with the real GPT-2
 //! tokenizer of the tiny model.
 
-mod common;
+use crate::common;
 
 use patchbay::datasets::{DatasetError, ioi, pairs};
 use patchbay::loading::Tokenizer;

@@ -1,7 +1,7 @@
 //! The experiment spec: strict parsing with JSON paths, and `patchbay run` on the shipped
 //! examples reproducing the oracle's tables by name.
 
-mod common;
+use crate::common;
 
 use patchbay::spec::{RunResult, Spec};
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! History files: a real run exported, re-imported byte for byte, and every malformed or
 //! hostile variant refused with its path.
 
-mod common;
+use crate::common;
 
 use patchbay::device;
 use patchbay::experiments::Progress;
@@ -17,7 +17,7 @@ fn saved_run() -> &'static RunRecord {
         let device = device::cpu();
         let model = common::load_tiny("model.safetensors", &device);
         let spec = Spec::from_json(include_str!(
-            "../static/experiments/ioi-zero-ablation-heads.json"
+            "../../static/experiments/ioi-zero-ablation-heads.json"
         ))
         .unwrap();
         let context = RunContext {

@@ -1,7 +1,7 @@
 //! The model worker's requests, run natively on the tiny model against the oracle: what the
 //! Prompt and Generation panels show, and the messages that carry them.
 
-mod common;
+use crate::common;
 
 use common::experiments::block_on;
 use common::{load_tiny, reference, reference_json};
@@ -164,7 +164,7 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
 fn a_cancelled_sweep_ends_with_the_cancelled_error() {
     let session = session();
     let spec = Spec::from_json(include_str!(
-        "../static/experiments/ioi-activation-patching.json"
+        "../../static/experiments/ioi-activation-patching.json"
     ))
     .unwrap();
     let request = Request::Run {
@@ -195,7 +195,7 @@ fn a_cancelled_sweep_ends_with_the_cancelled_error() {
 fn a_failure_crosses_to_the_page_typed() {
     let session = session();
     let mut spec: serde_json::Value =
-        serde_json::from_str(include_str!("../static/experiments/ioi-logit-lens.json")).unwrap();
+        serde_json::from_str(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
     spec["prompts"]["answers"][1][0] = " Mary and John".into();
     let request = Request::Run {
         spec: Box::new(Spec::from_json(&spec.to_string()).unwrap()),
@@ -264,7 +264,8 @@ fn call_request(call: &ToWorker) -> Request {
 #[test]
 fn a_run_reply_survives_the_trip_as_json() {
     let session = session();
-    let spec = Spec::from_json(include_str!("../static/experiments/ioi-logit-lens.json")).unwrap();
+    let spec =
+        Spec::from_json(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
     let request = Request::Run {
         spec: Box::new(spec),
     };

@@ -1,6 +1,5 @@
 //! Experiment tables against the oracle on wgpu (lavapipe where there is no GPU; no adapter fails).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 experiment_tests!(patchbay::device::wgpu().expect("a wgpu adapter (mesa-vulkan-drivers)"));
