@@ -24,6 +24,7 @@ pub mod failure;
 pub mod figures;
 pub mod history;
 pub mod hooks;
+pub mod links;
 pub mod loading;
 pub mod model;
 pub mod open;
@@ -33,6 +34,7 @@ pub mod session;
 pub mod share;
 pub mod spec;
 pub mod tensor_io;
+pub mod terminal;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
 #[cfg(target_arch = "wasm32")]

@@ -3,7 +3,11 @@
 //! kind with hostile parameters (layers, heads, positions and neurons out of range, zero or
 //! huge `max_rows`, non-finite coefficients and temperatures, token ids outside the
 //! vocabulary, empty prompts), built structure-aware so that most inputs reach the run. Each
-//! gives a result or an error.
+//! gives a result or an error. Numbers are drawn over their whole range too, not only small
+//! ones: `max_new_tokens` up to `u64::MAX`, answer ids anywhere in `u32`, value shapes of
+//! `u64` dimensions, and prompt sets repeated up to 100,000 times (a share link of a few
+//! kilobytes can say that), run under a 256 MiB limit (`spec::Limits`) that the run must
+//! check before it allocates (docs/FUZZING.md, "What 10^6 runs missed").
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -14,6 +18,10 @@ use serde_json::{Value, json};
 #[derive(Arbitrary, Debug)]
 struct Input {
     prompts: Vec<Prompt>,
+    /// How many times the prompts are repeated (`% 100_001`).
+    repeat: u32,
+    /// Answer ids instead of names (anywhere in `u32`: most outside the vocabulary).
+    answer_ids: Option<(u32, u32)>,
     corrupted: bool,
     metric: u8,
     bos: bool,
@@ -42,7 +50,7 @@ enum Kind {
 
 #[derive(Arbitrary, Debug)]
 struct Gen {
-    max_new_tokens: u8,
+    max_new_tokens: Count,
     temperature: f32,
     top_k: Option<u16>,
     top_p: Option<f32>,
@@ -53,13 +61,29 @@ struct Gen {
     kv_cache: bool,
 }
 
+/// A count: mostly small, sometimes anywhere in `u64`.
+#[derive(Arbitrary, Debug)]
+enum Count {
+    Small(u8),
+    Any(u64),
+}
+
+impl Count {
+    fn value(&self) -> u64 {
+        match self {
+            Self::Small(n) => u64::from(*n % 5),
+            Self::Any(n) => *n,
+        }
+    }
+}
+
 #[derive(Arbitrary, Debug)]
 struct Hostile {
     hook: u8,
     action: u8,
     factor: f32,
     values: Vec<f32>,
-    shape: Vec<u8>,
+    shape: Vec<u64>,
     positions: Option<Vec<u8>>,
     heads: Option<Vec<u8>>,
     neurons: Option<Vec<u16>>,
@@ -116,7 +140,7 @@ fn number(x: f32) -> Value {
 
 fn generation(g: &Gen) -> Value {
     json!({
-        "max_new_tokens": g.max_new_tokens % 5,
+        "max_new_tokens": g.max_new_tokens.value(),
         "temperature": number(g.temperature),
         "top_k": g.top_k,
         "top_p": g.top_p.map(number),
@@ -202,7 +226,9 @@ fn experiment(kind: &Kind) -> Value {
 }
 
 fuzz_target!(|input: Input| {
-    let clean: Vec<Value> = input.prompts.iter().take(2).map(prompt).collect();
+    let once: Vec<Value> = input.prompts.iter().take(2).map(prompt).collect();
+    let repeat = (input.repeat % 100_001).max(1) as usize;
+    let clean: Vec<Value> = std::iter::repeat_n(once, repeat).flatten().collect();
     let names = [" Mary", " John", " Tom"];
     let mut spec = json!({
         "version": 1,
@@ -213,7 +239,10 @@ fuzz_target!(|input: Input| {
     });
     if !clean.is_empty() {
         let answers: Vec<Value> = (0..clean.len())
-            .map(|i| json!([names[i % 3], names[(i + 1) % 3]]))
+            .map(|i| match input.answer_ids {
+                Some((a, b)) => json!([a, b]),
+                None => json!([names[i % 3], names[(i + 1) % 3]]),
+            })
             .collect();
         let mut prompts = json!({"clean": clean, "answers": answers, "prepend_bos": input.bos});
         if input.corrupted {
@@ -229,6 +258,9 @@ fuzz_target!(|input: Input| {
         model: &model,
         weights_sha256: String::new(),
         device: "cpu".into(),
+        limits: patchbay::spec::Limits {
+            memory_bytes: 256 << 20,
+        },
     };
     let _ = pollster::block_on(run(&spec, &context, &mut Progress::none()));
 });

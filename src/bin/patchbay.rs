@@ -1,5 +1,14 @@
 //! `patchbay`: the command-line side of Patchbay, on the same core as the browser app.
 
+/// `eprintln!` for messages that may quote a spec, a link or a model folder: control
+/// characters and bidi overrides are shown escaped, never sent raw to the terminal.
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", patchbay::terminal::safe(&format!($($arg)*)))
+    };
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use clap::{Args, Parser, Subcommand};
@@ -173,6 +182,24 @@ mod cli {
         /// Write the result JSON here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Refuse a run that would hold more than this many GiB of activations at once (checked
+        /// from the spec and the model's shape before anything runs).
+        #[arg(long = "max-memory-gb", value_name = "GIB", default_value_t = 16.0)]
+        max_memory_gb: f64,
+    }
+
+    impl RunArgs {
+        fn limits(&self) -> Result<patchbay::spec::Limits, Failure> {
+            let gib = self.max_memory_gb;
+            if !(gib.is_finite() && gib > 0.0 && gib < 1e9) {
+                return Err(Failure::input(format!(
+                    "--max-memory-gb {gib}: give a positive number of GiB"
+                )));
+            }
+            Ok(patchbay::spec::Limits {
+                memory_bytes: (gib * (1u64 << 30) as f64) as u64,
+            })
+        }
     }
 
     #[derive(Args)]
@@ -203,7 +230,7 @@ mod cli {
     /// Prints `text` to standard output; a reader that stopped reading (`| head`) is no error.
     fn print_out(text: &str) -> Result<(), Failure> {
         use std::io::Write;
-        match writeln!(std::io::stdout(), "{text}") {
+        match writeln!(std::io::stdout(), "{}", patchbay::terminal::safe_json(text)) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::internal(
                 format!("cannot write to standard output: {e}"),
             )),
@@ -278,7 +305,7 @@ mod cli {
                         }
                         other => other,
                     })?;
-                eprintln!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
+                say!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
                 cases.insert(
                     workload.name().to_string(),
                     serde_json::json!({"median_s": timing.median_s, "runs_s": timing.runs_s}),
@@ -360,7 +387,7 @@ mod cli {
                     .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?
             }
         };
-        eprintln!("{}", made.note);
+        say!("{}", made.note);
         let json = match args.into {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
@@ -385,6 +412,7 @@ mod cli {
         spec: &patchbay::spec::Spec,
         model: &ModelArgs,
         device: Backend,
+        limits: patchbay::spec::Limits,
     ) -> Result<patchbay::spec::RunResult, Failure> {
         use patchbay::experiments::Progress;
         use patchbay::spec::{RunContext, run, sha256_hex};
@@ -393,6 +421,7 @@ mod cli {
             model: &loaded,
             weights_sha256: sha256_hex(&files.weights),
             device: device.to_string(),
+            limits,
         };
         let mut progress = Progress::new(|update| {
             eprint!("\r{}/{} ", update.done, update.total);
@@ -402,7 +431,7 @@ mod cli {
         eprintln!();
         if let Some(published) = &spec.published {
             let comparisons = published.compare(&result);
-            eprintln!(
+            say!(
                 "published ({}):\n{}",
                 published.source,
                 patchbay::spec::published::table(&comparisons)
@@ -434,8 +463,8 @@ mod cli {
                     model: args.model.model.clone(),
                 },
             };
-            eprintln!("{stem} ({}) on {}", spec.title, model.model.display());
-            let result = run_one(&spec, &model, args.device)?;
+            say!("{stem} ({}) on {}", spec.title, model.model.display());
+            let result = run_one(&spec, &model, args.device, args.limits()?)?;
             let comparisons: Vec<serde_json::Value> = spec
                 .published
                 .as_ref()
@@ -481,7 +510,7 @@ mod cli {
             }
             None => read_spec(&args.spec, args.run_id.as_deref())?,
         };
-        let result = run_one(&spec, &args.model, args.device)?;
+        let result = run_one(&spec, &args.model, args.device, args.limits()?)?;
         let context_sha = result.provenance.weights_sha256.clone();
         if let Some(stored) = stored {
             let (mut worst, mut count) = (0.0f32, 0usize);
@@ -501,7 +530,7 @@ mod cli {
                     count += 1;
                 }
             }
-            eprintln!(
+            say!(
                 "reproduced the stored result: max |difference| {worst:e} over {count} values (weights sha256 {} here, {} there)",
                 &context_sha[..12],
                 stored.provenance.weights_sha256.get(..12).unwrap_or("?")
@@ -558,7 +587,7 @@ mod cli {
                     ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
                 );
                 for (id, token) in ids.iter().zip(tokens) {
-                    println!("{id}\t{token:?}");
+                    println!("{}", patchbay::terminal::safe(&format!("{id}\t{token:?}")));
                 }
                 Ok(())
             }
@@ -585,7 +614,7 @@ mod cli {
                 }
                 let bytes = to_safetensors(&tensors).map_err(Failure::internal)?;
                 write(&out, bytes)?;
-                eprintln!("wrote {} tensors to {}", tensors.len(), out.display());
+                say!("wrote {} tensors to {}", tensors.len(), out.display());
                 Ok(())
             }
         }
@@ -597,7 +626,7 @@ fn main() -> std::process::ExitCode {
     match cli::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            say!("error: {failure}");
             std::process::ExitCode::from(failure.exit_code())
         }
     }

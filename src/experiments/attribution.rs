@@ -41,7 +41,7 @@ impl Checked for Params {
     }
 
     fn check(&self) -> Result<(), ParamError> {
-        let field = "attribution_patching.targets".to_string();
+        let field = "targets".to_string();
         if self.targets.is_empty() {
             return Err(ParamError {
                 field,

@@ -297,7 +297,7 @@ pub async fn generate(
     config.validate(model.config.vocab_size)?;
     model.tokens(&[prompt.to_vec()])?;
     let max = model.config.n_positions;
-    if prompt.len() + config.max_new_tokens > max {
+    if config.max_new_tokens > max.saturating_sub(prompt.len()) {
         return Err(ExperimentError::Parameter(format!(
             "the prompt ({} tokens) plus max_new_tokens ({}) exceeds the model's context of {max} tokens",
             prompt.len(),

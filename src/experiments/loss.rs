@@ -32,7 +32,7 @@ impl Checked for Params {
     fn check(&self) -> Result<(), ParamError> {
         if self.texts.is_empty() {
             return Err(ParamError {
-                field: "loss.texts".into(),
+                field: "texts".into(),
                 message: "give at least one text".into(),
             });
         }

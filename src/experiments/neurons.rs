@@ -36,7 +36,7 @@ impl Checked for Params {
     fn check(&self) -> Result<(), ParamError> {
         if self.top == 0 {
             return Err(ParamError {
-                field: "neuron_dla.top".into(),
+                field: "top".into(),
                 message: "list at least one neuron".into(),
             });
         }

@@ -40,7 +40,7 @@ impl Checked for Params {
     fn check(&self) -> Result<(), ParamError> {
         if self.repeats < 2 {
             return Err(ParamError {
-                field: "repetition.repeats".into(),
+                field: "repeats".into(),
                 message: "repeat the sentence at least twice".into(),
             });
         }

@@ -4,6 +4,7 @@
 //! (`grids.NAME.values`, `metrics.NAME`, `generations.NAME.generation.new_ids`), so that the
 //! two can be compared number for number (`ci/interop` does, on the tiny model).
 
+pub mod audit;
 mod nnsight;
 mod python;
 mod transformer_lens;
@@ -93,9 +94,9 @@ fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
     out
 }
 
-/// Text that cannot end or break the script's docstring: backslashes doubled, `"""` broken up.
+/// Text that cannot end or break the script's docstring (see [`python::escaped`]).
 fn docstring(text: &str) -> String {
-    text.replace('\\', "\\\\").replace("\"\"\"", "\"\"\\\"")
+    python::escaped(text)
 }
 
 fn header(spec: &Spec, library: &str) -> String {

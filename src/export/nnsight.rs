@@ -9,7 +9,7 @@
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, prompt, string};
-use super::transformer_lens::{GENERATE, generation_config, metric};
+use super::transformer_lens::{GENERATE, generation_config, metric, steering_phrases};
 use crate::experiments::AttributionTarget;
 use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
@@ -194,7 +194,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 _ => return Err(unsupported(&format!("steering at {}", params.hook))),
             };
             Ok(format!(
-                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{steering}",
+                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{phrases}{steering}",
                 steering = match params.at {
                     SteerAt::EveryPosition => STEERING,
                     SteerAt::Front => STEERING_FRONT,
@@ -204,10 +204,8 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 layer = site.1,
                 coeff = float(params.coeff),
                 bos = boolean(params.prepend_bos),
-            )
-            .replace("POSITIVE_PROMPT", &prompt(&params.positive))
-            .replace("NEGATIVE_PROMPT", &prompt(&params.negative))
-            .replace("STEERED_PROMPT", &prompt(&params.prompt)))
+                phrases = steering_phrases(params),
+            ))
         }
         Experiment::LogitLens => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => attribution(&params.targets, params.compare),
@@ -682,7 +680,7 @@ corrupted_value = run(corrupted_tokens).mean().item()
 results["metrics"].update(clean=clean_value, corrupted=corrupted_value, base=run(base_tokens).mean().item())
 for layer, head in RECEIVERS:
     if layer >= n_layers or head >= n_heads:
-        sys.exit(f"receiver head L{layer}H{head} does not exist ({n_layers} layers × {n_heads} heads)")
+        sys.exit(f"receiver head L{layer}H{head} does not exist ({n_layers} layers x {n_heads} heads)")
 SITE = f"attn.hook_{INPUT}"
 receiver_layers = sorted({layer for layer, _ in RECEIVERS})
 base_z = activations(base_tokens, "attn.hook_z")
@@ -808,7 +806,7 @@ const CIRCUIT: &str = r#"
 # by its mean over the clean batch and positions, in one trace.
 for layer, head in KEEP:
     if layer >= n_layers or head >= n_heads:
-        sys.exit(f"head L{layer}H{head} does not exist ({n_layers} layers × {n_heads} heads)")
+        sys.exit(f"head L{layer}H{head} does not exist ({n_layers} layers x {n_heads} heads)")
 clean = activations(clean_tokens, "attn.hook_z")
 with model.trace(clean_tokens, **TRACE):
     for layer in range(n_layers):

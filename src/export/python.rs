@@ -1,11 +1,50 @@
-//! Python source text: literals for the values a spec holds.
+//! Python source text: literals for the values a spec holds. Every value from a spec reaches a
+//! script through these functions and nothing else (no substitution over generated code), so
+//! what a spec says can only ever be a literal's value (SECURITY.md).
 
 use crate::experiments::PromptInput;
 use crate::spec::TokenInput;
+use std::fmt::Write;
 
-/// A Python string literal (a JSON string is one: same quotes, same escapes).
+/// A Python string literal whose value is `text`, written in printable ASCII whatever `text`
+/// holds: quotes and backslashes escaped, every other character outside `' '..='~'` as a
+/// `\n`/`\t`/`\r`, `\xNN`, `\uNNNN` or `\UNNNNNNNN` escape (no raw newline, NUL or bidi
+/// control can reach the script).
 pub fn string(text: &str) -> String {
-    serde_json::to_string(text).expect("a string serialises")
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    escape_into(text, &mut out);
+    out.push('"');
+    out
+}
+
+/// `text` for a docstring or comment: the body of [`string`] (it cannot end a `"""` docstring,
+/// since every quote is escaped, nor a line, since no line break is left).
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(text, &mut out);
+    out
+}
+
+fn escape_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ' '..='~' => out.push(c),
+            c => {
+                let code = u32::from(c);
+                let _ = match code {
+                    0..=0xff => write!(out, "\\x{code:02x}"),
+                    0x100..=0xffff => write!(out, "\\u{code:04x}"),
+                    _ => write!(out, "\\U{code:08x}"),
+                };
+            }
+        }
+    }
 }
 
 /// A prompt: its text, or its token ids as a list.
@@ -70,7 +109,12 @@ mod tests {
 
     #[test]
     fn literals_are_python() {
-        assert_eq!(string("a \"b\"\n\\ é"), "\"a \\\"b\\\"\\n\\\\ é\"");
+        assert_eq!(string("a \"b\"\n\\ é"), "\"a \\\"b\\\"\\n\\\\ \\xe9\"");
+        assert_eq!(
+            string("\0\u{2028}\u{1F600}\x1b"),
+            "\"\\x00\\u2028\\U0001f600\\x1b\""
+        );
+        assert_eq!(escaped("\"\"\""), "\\\"\\\"\\\"");
         assert_eq!(prompt(&PromptInput::Ids(vec![1, 2])), "[1, 2]");
         assert_eq!(token(&TokenInput::Text(" Mary".into())), "\" Mary\"");
         assert_eq!(float(0.7), "0.7");

@@ -144,7 +144,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             interventions(&params.interventions),
         ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, hooks)}\n"),
         Experiment::Steering(params) => Ok(format!(
-            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{steering}",
+            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{phrases}{steering}",
             steering = match params.at {
                 SteerAt::EveryPosition => STEERING,
                 SteerAt::Front => STEERING_FRONT,
@@ -153,10 +153,8 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
-        )
-        .replace("POSITIVE_PROMPT", &prompt(&params.positive))
-        .replace("NEGATIVE_PROMPT", &prompt(&params.negative))
-        .replace("STEERED_PROMPT", &prompt(&params.prompt))),
+            phrases = steering_phrases(params),
+        )),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
@@ -169,6 +167,16 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         }
         Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
     }
+}
+
+/// A steering spec's three phrases as the scripts' constants (both libraries).
+pub(super) fn steering_phrases(params: &crate::experiments::steering::Params) -> String {
+    format!(
+        "POSITIVE_PROMPT = {}\nNEGATIVE_PROMPT = {}\nSTEERED_PROMPT = {}\n",
+        prompt(&params.positive),
+        prompt(&params.negative),
+        prompt(&params.prompt)
+    )
 }
 
 /// A per-token-loss spec's texts as the scripts' constants (both libraries).
@@ -719,7 +727,7 @@ _, source_cache = model.run_with_cache(source_tokens, names_filter=lambda name: 
 results["metrics"].update(clean=clean_value, corrupted=corrupted_value, base=metric_per_prompt(base_logits).mean().item())
 for layer, head in RECEIVERS:
     if layer >= model.cfg.n_layers or head >= model.cfg.n_heads:
-        sys.exit(f"receiver head L{layer}H{head} does not exist ({model.cfg.n_layers} layers × {model.cfg.n_heads} heads)")
+        sys.exit(f"receiver head L{layer}H{head} does not exist ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads)")
 receiver_hooks = sorted({f"blocks.{layer}.attn.hook_{INPUT}" for layer, _ in RECEIVERS})
 
 
@@ -887,7 +895,7 @@ const CIRCUIT: &str = r#"
 # the clean batch and positions.
 for layer, head in KEEP:
     if layer >= model.cfg.n_layers or head >= model.cfg.n_heads:
-        sys.exit(f"head L{layer}H{head} does not exist ({model.cfg.n_layers} layers × {model.cfg.n_heads} heads)")
+        sys.exit(f"head L{layer}H{head} does not exist ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads)")
 _, clean_cache = model.run_with_cache(clean_tokens)
 
 

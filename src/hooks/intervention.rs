@@ -25,6 +25,17 @@ impl Values {
             data,
         }
     }
+
+    /// How many numbers `shape` holds; `None` past `usize` (a hostile shape such as
+    /// `[2^32, 2^32]`, whose product would wrap to a small number or panic).
+    pub fn count(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
+    /// Whether `shape` holds exactly the numbers given.
+    fn consistent(&self) -> bool {
+        self.count() == Some(self.data.len())
+    }
 }
 
 /// What an intervention does to the selected entries.
@@ -163,7 +174,7 @@ impl Intervention {
             let fits = self.hook.rank() == 3
                 && values.shape.len() == 2
                 && values.shape[1] == dims[2]
-                && values.shape.iter().product::<usize>() == values.data.len();
+                && values.consistent();
             if !fits {
                 return Err(InterventionError::Shape(format!(
                     "{}: add_front needs a residual-stream hook and values of shape [positions, {}] (given {:?} with {} numbers)",
@@ -175,10 +186,13 @@ impl Intervention {
             }
         }
         if let Action::Add { values } | Action::Replace { values } = &self.action {
-            let n: usize = values.shape.iter().product();
-            if n != values.data.len() {
+            if !values.consistent() {
+                let n = values.count().map_or_else(
+                    || "more numbers than fit in memory".into(),
+                    |n| format!("{n} numbers"),
+                );
                 return Err(InterventionError::Shape(format!(
-                    "{}: values have shape {:?} ({n} numbers) but {} numbers were given",
+                    "{}: values have shape {:?} ({n}) but {} numbers were given",
                     self.hook,
                     values.shape,
                     values.data.len()

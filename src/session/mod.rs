@@ -236,6 +236,7 @@ pub async fn handle(
                 model: loaded,
                 weights_sha256: session.weights_sha256.clone(),
                 device: session.backend.to_string(),
+                limits: crate::spec::Limits::default(),
             };
             // `emit` reports both kinds of progress, so it is shared between the callbacks.
             let emit = std::cell::RefCell::new(emit);

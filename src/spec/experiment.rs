@@ -30,6 +30,24 @@ pub enum Experiment {
 }
 
 impl Experiment {
+    /// Its name in a spec (`"activation_patching"`): the key its parameters sit under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ActivationPatching(_) => "activation_patching",
+            Self::Ablation(_) => "ablation",
+            Self::Circuit(_) => "circuit",
+            Self::LogitLens => "logit_lens",
+            Self::AttributionPatching(_) => "attribution_patching",
+            Self::PathPatching(_) => "path_patching",
+            Self::EdgeAttributionPatching(_) => "edge_attribution_patching",
+            Self::Generation(_) => "generation",
+            Self::Steering(_) => "steering",
+            Self::Loss(_) => "loss",
+            Self::Repetition(_) => "repetition",
+            Self::NeuronDla(_) => "neuron_dla",
+        }
+    }
+
     /// The parameters' checks and needs.
     pub fn params(&self) -> &dyn Checked {
         match self {
@@ -68,6 +86,23 @@ impl Experiment {
             Self::Loss(p) => loss::run(model, prompts, p, progress).await,
             Self::Repetition(p) => repetition::run(model, prompts, p, progress).await,
             Self::NeuronDla(p) => neurons::run(model, prompts, p, progress).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_name_is_the_key_its_parameters_are_written_under() {
+        for example in crate::spec::examples::EXAMPLES {
+            let spec = crate::spec::Spec::from_json(example.json).unwrap();
+            let written = serde_json::to_value(&spec.experiment).unwrap();
+            let key = match &written {
+                serde_json::Value::String(name) => name.clone(),
+                serde_json::Value::Object(map) => map.keys().next().unwrap().clone(),
+                other => panic!("{other}"),
+            };
+            assert_eq!(spec.experiment.name(), key, "{}", example.stem);
         }
     }
 }

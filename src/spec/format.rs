@@ -193,8 +193,9 @@ impl Spec {
             }
             None => {}
         }
+        // The one place a parameter's path gets its kind's name.
         params.check().map_err(|e| SpecError {
-            path: format!("experiment.{}", e.field),
+            path: format!("experiment.{}.{}", self.experiment.name(), e.field),
             message: e.message,
         })?;
         if let Some(published) = &self.published {

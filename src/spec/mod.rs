@@ -1,6 +1,7 @@
 //! Experiment specs (versioned JSON) and running them: the format shared by the CLI, the
 //! browser's history, exports and share links.
 
+pub mod budget;
 mod draft;
 pub mod examples;
 mod experiment;
@@ -8,6 +9,7 @@ mod format;
 pub mod published;
 mod run;
 
+pub use budget::{Estimate, Limits};
 pub use draft::{FormDraft, FormKind, Help, Kept, PatchingDraft, SamplingDraft, heads, lines};
 pub use experiment::Experiment;
 pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};

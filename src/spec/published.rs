@@ -107,9 +107,24 @@ impl Comparison {
     }
 }
 
+/// `url` if it is a web address a page may link to (`http://` or `https://`, nothing that
+/// runs: no `javascript:`, `data:` or `file:`); `None` otherwise.
+pub fn link_url(url: &str) -> Option<&str> {
+    let scheme = url.split_once("://")?.0;
+    let web = scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http");
+    let clean = !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    (web && clean).then_some(url)
+}
+
 impl Published {
     /// Checks that need no run: names that exist, cells given for grids only.
     pub fn check(&self) -> Result<(), (String, String)> {
+        if !self.url.is_empty() && link_url(&self.url).is_none() {
+            return Err((
+                "published.url".into(),
+                "a link to the paper must be an http:// or https:// address".into(),
+            ));
+        }
         for (i, value) in self.values.iter().enumerate() {
             let path = format!("published.values[{i}]");
             if value.of.parse::<GridName>().is_err() && !value.at.is_empty() {

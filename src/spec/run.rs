@@ -1,6 +1,7 @@
 //! Running a spec on a loaded model: resolve prompts and answers with the tokenizer, call
 //! the experiment, and gather named grids, metrics, generations and provenance.
 
+use super::budget::Limits;
 use super::format::{PromptInput, Spec, SpecError, TokenInput};
 use crate::experiments::Step;
 use crate::experiments::{
@@ -136,6 +137,8 @@ pub struct RunContext<'a> {
     pub model: &'a LoadedModel,
     pub weights_sha256: String,
     pub device: String,
+    /// What a run may hold ([`Spec::check_size`], checked before anything is tokenised).
+    pub limits: Limits,
 }
 
 /// Why a run failed.
@@ -196,7 +199,16 @@ impl RunContext<'_> {
             })
         };
         match input {
-            TokenInput::Id(id) => Ok(*id),
+            TokenInput::Id(id) => {
+                let vocab = self.model.model.config.vocab_size;
+                if *id as usize >= vocab {
+                    return Err(spec_error(format!(
+                        "token id {id} is outside the model's vocabulary (ids 0 to {})",
+                        vocab.saturating_sub(1)
+                    )));
+                }
+                Ok(*id)
+            }
             TokenInput::Text(text) => {
                 let ids = self
                     .model
@@ -289,6 +301,8 @@ pub async fn run(
     progress: &mut Progress<'_>,
 ) -> Result<RunResult, RunError> {
     let started = Instant::now();
+    spec.check_size(&ctx.model.model.config, ctx.limits)
+        .map_err(RunError::Spec)?;
     let prompts = ctx.prompt_set(spec)?;
     let mut tokens = BTreeMap::new();
     if spec.prompts.is_some() {

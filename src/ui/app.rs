@@ -83,12 +83,16 @@ pub fn App() -> impl IntoView {
         .or_else(|| (params.embed && params.autorun).then(|| loader::HUB_MODELS[0].to_string()));
     let load_params = params.clone();
     let pending = StoredValue::new(auto_model);
+    // From another host than the page's and the hub's, only after a click (SECURITY.md).
     Effect::new(move |_| {
         if state.backend.get().is_some()
             && let Some(model) = pending.get_value()
         {
             pending.set_value(None);
-            control.start(state, load_params.clone(), ModelSource::Named(model));
+            match page::needs_consent(&load_params, &model) {
+                Some(host) => control.ask(model, host),
+                None => control.start(state, load_params.clone(), ModelSource::Named(model)),
+            }
         }
     });
 

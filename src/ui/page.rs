@@ -3,8 +3,7 @@
 
 use crate::share::SharedRun;
 
-/// The Hugging Face hub, unless `?hub=` names a mirror.
-pub const DEFAULT_HUB: &str = "https://huggingface.co";
+pub use crate::links::DEFAULT_HUB;
 
 /// Read once at start-up.
 #[derive(Clone, Debug, Default)]
@@ -15,8 +14,10 @@ pub struct PageParams {
     pub bench: bool,
     /// `?run`: run the experiment as soon as the model is loaded (share links always do).
     pub autorun: bool,
-    /// `?hub=`: a hub mirror.
+    /// `?hub=`: a hub mirror (an https origin, [`crate::links::hub_origin`]); the hub otherwise.
     pub hub: String,
+    /// Why `?hub=` was not taken, to say on the page.
+    pub hub_problem: Option<String>,
     /// The model to load at once: the share link's, else `?model=`.
     pub model: Option<String>,
     /// `?example=NAME`: a bundled example (file stem in `static/experiments/`).
@@ -48,14 +49,18 @@ pub fn params() -> PageParams {
         .and_then(|s| s.as_ref().ok())
         .and_then(|s| s.model.clone())
         .or_else(|| query_param(&query, "model"));
+    let (hub, hub_problem) = match query_param(&query, "hub").map(|h| crate::links::hub_origin(&h))
+    {
+        None => (DEFAULT_HUB.to_string(), None),
+        Some(Ok(hub)) => (hub, None),
+        Some(Err(problem)) => (DEFAULT_HUB.to_string(), Some(problem)),
+    };
     PageParams {
         embed: query.has("embed"),
         bench: query.has("bench"),
         autorun: query.has("run") || matches!(shared, Some(Ok(_))),
-        hub: query_param(&query, "hub")
-            .unwrap_or_else(|| DEFAULT_HUB.to_string())
-            .trim_end_matches('/')
-            .to_string(),
+        hub,
+        hub_problem,
         model,
         example: query_param(&query, "example"),
         preset: query_param(&query, "preset"),
@@ -169,6 +174,14 @@ pub fn install_content_security_policy(params: &PageParams) {
             let _ = head.append_child(&meta);
         }
     }
+}
+
+/// The host to ask about before loading `model_text` on a link's word: `None` for the page's
+/// own origin and the Hugging Face hub (and for a name that is no address: loading says why).
+pub fn needs_consent(params: &PageParams, model_text: &str) -> Option<String> {
+    let base = ModelLocation::parse(model_text).ok()?.base_url(&params.hub);
+    let page_origin = web_sys::window().and_then(|w| w.location().origin().ok());
+    crate::links::needs_consent(&base, page_origin.as_deref())
 }
 
 /// The origin of the model URL the page was opened with (`?model=` or a share link).

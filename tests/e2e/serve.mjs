@@ -270,7 +270,9 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': types[path.extname(name)] ?? 'application/octet-stream', 'content-length': body.length });
+    // Model files may be read from another origin (as the hub's are): the security test serves
+    // a model from a second server.
+    res.writeHead(200, { 'content-type': types[path.extname(name)] ?? 'application/octet-stream', 'content-length': body.length, 'access-control-allow-origin': '*' });
     res.end(body);
   });
   return new Promise((resolve) => {

@@ -24,6 +24,7 @@ fn saved_run() -> &'static RunRecord {
             model: &model,
             weights_sha256: "00ff".into(),
             device: "cpu".into(),
+            limits: patchbay::spec::Limits::default(),
         };
         let result = pollster::block_on(run(&spec, &context, &mut Progress::none())).unwrap();
         RunRecord {

@@ -66,6 +66,7 @@ fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
                 model,
                 weights_sha256: String::new(),
                 device: "cpu".into(),
+                limits: patchbay::spec::Limits::default(),
             };
             let spec = smaller(spec);
             let result = pollster::block_on(run(&spec, &context, &mut Progress::none()))

@@ -336,3 +336,78 @@ fn the_ioi_dataset_examples_run_where_their_heads_exist() {
         assert!(grid.values.iter().all(|v| v.is_finite()), "{name}");
     }
 }
+
+/// The value at a spec error's path (`experiment.loss.texts`, `prompts.answers[0][1]`).
+fn at_path<'v>(value: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    path.split('.').try_fold(value, |v, part| {
+        let (key, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(k, rest)| (k, rest));
+        let mut v = v.get(key)?;
+        for index in indices.split('[').filter(|s| !s.is_empty()) {
+            v = v.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+        Some(v)
+    })
+}
+
+#[test]
+fn every_kinds_parameter_errors_name_a_path_that_exists_in_the_spec() {
+    // Each kind's checked parameter, broken.
+    let broken: [(&str, serde_json::Value); 7] = [
+        ("targets", serde_json::json!([])),
+        ("top", serde_json::json!(0)),
+        ("max_rows", serde_json::json!(0)),
+        ("texts", serde_json::json!([])),
+        ("repeats", serde_json::json!(0)),
+        ("receivers", serde_json::json!({"heads": [], "input": "q"})),
+        ("keep", serde_json::json!([[99, 99], [99, 99]])),
+    ];
+    let mut named = std::collections::BTreeSet::new();
+    for path in examples() {
+        let original: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let Some((kind, _)) = original["experiment"]
+            .as_object()
+            .and_then(|m| m.iter().next())
+        else {
+            continue;
+        };
+        for (field, bad) in &broken {
+            let mut spec = original.clone();
+            let params = &mut spec["experiment"][kind.as_str()];
+            if params.get(*field).is_none() {
+                continue;
+            }
+            params[*field] = bad.clone();
+            let Err(e) = Spec::from_json(&spec.to_string()) else {
+                continue;
+            };
+            if !e.path.starts_with("experiment.") {
+                continue;
+            }
+            assert!(
+                at_path(&spec, &e.path).is_some(),
+                "{}: `{}` is not in the spec ({})",
+                path.display(),
+                e.path,
+                e.message
+            );
+            named.insert(kind.clone());
+        }
+    }
+    for kind in [
+        "activation_patching",
+        "attribution_patching",
+        "path_patching",
+        "edge_attribution_patching",
+        "loss",
+        "repetition",
+        "neuron_dla",
+    ] {
+        assert!(
+            named.contains(kind),
+            "no parameter error of {kind} was checked"
+        );
+    }
+}

@@ -26,6 +26,7 @@ fn run_json(model: &LoadedModel, spec: serde_json::Value) -> RunResult {
         model,
         weights_sha256: String::new(),
         device: "cpu".into(),
+        limits: patchbay::spec::Limits::default(),
     };
     pollster::block_on(run(&spec, &context, &mut Progress::none())).unwrap()
 }
@@ -36,6 +37,7 @@ fn run_err(spec: serde_json::Value) -> String {
         model: tiny(),
         weights_sha256: String::new(),
         device: "cpu".into(),
+        limits: patchbay::spec::Limits::default(),
     };
     pollster::block_on(run(&spec, &context, &mut Progress::none()))
         .unwrap_err()

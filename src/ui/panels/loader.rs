@@ -43,6 +43,8 @@ pub struct LoadControl {
     call: ModelCall,
     /// Where the load in flight puts the model.
     backend: StoredValue<Option<Backend>>,
+    /// A model a link names on another host, with that host: loaded only on a click.
+    pub asking: RwSignal<Option<(String, String)>>,
 }
 
 impl LoadControl {
@@ -56,6 +58,7 @@ impl LoadControl {
             timings: RwSignal::new(String::new()),
             call: ModelCall::new(state),
             backend: StoredValue::new(None),
+            asking: RwSignal::new(None),
         };
         Effect::new(move |_| {
             control.call.version();
@@ -76,6 +79,12 @@ impl LoadControl {
             .get()
             .map(|message| Failure::Input { message })
             .or_else(|| self.call.failure())
+    }
+
+    /// Shows "Load model from `host`?" for `model` instead of loading it.
+    pub fn ask(self, model: String, host: String) {
+        self.status.set(String::new());
+        self.asking.set(Some((model, host)));
     }
 
     /// Stops a load in progress.
@@ -255,8 +264,41 @@ pub fn ModelLoader() -> impl IntoView {
                     <input id="model-files" type="file" multiple accept=".json,.safetensors" on:change=start_files disabled=move || !ready()/>
                 </label>
             </div>
+            {params.hub_problem.clone().map(|problem| view! { <p id="hub-problem" class="error" role="alert">{problem}</p> })}
+            <LoadAsk/>
             <LoadStatus/>
         </section>
+    }
+}
+
+/// The question a link's model on another host waits behind.
+#[component]
+fn LoadAsk() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let control = expect_context::<LoadControl>();
+    let params = expect_context::<PageParams>();
+    move || {
+        let (model, host) = control.asking.get()?;
+        let params = params.clone();
+        let yes = move |_| {
+            control.asking.set(None);
+            control.start(state, params.clone(), ModelSource::Named(model.clone()));
+        };
+        let no = move |_| {
+            control.asking.set(None);
+            control
+                .status
+                .set("Not loaded. Choose a model above, or press Load to load the link's.".into());
+        };
+        Some(view! {
+            <div id="load-ask" class="ask" role="alertdialog" aria-labelledby="load-ask-question" aria-describedby="load-ask-why">
+                <p id="load-ask-question"><strong>"Load model from "<span class="host">{host.clone()}</span>"?"</strong></p>
+                <p id="load-ask-why">"This link names a model on a host other than this page and the Hugging Face hub. \
+                    That host will see your address, and what it serves is downloaded into this browser and run here."</p>
+                <button id="load-ask-yes" on:click=yes>"Load from "{host}</button>
+                <button id="load-ask-no" on:click=no>"Don't load"</button>
+            </div>
+        })
     }
 }
 

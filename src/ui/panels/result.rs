@@ -308,10 +308,14 @@ fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>
             }
         })
         .collect_view();
-    let cite = if url.is_empty() {
-        view! { <span>{source.clone()}</span> }.into_any()
-    } else {
-        view! { <a href=url target="_blank" rel="noopener">{source.clone()}</a> }.into_any()
+    // Checked when a spec is read, and again here: a history record is drawn as stored.
+    let cite = match crate::spec::published::link_url(&url) {
+        None => view! { <span>{source.clone()}</span> }.into_any(),
+        Some(url) => {
+            let url = url.to_string();
+            view! { <a href=url target="_blank" rel="noopener noreferrer">{source.clone()}</a> }
+                .into_any()
+        }
     };
     Some(view! {
         <figure class="published" id="published-values">
