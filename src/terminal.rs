@@ -13,6 +13,17 @@ pub fn is_unsafe(c: char) -> bool {
 
 /// `text` with every [`is_unsafe`] character written as `\u{…}`.
 pub fn safe(text: &str) -> Cow<'_, str> {
+    replace_unsafe(text, |code| format!("\\u{{{code:x}}}"))
+}
+
+/// JSON text with every [`is_unsafe`] character that JSON leaves raw (DEL, C1, bidi controls)
+/// written as a `\uXXXX` escape: the same JSON value, harmless on a terminal. (Those characters
+/// can only stand inside strings, where the escape means the same character.)
+pub fn safe_json(json: &str) -> Cow<'_, str> {
+    replace_unsafe(json, |code| format!("\\u{code:04x}"))
+}
+
+fn replace_unsafe(text: &str, escape: impl Fn(u32) -> String) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return Cow::Borrowed(text);
     }
@@ -20,27 +31,7 @@ pub fn safe(text: &str) -> Cow<'_, str> {
         text.chars()
             .map(|c| {
                 if is_unsafe(c) {
-                    format!("\\u{{{:x}}}", u32::from(c))
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
-
-/// JSON text with every [`is_unsafe`] character that JSON leaves raw (DEL, C1, bidi controls)
-/// written as a `\uXXXX` escape: the same JSON value, harmless on a terminal. (Those characters
-/// can only stand inside strings, where the escape means the same character.)
-pub fn safe_json(json: &str) -> Cow<'_, str> {
-    if !json.chars().any(is_unsafe) {
-        return Cow::Borrowed(json);
-    }
-    Cow::Owned(
-        json.chars()
-            .map(|c| {
-                if is_unsafe(c) {
-                    format!("\\u{:04x}", u32::from(c))
+                    escape(u32::from(c))
                 } else {
                     c.to_string()
                 }
