@@ -90,10 +90,13 @@ pub fn hub_origin(text: &str) -> Result<String, String> {
     }
 }
 
-/// The host to ask about before fetching `base` on a link's word: `None` when `base` is on the
-/// page's own origin or the Hugging Face hub.
+/// The host to ask about before fetching `base` on a link's word: `None` only when `base` is on
+/// the page's own origin or the Hugging Face hub. An address this cannot read (credentials, an
+/// odd host) is asked about whole: the question fails closed.
 pub fn needs_consent(base: &str, page_origin: Option<&str>) -> Option<String> {
-    let origin = origin(base)?;
+    let Some(origin) = origin(base) else {
+        return Some(base.to_string());
+    };
     let trusted = Some(origin.as_str()) == page_origin || origin == DEFAULT_HUB;
     (!trusted).then_some(origin)
 }
@@ -172,6 +175,11 @@ mod tests {
         assert_eq!(
             needs_consent("https://hf-mirror.com/gpt2/resolve/main/", page).as_deref(),
             Some("https://hf-mirror.com")
+        );
+        // Credentials in the address: not read as an origin, so asked about, never trusted.
+        assert_eq!(
+            needs_consent("https://huggingface.co@evil.example/m/", page).as_deref(),
+            Some("https://huggingface.co@evil.example/m/")
         );
     }
 }
