@@ -90,6 +90,19 @@ ensure_wasm_opt() {
   fi
 }
 
+# ruff (pinned) for ci/lint-exports, in a virtual environment under the cache.
+RUFF_VERSION=0.17.5
+LINT_VENV="$PATCHBAY_CACHE/lint-venv"
+export PATH="$LINT_VENV/bin:$PATH"
+
+ensure_python_linter() {
+  if ! ruff --version 2>/dev/null | grep -q " $RUFF_VERSION"; then
+    log "installing ruff $RUFF_VERSION (PyPI) into $LINT_VENV"
+    python3 -m venv "$LINT_VENV"
+    "$LINT_VENV/bin/pip" install -q "ruff==$RUFF_VERSION"
+  fi
+}
+
 ensure_lavapipe() {
   # Mesa's software Vulkan driver: the wgpu backend's tests run on it where there is no GPU.
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || apt_install mesa-vulkan-drivers libvulkan1

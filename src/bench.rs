@@ -11,6 +11,7 @@ use crate::model::Gpt2;
 use crate::rng::SplitMix64;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use web_time::Instant;
 
 /// One thing a user does with the model.
@@ -268,6 +269,64 @@ pub struct Timing {
     pub workload: Workload,
     pub median_s: f64,
     pub runs_s: Vec<f64>,
+}
+
+/// What a benchmark run reports, in the browser's Benchmark panel and `patchbay bench --json`
+/// alike (the browser adds where it ran, the command line its peak memory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub model: String,
+    /// The backend (`cpu`, `wgpu`).
+    pub device: String,
+    /// The GPU adapter and the browser (in a browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+    pub reps: usize,
+    /// Seconds to build the model (in a browser: its weights are made on the device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_model_s: Option<f64>,
+    /// The tab's WebAssembly memory, or the process's peak resident memory, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wasm_memory_mb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
+    /// Each workload's timing, by name.
+    pub cases: BTreeMap<String, Case>,
+}
+
+/// One workload's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub median_s: f64,
+    pub runs_s: Vec<f64>,
+}
+
+impl BenchReport {
+    /// The report of `timings` on `device`, `reps` runs each; the rest is for the caller to add.
+    pub fn new(device: impl ToString, reps: usize, timings: &[Timing]) -> Self {
+        Self {
+            model: "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights".into(),
+            device: device.to_string(),
+            adapter: None,
+            browser: None,
+            reps,
+            build_model_s: None,
+            wasm_memory_mb: None,
+            peak_rss_mb: None,
+            cases: timings
+                .iter()
+                .map(|t| {
+                    let case = Case {
+                        median_s: t.median_s,
+                        runs_s: t.runs_s.clone(),
+                    };
+                    (t.workload.name().to_string(), case)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Median of `reps` runs after `warmup` runs.

@@ -149,9 +149,6 @@ impl From<RunError> for Failure {
         match e {
             RunError::Spec(e) => e.into(),
             RunError::Experiment(e) => e.into(),
-            e @ RunError::UnequalLengths { .. } => Self::Experiment {
-                message: e.to_string(),
-            },
         }
     }
 }

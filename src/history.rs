@@ -8,7 +8,6 @@
 use crate::spec::RunResult;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
 
 /// The `format` field of history files.
 pub const HISTORY_FORMAT: &str = "patchbay-history";
@@ -200,26 +199,12 @@ pub fn check_run(run: &RunRecord) -> Result<(), (String, String)> {
     if values > MAX_VALUES {
         return fail(".result.grids", format!("more than {MAX_VALUES} values"));
     }
-    if let Some(name) = run.result.metrics.keys().find(|n| !is_result_name(n)) {
-        return fail(
-            &format!(".result.metrics.{name}"),
-            "not a result name".into(),
-        );
-    }
     Ok(())
 }
 
-/// `patch.resid_pre.normalised`, `pearson.z`: lowercase words, digits, `_` and dots.
-fn is_result_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 200
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
-}
-
 /// Why an import was refused; nothing was stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot import: {}{message}", at_path(path))]
 pub struct ImportError {
     pub path: String,
     pub message: String,
@@ -234,14 +219,11 @@ impl ImportError {
     }
 }
 
-impl fmt::Display for ImportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "cannot import: {}", self.message)
-        } else {
-            write!(f, "cannot import: at {}: {}", self.path, self.message)
-        }
+/// `at PATH: ` for a path inside the file, nothing for the whole.
+fn at_path(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("at {path}: ")
     }
 }
-
-impl std::error::Error for ImportError {}

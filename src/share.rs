@@ -6,7 +6,6 @@
 use crate::spec::{Spec, SpecError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::fmt;
 
 /// Inflated specs larger than this are refused (a spec is a few kilobytes).
 const MAX_SPEC_BYTES: usize = 1 << 20;
@@ -20,27 +19,15 @@ pub struct SharedRun {
 }
 
 /// Why a fragment is not a share link.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ShareError {
+    #[error("the link carries no experiment (`spec=` is missing)")]
     NoSpec,
+    #[error("the link's experiment is damaged ({0}); was it cut short when copied?")]
     Encoding(String),
+    #[error("the link's experiment is not valid: {0}")]
     Spec(SpecError),
 }
-
-impl fmt::Display for ShareError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoSpec => write!(f, "the link carries no experiment (`spec=` is missing)"),
-            Self::Encoding(e) => write!(
-                f,
-                "the link's experiment is damaged ({e}); was it cut short when copied?"
-            ),
-            Self::Spec(e) => write!(f, "the link's experiment is not valid: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ShareError {}
 
 impl SharedRun {
     /// The URL fragment (without `#`).

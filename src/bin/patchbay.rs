@@ -269,7 +269,7 @@ mod cli {
     }
 
     mod bench {
-        use patchbay::bench::{Inputs, Workload, time};
+        use patchbay::bench::{BenchReport, Inputs, Workload, time};
         use patchbay::device::Backend;
         use patchbay::failure::Failure;
         use patchbay::model::{Gpt2, Gpt2Config};
@@ -295,7 +295,7 @@ mod cli {
             let config = Gpt2Config::gpt2_small();
             let model = Gpt2::random(&config, 0, &device);
             let inputs = Inputs::new(config.vocab_size, 12345);
-            let mut cases = serde_json::Map::new();
+            let mut timings = vec![];
             for &workload in workloads {
                 let (warmup, reps) = workload.schedule(reps);
                 let timing = pollster::block_on(time(&model, &inputs, workload, warmup, reps))
@@ -306,18 +306,12 @@ mod cli {
                         other => other,
                     })?;
                 say!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
-                cases.insert(
-                    workload.name().to_string(),
-                    serde_json::json!({"median_s": timing.median_s, "runs_s": timing.runs_s}),
-                );
+                timings.push(timing);
             }
-            let value = serde_json::json!({
-                "model": "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights",
-                "device": backend.to_string(),
-                "reps": reps,
-                "peak_rss_mb": peak_rss_mb(),
-                "cases": cases,
-            });
+            let value = BenchReport {
+                peak_rss_mb: Some(peak_rss_mb()),
+                ..BenchReport::new(backend, reps, &timings)
+            };
             if let Some(path) = json {
                 super::write(&path, serde_json::to_string_pretty(&value).expect("json"))?;
             }

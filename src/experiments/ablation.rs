@@ -1,9 +1,10 @@
 //! Ablation: knock out heads, MLP layers or neurons (zero, mean or resample) one at a time.
 
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::patching::default_max_rows;
 use super::sweep::{Cell, Sweep};
-use super::{Checked, ExperimentError, GridKind, GridName, Needs, Output, Progress, PromptSet};
+use super::{ExperimentError, GridKind, GridName, MetricName, Needs, Output, Progress, PromptSet};
 use crate::hooks::{AnyRank, BlockHook, HookPoint};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
@@ -52,12 +53,30 @@ pub struct Params {
     pub max_rows: usize,
 }
 
-impl Checked for Params {
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Ablation (knock components out)",
+        what: "Knocks out one component at a time on the clean prompts — sets its output to zero, to its mean over the batch, or to its value on a corrupted prompt (resample) — and measures the metric. Optionally only at one position, as the IOI demo knocks out a name mover at the last token.",
+        read: "Values far from the clean metric mark components the model needs. Zero ablation can push activations off their usual range; mean and resample ablation are gentler. Backup heads can hide a component's importance: the IOI name mover 9.9 alone costs little.",
+        paper: "Wang et al. 2022, Interpretability in the Wild (knock-outs); Chan et al. 2022, Causal Scrubbing (resampling)",
+        url: "https://arxiv.org/abs/2211.00593",
+    };
+    const NEEDS: Needs = Needs::Clean;
+
     fn needs(&self) -> Needs {
         match self.ablation {
             AblationKind::Resample => Needs::CleanAndCorrupted,
             AblationKind::Zero | AblationKind::Mean => Needs::Clean,
         }
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -217,16 +236,17 @@ pub async fn run(
         metric: prompts.metric,
         max_rows,
     };
+    let name = GridKind::Ablate(kind, target.into());
+    progress.filling(GridName::raw(name), &axes, &shape);
     let values = sweep.run(&cells, progress).await?;
     let mut per_prompt_axes = axes.clone();
     per_prompt_axes.push("prompt");
     let mut per_prompt_shape = shape;
     per_prompt_shape.push(prompts.answers().len());
     let per_prompt = Grid::new(&per_prompt_axes, per_prompt_shape, values);
-    let name = GridKind::Ablate(kind, target.into());
     let mut output = Output::default();
     output.grid(GridName::raw(name), per_prompt.mean_last_axis());
     output.grid(GridName::per_prompt(name), per_prompt);
-    output.metric("clean", clean.metric);
+    output.metric(MetricName::Clean, clean.metric);
     Ok(output)
 }

@@ -2,11 +2,12 @@
 //! pass. `attr = ∂metric/∂act` on the corrupted run `× (clean_act − corrupted_act)`.
 
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::patching::{default_max_rows, patch_targets};
 use super::readback::read;
 use super::{
-    AttributionTarget, Checked, ExperimentError, GridKind, GridName, Needs, Output, ParamError,
+    AttributionTarget, ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError,
     Progress, PromptSet,
 };
 use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
@@ -35,10 +36,15 @@ fn default_targets() -> Vec<AttributionTarget> {
     AttributionTarget::DEFAULT.to_vec()
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::CleanAndCorrupted
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Attribution patching",
+        what: "Estimates every activation patch at once from one forward and one backward pass: the metric's gradient on the corrupted run times the difference between the clean and corrupted activations.",
+        read: "With the comparison on, each estimate is plotted against the real patch with its Pearson r. Attention outputs and head values usually agree well; MLP outputs and the residual stream less, where the metric is far from linear in the activation.",
+        paper: "Nanda 2023, Attribution Patching: Activation Patching At Industrial Scale",
+        url: "https://www.neelnanda.io/mechanistic-interpretability/attribution-patching",
+    };
+    const NEEDS: Needs = Needs::CleanAndCorrupted;
 
     fn check(&self) -> Result<(), ParamError> {
         let field = "targets".to_string();
@@ -56,6 +62,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -81,7 +96,7 @@ pub async fn run(
                 .map(|v| v - actual.corrupted)
                 .collect();
             output.metric(
-                format!("pearson.{}", target.as_str()),
+                MetricName::Pearson(*target),
                 pearson(&estimate.values, &effect),
             );
             output.extend(actual.into_output(target.patch_target()));

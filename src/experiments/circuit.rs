@@ -1,8 +1,9 @@
 //! A circuit: keep only some heads and mean-ablate every other head's output.
 
+use super::kind::{About, ExperimentKind};
 use super::readback::read;
 use super::{
-    Checked, ExperimentError, Grid, GridKind, GridName, Needs, Output, Progress, PromptSet,
+    ExperimentError, Grid, GridKind, GridName, MetricName, Needs, Output, Progress, PromptSet,
 };
 use crate::hooks::{Action, BlockHook, HookPoint, Intervention, InterventionHooks, Values};
 use crate::model::Gpt2;
@@ -15,9 +16,23 @@ pub struct Params {
     pub keep: Vec<[usize; 2]>,
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::Clean
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Circuit (keep only some heads)",
+        what: "Keeps only the heads you name and replaces every other head's output by its mean over the clean prompts: how much of the task does the circuit alone perform?",
+        read: "Compare the circuit's metric with the full model's (clean). Wang et al.'s IOI circuit keeps most of GPT-2 small's logit difference; a circuit missing a key class of heads (the name movers, say) loses most of it.",
+        paper: "Wang et al. 2022, Interpretability in the Wild",
+        url: "https://arxiv.org/abs/2211.00593",
+    };
+    const NEEDS: Needs = Needs::Clean;
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -36,7 +51,7 @@ pub async fn run(
         GridName::per_prompt(GridKind::Circuit),
         Grid::new(&["prompt"], vec![n], per_prompt),
     );
-    output.metric("circuit", value);
+    output.metric(MetricName::Circuit, value);
     Ok(output)
 }
 

@@ -14,10 +14,11 @@
 
 use super::attribution::ProbeHooks;
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::readback::read;
 use super::{
-    Checked, ExperimentError, GridKind, GridName, Needs, Output, ParamError, Progress, PromptSet,
+    ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError, Progress, PromptSet,
 };
 use crate::hooks::{ActivationCache, BlockHook, CacheHooks, HookPoint};
 use crate::model::Gpt2;
@@ -38,10 +39,15 @@ fn default_top() -> usize {
     50
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::CleanAndCorrupted
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Edge attribution patching",
+        what: "Scores every edge of the model's graph — from the embeddings, each head and each MLP to every later head's query, key and value input, every MLP and the logits — with one backward pass: the attribution-patching estimate of patching that single connection.",
+        read: "The strongest edges, drawn as a graph, sketch a circuit in seconds. They are linear estimates: confirm the ones you build on with path patching.",
+        paper: "Syed, Rager and Conmy 2023, Attribution Patching Outperforms Automated Circuit Discovery",
+        url: "https://arxiv.org/abs/2310.10348",
+    };
+    const NEEDS: Needs = Needs::CleanAndCorrupted;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.top == 0 {
@@ -51,6 +57,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -254,8 +269,8 @@ pub async fn run(
             scores,
         ),
     );
-    output.metric("clean", clean_sum / n as f32);
-    output.metric("corrupted", corrupted_sum / n as f32);
+    output.metric(MetricName::Clean, clean_sum / n as f32);
+    output.metric(MetricName::Corrupted, corrupted_sum / n as f32);
     Ok(output)
 }
 
@@ -420,11 +435,7 @@ impl Graph<'_> {
         let z: Tensor<4> = self.delta(HookPoint::z(l))?;
         let [batch, pos, n_head, d_head] = z.dims();
         let d_model = n_head * d_head;
-        let w_o = attn
-            .c_proj
-            .weight
-            .val()
-            .reshape([1, n_head, d_head, d_model]);
+        let w_o = attn.w_o().reshape([1, n_head, d_head, d_model]);
         // [head, batch·pos, d_head] × [head, d_head, d_model]
         let z = z
             .permute([2, 0, 1, 3])
@@ -447,23 +458,19 @@ impl Graph<'_> {
         let scale1: Tensor<3> = Self::get(self.corrupted, hook(BlockHook::Ln1Scale))?;
         let normalized1: Tensor<3> = Self::get(self.corrupted, hook(BlockHook::Ln1Normalized))?;
         let [batch, pos, d_model] = normalized1.dims();
-        let gamma1 = block.ln_1.weight.val().reshape([1, 1, 1, d_model]);
-        let w_qkv = block.attn.c_attn.weight.val(); // [d_model, 3·d_model]
-        let n_head = block.attn.n_head;
+        let gamma1 = block.ln_1.w().reshape([1, 1, 1, d_model]);
+        let attn = &block.attn;
+        let n_head = attn.n_head;
         let d_head = d_model / n_head;
         let mut rows = vec![];
-        for (i, input) in [BlockHook::Q, BlockHook::K, BlockHook::V]
-            .into_iter()
-            .enumerate()
-        {
+        for (input, w) in [
+            (BlockHook::Q, attn.w_q()),
+            (BlockHook::K, attn.w_k()),
+            (BlockHook::V, attn.w_v()),
+        ] {
             let g: Tensor<4> = grad(hook(input))?; // [batch, pos, head, d_head]
-            // W[:, h, :] as [head, d_head, d_model], so that g_h · W_hᵀ is a matmul.
-            let w = w_qkv
-                .clone()
-                .narrow(1, i * d_model, d_model)
-                .reshape([d_model, n_head, d_head])
-                .permute([1, 2, 0])
-                .reshape([1, n_head, d_head, d_model]);
+            // W_h transposed, [head, d_head, d_model], so that g_h · W_hᵀ is a matmul.
+            let w = w.swap_dims(1, 2).reshape([1, n_head, d_head, d_model]);
             let g = g.permute([0, 2, 1, 3]); // [batch, head, pos, d_head]
             let g_normalized = g.matmul(w) * gamma1.clone(); // [batch, head, pos, d_model]
             let g_x = layer_norm_backward(

@@ -2,10 +2,10 @@
 //! presence penalties, logit bias, banned tokens, temperature, top-k, top-p, seeded sampling,
 //! an optional KV cache, and interventions active at every step.
 
+use super::kind::{About, ExperimentKind};
 use super::readback::read;
-use super::{Checked, ExperimentError, Needs, Output, Progress, PromptInput, PromptSet};
+use super::{ExperimentError, GenerationName, Needs, Output, Progress, PromptInput, PromptSet};
 use crate::hooks::{Action, Intervention, InterventionHooks};
-use crate::loading::END_OF_TEXT;
 use crate::model::{Gpt2, KvCache};
 use crate::rng::SplitMix64;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -26,9 +26,23 @@ pub struct Params {
     pub interventions: Vec<Intervention>,
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::NoPrompts
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Generation",
+        what: "Continues your prompt one token at a time with the controls of Hugging Face's generate: temperature (0 picks the most likely token), top-k and nucleus (top-p) sampling, repetition, frequency and presence penalties, banned tokens and logit bias. The same seed gives the same continuation.",
+        read: "Hover or focus a generated token for the probability the model gave it and the runners-up. Greedy decoding of a small model loops quickly (see the repetition preset); penalties and sampling break the loop at the cost of fidelity to the model's own distribution.",
+        paper: "Holtzman et al. 2019, The Curious Case of Neural Text Degeneration (nucleus sampling)",
+        url: "https://arxiv.org/abs/1904.09751",
+    };
+    const NEEDS: Needs = Needs::NoPrompts;
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -48,10 +62,10 @@ pub async fn run(
         seed: prompts.seed,
         ..params.generation.clone()
     };
-    progress.start_generation("default");
+    progress.start_generation(GenerationName::Default);
     let generation = generate(model, &ids, &config, &params.interventions, progress).await?;
     Ok(Output {
-        generations: vec![("default".into(), ids, generation)],
+        generations: vec![(GenerationName::Default, ids, generation)],
         ..Output::default()
     })
 }
@@ -339,7 +353,7 @@ pub async fn generate(
         generated.push(token);
         let go_on = progress.token(&step);
         steps.push(step);
-        if !go_on || (config.stop_at_eos && token == END_OF_TEXT) {
+        if !go_on || (config.stop_at_eos && token == model.config.eos_token_id) {
             break;
         }
     }

@@ -28,8 +28,10 @@ pub mod nullable {
         Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
     }
 
-    pub fn float_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f32>, D::Error> {
-        let values = BTreeMap::<String, Option<f32>>::deserialize(d)?;
+    pub fn float_map<'de, D: Deserializer<'de>, K: Deserialize<'de> + Ord>(
+        d: D,
+    ) -> Result<BTreeMap<K, f32>, D::Error> {
+        let values = BTreeMap::<K, Option<f32>>::deserialize(d)?;
         Ok(values
             .into_iter()
             .map(|(k, v)| (k, v.unwrap_or(f32::NAN)))

@@ -10,15 +10,17 @@
 //!   `decompose_resid` and per-head results use this one.
 
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{
-    Checked, ExperimentError, GridKind, GridName, LensGrid, LensStackName, Needs, Output, Progress,
-    PromptSet,
+    ExperimentError, GridKind, GridName, LensGrid, LensStackName, MetricName, Needs, Output,
+    Progress, PromptSet,
 };
 use crate::hooks::{ActivationCache, BlockHook, HookPoint, NoHooks};
 use crate::model::Gpt2;
 use burn::tensor::{Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
 /// A stack of residual components `[component, prompt, d_model]` and its logit differences.
 struct LensStack {
@@ -108,12 +110,30 @@ impl Lens<'_> {
 
 /// Logit lens, `decompose_resid` and per-head direct logit attribution: the spec's
 /// `logit_lens`, which has no parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Params;
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::Clean
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Logit lens and direct logit attribution",
+        what: "Reads the residual stream after each layer through the final LayerNorm and the unembedding, as if the model stopped there; and splits the final stream into what each layer and each head wrote (direct logit attribution).",
+        read: "The accumulated residual's logit difference by layer shows where the answer appears (in IOI, a jump at 9_mid). Per-head attribution names the heads that write it directly: large positive for the name movers, negative for the negative name movers.",
+        paper: "nostalgebraist 2020, interpreting GPT: the logit lens; Elhage et al. 2021, A Mathematical Framework for Transformer Circuits",
+        url: "https://www.lesswrong.com/posts/AcKRB8wDpdaN6v6ru/interpreting-gpt-the-logit-lens",
+    };
+    const NEEDS: Needs = Needs::Clean;
+
+    fn without_parameters() -> Option<Self> {
+        Some(Params)
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -129,7 +149,7 @@ pub async fn run(
     let lens = logit_lens(model, prompts).await?;
     let mut output = Output::default();
     let name = |grid| GridKind::Lens(grid);
-    output.metric("clean", lens.clean);
+    output.metric(MetricName::Clean, lens.clean);
     output.grid(
         GridName::raw(name(LensGrid::Directions)),
         lens.logit_diff_directions,
@@ -252,13 +272,7 @@ async fn logit_lens(model: &Gpt2, prompts: &PromptSet<'_>) -> Result<LensResult,
             .narrow(1, pos - 1, 1)
             .reshape([b, n_head, d_head])
             .swap_dims(0, 1); // [head, prompt, d_head]
-        let w_o =
-            model.h[layer]
-                .attn
-                .c_proj
-                .weight
-                .val()
-                .reshape([n_head, d_head, model.config.n_embd]); // [head, d_head, d_model]
+        let w_o = model.h[layer].attn.w_o(); // [head, d_head, d_model]
         let per_head = z_last.matmul(w_o); // [head, prompt, d_model]
         for head in 0..n_head {
             heads.push(

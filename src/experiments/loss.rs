@@ -1,9 +1,10 @@
 //! Per-token loss: how surprised the model is by each next token of a text (the quantity
 //! language-model comparisons such as LN-free GPT-2 report, as a mean).
 
+use super::kind::{About, ExperimentKind};
 use super::readback::read;
 use super::{
-    Checked, ExperimentError, Grid, GridKind, GridName, Needs, Output, ParamError, Progress,
+    ExperimentError, Grid, GridKind, GridName, MetricName, Needs, Output, ParamError, Progress,
     PromptInput, PromptSet,
 };
 use crate::model::Gpt2;
@@ -24,10 +25,15 @@ fn yes() -> bool {
     true
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::NoPrompts
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Per-token loss",
+        what: "The model's surprise at each next token of your texts: minus the log-probability it gave the token that came.",
+        read: "Compare two models on the same texts (the LN-free preset compares GPT-2 without LayerNorm against its control), or find where a text surprises the model.",
+        paper: "Heimersheim 2024, You can remove GPT2's LayerNorm by fine-tuning",
+        url: "https://arxiv.org/abs/2409.13710",
+    };
+    const NEEDS: Needs = Needs::NoPrompts;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.texts.is_empty() {
@@ -37,6 +43,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -82,7 +97,7 @@ pub async fn run(
         GridName::raw(GridKind::Loss),
         Grid::new(&["text", "pos"], vec![rows.len(), width], values),
     );
-    output.metric("loss", mean as f32);
+    output.metric(MetricName::Loss, mean as f32);
     Ok(output)
 }
 

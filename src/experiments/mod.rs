@@ -10,16 +10,19 @@
 //! ```
 //!
 //! `Params` is the experiment's part of the spec (`spec::Experiment` holds one per kind) and
-//! implements [`Checked`]; `Output` names its grids with [`GridName`]. The shared pieces:
+//! implements [`ExperimentKind`]: its title and help, the prompts it reads, its checks and its
+//! `run`; `Output` names its grids with [`GridName`]. The shared pieces:
 //! [`PromptSet`] (prompts, answers, metric, the cached clean and corrupted runs), [`Sweep`]
 //! (the one patching routine), [`Progress`].
 
 pub mod ablation;
 pub mod attribution;
 pub mod circuit;
+pub mod direction;
 pub mod eap;
 pub mod generation;
 mod grid;
+mod kind;
 pub mod lens;
 pub mod loss;
 mod metric;
@@ -35,17 +38,43 @@ pub mod steering;
 mod sweep;
 mod top;
 
+/// The registry: every experiment kind, in the order the form lists them, as
+/// `name_in_a_spec => Variant(module)`. Calls `$then!` with the list, so that each layer derives
+/// its own dispatch from this one place (`spec::experiment`, the grid names in `output`, the
+/// browser's form). A new kind is its module (above) and one line here.
+macro_rules! for_each_kind {
+    ($then:ident) => {
+        $then! {
+            activation_patching => ActivationPatching(patching),
+            ablation => Ablation(ablation),
+            circuit => Circuit(circuit),
+            logit_lens => LogitLens(lens),
+            attribution_patching => AttributionPatching(attribution),
+            path_patching => PathPatching(path),
+            edge_attribution_patching => EdgeAttributionPatching(eap),
+            neuron_dla => NeuronDla(neurons),
+            loss => Loss(loss),
+            repetition => Repetition(repetition),
+            generation => Generation(generation),
+            steering => Steering(steering),
+            direction => Direction(direction),
+        }
+    };
+}
+pub(crate) use for_each_kind;
+
 pub use ablation::{AblationKind, AblationTarget};
 pub use generation::{Generation, GenerationConfig, Step, generate};
 pub use grid::Grid;
 pub use grid::nullable as grid_nullable;
+pub use kind::{About, ExperimentKind};
 pub use metric::{AnswerPair, Metric, last_position};
 pub use output::{
-    AblationUnit, AttributionTarget, GridKind, GridName, LensGrid, LensStackName, Output,
-    UnknownGridName, Variant,
+    AblationUnit, AttributionTarget, GenerationName, GridKind, GridName, LensGrid, LensStackName,
+    MetricName, Output, UnknownGridName, UnknownName, Variant,
 };
 pub use patching::PatchTarget;
-pub use progress::{Progress, ProgressUpdate, TokenUpdate};
+pub use progress::{Filling, Progress, ProgressUpdate, TokenUpdate};
 pub use prompts::{CachedRun, PromptInput, PromptSet};
 pub use readback::{read, yield_to_browser};
 pub use steering::{SteeringVector, steering_vector};
@@ -61,17 +90,8 @@ pub enum ExperimentError {
     /// The prompts cannot be run.
     #[error(transparent)]
     Input(#[from] InputError),
-    /// Clean and corrupted prompt `index` tokenise to different lengths.
-    #[error(
-        "clean and corrupted prompt {index} must have the same number of tokens: clean has {} {clean:?}, corrupted has {} {corrupted:?}",
-        clean.len(),
-        corrupted.len()
-    )]
-    UnequalLengths {
-        index: usize,
-        clean: Vec<u32>,
-        corrupted: Vec<u32>,
-    },
+    #[error(transparent)]
+    UnequalLengths(#[from] UnequalLengths),
     /// Prompt, answer and corrupted-prompt counts differ.
     #[error("{0}")]
     Counts(String),
@@ -92,6 +112,47 @@ pub enum ExperimentError {
     Cancelled,
 }
 
+/// Clean and corrupted prompt `index` tokenise to different lengths: patching needs them
+/// position by position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "clean and corrupted prompt {index} must have the same number of tokens, position by position:\n  clean ({} tokens):     {}\n  corrupted ({} tokens): {}",
+    clean.len(),
+    show(clean, texts, 0),
+    corrupted.len(),
+    show(corrupted, texts, 1)
+)]
+pub struct UnequalLengths {
+    pub index: usize,
+    pub clean: Vec<u32>,
+    pub corrupted: Vec<u32>,
+    /// Each token's text (clean, corrupted), once a tokenizer has named them.
+    pub texts: Option<[Vec<String>; 2]>,
+}
+
+impl UnequalLengths {
+    /// The same, each token named by `texts` (`tokenizer.token_texts`).
+    pub fn named(self, texts: impl Fn(&[u32]) -> Vec<String>) -> Self {
+        let named = [texts(&self.clean), texts(&self.corrupted)];
+        Self {
+            texts: Some(named),
+            ..self
+        }
+    }
+}
+
+/// The tokens of one side (0 clean, 1 corrupted): their texts quoted, or their ids.
+fn show(ids: &[u32], texts: &Option<[Vec<String>; 2]>, side: usize) -> String {
+    match texts {
+        Some(texts) => texts[side]
+            .iter()
+            .map(|t| format!("{t:?}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
+    }
+}
+
 /// Which prompts an experiment needs from the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
@@ -109,14 +170,4 @@ pub struct ParamError {
     /// The field, relative to the experiment's parameters (`targets`).
     pub field: String,
     pub message: String,
-}
-
-/// What every experiment's parameters say before it runs.
-pub trait Checked {
-    fn needs(&self) -> Needs;
-
-    /// Checks that need no model.
-    fn check(&self) -> Result<(), ParamError> {
-        Ok(())
-    }
 }

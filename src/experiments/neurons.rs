@@ -3,11 +3,12 @@
 //! anchored-bias study of GPT-2's multiple-choice answers (which neurons push towards "A")
 //! reads these.
 
+use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::readback::read;
 use super::top::largest;
 use super::{
-    AnswerPair, Checked, ExperimentError, Grid, GridKind, GridName, Metric, Needs, Output,
+    AnswerPair, ExperimentError, Grid, GridKind, GridName, Metric, MetricName, Needs, Output,
     ParamError, Progress, PromptSet,
 };
 use crate::hooks::{BlockHook, HookPoint};
@@ -28,10 +29,15 @@ fn twenty() -> usize {
     20
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::Clean
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Neuron attribution",
+        what: "Reads every MLP neuron's output (its activation times its row of W_out) through the final LayerNorm and the unembedding, onto the difference between the two answers: each neuron's direct contribution to the logit difference.",
+        read: "The table lists the neurons that write most (largest |activation| times the size of their output vector) with their direct effect. In the multiple-choice preset, late-layer neurons with a large positive effect are those pulling the answer towards \"A\".",
+        paper: "Geva et al. 2022, Transformer Feed-Forward Layers Build Predictions by Promoting Concepts in the Vocabulary Space; Li and Gao 2024, Anchored Answers",
+        url: "https://arxiv.org/abs/2203.14680",
+    };
+    const NEEDS: Needs = Needs::Clean;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.top == 0 {
@@ -41,6 +47,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -80,7 +95,7 @@ pub async fn run(
             .get::<3>(point)
             .map(last_position)
             .ok_or(ExperimentError::MissingActivation(point))?; // [prompt, d_mlp]
-        let w_out = model.h[layer].mlp.c_proj.weight.val(); // [d_mlp, d_model]
+        let w_out = model.h[layer].mlp.w_out(); // [d_mlp, d_model]
         let centred = w_out.clone() - w_out.clone().mean_dim(1);
         // Each neuron's value vector read by each prompt's direction: [prompt, d_mlp].
         let read_out = directions.clone().matmul(centred.transpose());
@@ -128,7 +143,7 @@ pub async fn run(
         Grid::new(&["layer", "neuron"], vec![n_layer, d_mlp], dla),
     );
     output.grid(GridName::raw(GridKind::Neurons(NeuronGrid::Top)), top);
-    output.metric("clean", run.metric);
+    output.metric(MetricName::Clean, run.metric);
     Ok(output)
 }
 

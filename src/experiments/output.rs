@@ -19,9 +19,9 @@ use std::str::FromStr;
 pub struct Output {
     pub grids: Vec<(GridName, Grid)>,
     /// Scalars: `clean`, `corrupted`, `circuit`, `pearson.z`...
-    pub metrics: Vec<(String, f32)>,
-    /// Continuations by name (`default`, `unsteered`, `steered`) with their prompt's ids.
-    pub generations: Vec<(String, Vec<u32>, Generation)>,
+    pub metrics: Vec<(MetricName, f32)>,
+    /// Continuations by name with their prompt's ids.
+    pub generations: Vec<(GenerationName, Vec<u32>, Generation)>,
 }
 
 impl Output {
@@ -29,8 +29,8 @@ impl Output {
         self.grids.push((name, grid));
     }
 
-    pub fn metric(&mut self, name: impl Into<String>, value: f32) {
-        self.metrics.push((name.into(), value));
+    pub fn metric(&mut self, name: MetricName, value: f32) {
+        self.metrics.push((name, value));
     }
 
     /// Appends `other`'s results (a later value of a metric replaces an earlier one when read
@@ -41,6 +41,141 @@ impl Output {
         self.generations.extend(other.generations);
     }
 }
+
+/// A scalar result, named as in the oracle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricName {
+    /// The metric on the clean prompts (mean over prompts).
+    Clean,
+    /// The metric on the corrupted prompts.
+    Corrupted,
+    /// Path patching's base run: the prompts the senders are patched into.
+    Base,
+    /// The metric with only a circuit's heads kept.
+    Circuit,
+    /// The mean per-token loss of texts.
+    Loss,
+    /// Pearson r between attribution patching's estimate and activation patching:
+    /// `pearson.<target>`.
+    Pearson(AttributionTarget),
+    /// A scalar a kind names itself, in its `ExperimentKind::METRICS`.
+    Named(&'static str),
+}
+
+impl MetricName {
+    /// Every name.
+    pub fn all() -> impl Iterator<Item = Self> {
+        [
+            Self::Clean,
+            Self::Corrupted,
+            Self::Base,
+            Self::Circuit,
+            Self::Loss,
+        ]
+        .into_iter()
+        .chain(AttributionTarget::ALL.map(Self::Pearson))
+        .chain(declared_metrics().map(Self::Named))
+    }
+}
+
+impl fmt::Display for MetricName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Clean => f.write_str("clean"),
+            Self::Corrupted => f.write_str("corrupted"),
+            Self::Base => f.write_str("base"),
+            Self::Circuit => f.write_str("circuit"),
+            Self::Loss => f.write_str("loss"),
+            Self::Pearson(target) => write!(f, "pearson.{}", target.as_str()),
+            Self::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A continuation, named as the run writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GenerationName {
+    /// A generation experiment's one continuation.
+    Default,
+    /// Steering's continuation without the vector, then with it.
+    Unsteered,
+    Steered,
+}
+
+impl GenerationName {
+    pub const ALL: [Self; 3] = [Self::Default, Self::Unsteered, Self::Steered];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Unsteered => "unsteered",
+            Self::Steered => "steered",
+        }
+    }
+}
+
+impl fmt::Display for GenerationName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A result name this build does not write: `kind` (`metric`, `continuation`) and the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{1}` is not a {0} name of this Patchbay")]
+pub struct UnknownName(pub &'static str, pub String);
+
+impl FromStr for MetricName {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::all()
+            .find(|name| name.to_string() == text)
+            .ok_or_else(|| UnknownName("metric", text.to_string()))
+    }
+}
+
+impl FromStr for GenerationName {
+    type Err = UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|name| name.as_str() == text)
+            .ok_or_else(|| UnknownName("continuation", text.to_string()))
+    }
+}
+
+/// Written as their text, ordered as their text (as the maps keyed by them always listed).
+macro_rules! named_as_text {
+    ($($name:ty),+) => {$(
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.to_string().cmp(&other.to_string())
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
+}
+named_as_text!(GridName, MetricName, GenerationName);
 
 /// Which view of a result a grid is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,6 +344,8 @@ pub enum GridKind {
     Repetition(RepetitionGrid),
     /// Direct logit attribution of MLP neurons: `neurons.<grid>`.
     Neurons(NeuronGrid),
+    /// A grid a kind names itself, in its `ExperimentKind::GRIDS` (`attn.pattern`).
+    Named(&'static str),
 }
 
 /// A grid's name: `kind` and `variant`, written as in the oracle.
@@ -283,6 +420,7 @@ impl fmt::Display for GridName {
             GridKind::Loss => write!(f, "loss.per_token{dotted}"),
             GridKind::Repetition(grid) => write!(f, "repeat.{}{dotted}", grid.as_str()),
             GridKind::Neurons(grid) => write!(f, "neurons.{}{dotted}", grid.as_str()),
+            GridKind::Named(name) => write!(f, "{name}{dotted}"),
             GridKind::Path(PathGrid::FinalResid) => write!(f, "path.head_to_final_resid{dotted}"),
             GridKind::Path(PathGrid::Receivers(input)) => {
                 write!(f, "path.head_to_receivers.{}{dotted}", input.as_str())
@@ -291,21 +429,31 @@ impl fmt::Display for GridName {
     }
 }
 
-/// A name this build does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownGridName(pub String);
+macro_rules! declared_names {
+    ($($name:ident => $kind:ident($module:ident),)+) => {
+        /// Every grid name the kinds declare themselves.
+        fn declared_grids() -> impl Iterator<Item = &'static str> {
+            [$(<super::$module::Params as super::ExperimentKind>::GRIDS,)+]
+                .into_iter()
+                .flatten()
+                .copied()
+        }
 
-impl fmt::Display for UnknownGridName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not a result name (no grid of this Patchbay is called so)",
-            self.0
-        )
-    }
+        /// Every scalar name the kinds declare themselves.
+        fn declared_metrics() -> impl Iterator<Item = &'static str> {
+            [$(<super::$module::Params as super::ExperimentKind>::METRICS,)+]
+                .into_iter()
+                .flatten()
+                .copied()
+        }
+    };
 }
+crate::experiments::for_each_kind!(declared_names);
 
-impl std::error::Error for UnknownGridName {}
+/// A name this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a result name (no grid of this Patchbay is called so)")]
+pub struct UnknownGridName(pub String);
 
 impl FromStr for GridName {
     type Err = UnknownGridName;
@@ -366,37 +514,12 @@ impl GridName {
         kinds.extend(RepetitionGrid::ALL.map(GridKind::Repetition));
         kinds.extend(NeuronGrid::ALL.map(GridKind::Neurons));
         kinds.extend(HeadInput::ALL.map(|i| GridKind::Path(PathGrid::Receivers(i))));
+        kinds.extend(declared_grids().map(GridKind::Named));
         kinds.into_iter().flat_map(move |kind| {
             variants
                 .into_iter()
                 .map(move |variant| GridName { kind, variant })
         })
-    }
-}
-
-/// Ordered as their names are, so that maps keyed by them list in the order they always have.
-impl Ord for GridName {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.to_string().cmp(&other.to_string())
-    }
-}
-
-impl PartialOrd for GridName {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Serialize for GridName {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for GridName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -419,6 +542,23 @@ mod tests {
         let texts: std::collections::BTreeSet<String> =
             names.iter().map(|n| n.to_string()).collect();
         assert_eq!(texts.len(), names.len(), "two names write the same text");
+    }
+
+    #[test]
+    fn metric_and_continuation_names_read_back_as_themselves() {
+        for name in MetricName::all() {
+            assert_eq!(name.to_string().parse::<MetricName>(), Ok(name));
+        }
+        assert_eq!(
+            MetricName::Pearson(AttributionTarget::ZByPos).to_string(),
+            "pearson.z_by_pos"
+        );
+        assert!("pearson.nothing".parse::<MetricName>().is_err());
+        for name in GenerationName::ALL {
+            assert_eq!(name.as_str().parse::<GenerationName>(), Ok(name));
+        }
+        let json = serde_json::to_string(&GenerationName::Steered).unwrap();
+        assert_eq!(json, r#""steered""#);
     }
 
     #[test]

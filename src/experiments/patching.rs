@@ -2,9 +2,10 @@
 //! clean activation at one index, record the metric. Every target is a preset of [`Sweep`].
 
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::sweep::{Cell, Sweep};
 use super::{
-    Checked, ExperimentError, GridKind, GridName, Needs, Output, ParamError, Progress, PromptSet,
+    ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError, Progress, PromptSet,
 };
 use crate::hooks::{BlockHook, HookPoint};
 use crate::model::Gpt2;
@@ -203,10 +204,15 @@ pub fn default_max_rows() -> usize {
     64
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::CleanAndCorrupted
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Activation patching",
+        what: "Runs the corrupted prompts and puts back one activation from the clean run at a time (a layer's residual stream at one position, a head's output, ...). Where putting one piece back restores the clean answer, that piece carries the information the corruption removed.",
+        read: "Read the normalised grids: 1 means the patch restores the clean metric fully, 0 means it does nothing. In IOI, the residual stream at the second name (S2) matters early and at the last position late: the information moves between layers 7 and 9.",
+        paper: "Meng et al. 2022, Locating and Editing Factual Associations in GPT (causal tracing); Heimersheim and Nanda, How to use and interpret activation patching",
+        url: "https://arxiv.org/abs/2404.15255",
+    };
+    const NEEDS: Needs = Needs::CleanAndCorrupted;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.targets.is_empty() || self.max_rows == 0 {
@@ -216,6 +222,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -256,8 +271,8 @@ impl PatchingResult {
         );
         output.grid(GridName::per_prompt(kind), self.per_prompt);
         output.grid(GridName::raw(kind), self.raw);
-        output.metric("clean", self.clean);
-        output.metric("corrupted", self.corrupted);
+        output.metric(MetricName::Clean, self.clean);
+        output.metric(MetricName::Corrupted, self.corrupted);
         output
     }
 }
@@ -302,8 +317,9 @@ pub(crate) async fn patch_targets(
             max_rows,
         };
         let (cells, shape) = target.cells(model.config.n_layer, n_pos, model.config.n_head);
-        let values = sweep.run(&cells, progress).await?;
         let mut axes = target.axes();
+        progress.filling(GridName::raw(GridKind::Patch(target)), &axes, &shape);
+        let values = sweep.run(&cells, progress).await?;
         axes.push("prompt");
         let mut per_prompt_shape = shape;
         per_prompt_shape.push(prompts.answers().len());

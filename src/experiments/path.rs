@@ -17,11 +17,12 @@
 //! check it against).
 
 use super::grid::Grid;
+use super::kind::{About, ExperimentKind};
 use super::metric::AnswerPair;
 use super::patching::default_max_rows;
 use super::sweep::{RepeatRows, cell_mask, layer_chunks, score_last};
 use super::{
-    Cell, Checked, ExperimentError, GridKind, GridName, Metric, Needs, Output, ParamError,
+    Cell, ExperimentError, GridKind, GridName, Metric, MetricName, Needs, Output, ParamError,
     Progress, PromptSet,
 };
 use crate::hooks::{
@@ -134,10 +135,15 @@ impl<'de> Deserialize<'de> for Receivers {
     }
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::CleanAndCorrupted
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Path patching",
+        what: "Measures the effect of one head along one route only: the sender's output changes, every other head is frozen, and only what reaches the receivers (a few heads' queries, keys or values, or the logits) is let through.",
+        read: "Each cell is a sender head. Strong cells to the name movers' queries are the S-inhibition heads in IOI. Senders at or after the receivers' layer have no path and show the base metric.",
+        paper: "Wang et al. 2022, Interpretability in the Wild; Goldowsky-Dill et al. 2023, Localizing Model Behavior with Path Patching",
+        url: "https://arxiv.org/abs/2304.05969",
+    };
+    const NEEDS: Needs = Needs::CleanAndCorrupted;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.max_rows == 0 {
@@ -155,6 +161,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -249,6 +264,8 @@ async fn path_patching(
             })
         })
         .collect();
+    let kind = GridKind::Path(params.receivers.grid());
+    progress.filling(GridName::raw(kind), &["layer", "head"], &[n_layer, n_head]);
     let values = paths.run(&senders, progress).await?;
     let per_prompt = Grid::new(
         &["layer", "head", "prompt"],
@@ -256,7 +273,6 @@ async fn path_patching(
         values,
     );
     let raw = per_prompt.mean_last_axis();
-    let kind = GridKind::Path(params.receivers.grid());
     let mut output = Output::default();
     output.grid(
         GridName::normalised(kind),
@@ -264,9 +280,9 @@ async fn path_patching(
     );
     output.grid(GridName::per_prompt(kind), per_prompt);
     output.grid(GridName::raw(kind), raw);
-    output.metric("clean", clean.metric);
-    output.metric("corrupted", corrupted.metric);
-    output.metric("base", base.metric);
+    output.metric(MetricName::Clean, clean.metric);
+    output.metric(MetricName::Corrupted, corrupted.metric);
+    output.metric(MetricName::Base, base.metric);
     Ok(output)
 }
 
@@ -314,13 +330,14 @@ impl Paths<'_> {
         };
         let change = z_last(self.source)? - z_last(self.base)?; // [batch, 1, head, d_head]
         let [batch, _, _, d_head] = change.dims();
-        let w_o = self.model.h[layer].attn.c_proj.weight.val();
+        let w_o = self.model.h[layer].attn.w_o(); // [head, d_head, d_model]
+        let [_, _, d_model] = w_o.dims();
         let deltas: Vec<Tensor<3>> = senders
             .iter()
             .map(|cell| {
                 let head = cell.head.expect("senders are heads");
                 let z = change.clone().narrow(2, head, 1).reshape([batch, d_head]);
-                let w = w_o.clone().narrow(0, head * d_head, d_head);
+                let w = w_o.clone().narrow(0, head, 1).reshape([d_head, d_model]);
                 z.matmul(w).unsqueeze_dim(1) // [batch, 1, d_model]
             })
             .collect();

@@ -1,19 +1,31 @@
 //! Progress reporting and cancellation, for sweeps (cells done, partial grid) and generation
 //! (each new token).
 
-use super::ExperimentError;
 use super::generation::Step;
+use super::{ExperimentError, GenerationName, GridName};
+use serde::{Deserialize, Serialize};
 
 /// How far a sweep has come, with the per-cell results so far (mean over prompts).
 pub struct ProgressUpdate<'a> {
     pub done: usize,
     pub total: usize,
     pub values: &'a [f32],
+    /// The grid the values fill, where the experiment said.
+    pub grid: Option<&'a Filling>,
 }
 
-/// A new token of the continuation `generation` (`default`, `unsteered`, `steered`).
+/// The grid a sweep fills, cell by cell in row-major order: a partial picture can be drawn
+/// with its real axes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filling {
+    pub name: GridName,
+    pub axes: Vec<String>,
+    pub shape: Vec<usize>,
+}
+
+/// A new token of the continuation `generation`.
 pub struct TokenUpdate<'a> {
-    pub generation: &'a str,
+    pub generation: GenerationName,
     pub step: &'a Step,
 }
 
@@ -26,7 +38,8 @@ type TokenCallback<'a> = Box<dyn FnMut(&TokenUpdate<'_>) -> bool + 'a>;
 pub struct Progress<'a> {
     cells: Option<CellsCallback<'a>>,
     tokens: Option<TokenCallback<'a>>,
-    generation: &'static str,
+    generation: GenerationName,
+    filling: Option<Filling>,
     stopped: bool,
 }
 
@@ -35,7 +48,8 @@ impl Default for Progress<'_> {
         Self {
             cells: None,
             tokens: None,
-            generation: "default",
+            generation: GenerationName::Default,
+            filling: None,
             stopped: false,
         }
     }
@@ -85,6 +99,7 @@ impl<'a> Progress<'a> {
             done,
             total,
             values: &values,
+            grid: self.filling.as_ref(),
         }) {
             Ok(())
         } else {
@@ -93,8 +108,17 @@ impl<'a> Progress<'a> {
     }
 
     /// Names the continuation whose tokens follow.
-    pub(crate) fn start_generation(&mut self, name: &'static str) {
+    pub(crate) fn start_generation(&mut self, name: GenerationName) {
         self.generation = name;
+    }
+
+    /// Names the grid the next reports fill: `axes` and `shape` of its mean over prompts.
+    pub(crate) fn filling(&mut self, name: GridName, axes: &[&str], shape: &[usize]) {
+        self.filling = Some(Filling {
+            name,
+            axes: axes.iter().map(|a| a.to_string()).collect(),
+            shape: shape.to_vec(),
+        });
     }
 
     /// Reports a new token; `false`: stop generating.

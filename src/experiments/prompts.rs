@@ -2,9 +2,9 @@
 //! counterparts, one answer pair each, the metric they are scored with), and the cached runs
 //! of either batch.
 
-use super::ExperimentError;
 use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
+use super::{ExperimentError, UnequalLengths};
 use crate::hooks::{ActivationCache, HookPoint};
 use crate::loading::Tokenizer;
 use crate::model::Gpt2;
@@ -89,11 +89,13 @@ impl<'a> PromptSet<'a> {
             .enumerate()
             .find(|(_, (c, k))| c.len() != k.len())
         {
-            return Err(ExperimentError::UnequalLengths {
+            return Err(UnequalLengths {
                 index,
                 clean: c.clone(),
                 corrupted: k.clone(),
-            });
+                texts: None,
+            }
+            .into());
         }
         Ok(Self {
             clean,
@@ -164,6 +166,18 @@ impl<'a> PromptSet<'a> {
         path: &str,
     ) -> Result<Vec<u32>, ExperimentError> {
         input.encode(self.tokenizer, prepend_bos, path)
+    }
+
+    /// ActAdd's padding token: the tokenizer's `" "` (220 in GPT-2), as TransformerLens's
+    /// `model.to_single_token(" ")`.
+    pub fn padding_token(&self) -> Result<u32, ExperimentError> {
+        self.tokenizer
+            .and_then(|t| t.single_token(" "))
+            .ok_or_else(|| {
+                ExperimentError::Parameter(
+                    "ActAdd's front placement pads the steering prompts with the tokenizer's \" \" token: run it with the model's tokenizer".into(),
+                )
+            })
     }
 
     /// Each token's text (its id without a tokenizer), for labels.
@@ -255,7 +269,7 @@ mod tests {
         .err()
         .unwrap();
         assert!(
-            matches!(err, ExperimentError::UnequalLengths { index: 0, .. }),
+            matches!(&err, ExperimentError::UnequalLengths(e) if e.index == 0),
             "{err}"
         );
         let err = PromptSet::new(vec![vec![1]], vec![], vec![], Metric::LogitDiff)

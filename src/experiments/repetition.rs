@@ -2,12 +2,12 @@
 //! sentence repeated n times; the more often it has occurred, the more likely the model is to
 //! repeat it again.
 
+use super::kind::{About, ExperimentKind};
 use super::loss::token_losses;
 use super::{
-    Checked, ExperimentError, Grid, GridKind, GridName, Needs, Output, ParamError, Progress,
-    PromptInput, PromptSet,
+    ExperimentError, Grid, GridKind, GridName, Needs, Output, ParamError, Progress, PromptInput,
+    PromptSet,
 };
-use crate::loading::END_OF_TEXT;
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 
@@ -32,10 +32,15 @@ fn yes() -> bool {
     true
 }
 
-impl Checked for Params {
-    fn needs(&self) -> Needs {
-        Needs::NoPrompts
-    }
+impl ExperimentKind for Params {
+    const ABOUT: About = About {
+        title: "Repetition curves",
+        what: "Repeats one sentence n times and reads the probability of each of its tokens in each copy: TP_n is their mean in copy n, IP_n the share of tokens more probable than in the first copy.",
+        read: "Both curves rise with the number of copies: the model reinforces its own repetitions, the loop that greedy decoding falls into.",
+        paper: "Xu et al. 2022, Learning to Break the Loop",
+        url: "https://arxiv.org/abs/2206.02369",
+    };
+    const NEEDS: Needs = Needs::NoPrompts;
 
     fn check(&self) -> Result<(), ParamError> {
         if self.repeats < 2 {
@@ -45,6 +50,15 @@ impl Checked for Params {
             });
         }
         Ok(())
+    }
+
+    fn run(
+        &self,
+        model: &Gpt2,
+        prompts: &PromptSet<'_>,
+        progress: &mut Progress<'_>,
+    ) -> impl Future<Output = Result<Output, ExperimentError>> {
+        run(model, prompts, self, progress)
     }
 }
 
@@ -77,7 +91,7 @@ pub async fn run(
     let total = total.expect("checked above");
     let mut ids = Vec::with_capacity(total);
     if params.prepend_bos {
-        ids.push(END_OF_TEXT);
+        ids.push(model.config.bos_token_id);
     }
     for _ in 0..n {
         ids.extend(&sentence);

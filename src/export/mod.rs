@@ -11,7 +11,6 @@ mod transformer_lens;
 
 use crate::spec::{Prompts, Spec};
 use python::{boolean, long_list, prompt, token};
-use std::fmt;
 
 /// The library a script is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +38,9 @@ impl Library {
 }
 
 /// Why a spec cannot be exported.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot export: {0}")]
 pub struct ExportError(pub String);
-
-impl fmt::Display for ExportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot export: {}", self.0)
-    }
-}
-
-impl std::error::Error for ExportError {}
 
 /// The spec as a self-contained Python script for `library`: `python SCRIPT MODEL OUT.json`.
 pub fn to_python(spec: &Spec, library: Library) -> Result<String, ExportError> {

@@ -23,73 +23,12 @@ pub fn script(spec: &Spec) -> Result<String, ExportError> {
     ))
 }
 
-const PRELUDE: &str = r#"import itertools
-import json
-import math
-import sys
-from functools import partial
-from pathlib import Path
+const PRELUDE: &str = include_str!("transformer_lens/prelude.py");
 
-import torch
-import transformer_lens.patching as patching
-from transformer_lens import HookedTransformer, HookedTransformerConfig
-from transformer_lens.pretrained.weight_conversions.gpt2 import convert_gpt2_weights
-from transformers import AutoTokenizer, GPT2LMHeadModel
-
-torch.set_grad_enabled(False)
-
-
-def load_model(source):
-    """GPT-2 as a HookedTransformer with its weights as they are (no LayerNorm folding or
-    centring), as Patchbay runs it: from the hub by id, or from a local folder."""
-    if not Path(source).is_dir():
-        name = source.removeprefix("openai-community/")
-        return HookedTransformer.from_pretrained_no_processing(name, device="cpu")
-    hf = GPT2LMHeadModel.from_pretrained(source, attn_implementation="eager")
-    c = hf.config
-    cfg = HookedTransformerConfig(
-        d_model=c.n_embd, d_head=c.n_embd // c.n_head, n_heads=c.n_head,
-        d_mlp=c.n_inner or 4 * c.n_embd, n_layers=c.n_layer, n_ctx=c.n_positions,
-        eps=c.layer_norm_epsilon, d_vocab=c.vocab_size, act_fn=c.activation_function,
-        normalization_type="LN", positional_embedding_type="standard",
-        original_architecture="GPT2LMHeadModel", default_prepend_bos=True, device="cpu",
-    )
-    model = HookedTransformer(cfg, tokenizer=AutoTokenizer.from_pretrained(source))
-    model.load_and_process_state_dict(
-        convert_gpt2_weights(hf, cfg), fold_ln=False, center_writing_weights=False,
-        center_unembed=False, fold_value_biases=False, refactor_factored_attn_matrices=False)
-    return model.eval()
-
-
-if len(sys.argv) != 3:
-    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json   (MODEL: a hub id or a model folder)")
-model = load_model(sys.argv[1])
-results = {"grids": {}, "metrics": {}, "generations": {}}
-
-
-def grid(name, axes, values):
-    """A result grid as `patchbay run` writes it: its axes, shape and row-major values."""
-    values = values.detach().float().cpu()
-    results["grids"][name] = {"axes": axes, "shape": list(values.shape), "values": values.flatten().tolist()}
-
-
-def to_ids(prompt, prepend_bos):
-    """Text is tokenized (after <|endoftext|> when prepend_bos); token ids are taken as they are."""
-    if isinstance(prompt, str):
-        return model.to_tokens(prompt, prepend_bos=prepend_bos)[0].tolist()
-    return list(prompt)
-"#;
-
-const TOKENS: &str = r#"
-
-def to_token(token):
-    return token if isinstance(token, int) else model.to_single_token(token)
-
-
-clean_tokens = to_tokens(CLEAN)
-corrupted_tokens = to_tokens(CORRUPTED) if CORRUPTED else None
-answers = torch.tensor([[to_token(c), to_token(i)] for c, i in ANSWERS])
-"#;
+const TOKENS: &str = include_str!("transformer_lens/tokens.py");
+const DIRECTION: &str = include_str!("transformer_lens/direction.py");
+/// What both libraries do with the texts' vectors once they have them.
+pub(super) const DIRECTION_FOUND: &str = include_str!("common/direction.py");
 
 pub(super) fn metric(metric: Metric) -> &'static str {
     match metric {
@@ -121,18 +60,13 @@ def metric_per_prompt(logits):
     }
 }
 
-const METRIC_MEAN: &str = r#"
-
-def metric(logits):
-    """The metric over the batch: its mean (what TransformerLens's patching functions record)."""
-    return metric_per_prompt(logits).mean()
-"#;
+const METRIC_MEAN: &str = include_str!("transformer_lens/metric_mean.py");
 
 fn experiment(spec: &Spec) -> Result<String, ExportError> {
     match &spec.experiment {
         Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
-        Experiment::LogitLens => Ok(LENS.to_string()),
+        Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => Ok(attribution(&params.targets, params.compare)),
         Experiment::Generation(params) => Ok(format!(
             "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
@@ -166,7 +100,26 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             Ok(format!("{}{REPETITION}", repetition_constants(params)))
         }
         Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
+        Experiment::Direction(params) => Ok(format!(
+            "{}HOOK = {}\n{DIRECTION}{DIRECTION_FOUND}",
+            direction_constants(params),
+            string(&params.hook.to_string())
+        )),
     }
+}
+
+/// A direction spec's texts and method as the scripts' constants (both libraries).
+pub(super) fn direction_constants(params: &crate::experiments::direction::Params) -> String {
+    let method = match params.method {
+        crate::experiments::direction::Method::Pca => "pca",
+        crate::experiments::direction::Method::MeanDifference => "mean_difference",
+    };
+    format!(
+        "\nTEXTS = {}\nMETHOD = {}\nbos = {}\n",
+        long_list(params.texts.iter().map(prompt)),
+        string(method),
+        boolean(params.prepend_bos)
+    )
 }
 
 /// A steering spec's three phrases as the scripts' constants (both libraries).
@@ -378,36 +331,7 @@ grid({name_pp}, {axes_pp}, per_prompt)
     )
 }
 
-const LENS: &str = r#"
-# The logit lens and direct logit attribution onto each prompt's logit-difference direction,
-# with ActivationCache's methods, at the last position. Two LayerNorm conventions: "cached"
-# divides by the final LayerNorm's scale from the run (apply_ln_to_stack), "recomputed" applies
-# ln_final to each partial stream.
-clean_logits, cache = model.run_with_cache(clean_tokens)
-results["metrics"]["clean"] = metric_per_prompt(clean_logits).mean().item()
-directions = model.tokens_to_residual_directions(answers)
-directions = directions[:, 0] - directions[:, 1]
-grid("lens.logit_diff_directions", ["prompt", "d_model"], directions)
-
-
-def lens(name, stack):
-    grid(f"lens.{name}", ["component", "prompt", "d_model"], stack)
-    per_prompt = (stack * directions).sum(-1)
-    grid(f"lens.{name}_logit_diff_per_prompt", ["component", "prompt"], per_prompt)
-    grid(f"lens.{name}_logit_diff", ["component"], per_prompt.mean(-1))
-
-
-raw = cache.accumulated_resid(layer=-1, incl_mid=True, apply_ln=False, pos_slice=-1)
-lens("accumulated_resid_raw", raw)
-lens("accumulated_resid_ln_recomputed", cache.accumulated_resid(layer=-1, incl_mid=True, apply_ln=True, pos_slice=-1))
-lens("accumulated_resid_ln_cached", cache.apply_ln_to_stack(raw, layer=-1, pos_slice=-1))
-lens("decompose_resid", cache.decompose_resid(layer=-1, mode="all", apply_ln=True, pos_slice=-1))
-heads = cache.stack_head_results(layer=-1, pos_slice=-1, apply_ln=True)
-grid("lens.head_results", ["component", "prompt", "d_model"], heads)
-per_head = (heads * directions).sum(-1).reshape(model.cfg.n_layers, model.cfg.n_heads, len(CLEAN))
-grid("lens.head_dla_logit_diff_per_prompt", ["layer", "head", "prompt"], per_head)
-grid("lens.head_dla_logit_diff", ["layer", "head"], per_head.mean(-1))
-"#;
+const LENS: &str = include_str!("transformer_lens/lens.py");
 
 /// The hook, the axes summed away (batch first) and the grid's axes of each target.
 fn attribution_target(target: AttributionTarget) -> (&'static str, &'static str, &'static str) {
@@ -452,59 +376,9 @@ fn attribution(targets: &[AttributionTarget], compare: bool) -> String {
     out
 }
 
-const ATTRIBUTION: &str = r#"
-# Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
-# corrupted) activation, from one forward and backward pass per side, with hooks.
-NAMES = [f"blocks.{l}.{hook}" for l in range(model.cfg.n_layers) for hook in HOOKS]
+const ATTRIBUTION: &str = include_str!("transformer_lens/attribution.py");
 
-
-def forward_backward(tokens):
-    activations, gradients = {}, {}
-
-    def keep(x, hook):
-        activations[hook.name] = x.detach()
-
-    def keep_gradient(g, hook):
-        gradients[hook.name] = g.detach()
-
-    model.reset_hooks()
-    for name in NAMES:
-        model.add_hook(name, keep, "fwd")
-        model.add_hook(name, keep_gradient, "bwd")
-    with torch.enable_grad():
-        value = metric(model(tokens))
-        value.backward()
-    model.reset_hooks()
-    model.zero_grad(set_to_none=True)
-    return value.item(), activations, gradients
-
-
-clean_value, clean_acts, _ = forward_backward(clean_tokens)
-corrupted_value, corrupted_acts, corrupted_grads = forward_backward(corrupted_tokens)
-results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
-
-
-def attribution(name, dims):
-    return (corrupted_grads[name] * (clean_acts[name] - corrupted_acts[name])).sum(dim=dims)
-
-
-estimates = {}
-for estimate, hook, dims, axes, _ in TARGETS:
-    estimates[estimate] = torch.stack([attribution(f"blocks.{l}.{hook}", dims) for l in range(model.cfg.n_layers)])
-    grid(f"attrib.{estimate}", axes, estimates[estimate])
-"#;
-
-const ATTRIBUTION_COMPARE: &str = r#"
-# The activation patching each estimates, and Pearson's r between estimate and effect (the
-# change from the corrupted run).
-_, clean_cache = model.run_with_cache(clean_tokens)
-for estimate, _, _, axes, name in TARGETS:
-    patched = getattr(patching, f"get_act_patch_{name}")(model, corrupted_tokens, clean_cache, metric)
-    grid(f"patch.{name}", axes, patched)
-    grid(f"patch.{name}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
-    pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
-    results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
-"#;
+const ATTRIBUTION_COMPARE: &str = include_str!("transformer_lens/attribution_compare.py");
 
 pub(super) fn generation_config(config: &GenerationConfig, seed: u64) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
@@ -614,300 +488,22 @@ def generate(prompt_ids, hooks):
     return {"new_ids": generated}
 "#;
 
-const FORWARD: &str = r#"
+const FORWARD: &str = include_str!("transformer_lens/forward.py");
 
-def forward(tokens, fwd_hooks):
-    return model.run_with_hooks(tokens, fwd_hooks=fwd_hooks)
-"#;
+const STEERING: &str = include_str!("transformer_lens/steering.py");
 
-const STEERING: &str = r#"
-# Activation addition (Turner et al.): the difference of the hook's activations on the two
-# prompts at their last position, times COEFF, added at every position while generating.
-positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
-_, positive_cache = model.run_with_cache(torch.tensor([positive]), names_filter=HOOK)
-_, negative_cache = model.run_with_cache(torch.tensor([negative]), names_filter=HOOK)
-vector = positive_cache[HOOK][0, -1] - negative_cache[HOOK][0, -1]
-grid("steer.vector", ["d_model"], vector)
+const STEERING_FRONT: &str = include_str!("transformer_lens/steering_front.py");
 
+const LOSS: &str = include_str!("transformer_lens/loss.py");
 
-def steer(activation, hook):
-    return activation + COEFF * vector
+const REPETITION: &str = include_str!("transformer_lens/repetition.py");
 
+const NEURONS: &str = include_str!("transformer_lens/neurons.py");
 
-prompt_ids = to_ids(STEERED_PROMPT, bos)
-for name, hooks in [("unsteered", []), ("steered", [(HOOK, steer)])]:
-    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, hooks)}
-"#;
+const PATH: &str = include_str!("transformer_lens/path.py");
 
-const STEERING_FRONT: &str = r#"
-# Activation addition as Turner et al. add it: both prompts right-padded with " " tokens to one
-# length, their activations' difference position by position, times COEFF, added at the
-# prompt's first positions (a full forward pass each step, so always at the prompt's tokens).
-positive, negative = to_ids(POSITIVE_PROMPT, bos), to_ids(NEGATIVE_PROMPT, bos)
-SPACE = model.to_single_token(" ")
-length = max(len(positive), len(negative))
-positive, negative = [ids + [SPACE] * (length - len(ids)) for ids in (positive, negative)]
-_, positive_cache = model.run_with_cache(torch.tensor([positive]), names_filter=HOOK)
-_, negative_cache = model.run_with_cache(torch.tensor([negative]), names_filter=HOOK)
-vector = positive_cache[HOOK][0] - negative_cache[HOOK][0]
-grid("steer.vector", ["pos", "d_model"], vector)
-prompt_ids = to_ids(STEERED_PROMPT, bos)
-if len(prompt_ids) < length:
-    sys.exit(f"the steering prompts are {length} tokens after padding, the prompt only {len(prompt_ids)}")
+const EDGES: &str = include_str!("transformer_lens/edges.py");
 
+const INTERVENE: &str = include_str!("transformer_lens/intervene.py");
 
-def steer(activation, hook):
-    activation[:, :length] += COEFF * vector
-    return activation
-
-
-for name, hooks in [("unsteered", []), ("steered", [(HOOK, steer)])]:
-    results["generations"][name] = {"prompt": prompt_ids, "generation": generate(prompt_ids, hooks)}
-"#;
-
-const LOSS: &str = r#"
-# Per-token loss: -log p of each next token of each text (TransformerLens's loss_per_token).
-rows = [model(torch.tensor([to_ids(text, bos)]), return_type="loss", loss_per_token=True)[0] for text in TEXTS]
-per_token = torch.full((len(rows), max(len(row) for row in rows)), float("nan"))
-for i, row in enumerate(rows):
-    per_token[i, :len(row)] = row
-grid("loss.per_token", ["text", "pos"], per_token)
-results["metrics"]["loss"] = torch.cat(rows).mean().item()
-"#;
-
-const REPETITION: &str = r#"
-# Repetition self-reinforcement (DITTO): the sentence's tokens REPEATS times; each token's
-# probability given everything before it, TP_n (the mean over copy n) and IP_n (the share of
-# copy n's tokens more probable than in the first copy).
-sentence = to_ids(SENTENCE, False)
-ids = [model.tokenizer.bos_token_id] * bos + sentence * REPEATS
-loss = model(torch.tensor([ids]), return_type="loss", loss_per_token=True)[0]  # of ids[1:]
-probs = torch.cat([torch.full((1 - bos,), float("nan")), (-loss).exp()]).reshape(REPEATS, len(sentence))
-grid("repeat.token_prob", ["copy", "token"], probs)
-grid("repeat.tp", ["copy"], probs.nanmean(-1))
-known = probs.isfinite() & probs[0].isfinite()
-grid("repeat.ip", ["copy"], ((probs > probs[0]) & known).sum(-1) / known.sum(-1))
-"#;
-
-const NEURONS: &str = r#"
-# Direct logit attribution of every MLP neuron at the last position: its activation times its
-# row of W_out, through apply_ln_to_stack (centred, divided by the final LayerNorm's cached
-# scale), onto each prompt's logit-difference direction; the TOP neurons by
-# mean |activation| x |W_out row|.
-clean_logits, cache = model.run_with_cache(clean_tokens)
-results["metrics"]["clean"] = metric_per_prompt(clean_logits).mean().item()
-directions = model.tokens_to_residual_directions(answers)
-directions = directions[:, 0] - directions[:, 1]
-dla, activation, norms = [], [], []
-for layer in range(model.cfg.n_layers):
-    post = cache[f"blocks.{layer}.mlp.hook_post"][:, -1]  # [prompt, d_mlp]
-    stack = post.T[:, :, None] * model.W_out[layer][:, None, :]  # [d_mlp, prompt, d_model]
-    scaled = cache.apply_ln_to_stack(stack, layer=-1, pos_slice=-1)
-    dla.append((scaled * directions).sum(-1).mean(-1))
-    activation.append(post.abs().mean(0))
-    norms.append(model.W_out[layer].norm(dim=-1))
-dla, activation, norms = torch.stack(dla), torch.stack(activation), torch.stack(norms)
-grid("neurons.dla", ["layer", "neuron"], dla)
-score = (activation * norms).flatten()
-top = sorted(range(len(score)), key=lambda i: (-score[i].item(), i))[:TOP]
-rows = [[score[i], dla.flatten()[i], activation.flatten()[i], norms.flatten()[i]] for i in top]
-grid("neurons.top", ["rank", "quantity"], torch.tensor(rows))
-"#;
-
-const PATH: &str = r#"
-# Path patching (Wang et al. 2022), exactly: for each sender head, the base run with every
-# head's output (hook_z) frozen to the base run's value except the sender's, which takes the
-# source run's; MLPs recomputed. To the final residual stream: that run's metric. To receiver
-# heads: that run's receiver inputs (hook_q/k/v) patched into a plain base run; its metric.
-base_tokens, source_tokens = (clean_tokens, corrupted_tokens) if DIRECTION == "noising" else (corrupted_tokens, clean_tokens)
-clean_value = metric_per_prompt(model(clean_tokens)).mean().item()
-corrupted_value = metric_per_prompt(model(corrupted_tokens)).mean().item()
-base_logits, base_cache = model.run_with_cache(base_tokens, names_filter=lambda name: name.endswith("hook_z"))
-_, source_cache = model.run_with_cache(source_tokens, names_filter=lambda name: name.endswith("hook_z"))
-results["metrics"].update(clean=clean_value, corrupted=corrupted_value, base=metric_per_prompt(base_logits).mean().item())
-for layer, head in RECEIVERS:
-    if layer >= model.cfg.n_layers or head >= model.cfg.n_heads:
-        sys.exit(f"receiver head L{layer}H{head} does not exist ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads)")
-receiver_hooks = sorted({f"blocks.{layer}.attn.hook_{INPUT}" for layer, _ in RECEIVERS})
-
-
-def frozen_except(sender_layer, sender_head):
-    def freeze(z, hook):
-        z[:] = base_cache[hook.name]
-        if hook.layer() == sender_layer:
-            z[:, :, sender_head] = source_cache[hook.name][:, :, sender_head]
-        return z
-    return [(lambda name: name.endswith("attn.hook_z"), freeze)]
-
-
-per_prompt = torch.zeros(model.cfg.n_layers, model.cfg.n_heads, clean_tokens.shape[0])
-for layer, head in itertools.product(range(model.cfg.n_layers), range(model.cfg.n_heads)):
-    if not RECEIVERS:
-        logits = model.run_with_hooks(base_tokens, fwd_hooks=frozen_except(layer, head))
-    else:
-        captured = {}
-
-        def capture(x, hook):
-            captured[hook.name] = x.clone()
-
-        model.run_with_hooks(base_tokens, fwd_hooks=frozen_except(layer, head) + [(name, capture) for name in receiver_hooks])
-
-        def patch_receivers(x, hook):
-            for r_layer, r_head in RECEIVERS:
-                if hook.layer() == r_layer:
-                    x[:, :, r_head] = captured[hook.name][:, :, r_head]
-            return x
-
-        logits = model.run_with_hooks(base_tokens, fwd_hooks=[(name, patch_receivers) for name in receiver_hooks])
-    per_prompt[layer, head] = metric_per_prompt(logits)
-raw = per_prompt.mean(-1)
-grid(f"path.{GRID}", ["layer", "head"], raw)
-grid(f"path.{GRID}.normalised", ["layer", "head"], (raw - corrupted_value) / (clean_value - corrupted_value))
-grid(f"path.{GRID}.per_prompt", ["layer", "head", "prompt"], per_prompt)
-"#;
-
-const EDGES: &str = r#"
-# Edge attribution patching (Syed et al. 2023): for every edge of the head/MLP graph,
-# (clean - corrupted output of the upstream node) . (gradient of the metric on the corrupted run
-# at the downstream node's own input), summed over prompts and positions. TransformerLens gives
-# each head its own q/k/v input (use_split_qkv_input), each head's output (use_attn_result) and
-# the MLP's input (use_hook_mlp_in).
-model.set_use_split_qkv_input(True)
-model.set_use_attn_result(True)
-model.set_use_hook_mlp_in(True)
-n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
-OUTPUTS = ["hook_embed", "hook_pos_embed"] + [f"blocks.{l}.{h}" for l in range(n_layers) for h in ("attn.hook_result", "hook_mlp_out")]
-INPUTS = [f"blocks.{l}.{h}" for l in range(n_layers) for h in ("hook_q_input", "hook_k_input", "hook_v_input", "hook_mlp_in")] + [f"blocks.{n_layers - 1}.hook_resid_post"]
-clean_logits, clean_cache = model.run_with_cache(clean_tokens, names_filter=lambda name: name in OUTPUTS)
-corrupted_acts, gradients = {}, {}
-
-
-def keep(x, hook):
-    corrupted_acts[hook.name] = x.detach()
-
-
-def keep_gradient(g, hook):
-    gradients[hook.name] = g.detach()
-
-
-model.reset_hooks()
-for name in OUTPUTS:
-    model.add_hook(name, keep, "fwd")
-for name in INPUTS:
-    model.add_hook(name, keep_gradient, "bwd")
-with torch.enable_grad():
-    per_prompt = metric_per_prompt(model(corrupted_tokens))
-    per_prompt.mean().backward()
-model.reset_hooks()
-model.zero_grad(set_to_none=True)
-results["metrics"].update(clean=metric_per_prompt(clean_logits).mean().item(), corrupted=per_prompt.mean().item())
-
-
-def delta(name):
-    return clean_cache[name] - corrupted_acts[name]
-
-
-# Upstream nodes as Patchbay orders them: the embeddings, then per layer its heads and its MLP.
-up = [("input", None, delta("hook_embed") + delta("hook_pos_embed"))]
-for l in range(n_layers):
-    result = delta(f"blocks.{l}.attn.hook_result")  # [batch, pos, head, d_model]
-    up += [(("head", l), h, result[:, :, h]) for h in range(n_heads)]
-    up.append((("mlp", l), None, delta(f"blocks.{l}.hook_mlp_out")))
-# Downstream: per layer the heads' q, then k, then v inputs and the MLP's; then the logits.
-down = []
-for l in range(n_layers):
-    for kind in ("q", "k", "v"):
-        g = gradients[f"blocks.{l}.hook_{kind}_input"]
-        down += [(("head", l), g[:, :, h]) for h in range(n_heads)]
-    down.append((("mlp", l), gradients[f"blocks.{l}.hook_mlp_in"]))
-down.append((("logits", n_layers), gradients[f"blocks.{n_layers - 1}.hook_resid_post"]))
-
-
-def is_edge(source, target):
-    """The output is written before the input is read (a block's MLP reads its own heads)."""
-    kind, layer = source
-    if kind == "input" or target[0] == "logits":
-        return True
-    if target[0] == "head":
-        return layer < target[1]
-    return layer <= target[1] if kind == "head" else layer < target[1]
-
-
-scores = torch.full((len(up), len(down)), float("nan"))
-for i, (source, _, d) in enumerate(up):
-    source = ("input", -1) if source == "input" else source
-    for j, (target, g) in enumerate(down):
-        if is_edge(source, target):
-            scores[i, j] = (d * g).sum()
-grid("eap.scores", ["upstream", "downstream"], scores)
-"#;
-
-const INTERVENE: &str = r#"
-# The interventions, active at every step: each acts on the entries its batch rows, positions,
-# heads and last-axis indices select (all where unset), as Patchbay's do.
-HEAD_AXIS = {"hook_q": 2, "hook_k": 2, "hook_v": 2, "hook_z": 2, "hook_attn_scores": 1, "hook_pattern": 1}
-
-
-def intervention_hook(intervention):
-    action = intervention["action"]
-    kind = action if isinstance(action, str) else next(iter(action))
-
-    def values(x):
-        v = action[kind]["values"]
-        return torch.tensor(v["data"], dtype=x.dtype).reshape(v["shape"])
-
-    def hook(x, hook):
-        short = hook.name.split(".")[-1]
-        pos_axis = 2 if short in ("hook_attn_scores", "hook_pattern") else 1
-        if kind == "zero":
-            new = torch.zeros_like(x)
-        elif kind == "scale":
-            new = x * action[kind]["factor"]
-        elif kind == "add":
-            new = x + values(x)
-        elif kind == "replace":
-            new = values(x).expand_as(x)
-        elif kind == "mean":
-            new = x.mean(0, keepdim=True).mean(pos_axis, keepdim=True).expand_as(x)
-        elif kind == "add_front":
-            front = values(x)[: x.shape[1]]
-            new = x.clone()
-            new[:, : front.shape[0]] += front
-        mask = torch.ones(x.shape, dtype=torch.bool)
-        for axis, selected in [(0, intervention.get("batch")), (pos_axis, intervention.get("positions")),
-                               (HEAD_AXIS.get(short), intervention.get("heads")), (x.dim() - 1, intervention.get("neurons"))]:
-            if selected is not None and axis is not None:
-                along = torch.zeros(x.shape[axis], dtype=torch.bool)
-                along[selected] = True
-                shape = [1] * x.dim()
-                shape[axis] = -1
-                mask = mask & along.reshape(shape)
-        return torch.where(mask, new, x)
-
-    return (intervention["hook"], hook)
-
-
-hooks = [intervention_hook(i) for i in INTERVENTIONS]
-"#;
-
-const CIRCUIT: &str = r#"
-# Keep only the heads in KEEP; every other head's output (hook_z) is replaced by its mean over
-# the clean batch and positions.
-for layer, head in KEEP:
-    if layer >= model.cfg.n_layers or head >= model.cfg.n_heads:
-        sys.exit(f"head L{layer}H{head} does not exist ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads)")
-_, clean_cache = model.run_with_cache(clean_tokens)
-
-
-def ablate_others(z, hook):
-    for head in range(model.cfg.n_heads):
-        if (hook.layer(), head) not in KEEP:
-            z[:, :, head] = clean_cache[hook.name][:, :, head].mean((0, 1))
-    return z
-
-
-logits = model.run_with_hooks(clean_tokens, fwd_hooks=[(lambda name: name.endswith("attn.hook_z"), ablate_others)])
-per_prompt = metric_per_prompt(logits)
-results["metrics"]["circuit"] = per_prompt.mean().item()
-grid("circuit.per_prompt", ["prompt"], per_prompt)
-"#;
+const CIRCUIT: &str = include_str!("transformer_lens/circuit.py");

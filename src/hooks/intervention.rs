@@ -5,7 +5,6 @@
 use super::{HookPoint, Hooks, SelectionMask};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A tensor given by value, for [`Action::Add`] and [`Action::Replace`]. Its shape is
 /// broadcast against the activation's, aligned on the trailing axes (a `[d_model]` vector
@@ -261,23 +260,15 @@ impl Intervention {
 }
 
 /// Why an intervention cannot be applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InterventionError {
     /// An index outside the activation.
+    #[error("invalid intervention: {0}")]
     Selection(String),
     /// Values that do not fit the activation.
+    #[error("invalid intervention: {0}")]
     Shape(String),
 }
-
-impl fmt::Display for InterventionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Selection(m) | Self::Shape(m) => write!(f, "invalid intervention: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for InterventionError {}
 
 /// Hooks that apply a list of interventions, in order, wherever their hook point is reached.
 #[derive(Debug, Clone, Default)]

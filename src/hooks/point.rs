@@ -182,20 +182,11 @@ impl fmt::Display for HookPoint {
 }
 
 /// A string that is not a GPT-2 hook name of TransformerLens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a GPT-2 hook name (expected TransformerLens names such as `blocks.0.attn.hook_z` or `hook_embed`)"
+)]
 pub struct UnknownHook(pub String);
-
-impl fmt::Display for UnknownHook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not a GPT-2 hook name (expected TransformerLens names such as `blocks.0.attn.hook_z` or `hook_embed`)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownHook {}
 
 impl FromStr for HookPoint {
     type Err = UnknownHook;

@@ -99,36 +99,21 @@ pub enum Target {
 }
 
 /// Why a model cannot be loaded here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TooLarge {
+    #[error(
+        "loading needs about {} of page memory, but a browser tab has at most {}: choose a smaller model, or run this one with the `patchbay` command-line tool",
+        bytes(*needed),
+        bytes(*available)
+    )]
     Host { needed: u64, available: u64 },
+    #[error(
+        "its largest tensor is {}, but this GPU binds at most {} per buffer",
+        bytes(*tensor),
+        bytes(*max_binding)
+    )]
     Binding { tensor: u64, max_binding: u64 },
 }
-
-impl fmt::Display for TooLarge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Host { needed, available } => write!(
-                f,
-                "loading needs about {} of page memory, but a browser tab has at most {}: \
-                 choose a smaller model, or run this one with the `patchbay` command-line tool",
-                bytes(*needed),
-                bytes(*available)
-            ),
-            Self::Binding {
-                tensor,
-                max_binding,
-            } => write!(
-                f,
-                "its largest tensor is {}, but this GPU binds at most {} per buffer",
-                bytes(*tensor),
-                bytes(*max_binding)
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TooLarge {}
 
 /// `1.5 GB`, `498.4 MB`.
 pub fn bytes(n: u64) -> String {

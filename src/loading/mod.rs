@@ -118,7 +118,7 @@ impl ModelFiles {
     /// Parses everything and uploads the weights to `device`.
     pub fn load(&self, device: &Device) -> Result<LoadedModel, LoadError> {
         let config = Gpt2Config::from_hf_json(&self.config)?;
-        let tokenizer = Tokenizer::from_bytes(&self.tokenizer)?;
+        let tokenizer = Tokenizer::from_bytes(&self.tokenizer)?.with_bos(config.bos_token_id);
         let model = load_gpt2(&config, &self.weights, device)?;
         Ok(LoadedModel { model, tokenizer })
     }

@@ -104,12 +104,12 @@ pub async fn load(
     };
     let estimate = fits(None)?;
     let tokenizer = whole(source, "tokenizer.json").await?;
-    let tokenizer = Tokenizer::from_bytes(&tokenizer)?;
+    let tokenizer = Tokenizer::from_bytes(&tokenizer)?.with_bos(config.bos_token_id);
     status(format!("{}: {estimate}", plan.label));
     let mut timings_ms = vec![("config.json and tokenizer.json".to_string(), ms(started))];
 
     let started = Instant::now();
-    let mut stream = WeightStream::new(plan.device, plan.block_bytes);
+    let mut stream = WeightStream::new(plan.device, plan.block_bytes).reading(config.family);
     // The source carries its callbacks' refusals as text; the typed error waits here.
     let refused: std::cell::RefCell<Option<LoadError>> = Default::default();
     let read = source

@@ -8,7 +8,7 @@
 //! feeds them in one piece through the same parser.
 
 use super::LoadError;
-use super::weights::parameter_name;
+use crate::model::{Family, ParameterNames};
 use burn::tensor::{Device, Tensor, TensorData};
 use safetensors::{Dtype, tensor::TensorInfo};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,7 @@ const MAX_RESERVED: usize = 128 << 20;
 
 /// A tensor of the file, by its position in the data section.
 struct Entry {
-    /// Normalised (see `weights::parameter_name`).
+    /// Normalised (see `model::ParameterNames::parameter`).
     name: String,
     /// Whether GPT-2 may use it (causal-mask buffers are skipped).
     keep: bool,
@@ -67,6 +67,8 @@ pub struct WeightStream {
     received: u64,
     hasher: Sha256,
     stored: BTreeMap<String, Stored>,
+    /// How the file names parameters (and which keys are buffers, dropped unread).
+    names: &'static ParameterNames,
 }
 
 /// Every tensor of a file on the device, and the file's sha256.
@@ -93,6 +95,15 @@ impl WeightStream {
             received: 0,
             hasher: Sha256::new(),
             stored: BTreeMap::new(),
+            names: Family::default().names(),
+        }
+    }
+
+    /// The same parser, reading keys as `family`'s checkpoints name them (GPT-2's unless said).
+    pub fn reading(self, family: Family) -> Self {
+        Self {
+            names: family.names(),
+            ..self
         }
     }
 
@@ -116,7 +127,7 @@ impl WeightStream {
                     let take = (wanted - bytes.len()).min(chunk.len());
                     bytes.extend_from_slice(&chunk[..take]);
                     if bytes.len() >= 8 && bytes.len() as u64 == 8 + header_length(bytes)? {
-                        self.entries = parse_header(&bytes[8..])?;
+                        self.entries = parse_header(&bytes[8..], self.names)?;
                         self.phase = Phase::Data { at: 0, next: 0 };
                         self.start_tensor()?;
                     }
@@ -316,9 +327,8 @@ fn header_length(prefix: &[u8]) -> Result<u64, LoadError> {
     Ok(n)
 }
 
-/// The tensors of a header in file order, keys normalised (see `weights`), mask buffers
-/// dropped; the data section must be covered exactly, in order.
-fn parse_header(json: &[u8]) -> Result<Vec<Entry>, LoadError> {
+/// The tensors of a header in file order, keys read through `names` (buffers dropped); the data section must be covered exactly, in order.
+fn parse_header(json: &[u8], names: &ParameterNames) -> Result<Vec<Entry>, LoadError> {
     let mut fields: BTreeMap<String, serde_json::Value> = serde_json::from_slice(json)
         .map_err(|e| invalid(format!("its header is not JSON: {e}")))?;
     fields.remove("__metadata__");
@@ -328,8 +338,8 @@ fn parse_header(json: &[u8]) -> Result<Vec<Entry>, LoadError> {
             let info: TensorInfo = serde_json::from_value(value)
                 .map_err(|e| invalid(format!("tensor `{key}`: {e}")))?;
             Ok(Entry {
-                keep: parameter_name(&key).is_some(),
-                name: parameter_name(&key).unwrap_or(&key).to_string(),
+                keep: names.parameter(&key).is_some(),
+                name: names.parameter(&key).unwrap_or(&key).to_string(),
                 dtype: info.dtype,
                 shape: info.shape,
                 begin: info.data_offsets.0 as u64,

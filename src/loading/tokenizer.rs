@@ -1,14 +1,14 @@
 //! The GPT-2 byte-level BPE tokenizer, from `tokenizer.json` bytes.
 
 use super::LoadError;
+pub use crate::model::END_OF_TEXT;
 
-/// `<|endoftext|>`, GPT-2's BOS/EOS token.
-pub const END_OF_TEXT: u32 = 50256;
-
-/// GPT-2's tokenizer (Hugging Face `tokenizers`, wasm-capable build).
+/// GPT-2's tokenizer (Hugging Face `tokenizers`, wasm-capable build), and the token it prepends
+/// to a prompt.
 #[derive(Clone)]
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
+    bos: u32,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -64,7 +64,26 @@ impl Tokenizer {
         check_bpe_merges(&value["model"])?;
         let inner: tokenizers::Tokenizer =
             serde_json::from_value(value).map_err(|e| LoadError::Tokenizer(e.to_string()))?;
-        Ok(Self { inner })
+        let bos = inner.token_to_id("<|endoftext|>").unwrap_or(END_OF_TEXT);
+        Ok(Self { inner, bos })
+    }
+
+    /// The same tokenizer prepending `bos` (the model's `bos_token_id`).
+    pub fn with_bos(self, bos: u32) -> Self {
+        Self { bos, ..self }
+    }
+
+    /// The token prepended to a prompt: `<|endoftext|>` unless the model's config names another.
+    pub fn bos(&self) -> u32 {
+        self.bos
+    }
+
+    /// The id of `text` if it is one token (`" "` → 220 in GPT-2).
+    pub fn single_token(&self, text: &str) -> Option<u32> {
+        match self.encode(text).ok()?[..] {
+            [id] => Some(id),
+            _ => None,
+        }
     }
 
     /// Token ids of `text`. The literal `<|endoftext|>` becomes id 50256, as in Hugging Face.
@@ -76,11 +95,12 @@ impl Tokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
-    /// Token ids of `text`, with `<|endoftext|>` first when `prepend_bos` (TransformerLens's default).
+    /// Token ids of `text`, with [`Self::bos`] first when `prepend_bos` (TransformerLens's
+    /// default).
     pub fn encode_prompt(&self, text: &str, prepend_bos: bool) -> Result<Vec<u32>, LoadError> {
         let mut ids = Vec::with_capacity(text.len() / 3 + 1);
         if prepend_bos {
-            ids.push(END_OF_TEXT);
+            ids.push(self.bos);
         }
         ids.extend(self.encode(text)?);
         Ok(ids)

@@ -1,33 +1,16 @@
 //! GPT-2 weights from `model.safetensors` bytes, in any of the hub's layouts.
 //!
-//! The key map, in one place:
-//! - an optional `transformer.` prefix is dropped (`GPT2LMHeadModel.save_pretrained` layout);
-//! - `h.{i}.attn.bias` and `h.{i}.attn.masked_bias` are causal-mask buffers, not
-//!   parameters: ignored (not to be confused with `h.{i}.attn.c_attn.bias`);
-//! - `lm_head.weight` is the unembedding; GPT-2 ties it to `wte`, so it is used only when the
-//!   config unties them;
-//! - Conv1D weights are stored `[in, out]`, which is burn's `Linear` layout: no transpose.
-//!
-//! f16 and bf16 tensors are upcast to f32.
+//! Keys are read through the family's table (`model::ParameterNames`): an optional
+//! `transformer.` prefix (`GPT2LMHeadModel.save_pretrained` layout) is dropped, causal-mask
+//! buffers (`h.{i}.attn.bias`, `h.{i}.attn.masked_bias`) ignored; `lm_head.weight` is used
+//! only when the config unties the unembedding. Conv1D weights are stored `[in, out]`, which
+//! is burn's `Linear` layout: no transpose. f16 and bf16 tensors are upcast to f32.
 
 use super::LoadError;
 use super::stream::{Stored, StreamedWeights, WeightStream};
 use crate::model::{Gpt2, Gpt2Config, ParameterSource};
 use burn::tensor::{Device, Tensor};
 use std::collections::BTreeMap;
-
-/// The parameter a safetensors key holds (the `transformer.` prefix dropped), or `None` for a
-/// causal-mask buffer (`h.{i}.attn.bias`, `h.{i}.attn.masked_bias`).
-pub(super) fn parameter_name(key: &str) -> Option<&str> {
-    let name = key.strip_prefix("transformer.").unwrap_or(key);
-    let is_mask_buffer = name
-        .strip_prefix("h.")
-        .and_then(|rest| rest.split_once('.'))
-        .is_some_and(|(layer, suffix)| {
-            layer.parse::<usize>().is_ok() && matches!(suffix, "attn.bias" | "attn.masked_bias")
-        });
-    (!is_mask_buffer).then_some(name)
-}
 
 /// The file's tensors on the device, taken one by one into the model.
 struct WeightMap {
@@ -76,7 +59,7 @@ impl ParameterSource for WeightMap {
 /// Builds a GPT-2 on `device` from the bytes of a `model.safetensors` (in one piece; the
 /// browser streams them through [`WeightStream`] instead).
 pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<Gpt2, LoadError> {
-    let mut stream = WeightStream::new(device, None);
+    let mut stream = WeightStream::new(device, None).reading(config.family);
     stream.feed(bytes)?;
     assemble(config, stream.finish()?)
 }

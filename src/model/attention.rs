@@ -25,6 +25,46 @@ pub struct LayerKv {
     pub v: Tensor<4>,
 }
 
+/// The weights per head, in TransformerLens's shapes (`W_Q`, `W_K`, `W_V`, `W_O`): what
+/// experiments that read weights use, whatever the checkpoint's layout.
+impl Attention {
+    /// # Shapes
+    /// - output: `[head, d_model, d_head]`
+    pub fn w_q(&self) -> Tensor<3> {
+        self.projection(0)
+    }
+
+    /// # Shapes
+    /// - output: `[head, d_model, d_head]`
+    pub fn w_k(&self) -> Tensor<3> {
+        self.projection(1)
+    }
+
+    /// # Shapes
+    /// - output: `[head, d_model, d_head]`
+    pub fn w_v(&self) -> Tensor<3> {
+        self.projection(2)
+    }
+
+    /// # Shapes
+    /// - output: `[head, d_head, d_model]`
+    pub fn w_o(&self) -> Tensor<3> {
+        let weight = self.c_proj.weight.val(); // [head·d_head, d_model]
+        let [_, d_model] = weight.dims();
+        weight.reshape([self.n_head, d_model / self.n_head, d_model])
+    }
+
+    /// Query (0), key (1) or value (2) weights, `[head, d_model, d_head]`.
+    fn projection(&self, which: usize) -> Tensor<3> {
+        let weight = self.c_attn.weight.val(); // [d_model, 3·d_model]
+        let [d_model, _] = weight.dims();
+        weight
+            .narrow(1, which * d_model, d_model)
+            .reshape([d_model, self.n_head, d_model / self.n_head])
+            .swap_dims(0, 1)
+    }
+}
+
 impl Attention {
     /// Attention of the new positions over the cached ones and themselves. With `kv`, the
     /// new keys and values are appended to it and the hooks see the new positions only

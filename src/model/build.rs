@@ -59,40 +59,43 @@ impl<S: ParameterSource> Builder<'_, S> {
 }
 
 impl Gpt2 {
-    /// GPT-2 of `config`'s shape with the parameters `source` gives.
+    /// GPT-2 of `config`'s shape with the parameters `source` gives, asked for by the names
+    /// of `config`'s family.
     pub fn build<S: ParameterSource>(
         config: &Gpt2Config,
         source: &mut S,
     ) -> Result<Self, S::Error> {
         let mut b = Builder { source };
+        let names = config.family.names();
         let (d, d_mlp, eps) = (config.n_embd, config.n_inner, config.layer_norm_epsilon);
-        let wte = b.param("wte.weight", [config.vocab_size, d])?;
-        let wpe = b.param("wpe.weight", [config.n_positions, d])?;
+        let wte = b.param(names.token_embedding, [config.vocab_size, d])?;
+        let wpe = b.param(names.position_embedding, [config.n_positions, d])?;
         let h = (0..config.n_layer)
             .map(|i| {
+                let name = |part: &str| names.in_block(i, part);
                 Ok(Block {
                     layer: i,
-                    ln_1: b.layer_norm(&format!("h.{i}.ln_1"), d, eps)?,
+                    ln_1: b.layer_norm(&name(names.ln_1), d, eps)?,
                     attn: Attention {
-                        c_attn: b.linear(&format!("h.{i}.attn.c_attn"), d, 3 * d)?,
-                        c_proj: b.linear(&format!("h.{i}.attn.c_proj"), d, d)?,
+                        c_attn: b.linear(&name(names.qkv), d, 3 * d)?,
+                        c_proj: b.linear(&name(names.attn_out), d, d)?,
                         n_head: config.n_head,
                     },
-                    ln_2: b.layer_norm(&format!("h.{i}.ln_2"), d, eps)?,
+                    ln_2: b.layer_norm(&name(names.ln_2), d, eps)?,
                     mlp: Mlp {
-                        c_fc: b.linear(&format!("h.{i}.mlp.c_fc"), d, d_mlp)?,
-                        c_proj: b.linear(&format!("h.{i}.mlp.c_proj"), d_mlp, d)?,
+                        c_fc: b.linear(&name(names.mlp_in), d, d_mlp)?,
+                        c_proj: b.linear(&name(names.mlp_out), d_mlp, d)?,
                         activation: config.activation,
                     },
                 })
             })
             .collect::<Result<Vec<_>, S::Error>>()?;
-        let ln_f = b.layer_norm("ln_f", d, eps)?;
+        let ln_f = b.layer_norm(names.final_norm, d, eps)?;
         // Tied: `wte` is the unembedding, and an `lm_head.weight` in the file (some exports
         // write one) is checked and dropped.
         let tied = config.tie_word_embeddings;
-        let lm_head = if b.source.has("lm_head.weight") || !tied {
-            let lm_head = b.param("lm_head.weight", [config.vocab_size, d])?;
+        let lm_head = if b.source.has(names.unembedding) || !tied {
+            let lm_head = b.param(names.unembedding, [config.vocab_size, d])?;
             (!tied).then_some(lm_head)
         } else {
             None
@@ -157,7 +160,7 @@ impl ParameterSource for RandomParameters {
             vec![0.0; n]
         } else if D == 1 {
             vec![1.0; n] // LayerNorm weights
-        } else if name == "wte.weight" || name == "wpe.weight" {
+        } else if name.ends_with("wte.weight") || name.ends_with("wpe.weight") {
             Normal(SplitMix64(self.seed ^ shape[0] as u64)).samples(n, 0.02)
         } else {
             self.normal.samples(n, 0.02)

@@ -1,8 +1,8 @@
 //! GPT-2 hyper-parameters, read from a Hugging Face `config.json`.
 
+use super::family::{Family, Layout};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 
 /// The non-linearity between `c_fc` and `c_proj`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,9 @@ impl Activation {
 /// GPT-2 architecture, as Hugging Face's `GPT2Config` names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gpt2Config {
+    /// The family: its layout and its checkpoints' parameter names.
+    #[serde(default)]
+    pub family: Family,
     /// Number of transformer blocks.
     pub n_layer: usize,
     /// Attention heads per block.
@@ -47,39 +50,43 @@ pub struct Gpt2Config {
     pub activation: Activation,
     /// Whether the unembedding is the transposed token embedding.
     pub tie_word_embeddings: bool,
+    /// The token prepended to a prompt (`prepend_bos`) and the one that ends a generation:
+    /// `<|endoftext|>` in every GPT-2 (Hugging Face's default when `config.json` is silent).
+    #[serde(default = "end_of_text")]
+    pub bos_token_id: u32,
+    #[serde(default = "end_of_text")]
+    pub eos_token_id: u32,
+}
+
+/// `<|endoftext|>` in GPT-2's vocabulary: Hugging Face's `GPT2Config` default for
+/// `bos_token_id` and `eos_token_id`.
+pub const END_OF_TEXT: u32 = 50256;
+
+fn end_of_text() -> u32 {
+    END_OF_TEXT
 }
 
 /// Why a `config.json` cannot describe a GPT-2 we can run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
     /// Not JSON, or not a JSON object.
+    #[error("config.json is not valid JSON: {0}")]
     Json(String),
     /// A required field is absent or has the wrong type.
+    #[error("config.json field `{field}`: {problem}")]
     Field {
         field: &'static str,
         problem: String,
     },
     /// The checkpoint is another architecture.
+    #[error(
+        "config.json describes a `{model_type}` model; Patchbay runs GPT-2 (model_type \"gpt2\") only"
+    )]
     NotGpt2 { model_type: String },
     /// A GPT-2 option this implementation does not support.
+    #[error("unsupported GPT-2 option in config.json: {0}")]
     Unsupported(String),
 }
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Json(e) => write!(f, "config.json is not valid JSON: {e}"),
-            Self::Field { field, problem } => write!(f, "config.json field `{field}`: {problem}"),
-            Self::NotGpt2 { model_type } => write!(
-                f,
-                "config.json describes a `{model_type}` model; Patchbay runs GPT-2 (model_type \"gpt2\") only"
-            ),
-            Self::Unsupported(what) => write!(f, "unsupported GPT-2 option in config.json: {what}"),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl Gpt2Config {
     /// Parses a Hugging Face `config.json`, rejecting anything that is not a GPT-2 we can run.
@@ -98,16 +105,20 @@ impl Gpt2Config {
                 a.iter()
                     .any(|v| v.as_str().is_some_and(|s| s.starts_with("GPT2")))
             });
-        if model_type != "gpt2" && !(model_type.is_empty() && gpt2_architecture) {
-            let model_type = if model_type.is_empty() {
-                "unknown"
-            } else {
-                model_type
-            };
-            return Err(ConfigError::NotGpt2 {
-                model_type: model_type.into(),
-            });
-        }
+        let family = match Family::from_model_type(model_type) {
+            Some(family) => family,
+            None if model_type.is_empty() && gpt2_architecture => Family::Gpt2,
+            None => {
+                let model_type = if model_type.is_empty() {
+                    "unknown"
+                } else {
+                    model_type
+                };
+                return Err(ConfigError::NotGpt2 {
+                    model_type: model_type.into(),
+                });
+            }
+        };
 
         let usize_field = |field: &'static str| -> Result<usize, ConfigError> {
             let v = obj.get(field).ok_or(ConfigError::Field {
@@ -162,25 +173,46 @@ impl Gpt2Config {
             ));
         }
 
+        let vocab_size = usize_field("vocab_size")?;
+        let token_field = |field: &'static str| -> Result<u32, ConfigError> {
+            match obj.get(field) {
+                None | Some(Value::Null) => Ok(END_OF_TEXT),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|&id| id < vocab_size as u64)
+                    .map(|id| id as u32)
+                    .ok_or_else(|| ConfigError::Field {
+                        field,
+                        problem: format!(
+                            "expected a token id below vocab_size ({vocab_size}), found {v}"
+                        ),
+                    }),
+            }
+        };
+
         Ok(Self {
+            family,
             n_layer: usize_field("n_layer")?,
             n_head,
             n_embd,
             n_inner,
             n_positions: usize_field("n_positions")?,
-            vocab_size: usize_field("vocab_size")?,
+            vocab_size,
             layer_norm_epsilon,
             activation,
             tie_word_embeddings: obj
                 .get("tie_word_embeddings")
                 .and_then(Value::as_bool)
                 .unwrap_or(true),
+            bos_token_id: token_field("bos_token_id")?,
+            eos_token_id: token_field("eos_token_id")?,
         })
     }
 
     /// GPT-2 small's shape (124M parameters), for benchmarks and memory estimates.
     pub fn gpt2_small() -> Self {
         Self {
+            family: Family::Gpt2,
             n_layer: 12,
             n_head: 12,
             n_embd: 768,
@@ -190,7 +222,14 @@ impl Gpt2Config {
             layer_norm_epsilon: 1e-5,
             activation: Activation::GeluNew,
             tie_word_embeddings: true,
+            bos_token_id: END_OF_TEXT,
+            eos_token_id: END_OF_TEXT,
         }
+    }
+
+    /// What the forward pass does: the family's layout.
+    pub fn layout(&self) -> Layout {
+        self.family.layout()
     }
 
     /// Width of one attention head.

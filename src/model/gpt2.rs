@@ -7,7 +7,6 @@ use crate::hooks::{
 };
 use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor, TensorData};
-use std::fmt;
 
 #[derive(Module, Debug)]
 pub struct Gpt2 {
@@ -43,56 +42,29 @@ impl KvCache {
 }
 
 /// Input that the model cannot run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InputError {
     /// No sequences, or a sequence without tokens.
+    #[error("the prompt is empty: give at least one token")]
     Empty,
     /// More tokens than the position embedding covers.
+    #[error("the prompt has {len} tokens; this model reads at most {max}")]
     TooLong { len: usize, max: usize },
     /// Sequences of different lengths in one batch.
+    #[error(
+        "sequences in a batch must have equal lengths: sequence 0 has {first} tokens, sequence {index} has {other}"
+    )]
     Ragged {
         first: usize,
         other: usize,
         index: usize,
     },
     /// A token id outside the vocabulary.
+    #[error("token id {id} is outside the vocabulary (size {vocab})")]
     TokenOutOfRange { id: u32, vocab: usize },
     /// An intervention that does not fit this run.
-    Intervention(InterventionError),
-}
-
-impl fmt::Display for InputError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => f.write_str("the prompt is empty: give at least one token"),
-            Self::TooLong { len, max } => {
-                write!(
-                    f,
-                    "the prompt has {len} tokens; this model reads at most {max}"
-                )
-            }
-            Self::Ragged {
-                first,
-                other,
-                index,
-            } => write!(
-                f,
-                "sequences in a batch must have equal lengths: sequence 0 has {first} tokens, sequence {index} has {other}"
-            ),
-            Self::TokenOutOfRange { id, vocab } => {
-                write!(f, "token id {id} is outside the vocabulary (size {vocab})")
-            }
-            Self::Intervention(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for InputError {}
-
-impl From<InterventionError> for InputError {
-    fn from(e: InterventionError) -> Self {
-        Self::Intervention(e)
-    }
+    #[error(transparent)]
+    Intervention(#[from] InterventionError),
 }
 
 impl Gpt2 {

@@ -37,6 +37,22 @@ impl LayerNorm {
         self.affine(normalized)
     }
 
+    /// The scale (`w` in TransformerLens).
+    ///
+    /// # Shapes
+    /// - output: `[d_model]`
+    pub fn w(&self) -> Tensor<1> {
+        self.weight.val()
+    }
+
+    /// The shift (`b` in TransformerLens).
+    ///
+    /// # Shapes
+    /// - output: `[d_model]`
+    pub fn b(&self) -> Tensor<1> {
+        self.bias.val()
+    }
+
     /// `normalized * weight + bias`.
     pub fn affine(&self, normalized: Tensor<3>) -> Tensor<3> {
         normalized * self.weight.val().unsqueeze::<3>() + self.bias.val().unsqueeze::<3>()

@@ -17,6 +17,22 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    /// `W_in`, as TransformerLens holds it.
+    ///
+    /// # Shapes
+    /// - output: `[d_model, d_mlp]`
+    pub fn w_in(&self) -> Tensor<2> {
+        self.c_fc.weight.val()
+    }
+
+    /// `W_out`: each neuron's output direction is a row.
+    ///
+    /// # Shapes
+    /// - output: `[d_mlp, d_model]`
+    pub fn w_out(&self) -> Tensor<2> {
+        self.c_proj.weight.val()
+    }
+
     /// # Shapes
     /// - x: `[batch, pos, d_model]`
     /// - output: `[batch, pos, d_model]`

@@ -9,10 +9,10 @@
 
 pub mod inspect;
 
-use crate::bench::{Inputs, Timing, Workload, time};
+use crate::bench::{BenchReport, Inputs, Timing, Workload, time};
 use crate::datasets::{Dataset, DatasetSource};
 use crate::device::Backend;
-use crate::experiments::{Progress, yield_to_browser};
+use crate::experiments::{Filling, GenerationName, Progress, yield_to_browser};
 pub use crate::failure::Failure;
 use crate::loading::LoadedModel;
 use crate::model::{Gpt2, Gpt2Config};
@@ -90,42 +90,103 @@ pub struct HubRepo {
     pub id: String,
 }
 
-/// What the page asks of the model.
+/// What the page asks of the model: one variant per request type, each paired with its
+/// reply's type by [`Ask`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
-    Load {
-        source: LoadSource,
-    },
-    Inspect {
-        text: String,
-        prepend_bos: bool,
-    },
-    /// Token texts of each text (the patching form's alignment preview).
-    Tokenize {
-        texts: Vec<String>,
-        prepend_bos: bool,
-    },
-    /// Runs a spec; generation and steering stream their tokens ([`Event::Token`]).
-    Run {
-        spec: Box<Spec>,
-    },
-    /// A prompt set made and checked with the model's tokenizer (the dataset form).
-    Dataset {
-        source: DatasetSource,
-    },
-    /// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
-    Bench {
-        workloads: Vec<Workload>,
-        reps: usize,
-    },
+    Load(Load),
+    Inspect(Inspect),
+    Tokenize(Tokenize),
+    Run(RunSpec),
+    Dataset(MakeDataset),
+    Bench(Bench),
 }
 
 impl Request {
     /// Whether it needs a loaded model.
     pub fn needs_model(&self) -> bool {
-        !matches!(self, Self::Load { .. } | Self::Bench { .. })
+        !matches!(self, Self::Load(_) | Self::Bench(_))
     }
+}
+
+/// A request and what it is answered with: a panel's `ModelCall<Q>` reads a `Q::Answer`,
+/// never a [`Reply`] to match.
+pub trait Ask: Into<Request> {
+    type Answer: Clone;
+
+    /// The answer in `reply` (`None` for another request's reply: a bug in the worker).
+    fn answer(reply: &Reply) -> Option<&Self::Answer>;
+}
+
+/// Requests, each with its reply: `Variant(Request) => the reply's pattern => its answer; Answer`.
+macro_rules! asks {
+    ($($variant:ident($request:ident) => $reply:pat => $answer:expr; $ty:ty,)+) => {$(
+        impl From<$request> for Request {
+            fn from(request: $request) -> Self {
+                Self::$variant(request)
+            }
+        }
+
+        impl Ask for $request {
+            type Answer = $ty;
+
+            fn answer(reply: &Reply) -> Option<&$ty> {
+                match reply {
+                    $reply => Some($answer),
+                    _ => None,
+                }
+            }
+        }
+    )+};
+}
+
+asks! {
+    Load(Load) => Reply::Loaded(info) => info; ModelInfo,
+    Inspect(Inspect) => Reply::Inspection(inspection) => inspection; Inspection,
+    Tokenize(Tokenize) => Reply::Tokens { texts } => texts; Vec<Vec<String>>,
+    Run(RunSpec) => Reply::Run(result) => &**result; RunResult,
+    Dataset(MakeDataset) => Reply::Dataset(dataset) => &**dataset; Dataset,
+    Bench(Bench) => Reply::Bench { report } => report; BenchReport,
+}
+
+/// Loads a model on the worker's device, replacing the one loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Load {
+    pub source: LoadSource,
+}
+
+/// The prompt panel: tokens, losses, the next token and attention patterns of one text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inspect {
+    pub text: String,
+    pub prepend_bos: bool,
+}
+
+/// Token texts of each text (the form's tokenisation previews).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tokenize {
+    pub texts: Vec<String>,
+    pub prepend_bos: bool,
+}
+
+/// Runs a spec; generation and steering stream their tokens ([`Event::Token`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub spec: Box<Spec>,
+}
+
+/// A prompt set made and checked with the model's tokenizer (the dataset form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MakeDataset {
+    pub source: DatasetSource,
+}
+
+/// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bench {
+    pub workloads: Vec<Workload>,
+    pub reps: usize,
 }
 
 /// The answer to a request.
@@ -137,7 +198,7 @@ pub enum Reply {
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
     Dataset(Box<Dataset>),
-    Bench { report: serde_json::Value },
+    Bench { report: BenchReport },
 }
 
 /// One new token of continuation `run` (0, 1... in the order they are generated), with its
@@ -145,7 +206,7 @@ pub enum Reply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewToken {
     pub run: usize,
-    pub name: String,
+    pub name: GenerationName,
     pub token: u32,
     pub choice: crate::spec::TokenChoice,
 }
@@ -168,11 +229,13 @@ pub enum Event {
         received: u64,
         total: Option<u64>,
     },
-    /// Cells done of a sweep, with the per-cell means so far.
+    /// Cells done of a sweep, with the per-cell means so far and the grid they fill.
     Progress {
         done: usize,
         total: usize,
         values: Vec<f32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grid: Option<Filling>,
     },
     Token(NewToken),
     Timed(Timing),
@@ -212,10 +275,12 @@ pub async fn handle(
 ) -> Result<Reply, Failure> {
     let loaded = &session.model;
     match request {
-        Request::Inspect { text, prepend_bos } => inspect::inspect(loaded, text, *prepend_bos)
-            .await
-            .map(Reply::Inspection),
-        Request::Tokenize { texts, prepend_bos } => Ok(Reply::Tokens {
+        Request::Inspect(Inspect { text, prepend_bos }) => {
+            inspect::inspect(loaded, text, *prepend_bos)
+                .await
+                .map(Reply::Inspection)
+        }
+        Request::Tokenize(Tokenize { texts, prepend_bos }) => Ok(Reply::Tokens {
             texts: texts
                 .iter()
                 .map(|text| {
@@ -227,11 +292,11 @@ pub async fn handle(
                 })
                 .collect(),
         }),
-        Request::Dataset { source } => source
+        Request::Dataset(MakeDataset { source }) => source
             .make(&loaded.tokenizer)
             .map(|dataset| Reply::Dataset(Box::new(dataset)))
             .map_err(|e| Failure::input(e.to_string())),
-        Request::Run { spec } => {
+        Request::Run(RunSpec { spec }) => {
             let context = RunContext {
                 model: loaded,
                 weights_sha256: session.weights_sha256.clone(),
@@ -240,21 +305,22 @@ pub async fn handle(
             };
             // `emit` reports both kinds of progress, so it is shared between the callbacks.
             let emit = std::cell::RefCell::new(emit);
-            let mut runs: Vec<String> = Vec::new();
+            let mut runs: Vec<GenerationName> = Vec::new();
             let mut progress = Progress::new(|update| {
                 (emit.borrow_mut())(Event::Progress {
                     done: update.done,
                     total: update.total,
                     values: update.values.to_vec(),
+                    grid: update.grid.cloned(),
                 })
             })
             .with_tokens(|update| {
-                if runs.last().map(String::as_str) != Some(update.generation) {
-                    runs.push(update.generation.to_string());
+                if runs.last() != Some(&update.generation) {
+                    runs.push(update.generation);
                 }
                 (emit.borrow_mut())(Event::Token(NewToken {
                     run: runs.len() - 1,
-                    name: update.generation.to_string(),
+                    name: update.generation,
                     token: update.step.token,
                     choice: crate::spec::TokenChoice::named(update.step, &loaded.tokenizer),
                 }))
@@ -264,7 +330,7 @@ pub async fn handle(
                 .map(|result| Reply::Run(Box::new(result)))
                 .map_err(Failure::from)
         }
-        Request::Load { .. } | Request::Bench { .. } => Err(Failure::internal(
+        Request::Load(_) | Request::Bench(_) => Err(Failure::internal(
             "this request does not run on a loaded model",
         )),
     }

@@ -111,6 +111,16 @@ impl Spec {
                     path: "experiment.loss.texts",
                 }
             }
+            Experiment::Direction(params) => {
+                // One text at a time, one hook cached.
+                let positions = longest(&params.texts, params.prepend_bos).min(context);
+                Estimate {
+                    prompts: params.texts.len() as u64,
+                    positions,
+                    bytes: run_bytes(config, 1, positions, 1, 2),
+                    path: "experiment.direction.texts",
+                }
+            }
             Experiment::Repetition(params) => {
                 let positions = max_tokens(&params.sentence, true)
                     .saturating_mul(params.repeats as u64)
@@ -143,7 +153,7 @@ impl Spec {
                 let positions =
                     longest(prompts.clean.iter().chain(&prompts.corrupted), bos).min(context);
                 let n = prompts.clean.len() as u64;
-                let runs = match self.experiment.params().needs() {
+                let runs = match self.experiment.needs() {
                     Needs::CleanAndCorrupted => 2,
                     Needs::Clean | Needs::NoPrompts => 1,
                 };

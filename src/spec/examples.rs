@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 24] = [
+pub const EXAMPLES: [Example; 25] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -95,6 +95,11 @@ pub const EXAMPLES: [Example; 24] = [
         stem: "ln-free-loss",
         title: "LN-free GPT-2: per-token loss (schaeff/gpt2-small_LNFree300)",
         json: include_str!("../../static/experiments/ln-free-loss.json"),
+    },
+    Example {
+        stem: "moral-direction",
+        title: "Moral direction: do's and don'ts on one axis (PCA, GPT-2 small)",
+        json: include_str!("../../static/experiments/moral-direction.json"),
     },
     Example {
         stem: "vanilla-loss",

@@ -6,7 +6,6 @@ use super::published::Published;
 pub use crate::experiments::PromptInput;
 use crate::experiments::{Metric, Needs};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The spec version this build writes and reads.
 pub const SPEC_VERSION: u32 = 1;
@@ -71,27 +70,21 @@ fn yes() -> bool {
 }
 
 /// A spec that cannot be read, with the JSON path of the problem.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid experiment spec{}: {message}", at_path(path))]
 pub struct SpecError {
     pub path: String,
     pub message: String,
 }
 
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() || self.path == "." {
-            write!(f, "invalid experiment spec: {}", self.message)
-        } else {
-            write!(
-                f,
-                "invalid experiment spec at `{}`: {}",
-                self.path, self.message
-            )
-        }
+/// ` at `path`` for a path inside the spec, nothing for the whole.
+fn at_path(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        String::new()
+    } else {
+        format!(" at `{path}`")
     }
 }
-
-impl std::error::Error for SpecError {}
 
 impl Spec {
     /// Parses a spec, reporting the JSON path of the first problem.
@@ -149,8 +142,7 @@ impl Spec {
                 message,
             })
         };
-        let params = self.experiment.params();
-        let needs = params.needs();
+        let needs = self.experiment.needs();
         let needs_prompts = needs != Needs::NoPrompts;
         match &self.prompts {
             None if needs_prompts => {
@@ -194,7 +186,7 @@ impl Spec {
             None => {}
         }
         // The one place a parameter's path gets its kind's name.
-        params.check().map_err(|e| SpecError {
+        self.experiment.check_params().map_err(|e| SpecError {
             path: format!("experiment.{}.{}", self.experiment.name(), e.field),
             message: e.message,
         })?;

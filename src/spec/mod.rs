@@ -2,7 +2,7 @@
 //! browser's history, exports and share links.
 
 pub mod budget;
-mod draft;
+pub mod draft;
 pub mod examples;
 mod experiment;
 mod format;
@@ -10,8 +10,9 @@ pub mod published;
 mod run;
 
 pub use budget::{Estimate, Limits};
-pub use draft::{FormDraft, FormKind, Help, Kept, PatchingDraft, SamplingDraft, heads, lines};
-pub use experiment::Experiment;
+pub use draft::generation::SamplingDraft;
+pub use draft::{FormDraft, Kept, KindDraft, heads, lines};
+pub use experiment::{Experiment, Kind, KindFields};
 pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};
 pub use run::{
     GeneratedText, Provenance, RunContext, RunError, RunResult, TokenChoice, run, sha256_hex,

@@ -16,7 +16,7 @@
 //! ```
 
 use super::RunResult;
-use crate::experiments::{Grid, GridName};
+use crate::experiments::{Grid, GridName, MetricName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -211,7 +211,11 @@ fn describe(value: &PublishedValue) -> String {
 
 fn find(value: &PublishedValue, result: &RunResult) -> Found {
     if value.at.is_empty()
-        && let Some(v) = result.metrics.get(&value.of)
+        && let Some(v) = value
+            .of
+            .parse::<MetricName>()
+            .ok()
+            .and_then(|name| result.metrics.get(&name))
     {
         return Found::Metric(*v);
     }

@@ -5,7 +5,8 @@ use super::budget::Limits;
 use super::format::{PromptInput, Spec, SpecError, TokenInput};
 use crate::experiments::Step;
 use crate::experiments::{
-    AnswerPair, ExperimentError, Generation, Grid, GridName, Progress, PromptSet,
+    AnswerPair, ExperimentError, Generation, GenerationName, Grid, GridName, MetricName, Progress,
+    PromptSet,
 };
 use crate::loading::LoadedModel;
 use serde::{Deserialize, Serialize};
@@ -21,11 +22,11 @@ pub struct RunResult {
     pub grids: BTreeMap<GridName, Grid>,
     /// Scalars: `clean`, `corrupted`, `pearson.z`...
     #[serde(deserialize_with = "crate::experiments::grid_nullable::float_map")]
-    pub metrics: BTreeMap<String, f32>,
+    pub metrics: BTreeMap<MetricName, f32>,
     /// Token texts of the prompts (`clean`, `corrupted`), for axis labels.
     pub tokens: BTreeMap<String, Vec<Vec<String>>>,
     /// Generated continuations by name (`default`, `steered`...).
-    pub generations: BTreeMap<String, GeneratedText>,
+    pub generations: BTreeMap<GenerationName, GeneratedText>,
     pub provenance: Provenance,
 }
 
@@ -33,6 +34,16 @@ impl RunResult {
     /// The grid written `name` in JSON (`patch.resid_pre`), if the run has it.
     pub fn grid(&self, name: &str) -> Option<&Grid> {
         self.grids.get(&name.parse().ok()?)
+    }
+
+    /// The scalar written `name` (`clean`, `pearson.z`), if the run has it.
+    pub fn metric(&self, name: &str) -> Option<f32> {
+        self.metrics.get(&name.parse().ok()?).copied()
+    }
+
+    /// The continuation written `name` (`default`, `steered`), if the run has it.
+    pub fn generation(&self, name: &str) -> Option<&GeneratedText> {
+        self.generations.get(&name.parse().ok()?)
     }
 }
 
@@ -148,27 +159,6 @@ pub enum RunError {
     Spec(SpecError),
     #[error(transparent)]
     Experiment(ExperimentError),
-    /// Clean and corrupted prompt `index` tokenise to different lengths.
-    #[error(
-        "clean and corrupted prompt {index} must have the same number of tokens, position by position:\n  clean ({} tokens):     {}\n  corrupted ({} tokens): {}",
-        clean.len(),
-        show_tokens(clean),
-        corrupted.len(),
-        show_tokens(corrupted)
-    )]
-    UnequalLengths {
-        index: usize,
-        clean: Vec<String>,
-        corrupted: Vec<String>,
-    },
-}
-
-fn show_tokens(tokens: &[String]) -> String {
-    tokens
-        .iter()
-        .map(|t| format!("{t:?}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl From<ExperimentError> for RunError {
@@ -259,16 +249,10 @@ impl RunContext<'_> {
         let clean = encode(&prompts.clean, "clean")?;
         let corrupted = encode(&prompts.corrupted, "corrupted")?;
         let set = PromptSet::new(clean, corrupted, answers, spec.metric).map_err(|e| match e {
-            ExperimentError::UnequalLengths {
-                index,
-                clean,
-                corrupted,
-            } => RunError::UnequalLengths {
-                index,
-                clean: tokenizer.token_texts(&clean),
-                corrupted: tokenizer.token_texts(&corrupted),
-            },
-            other => other.into(),
+            ExperimentError::UnequalLengths(e) => {
+                ExperimentError::from(e.named(|ids| tokenizer.token_texts(ids))).into()
+            }
+            other => RunError::from(other),
         })?;
         Ok(set.with_seed(spec.seed).with_tokenizer(tokenizer))
     }

@@ -1,10 +1,12 @@
-//! A panel's request to the model as a Leptos [`Action`]: pending while it runs, its reply or
+//! A panel's request to the model as a Leptos [`Action`]: pending while it runs, its answer or
 //! error once it ends (kept until the next one ends), and Stop/Cancel. Each dispatch brings
-//! its handler for what the worker says meanwhile (progress, tokens, download bytes).
+//! its handler for what the worker says meanwhile (progress, tokens, download bytes). A call
+//! is typed by its request ([`Ask`]): the panel reads the request's answer.
 
 use super::AppState;
-use crate::session::{Event, Failure, Reply, Request};
+use crate::session::{Ask, Event, Failure, Reply, Request};
 use leptos::prelude::*;
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 /// One dispatch: the request, the files travelling with it, its event handler.
@@ -14,16 +16,24 @@ struct Dispatch {
     on_event: Rc<dyn Fn(Event)>,
 }
 
-/// The request a panel runs, and its outcome.
-#[derive(Clone, Copy)]
-pub struct ModelCall {
+/// The request of type `Q` a panel runs, and its outcome.
+pub struct ModelCall<Q> {
     action: Action<Dispatch, Result<Reply, Failure>>,
     /// The worker's id of the call in flight, for cancelling it.
     id: StoredValue<Option<u32>, LocalStorage>,
     state: AppState,
+    asks: PhantomData<fn() -> Q>,
 }
 
-impl ModelCall {
+impl<Q> Clone for ModelCall<Q> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Q> Copy for ModelCall<Q> {}
+
+impl<Q: Ask + 'static> ModelCall<Q> {
     pub fn new(state: AppState) -> Self {
         let id = StoredValue::new_local(None);
         let action = Action::new_local(move |dispatch: &Dispatch| {
@@ -40,22 +50,27 @@ impl ModelCall {
                 outcome
             }
         });
-        Self { action, id, state }
+        Self {
+            action,
+            id,
+            state,
+            asks: PhantomData,
+        }
     }
 
     /// Sends `request`; `on_event` hears the worker's events until it ends.
-    pub fn run(&self, request: Request, on_event: impl Fn(Event) + 'static) {
+    pub fn run(&self, request: Q, on_event: impl Fn(Event) + 'static) {
         self.run_with_files(request, vec![], on_event);
     }
 
     pub fn run_with_files(
         &self,
-        request: Request,
+        request: Q,
         files: Vec<web_sys::File>,
         on_event: impl Fn(Event) + 'static,
     ) {
         self.action.dispatch_local(Dispatch {
-            request,
+            request: request.into(),
             files,
             on_event: Rc::new(on_event),
         });
@@ -66,11 +81,14 @@ impl ModelCall {
         self.action.pending().get()
     }
 
-    /// `read` applied to the last reply, kept while the next request runs (reactive).
-    pub fn with_reply<T>(&self, read: impl FnOnce(&Reply) -> Option<T>) -> Option<T> {
-        self.action
-            .value()
-            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).and_then(read))
+    /// `read` applied to the last answer, kept while the next request runs (reactive).
+    pub fn with_answer<T>(&self, read: impl FnOnce(&Q::Answer) -> Option<T>) -> Option<T> {
+        self.action.value().with(|v| {
+            v.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(Q::answer)
+                .and_then(read)
+        })
     }
 
     /// Why the last request failed, while no other runs (reactive).

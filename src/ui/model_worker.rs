@@ -3,7 +3,7 @@
 //! page itself never runs the model, so it keeps drawing whatever the model does.
 
 use super::js::{send_to_worker, start_model_worker};
-use crate::session::{Event, Failure, FromWorker, Reply, Request, ToWorker};
+use crate::session::{Ask, Event, Failure, FromWorker, Reply, Request, ToWorker};
 use futures_channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -150,6 +150,20 @@ impl ModelWorker {
             .collect();
         for pending in pending {
             let _ = pending.reply.send(Err(failure.clone()));
+        }
+    }
+
+    /// Sends `request`, with no files and no ear for its events; resolves to its answer.
+    pub fn ask<Q: Ask>(
+        &self,
+        request: Q,
+    ) -> impl Future<Output = Result<Q::Answer, Failure>> + use<Q> {
+        let (_, outcome) = self.call(request.into(), vec![], |_| {});
+        async move {
+            let reply = outcome.await?;
+            Q::answer(&reply)
+                .cloned()
+                .ok_or_else(|| Failure::internal("the model's worker answered another request"))
         }
     }
 

@@ -10,10 +10,12 @@
 mod fetch;
 mod load;
 
+use crate::bench::BenchReport;
 use crate::device::{self, Backend};
 use crate::loading::{LoadedModel, assemble};
 use crate::session::{
-    self, Event, Failure, FromWorker, LoadSource, ModelInfo, Reply, Request, Session, ToWorker,
+    self, Bench, Event, Failure, FromWorker, Load, LoadSource, ModelInfo, Reply, Request, Session,
+    ToWorker,
 };
 use burn::tensor::Device;
 use std::cell::RefCell;
@@ -210,8 +212,8 @@ async fn serve(
 ) -> Result<Reply, Failure> {
     let mut emit = emitter(worker, id);
     match request {
-        Request::Load { source } => load(worker, id, source, files).await.map(Reply::Loaded),
-        Request::Bench { workloads, reps } => {
+        Request::Load(Load { source }) => load(worker, id, source, files).await.map(Reply::Loaded),
+        Request::Bench(Bench { workloads, reps }) => {
             let (device, backend) = worker.borrow().device();
             let (build_s, timings) = session::bench(&device, &workloads, reps, &mut emit).await?;
             Ok(Reply::Bench {
@@ -304,24 +306,12 @@ fn bench_report(
     reps: usize,
     build_s: f64,
     timings: &[crate::bench::Timing],
-) -> serde_json::Value {
-    let cases: serde_json::Map<String, serde_json::Value> = timings
-        .iter()
-        .map(|t| {
-            (
-                t.workload.name().to_string(),
-                serde_json::json!({"median_s": t.median_s, "runs_s": t.runs_s}),
-            )
-        })
-        .collect();
-    serde_json::json!({
-        "model": "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights",
-        "device": backend.to_string(),
-        "adapter": adapter_info(),
-        "browser": user_agent(),
-        "reps": reps,
-        "build_model_s": build_s,
-        "wasm_memory_mb": wasm_memory_mb(),
-        "cases": cases,
-    })
+) -> BenchReport {
+    BenchReport {
+        adapter: Some(adapter_info()),
+        browser: Some(user_agent()),
+        build_model_s: Some(build_s),
+        wasm_memory_mb: Some(wasm_memory_mb()),
+        ..BenchReport::new(backend, reps, timings)
+    }
 }

@@ -83,6 +83,7 @@ const filling = {
   'colored-objects-head-patching': { kind: 'activation_patching', check: () => ['[data-target=attn_head_out_all_pos]', '[data-target=resid_pre]'] },
   'ln-free-loss': { kind: 'loss', fill: { '#form-texts': (s) => s.experiment.loss.texts.join('\n') } },
   'repetition-ditto': { kind: 'repetition', fill: { '#form-sentence': (s) => s.experiment.repetition.sentence, '#form-repeats': '10' } },
+  'moral-direction': { kind: 'direction', select: { '#form-direction-method': 'pca' }, fill: { '#form-direction-texts': (s) => s.experiment.direction.texts.join('\n'), '#form-direction-hook': (s) => s.experiment.direction.hook } },
 };
 
 /** The spec now in the editor, parsed. */

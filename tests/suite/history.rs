@@ -111,6 +111,12 @@ fn malformed_and_hostile_files_are_refused_with_their_path() {
         ),
         (
             refused(|v| {
+                v["runs"][0]["result"]["metrics"]["<script>"] = 1.0.into();
+            }),
+            "`<script>` is not a metric name",
+        ),
+        (
+            refused(|v| {
                 v["runs"][0]["result"]["spec"]["experiment"]["ablation"]["kind"] = "sideways".into()
             }),
             "runs[0].result.spec.experiment.ablation.kind",

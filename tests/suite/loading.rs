@@ -522,3 +522,66 @@ mod pipeline {
         assert!(err.contains("truncated"), "{err}");
     }
 }
+
+/// A GPT-2-family checkpoint laid out differently from the hub's: `transformer.`-prefixed keys
+/// (`save_pretrained`'s layout) and an unembedding of its own. The family's parameter table
+/// reads both (no special path): the logits come from the file's `lm_head.weight`.
+#[test]
+fn a_prefixed_checkpoint_with_its_own_unembedding_loads_through_the_family_table() {
+    let prefixed = std::fs::read(common::tiny_dir().join("model-prefixed.safetensors")).unwrap();
+    let file = SafeTensors::deserialize(&prefixed).unwrap();
+    let negated: Vec<u8> = file
+        .tensor("transformer.wte.weight")
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .flat_map(|b| (-f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
+        .collect();
+    let tensors: Vec<(String, TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| match name.as_str() {
+            "lm_head.weight" => {
+                let shape = view.shape().to_vec();
+                (name, TensorView::new(Dtype::F32, shape, &negated).unwrap())
+            }
+            _ => (name, view),
+        })
+        .collect();
+    let mut untied = with_config(|c| c["tie_word_embeddings"] = false.into());
+    untied.weights = safetensors::serialize(tensors, None).unwrap();
+
+    let device = patchbay::device::cpu();
+    let untied = untied.load(&device).unwrap();
+    let tied = files().load(&device).unwrap();
+    assert!(untied.model.lm_head.is_some() && tied.model.lm_head.is_none());
+    let logits = |loaded: &patchbay::loading::LoadedModel| {
+        let tokens = loaded.model.tokens(&common::clean_ids()).unwrap();
+        patchbay::tensor_io::HostTensor::from_data(loaded.model.forward(tokens).into_data()).values
+    };
+    let minus_tied: Vec<f32> = logits(&tied).into_iter().map(|v| -v).collect();
+    let diff = common::max_abs_diff(&logits(&untied), &minus_tied);
+    assert!(diff < 1e-4, "untied logits are minus the tied ones: {diff}");
+}
+
+#[test]
+fn special_tokens_come_from_the_config_and_the_tokenizer() {
+    let loaded = files().load(&patchbay::device::cpu()).unwrap();
+    assert_eq!(loaded.model.config.bos_token_id, 50256);
+    assert_eq!(loaded.model.config.eos_token_id, 50256);
+    assert_eq!(loaded.tokenizer.bos(), 50256);
+    assert_eq!(loaded.tokenizer.single_token(" "), Some(220));
+
+    let renamed = with_config(|c| c["bos_token_id"] = 13.into())
+        .load(&patchbay::device::cpu())
+        .unwrap();
+    assert_eq!(
+        renamed.tokenizer.encode_prompt(" Mary", true).unwrap()[0],
+        13
+    );
+    let err = load_err(&with_config(|c| c["eos_token_id"] = 60000.into()));
+    assert!(
+        err.to_string().contains("eos_token_id") && err.to_string().contains("50257"),
+        "{err}"
+    );
+}

@@ -9,7 +9,8 @@ use patchbay::device::{self, Backend};
 use patchbay::experiments::GenerationConfig;
 use patchbay::experiments::{Metric, steering};
 use patchbay::session::{
-    Event, Failure, FromWorker, Reply, Request, Session, ToWorker, handle, inspect::TOP_K,
+    Event, Failure, FromWorker, Inspect, Reply, Request, RunSpec, Session, ToWorker, Tokenize,
+    handle, inspect::TOP_K,
 };
 use patchbay::spec::Spec;
 use patchbay::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION};
@@ -34,10 +35,10 @@ fn inspection_equals_the_oracle() {
     let text = prompt["text"].as_str().unwrap().to_string();
     let reply = block_on(handle(
         &session,
-        &Request::Inspect {
+        &Request::Inspect(Inspect {
             text,
             prepend_bos: true,
-        },
+        }),
         &mut |_| true,
     ))
     .unwrap();
@@ -116,9 +117,9 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
         seed: 0,
         published: None,
     };
-    let request = Request::Run {
+    let request = Request::Run(RunSpec {
         spec: Box::new(spec),
-    };
+    });
     let mut tokens = vec![];
     let reply = block_on(handle(&session, &request, &mut |event| {
         if let Event::Token(token) = event {
@@ -130,10 +131,13 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
     let Reply::Run(result) = reply else {
         panic!("{reply:?}")
     };
-    assert_eq!(result.generations["steered"].generation.new_ids, expected);
+    assert_eq!(
+        result.generation("steered").unwrap().generation.new_ids,
+        expected
+    );
     let steered: Vec<u32> = tokens
         .iter()
-        .filter(|t| t.run == 1 && t.name == "steered")
+        .filter(|t| t.run == 1 && t.name == patchbay::experiments::GenerationName::Steered)
         .map(|t| t.token)
         .collect();
     assert_eq!(steered, expected);
@@ -141,10 +145,10 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
     // What streams in is what the result keeps: each token's text, probability and runners-up.
     let streamed: Vec<_> = tokens
         .iter()
-        .filter(|t| t.name == "steered")
+        .filter(|t| t.name == patchbay::experiments::GenerationName::Steered)
         .map(|t| t.choice.clone())
         .collect();
-    assert_eq!(streamed, result.generations["steered"].choices());
+    assert_eq!(streamed, result.generation("steered").unwrap().choices());
     let first = &streamed[0];
     assert!(first.prob.is_some_and(|p| p > 0.0 && p <= 1.0));
     assert_eq!(first.alternatives.len(), 5);
@@ -167,19 +171,25 @@ fn a_cancelled_sweep_ends_with_the_cancelled_error() {
         "../../static/experiments/ioi-activation-patching.json"
     ))
     .unwrap();
-    let request = Request::Run {
+    let request = Request::Run(RunSpec {
         spec: Box::new(spec),
-    };
+    });
     let mut updates = 0;
     let outcome = block_on(handle(&session, &request, &mut |event| {
         if let Event::Progress {
             done,
             total,
             values,
+            grid,
         } = event
         {
             assert_eq!(values.len(), done, "a mean per cell done");
             assert!(done <= total);
+            // The grid the sweep fills, with its real axes: resid_pre is `[layer, pos]`.
+            let grid = grid.expect("a patching sweep names its grid");
+            assert_eq!(grid.name.to_string(), "patch.resid_pre");
+            assert_eq!(grid.axes, ["layer", "pos"]);
+            assert_eq!(grid.shape.iter().product::<usize>(), total);
             updates += 1;
         }
         updates < 3
@@ -197,9 +207,9 @@ fn a_failure_crosses_to_the_page_typed() {
     let mut spec: serde_json::Value =
         serde_json::from_str(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
     spec["prompts"]["answers"][1][0] = " Mary and John".into();
-    let request = Request::Run {
+    let request = Request::Run(RunSpec {
         spec: Box::new(Spec::from_json(&spec.to_string()).unwrap()),
-    };
+    });
     let failure = block_on(handle(&session, &request, &mut |_| true)).unwrap_err();
     let message = FromWorker {
         id: 4,
@@ -227,10 +237,10 @@ fn a_failure_crosses_to_the_page_typed() {
 fn messages_survive_the_trip_as_json() {
     let call = ToWorker::Call {
         id: 7,
-        request: Box::new(Request::Tokenize {
+        request: Box::new(Request::Tokenize(Tokenize {
             texts: vec!["When John".into()],
             prepend_bos: true,
-        }),
+        })),
     };
     let json = serde_json::to_string(&call).unwrap();
     assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), call);
@@ -252,6 +262,12 @@ fn messages_survive_the_trip_as_json() {
         serde_json::from_str::<ToWorker>(r#"{"to":"call","id":1,"request":{"kind":"fly"}}"#)
             .is_err()
     );
+    // The wire format names each request as before it had its own type.
+    let sent = serde_json::to_string(&call).unwrap();
+    assert!(
+        sent.contains(r#""request":{"kind":"tokenize","texts":["When John"],"prepend_bos":true}"#),
+        "{sent}"
+    );
 }
 
 fn call_request(call: &ToWorker) -> Request {
@@ -266,9 +282,9 @@ fn a_run_reply_survives_the_trip_as_json() {
     let session = session();
     let spec =
         Spec::from_json(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
-    let request = Request::Run {
+    let request = Request::Run(RunSpec {
         spec: Box::new(spec),
-    };
+    });
     let reply = block_on(handle(&session, &request, &mut |_| true)).unwrap();
     let message = FromWorker {
         id: 3,

@@ -181,7 +181,7 @@ fn ioi_lens_ablation_and_attribution_examples_reproduce_the_oracle() {
             &format!("attrib.{name}"),
             &format!("attrib.batch.{name}"),
         );
-        let r = attribution.metrics[&format!("pearson.{name}")];
+        let r = attribution.metric(&format!("pearson.{name}")).unwrap();
         assert!((-1.0..=1.0).contains(&r), "pearson.{name} = {r}");
     }
 }
@@ -196,14 +196,20 @@ fn steering_spec_reproduces_the_oracle_generation() {
         .iter()
         .map(|v| v.as_u64().unwrap() as u32)
         .collect();
-    assert_eq!(result.generations["steered"].generation.new_ids, expected);
     assert_eq!(
-        result.generations["steered"].text,
+        result.generation("steered").unwrap().generation.new_ids,
+        expected
+    );
+    assert_eq!(
+        result.generation("steered").unwrap().text,
         common::reference_json()["steering"]["steered_text"]
             .as_str()
             .unwrap()
     );
-    assert_ne!(result.generations["unsteered"].generation.new_ids, expected);
+    assert_ne!(
+        result.generation("unsteered").unwrap().generation.new_ids,
+        expected
+    );
 }
 
 #[test]
@@ -297,7 +303,7 @@ fn a_generated_ioi_dataset_runs_path_patching_through_the_cli() {
     assert!(per_prompt.values.iter().all(|v| v.is_finite()));
     // Senders after the receivers' layer reach them by no path: the clean run's metric.
     let raw = result.grid("path.head_to_receivers.q").unwrap();
-    let clean = result.metrics["clean"];
+    let clean = result.metric("clean").unwrap();
     let n_head = raw.shape[1];
     assert!(
         raw.values[n_head..]

@@ -90,7 +90,7 @@ fn per_token_loss_is_the_oracles_next_token_log_probability() {
     }
     let mean: f32 =
         expected.values[..3 * width].iter().map(|v| -v).sum::<f32>() / (3 * width) as f32;
-    assert!(close(result.metrics["loss"], mean, 1e-4));
+    assert!(close(result.metric("loss").unwrap(), mean, 1e-4));
     assert!(run_err(json!({"version": 1, "model": {"id": "tiny"}, "experiment": {"loss": {"texts": [[50256]], "prepend_bos": false}}}))
         .contains("one token"));
 }
@@ -245,12 +245,15 @@ fn attribution_of_attention_outputs_is_the_sum_of_its_heads_and_every_target_is_
         assert_eq!(grid.shape, patched.shape, "{target}");
         assert!(grid.values.iter().all(|v| v.is_finite()), "{target}");
         assert!(
-            result.metrics[&format!("pearson.{target}")].is_finite(),
+            result
+                .metric(&format!("pearson.{target}"))
+                .unwrap()
+                .is_finite(),
             "{target}"
         );
     }
     assert!(
-        !result.metrics.contains_key("pearson.z"),
+        result.metric("pearson.z").is_none(),
         "only the targets named"
     );
 }
@@ -326,13 +329,13 @@ fn front_steering_adds_the_padded_prompts_difference_position_by_position() {
         assert!(close(*v, pos[i] - neg[i], 1e-5), "{i}");
     }
     assert_ne!(
-        result.generations["steered"].generation.new_ids,
-        result.generations["unsteered"].generation.new_ids
+        result.generation("steered").unwrap().generation.new_ids,
+        result.generation("unsteered").unwrap().generation.new_ids
     );
     let none = run_json(tiny(), spec(0.0, "I hate you because"));
     assert_eq!(
-        none.generations["steered"].generation.new_ids,
-        none.generations["unsteered"].generation.new_ids
+        none.generation("steered").unwrap().generation.new_ids,
+        none.generation("unsteered").unwrap().generation.new_ids
     );
     assert!(run_err(spec(3.0, "Hi")).contains("the prompt must be at least as long"));
 }

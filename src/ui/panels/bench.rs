@@ -4,7 +4,7 @@
 
 use crate::bench::{Timing, Workload};
 use crate::device::Backend;
-use crate::session::{Event, Reply, Request};
+use crate::session::{Bench, Event};
 use crate::ui::{AppState, ModelCall, backend_label, files};
 use leptos::prelude::*;
 
@@ -61,16 +61,13 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     // A bad `?bench` address, or a download that failed.
     let problem = RwSignal::new(settings.as_ref().err().cloned());
     let autorun = autorun && settings.is_ok();
-    let call = ModelCall::new(state);
+    let call = ModelCall::<Bench>::new(state);
     let busy = move || call.pending();
     let error = move || problem.get().or_else(|| call.error());
     // The report, as JSON, once a run is done.
     let result = move || {
-        call.with_reply(|reply| match reply {
-            Reply::Bench { report } => {
-                Some(serde_json::to_string_pretty(report).expect("a JSON value serialises"))
-            }
-            _ => None,
+        call.with_answer(|report| {
+            Some(serde_json::to_string_pretty(report).expect("a JSON value serialises"))
         })
     };
     let on_device = StoredValue::new(None::<Backend>);
@@ -87,7 +84,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             Event::Timed(timing) => timings.update(|t| t.push(timing)),
             _ => {}
         };
-        let request = Request::Bench {
+        let request = Bench {
             workloads: chosen.get_untracked(),
             reps: reps.get_untracked().max(1),
         };
@@ -103,10 +100,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             if call.error().is_some() {
                 status.set(None);
             }
-            let built = call.with_reply(|reply| match reply {
-                Reply::Bench { report } => Some(report["build_model_s"].as_f64().unwrap_or(0.0)),
-                _ => None,
-            });
+            let built = call.with_answer(|report| Some(report.build_model_s.unwrap_or(0.0)));
             if let (Some(build_s), Some(backend)) = (built, on_device.get_value()) {
                 status.set(Some(format!(
                     "done on {} (model built in {build_s:.1} s)",

@@ -7,14 +7,14 @@ use crate::datasets::colored_objects::ColoredObjects;
 use crate::datasets::ioi::{Ioi, Order};
 use crate::datasets::mcq::Mcq;
 use crate::datasets::{DatasetSource, put_into};
-use crate::session::{Reply, Request};
+use crate::session::MakeDataset;
 use crate::ui::{AppState, ModelCall, files};
 use leptos::prelude::*;
 
 #[component]
 pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let call = ModelCall::new(state);
+    let call = ModelCall::<MakeDataset>::new(state);
     let n = RwSignal::new("64".to_string());
     let seed = RwSignal::new("0".to_string());
     let kind = RwSignal::new("ioi".to_string());
@@ -28,7 +28,7 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
     let ask = move |source: DatasetSource| {
         problem.set(None);
         note.set(None);
-        call.run(Request::Dataset { source }, |_| {});
+        call.run(MakeDataset { source }, |_| {});
     };
     let generate = move |_| {
         let number = |text: String, what: &str| {
@@ -97,10 +97,7 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
             if call.pending() {
                 return;
             }
-            let Some(dataset) = call.with_reply(|reply| match reply {
-                Reply::Dataset(dataset) => Some(dataset.clone()),
-                _ => None,
-            }) else {
+            let Some(dataset) = call.with_answer(|dataset| Some(dataset.clone())) else {
                 return;
             };
             match put_into(&spec_text.get(), &dataset.prompts) {

@@ -6,10 +6,10 @@ use super::{
     dataset_form::DatasetForm, experiment_form::ExperimentForm, generation::TokenStrip,
     guide::Guide, history, presets::PresetGallery, result::RunView,
 };
-use crate::experiments::Grid;
+use crate::experiments::{Filling, Grid};
 use crate::failure::Failure;
 use crate::history::RunRecord;
-use crate::session::{Event, Reply, Request};
+use crate::session::{Event, RunSpec};
 use crate::spec::examples::{self, EXAMPLES};
 use crate::spec::{Spec, TokenChoice};
 use crate::ui::{AppState, FailureView, ModelCall, heatmap::GridView, page::PageParams};
@@ -35,17 +35,13 @@ fn initial_spec(params: &PageParams) -> String {
         .to_string()
 }
 
-/// The grid so far while a sweep runs: cells in layer order, `NaN` where not yet computed.
-fn partial_grid(values: &[f32], total: usize, n_layer: usize, n_head: usize) -> Grid {
+/// The grid so far while a sweep runs, as the experiment names it: cells in row-major order,
+/// `NaN` where not yet computed.
+fn partial_grid(values: &[f32], grid: &Filling) -> Grid {
     let mut all = values.to_vec();
-    all.resize(total, f32::NAN);
-    if total.is_multiple_of(n_layer) && total > n_layer {
-        let per_layer = total / n_layer;
-        let axis = if per_layer == n_head { "head" } else { "pos" };
-        Grid::new(&["layer", axis], vec![n_layer, per_layer], all)
-    } else {
-        Grid::new(&["cell"], vec![total], all)
-    }
+    all.resize(grid.shape.iter().product(), f32::NAN);
+    let axes: Vec<&str> = grid.axes.iter().map(String::as_str).collect();
+    Grid::new(&axes, grid.shape.clone(), all)
 }
 
 fn new_run_id() -> String {
@@ -68,7 +64,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
     let streamed = RwSignal::new(Vec::<(String, Vec<TokenChoice>)>::new());
     let autorun = StoredValue::new(params.autorun);
     let share_error = params.shared.clone().and_then(|s| s.err());
-    let call = ModelCall::new(state);
+    let call = ModelCall::<RunSpec>::new(state);
     let busy = move || call.pending();
     let error = move || problem.get().or_else(|| call.failure());
     // What the record of the run in flight is named after: its title and model.
@@ -88,23 +84,21 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         problem.set(None);
         live.set(None);
         progress.set((0, 0));
-        let (n_layer, n_head) = (session.n_layer, session.n_head);
         streamed.set(vec![]);
         let on_event = move |event| match event {
             Event::Progress {
                 done,
                 total,
                 values,
+                grid,
             } => {
                 progress.set((done, total));
-                // (Experiments without per-cell values, such as edge attribution, show no grid.)
-                live.set(
-                    (!values.is_empty()).then(|| partial_grid(&values, total, n_layer, n_head)),
-                );
+                // (Experiments that fill no grid cell by cell, such as edge attribution, show none.)
+                live.set(grid.map(|grid| partial_grid(&values, &grid)));
             }
             Event::Token(new) => streamed.update(|all| {
                 if all.len() <= new.run {
-                    all.push((new.name.clone(), vec![]));
+                    all.push((new.name.to_string(), vec![]));
                 }
                 all[new.run].1.push(new.choice);
             }),
@@ -112,7 +106,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         };
         running.set_value(Some((spec.title.clone(), session.name.clone())));
         call.run(
-            Request::Run {
+            RunSpec {
                 spec: Box::new(spec),
             },
             on_event,
@@ -127,10 +121,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
             }
             live.set(None);
             streamed.set(vec![]);
-            call.with_reply(|reply| match reply {
-                Reply::Run(result) => Some((**result).clone()),
-                _ => None,
-            })
+            call.with_answer(|result| Some(result.clone()))
         });
         let (Some(result), Some((title, model))) = (result, running.get_value()) else {
             return;

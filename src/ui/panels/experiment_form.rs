@@ -4,14 +4,12 @@
 //! editor stays beside it: a spec typed or opened there fills the form where the form can
 //! hold it (`FormDraft::from_spec`).
 
-use super::sampling::{SamplingFields, SteeringFields};
-use crate::experiments::ablation::AblationKind;
-use crate::experiments::path::{Direction, HeadInput};
+use super::form::{area, kind_fields};
 use crate::experiments::steering::{self, SteerAt};
-use crate::experiments::{AttributionTarget, Metric, Needs, PatchTarget};
-use crate::session::{Reply, Request};
+use crate::experiments::{Metric, Needs};
+use crate::session::Tokenize;
 use crate::spec::examples::EXAMPLES;
-use crate::spec::{FormDraft, FormKind, Kept, Spec, lines};
+use crate::spec::{FormDraft, Kind, Spec, lines};
 use crate::ui::AppState;
 use leptos::prelude::*;
 
@@ -20,6 +18,17 @@ use leptos::prelude::*;
 struct Pair {
     clean: Vec<String>,
     corrupted: Vec<String>,
+}
+
+/// Token texts of `texts` from the model's worker (it holds the tokenizer); `None` if the worker
+/// could not tokenise them.
+async fn tokenize(
+    state: AppState,
+    texts: Vec<String>,
+    prepend_bos: bool,
+) -> Option<Vec<Vec<String>>> {
+    let request = Tokenize { texts, prepend_bos };
+    state.worker().ask(request).await.ok()
 }
 
 #[component]
@@ -46,8 +55,8 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
         }
         draft
     };
-    let kind = move || form.with(|d| d.kind);
-    let needs = move || kind().needs();
+    let kind = Memo::new(move |_| form.with(|d| d.kind));
+    let needs = move || kind.get().needs();
     let paired = move || needs() == Needs::CleanAndCorrupted;
 
     // Token texts come from the model's worker (it holds the tokenizer): the latest request wins.
@@ -57,21 +66,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
     let answer_words = Memo::new(move |_| {
         form.with(|d| (d.kind.needs() != Needs::NoPrompts).then(|| d.answer_words()))
     });
-    let run_texts = Memo::new(move |_| {
-        form.with(|d| {
-            let texts: Vec<(&'static str, String)> = match d.kind {
-                FormKind::Generation => vec![("prompt", d.prompt.clone())],
-                FormKind::Steering => vec![
-                    ("prompt", d.prompt.clone()),
-                    ("toward", d.positive.clone()),
-                    ("away from", d.negative.clone()),
-                ],
-                FormKind::Repetition => vec![("sentence", d.sentence.clone())],
-                _ => vec![],
-            };
-            (texts, d.prepend_bos)
-        })
-    });
+    let run_texts = Memo::new(move |_| form.with(|d| (d.texts(), d.prepend_bos)));
     let pairs = LocalResource::new(move || {
         let loaded = state.session.get().is_some();
         let (clean, corrupted, bos) = prompt_lines.get();
@@ -81,14 +76,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                 return None;
             }
             let count = clean.len();
-            let request = Request::Tokenize {
-                texts: clean.into_iter().chain(corrupted).collect(),
-                prepend_bos: bos,
-            };
-            let (_, outcome) = state.worker().call(request, vec![], |_| {});
-            let Ok(Reply::Tokens { texts }) = outcome.await else {
-                return None;
-            };
+            let texts = tokenize(state, clean.into_iter().chain(corrupted).collect(), bos).await?;
             let (clean, corrupted) = texts.split_at(count.min(texts.len()));
             Some(
                 clean
@@ -108,14 +96,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
         let words = answer_words.get();
         async move {
             let words = words.filter(|w| loaded && !w.is_empty())?;
-            let request = Request::Tokenize {
-                texts: words.clone(),
-                prepend_bos: false,
-            };
-            let (_, outcome) = state.worker().call(request, vec![], |_| {});
-            let Ok(Reply::Tokens { texts }) = outcome.await else {
-                return None;
-            };
+            let texts = tokenize(state, words.clone(), false).await?;
             Some(words.into_iter().zip(texts).collect::<Vec<_>>())
         }
     });
@@ -127,14 +108,8 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
             if !loaded || texts.is_empty() {
                 return None;
             }
-            let request = Request::Tokenize {
-                texts: texts.iter().map(|(_, t)| t.replace("\\n", "\n")).collect(),
-                prepend_bos: bos,
-            };
-            let (_, outcome) = state.worker().call(request, vec![], |_| {});
-            let Ok(Reply::Tokens { texts: tokens }) = outcome.await else {
-                return None;
-            };
+            let written = texts.iter().map(|(_, t)| t.replace("\\n", "\n")).collect();
+            let tokens = tokenize(state, written, bos).await?;
             Some(
                 texts
                     .into_iter()
@@ -148,7 +123,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
         let mut problems = draft().to_spec().err().unwrap_or_default();
         let texts = text_tokens.get().flatten().unwrap_or_default();
         let length = |name: &str| texts.iter().find(|(n, _)| *n == name).map(|(_, t)| t.len());
-        if form.with(|d| d.kind == FormKind::Steering && d.steer_at == SteerAt::Front)
+        if form.with(|d| d.kind == Kind::Steering && d.fields.steering.at == SteerAt::Front)
             && let (Some(prompt), Some(toward), Some(away)) =
                 (length("prompt"), length("toward"), length("away from"))
             && let Some(problem) = steering::front_problem(toward.max(away), prompt)
@@ -182,52 +157,12 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
         }
     };
 
-    // A text field of the draft, two-way.
-    let text = move |id: &'static str,
-                     label: &'static str,
-                     get: fn(&FormDraft) -> &String,
-                     set: fn(&mut FormDraft, String)| {
-        view! {
-            <label class="field">{label}" "
-                <input id=id type="text" prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))/>
-            </label>
-        }
-    };
-    let area = move |id: &'static str,
-                     label: &'static str,
-                     get: fn(&FormDraft) -> &String,
-                     set: fn(&mut FormDraft, String)| {
-        view! {
-            <label class="continuation">{label}
-                <textarea id=id rows="6" prop:value=move || form.with(|d| get(d).clone()) on:input=move |ev| form.update(|d| set(d, event_target_value(&ev)))></textarea>
-            </label>
-        }
-    };
-    let toggle_target = move |target: PatchTarget| {
-        form.update(|d| match d.targets.iter().position(|t| *t == target) {
-            Some(i) => {
-                d.targets.remove(i);
-            }
-            None => d.targets.push(target),
-        })
-    };
-    let toggle_attribution = move |target: AttributionTarget| {
-        form.update(
-            |d| match d.attribution_targets.iter().position(|t| *t == target) {
-                Some(i) => {
-                    d.attribution_targets.remove(i);
-                }
-                None => d.attribution_targets.push(target),
-            },
-        )
-    };
-
     let prompts = move || {
         (needs() != Needs::NoPrompts).then(|| view! {
             <div class="side-by-side">
-                {area("form-clean", "Clean prompts (one per line; \\n for a line break inside one)", |d| &d.clean, |d, v| d.clean = v)}
-                {area("form-corrupted", if paired() { "Corrupted prompts (same line, same number of tokens)" } else { "Corrupted prompts (optional)" }, |d| &d.corrupted, |d, v| d.corrupted = v)}
-                {area("form-answers", "Answers: correct | incorrect", |d| &d.answers, |d, v| d.answers = v)}
+                {area(form, "form-clean", "Clean prompts (one per line; \\n for a line break inside one)", |d| &d.clean, |d, v| d.clean = v)}
+                {area(form, "form-corrupted", if paired() { "Corrupted prompts (same line, same number of tokens)" } else { "Corrupted prompts (optional)" }, |d| &d.corrupted, |d, v| d.corrupted = v)}
+                {area(form, "form-answers", "Answers: correct | incorrect", |d| &d.answers, |d, v| d.answers = v)}
             </div>
             {move || answer_tokens.get().flatten().map(|answers| view! {
                 <p id="form-answer-tokens" class="hint">"Answers as the tokenizer sees them: "
@@ -259,132 +194,24 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
             </div>
         })
     };
-    let fields = move || {
-        match kind() {
-        FormKind::ActivationPatching => view! {
-            <fieldset class="controls">
-                <legend>"Targets"</legend>
-                {PatchTarget::ALL.iter().map(|&target| view! {
-                    <label><input type="checkbox" data-target=target.name() prop:checked=move || form.with(|d| d.targets.contains(&target)) on:change=move |_| toggle_target(target)/>{format!(" {}", target.name())}</label>
-                }).collect_view()}
-            </fieldset>
-        }.into_any(),
-        FormKind::Ablation => view! {
-            <div class="controls">
-                <label>"Replace by: "
-                    <select id="form-ablation" prop:value=move || match form.with(|d| d.ablation) {
-                        AblationKind::Zero => "zero", AblationKind::Mean => "mean", AblationKind::Resample => "resample",
-                    } on:change=move |ev| {
-                        let kind = match event_target_value(&ev).as_str() { "mean" => AblationKind::Mean, "resample" => AblationKind::Resample, _ => AblationKind::Zero };
-                        form.update(|d| d.ablation = kind);
-                    }>
-                        <option value="zero">"zero"</option>
-                        <option value="mean">"the mean over the clean batch"</option>
-                        <option value="resample">"the corrupted run's value"</option>
-                    </select>
-                </label>
-                <label>"Each of: "
-                    <select id="form-ablation-unit" prop:value=move || form.with(|d| d.ablation_unit.clone()) on:change=move |ev| form.update(|d| d.ablation_unit = event_target_value(&ev))>
-                        <option value="heads">"the heads"</option>
-                        <option value="mlp">"the MLP layers"</option>
-                        <option value="neurons">"neurons of one layer"</option>
-                    </select>
-                </label>
-                {move || (form.with(|d| d.ablation_unit == "neurons")).then(|| view! {
-                    {text("form-neuron-layer", "layer", |d| &d.neuron_layer, |d, v| d.neuron_layer = v)}
-                    {text("form-neurons", "neurons (empty: all)", |d| &d.neurons, |d, v| d.neurons = v)}
-                })}
-                {text("form-position", "at position (empty: all)", |d| &d.position, |d, v| d.position = v)}
-            </div>
-        }.into_any(),
-        FormKind::Circuit => view! {
-            <div class="controls">{text("form-keep", "heads to keep (layer.head, as 9.9 10.7)", |d| &d.keep, |d, v| d.keep = v)}</div>
-        }.into_any(),
-        FormKind::LogitLens => view! {
-            <p class="hint">"No parameters: the logit lens, the decomposed residual stream and each head's direct logit attribution, at the last position."</p>
-        }.into_any(),
-        FormKind::AttributionPatching => view! {
-            <div class="controls">
-                <label><input id="form-compare" type="checkbox" prop:checked=move || form.with(|d| d.compare) on:change=move |ev| form.update(|d| d.compare = event_target_checked(&ev))/>" also run the activation patching it estimates (Pearson r)"</label>
-            </div>
-            <fieldset class="controls">
-                <legend>"Estimate for"</legend>
-                {AttributionTarget::ALL.iter().map(|&target| view! {
-                    <label><input type="checkbox" data-attribution=target.as_str() prop:checked=move || form.with(|d| d.attribution_targets.contains(&target)) on:change=move |_| toggle_attribution(target)/>{format!(" {}", target.as_str())}</label>
-                }).collect_view()}
-            </fieldset>
-        }.into_any(),
-        FormKind::PathPatching => view! {
-            <div class="controls">
-                <label>"Direction: "
-                    <select id="form-direction" prop:value=move || match form.with(|d| d.direction) { Direction::Noising => "noising", Direction::Denoising => "denoising" }
-                        on:change=move |ev| { let noising = event_target_value(&ev) == "noising"; form.update(|d| d.direction = if noising { Direction::Noising } else { Direction::Denoising }); }>
-                        <option value="noising">"noising (the sender from the corrupted run)"</option>
-                        <option value="denoising">"denoising (the sender from the clean run)"</option>
-                    </select>
-                </label>
-                {text("form-receivers", "receiver heads (empty: the logits)", |d| &d.receivers, |d, v| d.receivers = v)}
-                <label>"their input: "
-                    <select id="form-receiver-input" prop:value=move || form.with(|d| d.receiver_input.as_str()) on:change=move |ev| {
-                        let input = match event_target_value(&ev).as_str() { "k" => HeadInput::K, "v" => HeadInput::V, _ => HeadInput::Q };
-                        form.update(|d| d.receiver_input = input);
-                    }>
-                        <option value="q">"queries"</option>
-                        <option value="k">"keys"</option>
-                        <option value="v">"values"</option>
-                    </select>
-                </label>
-            </div>
-        }.into_any(),
-        FormKind::EdgeAttributionPatching => view! {
-            <div class="controls">{text("form-top", "edges to show", |d| &d.top, |d, v| d.top = v)}</div>
-        }.into_any(),
-        FormKind::NeuronDla => view! {
-            <div class="controls">{text("form-top", "neurons to list", |d| &d.top, |d, v| d.top = v)}</div>
-        }.into_any(),
-        FormKind::Loss => view! {
-            <div class="side-by-side">{area("form-texts", "Texts (one per line)", |d| &d.texts, |d, v| d.texts = v)}</div>
-        }.into_any(),
-        FormKind::Repetition => view! {
-            <div class="controls">
-                {text("form-sentence", "sentence (keep its leading space)", |d| &d.sentence, |d, v| d.sentence = v)}
-                {text("form-repeats", "copies", |d| &d.repeats, |d, v| d.repeats = v)}
-            </div>
-        }.into_any(),
-        FormKind::Generation => view! {
-            <div class="controls">{text("form-prompt", "prompt to continue (exactly as typed; \\n for a line break)", |d| &d.prompt, |d, v| d.prompt = v)}</div>
-            <SamplingFields form=form prefix="form-"/>
-        }.into_any(),
-        FormKind::Steering => view! {
-            <div class="controls">{text("form-prompt", "prompt to continue (exactly as typed; \\n for a line break)", |d| &d.prompt, |d, v| d.prompt = v)}</div>
-            <SteeringFields form=form prefix="form-"/>
-            <SamplingFields form=form prefix="form-"/>
-        }.into_any(),
-    }
-    };
-
     view! {
         <details id="patching-form">
             <summary>"Build an experiment (a form for every kind; the JSON below follows it)"</summary>
             <div class="controls">
                 <label>"Experiment: "
-                    <select id="form-kind" prop:value=move || kind().name() on:change=move |ev| {
-                        // Another experiment: the title and published values were the old one's.
-                        if let Some(kind) = FormKind::from_name(&event_target_value(&ev)) {
-                            form.update(|d| {
-                                d.kind = kind;
-                                d.kept = Kept::default();
-                            });
+                    <select id="form-kind" prop:value=move || kind.get().name() on:change=move |ev| {
+                        if let Some(kind) = Kind::from_name(&event_target_value(&ev)) {
+                            form.update(|d| d.choose(kind));
                         }
                     }>
-                        {FormKind::ALL.iter().map(|k| view! { <option value=k.name()>{k.title()}</option> }).collect_view()}
+                        {Kind::ALL.iter().map(|k| view! { <option value=k.name()>{k.title()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label><input id="form-bos" type="checkbox" prop:checked=move || form.with(|d| d.prepend_bos) on:change=move |ev| form.update(|d| d.prepend_bos = event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
             </div>
             {move || {
-                let kind = kind();
-                let help = kind.help();
+                let kind = kind.get();
+                let help = kind.about();
                 view! {
                     <details id="form-help" class="help" data-kind=kind.name()>
                         <summary>{format!("What {} measures, and how to read it", kind.title().to_lowercase())}</summary>
@@ -395,7 +222,7 @@ pub fn ExperimentForm(spec_text: RwSignal<String>) -> impl IntoView {
                 }
             }}
             {prompts}
-            {fields}
+            {move || kind_fields(kind.get(), form)}
             {move || match pairs.get().flatten() {
                 None => paired().then(|| view! { <p class="hint">"Load a model to see the tokenisations."</p> }).into_any(),
                 Some(pairs) => view! {

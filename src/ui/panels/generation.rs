@@ -3,8 +3,10 @@
 //! writes a generation or steering spec and runs it like any other.
 
 use super::sampling::{SamplingFields, SteeringFields};
-use crate::session::{Event, Failure, Reply, Request};
-use crate::spec::{FormDraft, FormKind, Kept, SamplingDraft, TokenChoice};
+use crate::experiments::GenerationName;
+use crate::session::{Event, Failure, RunSpec};
+use crate::spec::draft::generation;
+use crate::spec::{FormDraft, Kept, Kind, SamplingDraft, TokenChoice};
 use crate::ui::{AppState, FailureView, ModelCall};
 use leptos::prelude::*;
 
@@ -30,51 +32,51 @@ pub fn TokenStrip(choices: Vec<TokenChoice>) -> impl IntoView {
 #[component]
 pub fn GenerationPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let form = RwSignal::new(FormDraft {
-        kind: FormKind::Generation,
-        prompt: "The quick brown fox".into(),
-        prepend_bos: false,
-        sampling: SamplingDraft {
-            max_new_tokens: "24".into(),
-            temperature: "0".into(),
-            ..SamplingDraft::default()
-        },
-        positive: " Love".into(),
-        negative: " Hate".into(),
-        kept: Kept {
-            title: "Generation (from the panel)".into(),
-            ..Kept::default()
-        },
-        ..FormDraft::default()
+    let form = RwSignal::new({
+        let mut draft = FormDraft {
+            kind: Kind::Generation,
+            prepend_bos: false,
+            kept: Kept {
+                title: "Generation (from the panel)".into(),
+                ..Kept::default()
+            },
+            ..FormDraft::default()
+        };
+        *draft.continuation_mut() = generation::Draft {
+            prompt: "The quick brown fox".into(),
+            sampling: SamplingDraft {
+                max_new_tokens: "24".into(),
+                temperature: "0".into(),
+                ..SamplingDraft::default()
+            },
+        };
+        draft
     });
-    let steer = move || form.with(|d| d.kind == FormKind::Steering);
+    let steer = move || form.with(|d| d.kind == Kind::Steering);
     // The continuations as their tokens stream in; the reply's, once done.
-    let streamed = RwSignal::new(Vec::<(String, Vec<u32>, Vec<TokenChoice>)>::new());
+    let streamed = RwSignal::new(Vec::<(GenerationName, Vec<u32>, Vec<TokenChoice>)>::new());
     let problem = RwSignal::new(None::<String>);
-    let call = ModelCall::new(state);
+    let call = ModelCall::<RunSpec>::new(state);
     let busy = move || call.pending();
     let outputs = move || {
         let finished = (!busy())
             .then(|| {
-                call.with_reply(|reply| match reply {
-                    Reply::Run(result) => {
-                        let mut all: Vec<_> = result
-                            .generations
-                            .iter()
-                            .map(|(name, g)| {
-                                (
-                                    name.clone(),
-                                    g.generation.new_ids.clone(),
-                                    g.choices(),
-                                    g.text.clone(),
-                                )
-                            })
-                            .collect();
-                        // As they were generated: the steered continuation second.
-                        all.sort_by_key(|(name, ..)| name == "steered");
-                        Some(all)
-                    }
-                    _ => None,
+                call.with_answer(|result| {
+                    let mut all: Vec<_> = result
+                        .generations
+                        .iter()
+                        .map(|(name, g)| {
+                            (
+                                *name,
+                                g.generation.new_ids.clone(),
+                                g.choices(),
+                                g.text.clone(),
+                            )
+                        })
+                        .collect();
+                    // As they were generated: the steered continuation second.
+                    all.sort_by_key(|(name, ..)| *name == GenerationName::Steered);
+                    Some(all)
                 })
             })
             .flatten();
@@ -112,7 +114,7 @@ pub fn GenerationPanel() -> impl IntoView {
             if let Event::Token(new) = event {
                 streamed.update(|o| {
                     if o.len() <= new.run {
-                        o.push((new.name.clone(), vec![], vec![]));
+                        o.push((new.name, vec![], vec![]));
                     }
                     o[new.run].1.push(new.token);
                     o[new.run].2.push(new.choice);
@@ -120,7 +122,7 @@ pub fn GenerationPanel() -> impl IntoView {
             }
         };
         call.run(
-            Request::Run {
+            RunSpec {
                 spec: Box::new(spec),
             },
             on_event,
@@ -132,12 +134,12 @@ pub fn GenerationPanel() -> impl IntoView {
         <section class="panel" aria-labelledby="generation-heading">
             <h2 id="generation-heading">"Generation"</h2>
             <label for="generation-prompt">"Prompt to continue (exactly as typed)"</label>
-            <textarea id="generation-prompt" rows="2" cols="80" prop:value=move || form.with(|d| d.prompt.clone()) on:input=move |ev| form.update(|d| d.prompt = event_target_value(&ev))></textarea>
+            <textarea id="generation-prompt" rows="2" cols="80" prop:value=move || form.with(|d| d.continuation().prompt.clone()) on:input=move |ev| form.update(|d| d.continuation_mut().prompt = event_target_value(&ev))></textarea>
             <div class="controls">
                 <label><input id="generation-bos" type="checkbox" prop:checked=move || form.with(|d| d.prepend_bos) on:change=move |ev| form.update(|d| d.prepend_bos = event_target_checked(&ev))/>" prepend <|endoftext|>"</label>
                 <label><input id="generation-steer" type="checkbox" prop:checked=steer on:change=move |ev| {
-                    let kind = if event_target_checked(&ev) { FormKind::Steering } else { FormKind::Generation };
-                    form.update(|d| d.kind = kind);
+                    let on = event_target_checked(&ev);
+                    form.update(|d| d.steer(on));
                 }/>" steer (activation addition)"</label>
             </div>
             <SamplingFields form=form prefix="generation-"/>
@@ -150,8 +152,8 @@ pub fn GenerationPanel() -> impl IntoView {
                     let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                     view! {
                     <div class="continuation">
-                        <h3>{name.clone()}</h3>
-                        <p class="token-strip" data-continuation=name data-ids=ids data-text=text><TokenStrip choices=choices/></p>
+                        <h3>{name.as_str()}</h3>
+                        <p class="token-strip" data-continuation=name.as_str() data-ids=ids data-text=text><TokenStrip choices=choices/></p>
                     </div>
                     }
                 }).collect_view()}

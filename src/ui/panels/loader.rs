@@ -3,7 +3,7 @@
 //! worker loads it (`crate::worker`); this panel shows its progress.
 
 use crate::device::Backend;
-use crate::session::{Event, Failure, HubRepo, LoadSource, Reply, Request};
+use crate::session::{Event, Failure, HubRepo, Load, LoadSource};
 use crate::ui::{
     AppState, FailureView, ModelCall, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
@@ -40,7 +40,7 @@ pub struct LoadControl {
     pub total: RwSignal<Option<u64>>,
     /// The last load's steps and their milliseconds, as JSON (for benchmarks).
     pub timings: RwSignal<String>,
-    call: ModelCall,
+    call: ModelCall<Load>,
     /// Where the load in flight puts the model.
     backend: StoredValue<Option<Backend>>,
     /// A model a link names on another host, with that host: loaded only on a click.
@@ -121,8 +121,7 @@ impl LoadControl {
             }
             _ => {}
         };
-        self.call
-            .run_with_files(Request::Load { source }, files, on_event);
+        self.call.run_with_files(Load { source }, files, on_event);
     }
 
     /// A load has ended: the model becomes the session, or the status clears for the error.
@@ -134,10 +133,7 @@ impl LoadControl {
             self.status.set(String::new());
             return;
         }
-        let info = self.call.with_reply(|reply| match reply {
-            Reply::Loaded(info) => Some(info.clone()),
-            _ => None,
-        });
+        let info = self.call.with_answer(|info| Some(info.clone()));
         let (Some(info), Some(backend)) = (info, self.backend.get_value()) else {
             return;
         };

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod dataset_form;
 pub mod experiment;
 pub mod experiment_form;
+mod form;
 pub mod generation;
 pub mod guide;
 pub mod history;

@@ -2,7 +2,7 @@
 //! The model's worker computes them (`crate::session::inspect`).
 
 use super::attention::AttentionPatterns;
-use crate::session::{Reply, Request};
+use crate::session::Inspect;
 use crate::ui::{AppState, ModelCall};
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -13,14 +13,10 @@ pub fn PromptPanel() -> impl IntoView {
     let text =
         RwSignal::new("When John and Mary went to the shops, John gave the bag to".to_string());
     let prepend_bos = RwSignal::new(true);
-    let call = ModelCall::new(state);
+    let call = ModelCall::<Inspect>::new(state);
     // The last inspection stays on screen while the next one runs.
-    let inspection = Memo::new(move |_| {
-        call.with_reply(|reply| match reply {
-            Reply::Inspection(inspection) => Some(Arc::new(inspection.clone())),
-            _ => None,
-        })
-    });
+    let inspection =
+        Memo::new(move |_| call.with_answer(|inspection| Some(Arc::new(inspection.clone()))));
     let tokens = move || {
         inspection
             .get()
@@ -37,7 +33,7 @@ pub fn PromptPanel() -> impl IntoView {
     let busy = move || call.pending();
 
     let run = move |_| {
-        let request = Request::Inspect {
+        let request = Inspect {
             text: text.get_untracked(),
             prepend_bos: prepend_bos.get_untracked(),
         };

@@ -3,7 +3,7 @@
 
 use super::generation::TokenStrip;
 use crate::experiments::eap;
-use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, Variant};
+use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, MetricName, Variant};
 use crate::export::{Library, to_python};
 use crate::figures::{
     Mark, cell_label, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars,
@@ -17,16 +17,16 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 /// The value drawn white: what the grid is read against.
-pub fn centre(name: &GridName, metrics: &BTreeMap<String, f32>) -> f32 {
-    let metric = |key: &str| metrics.get(key).copied().unwrap_or(0.0);
+pub fn centre(name: &GridName, metrics: &BTreeMap<MetricName, f32>) -> f32 {
+    let metric = |key: MetricName| metrics.get(&key).copied().unwrap_or(0.0);
     match (name.kind, name.variant) {
-        (GridKind::Patch(_), Variant::Raw | Variant::PerPrompt) => metric("corrupted"),
-        (GridKind::Ablate(..), _) => metric("clean"),
+        (GridKind::Patch(_), Variant::Raw | Variant::PerPrompt) => metric(MetricName::Corrupted),
+        (GridKind::Ablate(..), _) => metric(MetricName::Clean),
         // Path patching: no effect is the measured run's metric.
-        (GridKind::Path(_), Variant::Raw | Variant::PerPrompt) => metric("base"),
+        (GridKind::Path(_), Variant::Raw | Variant::PerPrompt) => metric(MetricName::Base),
         (GridKind::Path(_), Variant::Normalised) => {
-            let (clean, corrupted) = (metric("clean"), metric("corrupted"));
-            (metric("base") - corrupted) / (clean - corrupted)
+            let (clean, corrupted) = (metric(MetricName::Clean), metric(MetricName::Corrupted));
+            (metric(MetricName::Base) - corrupted) / (clean - corrupted)
         }
         _ => 0.0,
     }
@@ -121,7 +121,7 @@ fn edge_graph(run: &RunRecord) -> Option<impl IntoView + use<>> {
 #[component]
 fn Scatter(run: RunRecord) -> impl IntoView {
     let metrics = &run.result.metrics;
-    let corrupted = metrics.get("corrupted").copied().unwrap_or(0.0);
+    let corrupted = metrics.get(&MetricName::Corrupted).copied().unwrap_or(0.0);
     AttributionTarget::ALL
         .into_iter()
         .filter_map(|target| {
@@ -129,7 +129,7 @@ fn Scatter(run: RunRecord) -> impl IntoView {
             let grids = &run.result.grids;
             let estimate = grids.get(&GridName::raw(GridKind::Attribution(target)))?;
             let actual = grids.get(&GridName::raw(GridKind::Patch(target.patch_target())))?;
-            let r = metrics.get(&format!("pearson.{attrib}")).copied()?;
+            let r = metrics.get(&MetricName::Pearson(target)).copied()?;
             (estimate.values.len() == actual.values.len()).then_some(())?;
             let labels = (0..actual.values.len())
                 .map(|i| cell_label(actual, i))
@@ -378,11 +378,11 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
                 })}
             </div>
             <ul class="metrics">
-                {result.metrics.iter().map(|(k, v)| view! { <li data-metric=k.clone() data-value=v.to_string()>{format!("{k}: {v:.4}")}</li> }).collect_view()}
+                {result.metrics.iter().map(|(k, v)| view! { <li data-metric=k.to_string() data-value=v.to_string()>{format!("{k}: {v:.4}")}</li> }).collect_view()}
             </ul>
             {result.generations.iter().map(|(name, g)| {
                 let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                view! { <p class="generation"><strong>{name.clone()}": "</strong><span class="token-strip" data-generation=name.clone() data-ids=ids data-text=g.text.clone()><TokenStrip choices=g.choices()/></span></p> }
+                view! { <p class="generation"><strong>{name.as_str()}": "</strong><span class="token-strip" data-generation=name.as_str() data-ids=ids data-text=g.text.clone()><TokenStrip choices=g.choices()/></span></p> }
             }).collect_view()}
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
             <Charts run=run.clone() comparisons=comparisons.clone()/>

@@ -36,7 +36,7 @@ fn flag(
     set: fn(&mut SamplingDraft, bool),
 ) -> impl IntoView {
     view! {
-        <label><input id=id type="checkbox" prop:checked=move || form.with(|d| get(&d.sampling)) on:change=move |ev| form.update(|d| set(&mut d.sampling, event_target_checked(&ev)))/>{label}</label>
+        <label><input id=id type="checkbox" prop:checked=move || form.with(|d| get(&d.continuation().sampling)) on:change=move |ev| form.update(|d| set(&mut d.continuation_mut().sampling, event_target_checked(&ev)))/>{label}</label>
     }
 }
 
@@ -48,15 +48,15 @@ pub fn SamplingFields(form: RwSignal<FormDraft>, prefix: &'static str) -> impl I
     view! {
         <fieldset class="controls">
             <legend>"Picking each token"</legend>
-            {text_field(form, id("max-new-tokens"), "max new tokens", |d| &d.sampling.max_new_tokens, |d, v| d.sampling.max_new_tokens = v)}
-            {text_field(form, id("temperature"), "temperature (0 = greedy)", |d| &d.sampling.temperature, |d, v| d.sampling.temperature = v)}
-            {text_field(form, id("top-k"), "top-k (empty: off)", |d| &d.sampling.top_k, |d, v| d.sampling.top_k = v)}
-            {text_field(form, id("top-p"), "top-p (empty: off)", |d| &d.sampling.top_p, |d, v| d.sampling.top_p = v)}
-            {text_field(form, id("repetition-penalty"), "repetition penalty (empty: off)", |d| &d.sampling.repetition_penalty, |d, v| d.sampling.repetition_penalty = v)}
-            {text_field(form, id("frequency-penalty"), "frequency penalty", |d| &d.sampling.frequency_penalty, |d, v| d.sampling.frequency_penalty = v)}
-            {text_field(form, id("presence-penalty"), "presence penalty", |d| &d.sampling.presence_penalty, |d, v| d.sampling.presence_penalty = v)}
-            {text_field(form, id("banned-tokens"), "banned token ids", |d| &d.sampling.banned_tokens, |d, v| d.sampling.banned_tokens = v)}
-            {text_field(form, id("logit-bias"), "logit bias (id:bias ...)", |d| &d.sampling.logit_bias, |d, v| d.sampling.logit_bias = v)}
+            {text_field(form, id("max-new-tokens"), "max new tokens", |d| &d.continuation().sampling.max_new_tokens, |d, v| d.continuation_mut().sampling.max_new_tokens = v)}
+            {text_field(form, id("temperature"), "temperature (0 = greedy)", |d| &d.continuation().sampling.temperature, |d, v| d.continuation_mut().sampling.temperature = v)}
+            {text_field(form, id("top-k"), "top-k (empty: off)", |d| &d.continuation().sampling.top_k, |d, v| d.continuation_mut().sampling.top_k = v)}
+            {text_field(form, id("top-p"), "top-p (empty: off)", |d| &d.continuation().sampling.top_p, |d, v| d.continuation_mut().sampling.top_p = v)}
+            {text_field(form, id("repetition-penalty"), "repetition penalty (empty: off)", |d| &d.continuation().sampling.repetition_penalty, |d, v| d.continuation_mut().sampling.repetition_penalty = v)}
+            {text_field(form, id("frequency-penalty"), "frequency penalty", |d| &d.continuation().sampling.frequency_penalty, |d, v| d.continuation_mut().sampling.frequency_penalty = v)}
+            {text_field(form, id("presence-penalty"), "presence penalty", |d| &d.continuation().sampling.presence_penalty, |d, v| d.continuation_mut().sampling.presence_penalty = v)}
+            {text_field(form, id("banned-tokens"), "banned token ids", |d| &d.continuation().sampling.banned_tokens, |d, v| d.continuation_mut().sampling.banned_tokens = v)}
+            {text_field(form, id("logit-bias"), "logit bias (id:bias ...)", |d| &d.continuation().sampling.logit_bias, |d, v| d.continuation_mut().sampling.logit_bias = v)}
             {text_field(form, id("seed"), "seed", |d| &d.seed, |d, v| d.seed = v)}
             {flag(form, id("stop-at-eos"), " stop at <|endoftext|>", |s| s.stop_at_eos, |s, v| s.stop_at_eos = v)}
             {flag(form, id("kv-cache"), " KV cache", |s| s.kv_cache, |s, v| s.kv_cache = v)}
@@ -72,15 +72,15 @@ pub fn SteeringFields(form: RwSignal<FormDraft>, prefix: &'static str) -> impl I
     view! {
         <fieldset class="controls">
             <legend>"Steering vector"</legend>
-            {text_field(form, id("steer-hook"), "at hook", |d| &d.hook, |d, v| d.hook = v)}
-            {text_field(form, id("steer-positive"), "toward", |d| &d.positive, |d, v| d.positive = v)}
-            {text_field(form, id("steer-negative"), "away from", |d| &d.negative, |d, v| d.negative = v)}
-            {text_field(form, id("steer-coeff"), "coefficient", |d| &d.coeff, |d, v| d.coeff = v)}
+            {text_field(form, id("steer-hook"), "at hook", |d| &d.fields.steering.hook, |d, v| d.fields.steering.hook = v)}
+            {text_field(form, id("steer-positive"), "toward", |d| &d.fields.steering.positive, |d, v| d.fields.steering.positive = v)}
+            {text_field(form, id("steer-negative"), "away from", |d| &d.fields.steering.negative, |d, v| d.fields.steering.negative = v)}
+            {text_field(form, id("steer-coeff"), "coefficient", |d| &d.fields.steering.coeff, |d, v| d.fields.steering.coeff = v)}
             <label title="every position: the difference of the two prompts' last tokens; the front: Turner et al.'s way, both prompts padded with spaces, their difference added position by position at the prompt's start">"added "
-                <select id=id("steer-at") prop:value=move || if form.with(|d| d.steer_at) == SteerAt::Front { "front" } else { "every" }
+                <select id=id("steer-at") prop:value=move || if form.with(|d| d.fields.steering.at) == SteerAt::Front { "front" } else { "every" }
                     on:change=move |ev| {
                         let at = if event_target_value(&ev) == "front" { SteerAt::Front } else { SteerAt::EveryPosition };
-                        form.update(|d| d.steer_at = at);
+                        form.update(|d| d.fields.steering.at = at);
                     }>
                     <option value="every">"at every position"</option>
                     <option value="front">"at the front (ActAdd)"</option>

@@ -44,7 +44,11 @@ impl Named {
                 .into_iter()
                 .map(|(name, grid)| (name.to_string(), grid))
                 .collect(),
-            metrics: output.metrics.into_iter().collect(),
+            metrics: output
+                .metrics
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
         }
     }
 
@@ -1208,4 +1212,64 @@ fn mean_logit_diff(logits: burn::tensor::Tensor<3>, answers: &[AnswerPair]) -> f
         .map(|(r, a)| last[r * vocab + a.correct as usize] - last[r * vocab + a.incorrect as usize])
         .sum::<f32>()
         / b as f32
+}
+
+/// A direction from texts, by PCA and by mean difference, against `probes.safetensors`.
+pub fn direction_matches(model: &Gpt2) {
+    use patchbay::experiments::PromptInput;
+    use patchbay::experiments::direction::{self, Method};
+    let dir = tiny_dir();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
+    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
+    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
+        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    let texts: Vec<PromptInput> = doc["direction"]["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| PromptInput::Text(t.as_str().unwrap().to_string()))
+        .collect();
+    let hook = doc["direction"]["hook"].as_str().unwrap().parse().unwrap();
+    for (method, key) in [
+        (Method::Pca, "pca"),
+        (Method::MeanDifference, "mean_difference"),
+    ] {
+        let params = direction::Params {
+            texts: texts.clone(),
+            hook,
+            method,
+            prepend_bos: false,
+        };
+        let prompts = PromptSet::empty().with_tokenizer(&tokenizer);
+        let output = block_on(direction::run(
+            model,
+            &prompts,
+            &params,
+            &mut Progress::none(),
+        ));
+        let mut out = Named::new(output.unwrap());
+        let projection = out.grid("direction.projection");
+        let expected = &oracle[&format!("direction.{key}.projection")];
+        assert_eq!(projection.shape, expected.shape, "{key}");
+        let diff = max_abs_diff(&projection.values, &expected.values);
+        assert!(diff < 1e-4, "direction.{key}.projection: max |diff| {diff}");
+        assert_eq!(projection.labels[0][0], "help people");
+        let vector = out.grid("direction.vector");
+        let norm: f32 = vector.values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "unit length: {norm}");
+        match method {
+            Method::Pca => {
+                let explained = out.metrics["direction.explained"];
+                let expected = oracle["direction.pca.explained"].values[0];
+                assert!(
+                    (explained - expected).abs() < 1e-4,
+                    "explained {explained} vs {expected}"
+                );
+            }
+            Method::MeanDifference => assert!(!out.metrics.contains_key("direction.explained")),
+        }
+    }
 }

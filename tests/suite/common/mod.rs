@@ -194,5 +194,10 @@ macro_rules! experiment_tests {
         fn steering_matches_the_oracle() {
             common::experiments::steering_matches(&model());
         }
+
+        #[test]
+        fn a_direction_from_texts_matches_the_oracle() {
+            common::experiments::direction_matches(&model());
+        }
     };
 }

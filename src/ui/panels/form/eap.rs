@@ -1,0 +1,11 @@
+//! Edge attribution patching: how many edges to show.
+
+use super::text;
+use crate::spec::FormDraft;
+use leptos::prelude::*;
+
+pub fn fields(form: RwSignal<FormDraft>) -> impl IntoView {
+    view! {
+        <div class="controls">{text(form, "form-top", "edges to show", |d| &d.fields.edge_attribution_patching.top, |d, v| d.fields.edge_attribution_patching.top = v)}</div>
+    }
+}
