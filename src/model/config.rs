@@ -173,6 +173,9 @@ impl Gpt2Config {
             ));
         }
 
+        // In the order a missing field is reported: the first of these that is absent.
+        let n_layer = usize_field("n_layer")?;
+        let n_positions = usize_field("n_positions")?;
         let vocab_size = usize_field("vocab_size")?;
         let token_field = |field: &'static str| -> Result<u32, ConfigError> {
             match obj.get(field) {
@@ -192,11 +195,11 @@ impl Gpt2Config {
 
         Ok(Self {
             family,
-            n_layer: usize_field("n_layer")?,
+            n_layer,
             n_head,
             n_embd,
             n_inner,
-            n_positions: usize_field("n_positions")?,
+            n_positions,
             vocab_size,
             layer_norm_epsilon,
             activation,

@@ -585,3 +585,16 @@ fn special_tokens_come_from_the_config_and_the_tokenizer() {
         "{err}"
     );
 }
+
+/// A config missing several fields names the first the model is described by: `n_layer` (the
+/// page's fault test drops this file and expects it).
+#[test]
+fn a_config_missing_fields_names_n_layer_first() {
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/e2e/rejected/config/008fb49c9b.json"),
+    )
+    .unwrap();
+    let err = Gpt2Config::from_hf_json(&bytes).unwrap_err();
+    assert_eq!(err.to_string(), "config.json field `n_layer`: missing");
+}
