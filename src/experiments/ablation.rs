@@ -69,15 +69,6 @@ impl ExperimentKind for Params {
             AblationKind::Zero | AblationKind::Mean => Needs::Clean,
         }
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 impl AblationTarget {

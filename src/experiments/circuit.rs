@@ -25,15 +25,6 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/2211.00593",
     };
     const NEEDS: Needs = Needs::Clean;
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// The metric `circuit` (mean over prompts) and the grid `circuit.per_prompt`.

@@ -75,15 +75,6 @@ impl ExperimentKind for Params {
         }
         Ok(())
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// `direction.projection` `[text]` (each text's centred vector on the direction),

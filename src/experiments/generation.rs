@@ -35,15 +35,6 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/1904.09751",
     };
     const NEEDS: Needs = Needs::NoPrompts;
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// The continuation `default`.

@@ -1,11 +1,10 @@
 //! What an experiment kind declares about itself, once, beside its code: its title and help for
-//! people, the prompts it reads, the checks its parameters pass before a model is loaded, and
-//! how it runs. The registry (`spec::experiment`) lists the kinds, one line each, and derives
-//! the spec's `experiment` field, the form's kind list and every dispatch from these.
+//! people, the prompts it reads, its grids and scalars, the checks its parameters pass before a
+//! model is loaded. It runs through its module's `run(model, prompts, &params, progress)`. The
+//! registry (`for_each_kind!`) lists the kinds, one line each, and derives the spec's
+//! `experiment` field, the form's kind list and every dispatch from these.
 
-use super::{ExperimentError, Needs, Output, ParamError, Progress, PromptSet};
-use crate::model::Gpt2;
-use std::future::Future;
+use super::{Needs, ParamError};
 
 /// A method explained for the help panel: what it measures, how to read the result, and the
 /// paper that introduced it.
@@ -51,11 +50,4 @@ pub trait ExperimentKind: Sized {
     fn without_parameters() -> Option<Self> {
         None
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>>;
 }

@@ -126,15 +126,6 @@ impl ExperimentKind for Params {
     fn without_parameters() -> Option<Self> {
         Some(Params)
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// `lens.logit_diff_directions`; per stack `lens.<stack>` and, but for `head_results`,

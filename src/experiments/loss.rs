@@ -44,15 +44,6 @@ impl ExperimentKind for Params {
         }
         Ok(())
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// `loss.per_token` `[text, pos]` (the loss of predicting token `pos + 1`; NaN past a shorter

@@ -223,15 +223,6 @@ impl ExperimentKind for Params {
         }
         Ok(())
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// Per target: `patch.<target>` (mean metric), `.normalised` and `.per_prompt`; the metrics

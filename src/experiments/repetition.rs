@@ -51,15 +51,6 @@ impl ExperimentKind for Params {
         }
         Ok(())
     }
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// `repeat.token_prob` `[copy, token]` (the probability of each token of each copy given

@@ -75,15 +75,6 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/2308.10248",
     };
     const NEEDS: Needs = Needs::NoPrompts;
-
-    fn run(
-        &self,
-        model: &Gpt2,
-        prompts: &PromptSet<'_>,
-        progress: &mut Progress<'_>,
-    ) -> impl Future<Output = Result<Output, ExperimentError>> {
-        run(model, prompts, self, progress)
-    }
 }
 
 /// The grid `steer.vector` and the continuations `unsteered` and `steered`.

@@ -87,7 +87,7 @@ macro_rules! experiment_kinds {
                 progress: &mut Progress<'_>,
             ) -> Result<Output, ExperimentError> {
                 match self {
-                    $(Self::$kind(p) => p.run(model, prompts, progress).await,)+
+                    $(Self::$kind(p) => $crate::experiments::$module::run(model, prompts, p, progress).await,)+
                 }
             }
         }
