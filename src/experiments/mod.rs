@@ -10,8 +10,8 @@
 //! ```
 //!
 //! `Params` is the experiment's part of the spec (`spec::Experiment` holds one per kind) and
-//! implements [`ExperimentKind`]: its title and help, the prompts it reads, its checks and its
-//! `run`; `Output` names its grids with [`GridName`]. The shared pieces:
+//! implements [`ExperimentKind`]: its title and help, the prompts it reads, its grids and its
+//! checks; `Output` names its grids with [`GridName`]. The shared pieces:
 //! [`PromptSet`] (prompts, answers, metric, the cached clean and corrupted runs), [`Sweep`]
 //! (the one patching routine), [`Progress`].
 

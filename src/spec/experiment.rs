@@ -1,7 +1,7 @@
 //! The spec's `experiment` field, from the registry of kinds (`experiments::for_each_kind`: one
 //! line a kind — its name in a spec, its variant, its module). Each kind's module is
 //! `experiments::<module>` (its parameters, whose [`ExperimentKind`] impl declares its title,
-//! help, the prompts it reads, its grids, its checks and `run`), `spec::draft::<module>` (its
+//! help, the prompts it reads, its grids and its checks, beside its `run`), `spec::draft::<module>` (its
 //! fields in the form, as text) and `ui::panels::form::<module>` (those fields drawn). From the
 //! list come [`Experiment`] (written `{"activation_patching": {...}}`, or the name alone for a
 //! kind without parameters), the form's kind list [`Kind`], [`KindFields`] and every dispatch
