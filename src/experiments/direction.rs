@@ -40,6 +40,10 @@ pub enum Method {
     MeanDifference,
 }
 
+/// The most texts a direction is found from: the PCA diagonalises a `[text, text]` matrix, so
+/// time grows as the cube of the count (512 texts: a second on the CPU fallback).
+pub const MAX_TEXTS: usize = 512;
+
 /// The projection grid and the direction itself.
 const PROJECTION: &str = "direction.projection";
 const VECTOR: &str = "direction.vector";
@@ -67,6 +71,15 @@ impl ExperimentKind for Params {
         if self.texts.len() < 2 {
             return problem("texts", "give at least two texts");
         }
+        if self.texts.len() > MAX_TEXTS {
+            return Err(ParamError {
+                field: "texts".into(),
+                message: format!(
+                    "{} texts: a direction is found from at most {MAX_TEXTS}",
+                    self.texts.len()
+                ),
+            });
+        }
         if self.hook.rank() != 3 || matches!(self.hook, HookPoint::UnembedOut) {
             return problem(
                 "hook",
@@ -86,6 +99,10 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
+    // Checked with the spec; here too for callers of this function.
+    params
+        .check()
+        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
     if params
         .hook
         .layer()
@@ -316,6 +333,23 @@ mod tests {
         assert!(found.explained.unwrap() > 0.999);
         let centred_first = -2.0 - 0.0;
         assert!((found.projections[0] + centred_first).abs() < 1e-2);
+    }
+
+    #[test]
+    fn too_few_or_too_many_texts_are_refused_before_anything_runs() {
+        let params = |n: usize| Params {
+            texts: vec![PromptInput::Ids(vec![1]); n],
+            hook: "blocks.0.hook_resid_post".parse().unwrap(),
+            method: Method::Pca,
+            prepend_bos: false,
+        };
+        assert_eq!(params(1).check().unwrap_err().field, "texts");
+        assert!(params(MAX_TEXTS).check().is_ok());
+        let err = params(MAX_TEXTS + 1).check().unwrap_err();
+        assert_eq!(
+            err.message,
+            "513 texts: a direction is found from at most 512"
+        );
     }
 
     #[test]
