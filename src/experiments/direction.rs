@@ -80,7 +80,7 @@ impl ExperimentKind for Params {
                 ),
             });
         }
-        if self.hook.rank() != 3 || matches!(self.hook, HookPoint::UnembedOut) {
+        if !self.hook.is_d_model() {
             return problem(
                 "hook",
                 "a direction lives in the residual stream: give a [batch, pos, d_model] hook such as blocks.6.hook_resid_post",

@@ -189,7 +189,7 @@ pub async fn steering_vector(
     positive: &[u32],
     negative: &[u32],
 ) -> Result<SteeringVector, ExperimentError> {
-    if hook.rank() != 3 || matches!(hook, HookPoint::UnembedOut) {
+    if !hook.is_d_model() {
         return Err(ExperimentError::Parameter(format!(
             "steering needs a residual-stream hook such as blocks.0.hook_resid_pre, not {hook}"
         )));

@@ -134,6 +134,12 @@ impl HookPoint {
         }
     }
 
+    /// Whether it is `[batch, pos, d_model]`: the residual stream or a block's write to it (not
+    /// the logits): where a steering vector or a direction lives.
+    pub fn is_d_model(self) -> bool {
+        self.rank() == 3 && !matches!(self, Self::UnembedOut)
+    }
+
     /// The rank of the activation tensor (batch axis included).
     pub fn rank(self) -> usize {
         match self {
