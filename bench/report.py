@@ -64,6 +64,28 @@ if batched and per_sender:
     print(f"| a hooked pass per sender | {s:.2f} | 1.00× |")
     print(f"| batched, last position only | {b:.2f} | {s / b:.2f}× |")
 
+def relp_section(browser_runs):
+    """RelP's cost against attribution patching's, natively and in each browser run that has both."""
+    runs = [("native CLI (CPU, 2 cores)", ours)] + [
+        (f"browser, {'CPU fallback' if b['device'] == 'cpu' else 'WebGPU'}", b) for b in browser_runs]
+    rows = []
+    for label, run in runs:
+        gradient, relp = (run["cases"].get(k) for k in ("ioi_attribution", "ioi_relp"))
+        if gradient and relp:
+            g, r = gradient["median_s"], relp["median_s"]
+            rows.append(f"| {label} | {g * 1e3:.1f} | {r * 1e3:.1f} | {r / g:.2f}× |")
+    if not rows:
+        return
+    print("\n## RelP against attribution patching\n")
+    print("The same estimates (resid_pre, attn_out, mlp_out, z) on eight IOI-shaped 15-token pairs, "
+          "GPT-2 small's shape: a clean forward pass, a corrupted forward pass and one backward pass "
+          "each; RelP's rules (LN, Identity) add elementwise work to the corrupted pass. Ratio = RelP "
+          "time / gradient time (target: at most 1.3×, issue 24).\n")
+    print("| where | gradient (ms) | RelP (ms) | ratio |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+
+
 # The same workloads in the browser (the app's Benchmark panel, `?bench`), release build.
 def optional(i):
     """The JSON file at argument i, or None when it is missing or empty (a run that failed)."""
@@ -105,6 +127,8 @@ if browser:
     for b, k in kinds:
         print(f"\n{k}: building the random model took {b['build_model_s']:.1f} s; the tab's WebAssembly memory "
               f"reached {b['wasm_memory_mb']:.0f} MiB.")
+
+relp_section(browser)
 
 # The anchor: transformers.js in the same browser, same shape, same kind of backend.
 tjs = {"cpu": optional(6), "wgpu": optional(7)}

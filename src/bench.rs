@@ -4,8 +4,8 @@
 //! come from this one module, so they measure the same work.
 
 use crate::experiments::{
-    AnswerPair, ExperimentError, GenerationConfig, Metric, PatchTarget, Progress, PromptSet,
-    generate, patching, path, read,
+    AnswerPair, AttributionMethod, AttributionTarget, ExperimentError, GenerationConfig, Metric,
+    PatchTarget, Progress, PromptSet, RelpRule, attribution, generate, patching, path, read,
 };
 use crate::model::Gpt2;
 use crate::rng::SplitMix64;
@@ -34,6 +34,11 @@ pub enum Workload {
     /// The same the straightforward way: one hooked pass per sender through every block from
     /// its layer.
     IoiPathPerSender,
+    /// Attribution patching (the gradient) of `resid_pre`, `attn_out`, `mlp_out` and `z` on
+    /// the eight IOI-shaped pairs: two forward passes and one backward pass.
+    IoiAttribution,
+    /// The same estimates by RelP (LN- and Identity-rule): its cost against the gradient's.
+    IoiRelp,
     /// 32 greedy tokens after the 20-token prompt, with the KV cache.
     GenerateKv,
     /// The same without it.
@@ -41,7 +46,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 11] = [
         Self::Forward,
         Self::Cache,
         Self::PatchSweep,
@@ -49,6 +54,8 @@ impl Workload {
         Self::IoiHeadOutByPos,
         Self::IoiPathBatched,
         Self::IoiPathPerSender,
+        Self::IoiAttribution,
+        Self::IoiRelp,
         Self::GenerateKv,
         Self::GenerateNoKv,
     ];
@@ -63,6 +70,8 @@ impl Workload {
             Self::IoiHeadOutByPos => "ioi_head_out_by_pos",
             Self::IoiPathBatched => "ioi_path_batched",
             Self::IoiPathPerSender => "ioi_path_per_sender",
+            Self::IoiAttribution => "ioi_attribution",
+            Self::IoiRelp => "ioi_relp",
             Self::GenerateKv => "generate_kv",
             Self::GenerateNoKv => "generate_no_kv",
         }
@@ -85,6 +94,10 @@ impl Workload {
             Self::IoiPathPerSender => {
                 "path patching to the final residual stream, 8 IOI-shaped pairs, a hooked pass per sender"
             }
+            Self::IoiAttribution => {
+                "attribution patching (gradient), 8 IOI-shaped pairs, resid_pre/attn_out/mlp_out/z"
+            }
+            Self::IoiRelp => "RelP, 8 IOI-shaped pairs, resid_pre/attn_out/mlp_out/z",
             Self::GenerateKv => "32 greedy tokens after 20, KV cache",
             Self::GenerateNoKv => "32 greedy tokens after 20, no KV cache",
         }
@@ -99,7 +112,11 @@ impl Workload {
             | Self::IoiHeadOutByPos
             | Self::IoiPathBatched
             | Self::IoiPathPerSender => (1, 1),
-            Self::PatchSweep | Self::GenerateKv | Self::GenerateNoKv => (1, reps),
+            Self::PatchSweep
+            | Self::IoiAttribution
+            | Self::IoiRelp
+            | Self::GenerateKv
+            | Self::GenerateNoKv => (1, reps),
             Self::Forward | Self::Cache => (2, reps),
         }
     }
@@ -248,6 +265,34 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 path::baseline_forward_per_sender(model, &prompts, &params, progress).await
             }
             .map(|_| ())
+        }
+        Workload::IoiAttribution | Workload::IoiRelp => {
+            let prompts = PromptSet::new(
+                inputs.ioi_clean.clone(),
+                inputs.ioi_corrupted.clone(),
+                inputs.ioi_answers.clone(),
+                Metric::LogitDiff,
+            )?;
+            let method = if workload == Workload::IoiRelp {
+                AttributionMethod::Relp
+            } else {
+                AttributionMethod::Gradient
+            };
+            let params = attribution::Params {
+                compare: false,
+                targets: vec![
+                    AttributionTarget::ResidPre,
+                    AttributionTarget::AttnOut,
+                    AttributionTarget::MlpOut,
+                    AttributionTarget::Z,
+                ],
+                max_rows: 64,
+                methods: vec![method],
+                relp_rules: RelpRule::DEFAULT.to_vec(),
+            };
+            attribution::run(model, &prompts, &params, &mut Progress::none())
+                .await
+                .map(|_| ())
         }
         Workload::GenerateKv | Workload::GenerateNoKv => {
             let config = GenerationConfig {

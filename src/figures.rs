@@ -240,18 +240,32 @@ fn heatmap_sized(
     (svg, width, height)
 }
 
-/// A scatter of `(x, y, label)` points with the diagonal `y = x` and axis names: attribution
-/// patching (y) against activation patching (x).
-pub fn scatter_svg(
-    title: &str,
-    x_name: &str,
-    y_name: &str,
-    points: &[(f32, f32, String)],
-) -> String {
+/// One set of points in a scatter: a method's estimates (y) against the effects (x), with its
+/// agreement for the legend.
+pub struct Series<'a> {
+    /// Its `data-series` attribute.
+    pub id: &'a str,
+    /// In the legend.
+    pub name: &'a str,
+    /// Pearson r of the points, shown in the legend.
+    pub r: Option<f32>,
+    pub points: &'a [(f32, f32, String)],
+}
+
+/// The series' colours and marks: blue circles, then orange squares, then green triangles
+/// (told apart by shape as well as colour).
+const SERIES_COLOURS: [&str; 3] = ["#3465a4", "#ce5c00", "#4e9a06"];
+
+/// Scatters of `(x, y, label)` points sharing axes, with the diagonal `y = x`, axis names and a
+/// legend: attribution estimates (y) against activation patching (x), one series per method.
+/// Each series is a `<g data-series=NAME>`; each point has a `<title>`.
+pub fn scatter_svg(title: &str, x_name: &str, y_name: &str, series: &[Series]) -> String {
     const SIZE: f32 = 320.0;
     const PAD: f32 = 48.0;
-    let finite = points
+    const LEGEND: f32 = 16.0;
+    let finite = series
         .iter()
+        .flat_map(|s| s.points)
         .filter(|(x, y, _)| x.is_finite() && y.is_finite());
     let (lo, hi) = finite.fold((0.0f32, 0.0f32), |(lo, hi), (x, y, _)| {
         (lo.min(*x).min(*y), hi.max(*x).max(*y))
@@ -259,39 +273,79 @@ pub fn scatter_svg(
     let span = if hi > lo { hi - lo } else { 1.0 };
     let (lo, hi) = (lo - 0.05 * span, hi + 0.05 * span);
     let at = |v: f32| (v - lo) / (hi - lo) * SIZE;
-    let total = SIZE + 2.0 * PAD;
+    let top = PAD + LEGEND * series.len() as f32;
+    let (width, height) = (SIZE + 2.0 * PAD, SIZE + PAD + top);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total}\" height=\"{total}\" viewBox=\"0 0 {total} {total}\" role=\"img\" aria-label=\"{}\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
-         <rect x=\"{PAD}\" y=\"{PAD}\" width=\"{SIZE}\" height=\"{SIZE}\" fill=\"none\" stroke=\"#999\"/>\n\
-         <line x1=\"{PAD}\" y1=\"{}\" x2=\"{}\" y2=\"{PAD}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n\
+         <rect x=\"{PAD}\" y=\"{top}\" width=\"{SIZE}\" height=\"{SIZE}\" fill=\"none\" stroke=\"#999\"/>\n\
+         <line x1=\"{PAD}\" y1=\"{}\" x2=\"{}\" y2=\"{top}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n\
          <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" {FONT}>{}</text>\n\
          <text transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\" {FONT}>{}</text>\n\
          <text x=\"{PAD}\" y=\"{}\" {FONT}>{lo:.3}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\" {FONT}>{hi:.3}</text>\n",
         escape(title),
         escape(title),
-        PAD + SIZE,
+        top + SIZE,
         PAD + SIZE,
         PAD + SIZE / 2.0,
-        PAD + SIZE + 34.0,
+        top + SIZE + 34.0,
         escape(x_name),
-        PAD + SIZE / 2.0,
+        top + SIZE / 2.0,
         escape(y_name),
-        PAD + SIZE + 14.0,
+        top + SIZE + 14.0,
         PAD + SIZE,
-        PAD + SIZE + 14.0,
+        top + SIZE + 14.0,
     );
-    for (x, y, label) in points {
-        if !(x.is_finite() && y.is_finite()) {
-            continue;
-        }
-        let _ = writeln!(
+    for (i, one) in series.iter().enumerate() {
+        let colour = SERIES_COLOURS[i % SERIES_COLOURS.len()];
+        let mark = |cx: f32, cy: f32| match i % SERIES_COLOURS.len() {
+            0 => format!("<circle cx=\"{cx:.2}\" cy=\"{cy:.2}\" r=\"3\""),
+            1 => format!(
+                "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"6\" height=\"6\"",
+                cx - 3.0,
+                cy - 3.0
+            ),
+            _ => format!(
+                "<path d=\"M{cx:.2} {:.2}L{:.2} {:.2}L{:.2} {:.2}Z\"",
+                cy - 4.0,
+                cx + 3.5,
+                cy + 2.5,
+                cx - 3.5,
+                cy + 2.5
+            ),
+        };
+        let legend_y = PAD - 6.0 + LEGEND * i as f32;
+        let r = one
+            .r
+            .map(|r| format!(", Pearson r = {r:.3}"))
+            .unwrap_or_default();
+        let _ = write!(
             svg,
-            "<circle cx=\"{:.2}\" cy=\"{:.2}\" r=\"3\" fill=\"#3465a4\" fill-opacity=\"0.7\" data-x=\"{x}\" data-y=\"{y}\"><title>{}: {x_name} {x}, {y_name} {y}</title></circle>",
-            PAD + at(*x),
-            PAD + SIZE - at(*y),
-            escape(label)
+            "<g data-series=\"{}\" fill=\"{colour}\" fill-opacity=\"0.7\">\n{} fill-opacity=\"1\"/><text x=\"{}\" y=\"{}\" fill=\"#222\" {FONT}>{}{r}</text>\n",
+            escape(one.id),
+            mark(PAD + 4.0, legend_y - 4.0),
+            PAD + 14.0,
+            legend_y,
+            escape(one.name),
         );
+        for (x, y, label) in one.points {
+            if !(x.is_finite() && y.is_finite()) {
+                continue;
+            }
+            let _ = writeln!(
+                svg,
+                "{} data-x=\"{x}\" data-y=\"{y}\"><title>{}: {x_name} {x}, {} {y}</title>{}",
+                mark(PAD + at(*x), top + SIZE - at(*y)),
+                escape(label),
+                escape(one.name),
+                match i % SERIES_COLOURS.len() {
+                    0 => "</circle>",
+                    1 => "</rect>",
+                    _ => "</path>",
+                },
+            );
+        }
+        svg.push_str("</g>\n");
     }
     svg.push_str("</svg>");
     svg
@@ -594,9 +648,29 @@ mod tests {
             (f32::NAN, 1.0, "bad".into()),
             (1.0, 0.9, "L0H1".into()),
         ];
-        let svg = scatter_svg("attribution", "activation", "attribution", &points);
-        assert_eq!(svg.matches("<circle").count(), 2);
+        let relp = vec![(0.0, 0.0, "L0H0".to_string()), (1.0, 1.0, "L0H1".into())];
+        let series = [
+            Series {
+                id: "gradient",
+                name: "gradient",
+                r: Some(0.5),
+                points: &points,
+            },
+            Series {
+                id: "relp",
+                name: "RelP",
+                r: None,
+                points: &relp,
+            },
+        ];
+        let svg = scatter_svg("attribution", "activation", "estimate", &series);
+        // One mark per finite point and one per legend entry (and the plot's frame, a rect).
+        assert_eq!(svg.matches("<circle").count(), 2 + 1);
+        assert_eq!(svg.matches("<rect x=").count(), 1 + 2 + 1);
+        assert_eq!(svg.matches("data-x=").count(), 4);
         assert!(svg.contains("data-x=\"1\" data-y=\"0.9\""));
+        assert!(svg.contains("gradient, Pearson r = 0.500") && svg.contains(">RelP</text>"));
+        assert!(svg.contains("<title>L0H1: activation 1, RelP 1</title>"));
     }
 
     #[test]

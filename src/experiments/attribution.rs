@@ -1,14 +1,16 @@
 //! Attribution patching: a first-order estimate of activation patching from one backward
-//! pass. `attr = ∂metric/∂act` on the corrupted run `× (clean_act − corrupted_act)`.
+//! pass. `attr = coeff × (clean_act − corrupted_act)`, where `coeff` is `∂metric/∂act` on the
+//! corrupted run: the plain gradient, or RelP's (the gradient under LRP rules, [`super::relp`]).
 
 use super::grid::Grid;
 use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::patching::{default_max_rows, patch_targets};
 use super::readback::read;
+use super::relp::{AttributionMethod, RelpHooks, RelpRule};
 use super::{
-    AttributionTarget, ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError,
-    Progress, PromptSet,
+    AttributionTarget, CachedRun, ExperimentError, GridKind, GridName, MetricName, Needs, Output,
+    ParamError, Progress, PromptSet,
 };
 use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
 use crate::model::Gpt2;
@@ -30,10 +32,76 @@ pub struct Params {
     /// Rows per forward pass of the comparison's sweeps (cells × prompts).
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
+    /// How each estimate's coefficient is taken: `gradient` (`attrib.*`), `relp` (`relp.*`).
+    #[serde(
+        default = "default_methods",
+        skip_serializing_if = "is_default_methods"
+    )]
+    pub methods: Vec<AttributionMethod>,
+    /// RelP's propagation rules: `ln` and `identity` unless said otherwise; `attention` adds
+    /// the AH-rule.
+    #[serde(default = "default_rules", skip_serializing_if = "is_default_rules")]
+    pub relp_rules: Vec<RelpRule>,
 }
 
 fn default_targets() -> Vec<AttributionTarget> {
     AttributionTarget::DEFAULT.to_vec()
+}
+
+fn default_methods() -> Vec<AttributionMethod> {
+    vec![AttributionMethod::Gradient]
+}
+
+fn is_default_methods(methods: &Vec<AttributionMethod>) -> bool {
+    *methods == default_methods()
+}
+
+pub(super) fn default_rules() -> Vec<RelpRule> {
+    RelpRule::DEFAULT.to_vec()
+}
+
+pub(super) fn is_default_rules(rules: &Vec<RelpRule>) -> bool {
+    *rules == default_rules()
+}
+
+/// The methods' checks, shared with edge attribution patching: at least one method, none
+/// named twice, no rule named twice.
+pub(super) fn check_methods(
+    methods: &[AttributionMethod],
+    rules: &[RelpRule],
+) -> Result<(), ParamError> {
+    if methods.is_empty() {
+        return Err(ParamError {
+            field: "methods".into(),
+            message: "name at least one method (`gradient`, `relp`)".into(),
+        });
+    }
+    if let Some(twice) = first_repeat(methods) {
+        return Err(ParamError {
+            field: "methods".into(),
+            message: format!("`{}` is named twice", twice.as_str()),
+        });
+    }
+    if let Some(twice) = first_repeat(rules) {
+        return Err(ParamError {
+            field: "relp_rules".into(),
+            message: format!("`{}` is named twice", twice.as_str()),
+        });
+    }
+    Ok(())
+}
+
+fn first_repeat<T: Ord + Copy>(items: &[T]) -> Option<T> {
+    let mut seen = BTreeSet::new();
+    items.iter().copied().find(|item| !seen.insert(*item))
+}
+
+/// The rules a method's backward pass follows: none for the plain gradient.
+pub(super) fn rules_of(method: AttributionMethod, relp_rules: &[RelpRule]) -> &[RelpRule] {
+    match method {
+        AttributionMethod::Gradient => &[],
+        AttributionMethod::Relp => relp_rules,
+    }
 }
 
 impl ExperimentKind for Params {
@@ -54,31 +122,47 @@ impl ExperimentKind for Params {
                 message: "name at least one target".into(),
             });
         }
-        let mut seen = std::collections::BTreeSet::new();
-        if let Some(twice) = self.targets.iter().find(|t| !seen.insert(**t)) {
+        if let Some(twice) = first_repeat(&self.targets) {
             return Err(ParamError {
                 field,
                 message: format!("`{}` is named twice", twice.as_str()),
             });
         }
-        Ok(())
+        check_methods(&self.methods, &self.relp_rules)
     }
 }
 
-/// `attrib.<target>` for each target; with `compare`, the activation patching of each
-/// (`patch.*`) and the metrics `pearson.<target>` between estimate and effect.
+/// `attrib.<target>` (the gradient) and `relp.<target>` (RelP) for each target and method;
+/// with `compare`, the activation patching of each (`patch.*`) and the metrics
+/// `pearson.<target>`, `pearson_relp.<target>` between each estimate and the effect.
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    let estimates = attribution_patching(model, prompts, &params.targets).await?;
+    let clean = clean_activations(model, prompts, &params.targets).await?;
+    let mut estimates = vec![];
     let mut output = Output::default();
+    output.metric(MetricName::Clean, clean.metric);
+    let mut corrupted_metric = None;
+    for &method in &params.methods {
+        let rules = rules_of(method, &params.relp_rules);
+        let (corrupted, grids) =
+            attribution_patching(model, prompts, &clean.cache, &params.targets, rules).await?;
+        // The rules change no forward value: every method's corrupted run scores the same.
+        corrupted_metric.get_or_insert(corrupted);
+        for (target, grid) in grids {
+            estimates.push((method, target, grid));
+        }
+    }
+    if let Some(corrupted) = corrupted_metric {
+        output.metric(MetricName::Corrupted, corrupted);
+    }
     if params.compare {
-        let targets: Vec<_> = estimates.iter().map(|(t, _)| t.patch_target()).collect();
+        let targets: Vec<_> = params.targets.iter().map(|t| t.patch_target()).collect();
         let results = patch_targets(model, prompts, &targets, params.max_rows, progress).await?;
-        for ((target, estimate), actual) in estimates.iter().zip(results) {
+        for (&target, actual) in params.targets.iter().zip(results) {
             // Attribution estimates the change from the corrupted run.
             let effect: Vec<f32> = actual
                 .raw
@@ -86,15 +170,20 @@ pub async fn run(
                 .iter()
                 .map(|v| v - actual.corrupted)
                 .collect();
-            output.metric(
-                MetricName::Pearson(*target),
-                pearson(&estimate.values, &effect),
-            );
+            for (method, _, estimate) in estimates.iter().filter(|(_, t, _)| *t == target) {
+                output.metric(
+                    MetricName::Pearson(*method, target),
+                    pearson(&estimate.values, &effect),
+                );
+            }
             output.extend(actual.into_output(target.patch_target()));
         }
     }
-    for (target, estimate) in estimates {
-        output.grid(GridName::raw(GridKind::Attribution(target)), estimate);
+    for (method, target, estimate) in estimates {
+        output.grid(
+            GridName::raw(GridKind::Attribution(method, target)),
+            estimate,
+        );
     }
     Ok(output)
 }
@@ -166,6 +255,25 @@ impl ProbeHooks {
             Activation::Rank4(leaf) => leaf.grad(grads),
         }
     }
+
+    /// The gradient at `point`, zero where `rules` cut it off from the metric; an error where
+    /// it should have arrived and did not.
+    pub(super) fn grad_under(
+        &self,
+        point: HookPoint,
+        grads: &burn::tensor::Gradients,
+        rules: &RelpHooks,
+    ) -> Result<Tensor<4>, ExperimentError> {
+        if let Some(grad) = self.grad(point, grads) {
+            return Ok(grad);
+        }
+        match self.probes.get(&point) {
+            Some(probe) if rules.cuts_off(point) => Ok(activation_rank4(probe).zeros_like()),
+            _ => Err(ExperimentError::Device(format!(
+                "no gradient reached {point}"
+            ))),
+        }
+    }
 }
 
 impl Hooks for ProbeHooks {
@@ -191,24 +299,41 @@ fn activation_rank4(a: &Activation) -> Tensor<4> {
     }
 }
 
-/// Attribution patching of each target: the elementwise `grad × (clean − corrupted)` at its
-/// hook, summed over the batch and every axis the target's grid does not keep.
-async fn attribution_patching(
-    model: &Gpt2,
-    prompts: &PromptSet<'_>,
-    targets: &[AttributionTarget],
-) -> Result<Vec<(AttributionTarget, Grid)>, ExperimentError> {
-    let corrupted_tokens = prompts.corrupted()?;
-    let hooks: BTreeSet<BlockHook> = targets
+/// The block hooks the targets read.
+fn target_hooks(targets: &[AttributionTarget]) -> BTreeSet<BlockHook> {
+    targets
         .iter()
         .map(|t| match t.patch_target().hook(0) {
             HookPoint::Block(_, hook) => hook,
             other => unreachable!("patching targets are block hooks, not {other}"),
         })
-        .collect();
-    let wanted = |p: HookPoint| matches!(p, HookPoint::Block(_, h) if hooks.contains(&h));
-    let clean = prompts.clean_run(model, wanted).await?.cache;
+        .collect()
+}
 
+/// The clean run, with its activations at the targets' hooks.
+async fn clean_activations(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    targets: &[AttributionTarget],
+) -> Result<CachedRun, ExperimentError> {
+    let hooks = target_hooks(targets);
+    let wanted = |p: HookPoint| matches!(p, HookPoint::Block(_, h) if hooks.contains(&h));
+    prompts.clean_run(model, wanted).await
+}
+
+/// Attribution patching of each target: the elementwise `coeff × (clean − corrupted)` at its
+/// hook, summed over the batch and every axis the target's grid does not keep. `coeff` is the
+/// gradient of the corrupted run with RelP's `rules` in its backward pass (none: the gradient).
+/// Also the corrupted run's metric (mean over prompts).
+async fn attribution_patching(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    clean: &ActivationCache,
+    targets: &[AttributionTarget],
+    rules: &[RelpRule],
+) -> Result<(f32, Vec<(AttributionTarget, Grid)>), ExperimentError> {
+    let corrupted_tokens = prompts.corrupted()?;
+    let hooks = target_hooks(targets);
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let n_pos = prompts.n_pos();
     let batch = corrupted_tokens.len();
@@ -221,20 +346,25 @@ async fn attribution_patching(
             .map(|&p| (p, model.config.hook_shape(p, batch, n_pos))),
         &model.device(),
     );
-    let logits = model.forward_hooked(model.tokens(corrupted_tokens)?, &mut probes);
+    let mut relp = RelpHooks::new(rules);
+    let logits = model.forward_hooked(
+        model.tokens(corrupted_tokens)?,
+        &mut (&mut relp, &mut probes),
+    );
     let value = prompts
         .metric
         .per_row(last_position(logits), prompts.answers())
         .mean();
+    let corrupted_metric = read(value.clone().detach())
+        .await
+        .map_err(ExperimentError::Device)?[0];
     let grads = value.backward();
 
     // Per hook point: the attribution summed to `[pos, head]` (head 1 for residual hooks).
     let mut by_point = BTreeMap::new();
     for point in points {
         let missing = ExperimentError::MissingActivation(point);
-        let grad = probes
-            .grad(point, &grads)
-            .ok_or_else(|| ExperimentError::Device(format!("no gradient reached {point}")))?;
+        let grad = probes.grad_under(point, &grads, &relp)?;
         let corrupted = activation_rank4(probes.seen.activation(point).ok_or(missing.clone())?);
         let clean_act = activation_rank4(clean.activation(point).ok_or(missing)?);
         let mut attribution = grad * (clean_act - corrupted);
@@ -248,7 +378,7 @@ async fn attribution_patching(
             .map_err(ExperimentError::Device)?;
         by_point.insert(point, summed);
     }
-    Ok(targets
+    let grids = targets
         .iter()
         .map(|&target| {
             let patch = target.patch_target();
@@ -273,5 +403,6 @@ async fn attribution_patching(
             }
             (target, Grid::new(&patch.axes(), shape, values))
         })
-        .collect())
+        .collect();
+    Ok((corrupted_metric, grids))
 }

@@ -11,12 +11,19 @@
 //! Summed over a head's outgoing edges the scores are attribution patching's `attrib.z` for
 //! that head; summed over the edges that cross the residual stream before block `l`, its
 //! `attrib.resid_pre` of layer `l` (all positions).
+//!
+//! Edge RelP takes the gradients with RelP's rules ([`super::relp`]) instead, and the manual
+//! step through `ln_1`/`ln_2` from a reader's input back to the residual stream follows the
+//! LN-rule when it is on (the scale a constant). The same sums then give `relp.z` and
+//! `relp.resid_pre`: the rules change how the signal reaches an input, not that a residual
+//! write's coefficient is the sum of its readers'.
 
-use super::attribution::ProbeHooks;
+use super::attribution::{ProbeHooks, check_methods, default_rules, is_default_rules, rules_of};
 use super::grid::Grid;
 use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::readback::read;
+use super::relp::{AttributionMethod, RelpHooks, RelpRule};
 use super::{
     ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError, Progress, PromptSet,
 };
@@ -33,10 +40,39 @@ pub struct Params {
     /// How many edges, by |score|, the figure and the table show.
     #[serde(default = "default_top")]
     pub top: usize,
+    /// How the scores' gradients are taken: `gradient` (`eap.scores`), `relp`
+    /// (`eap.relp_scores`).
+    #[serde(
+        default = "default_methods",
+        skip_serializing_if = "is_default_methods"
+    )]
+    pub methods: Vec<AttributionMethod>,
+    /// RelP's rules, as attribution patching's.
+    #[serde(default = "default_rules", skip_serializing_if = "is_default_rules")]
+    pub relp_rules: Vec<RelpRule>,
 }
 
 fn default_top() -> usize {
     50
+}
+
+fn default_methods() -> Vec<AttributionMethod> {
+    vec![AttributionMethod::Gradient]
+}
+
+fn is_default_methods(methods: &Vec<AttributionMethod>) -> bool {
+    *methods == default_methods()
+}
+
+impl Params {
+    /// The `top` edges of the default rules' gradient scores.
+    pub fn new(top: usize) -> Self {
+        Self {
+            top,
+            methods: default_methods(),
+            relp_rules: default_rules(),
+        }
+    }
 }
 
 impl ExperimentKind for Params {
@@ -56,7 +92,7 @@ impl ExperimentKind for Params {
                 message: "show at least one edge".into(),
             });
         }
-        Ok(())
+        check_methods(&self.methods, &self.relp_rules)
     }
 }
 
@@ -212,54 +248,61 @@ pub fn shape_of(grid: &Grid) -> Option<(usize, usize)> {
 /// ~170 MB of them, 64 at once would be 1.4 GB.
 pub const PROMPTS_PER_PASS: usize = 8;
 
-/// `eap.scores` `[upstream, downstream]` (NaN where the graph has no edge), the metrics `clean`
-/// and `corrupted`. Prompts run [`PROMPTS_PER_PASS`] at a time; the scores add up.
+/// `eap.scores` (the gradient) and `eap.relp_scores` (RelP), as the methods say,
+/// `[upstream, downstream]` (NaN where the graph has no edge); the metrics `clean` and
+/// `corrupted`. Prompts run [`PROMPTS_PER_PASS`] at a time; the scores add up.
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
-    _params: &Params,
+    params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let (up, down) = nodes(n_layer, n_head);
     let corrupted = prompts.corrupted()?;
     let n = prompts.answers().len();
-    let mut scores = vec![0.0f32; up.len() * down.len()];
+    let passes = n.div_ceil(PROMPTS_PER_PASS) * params.methods.len();
+    let mut output = Output::default();
     let (mut clean_sum, mut corrupted_sum) = (0.0f32, 0.0f32);
-    let mut start = 0;
-    while start < n {
-        let end = (start + PROMPTS_PER_PASS).min(n);
-        let part = PromptSet::new(
-            prompts.clean()[start..end].to_vec(),
-            corrupted[start..end].to_vec(),
-            prompts.answers()[start..end].to_vec(),
-            prompts.metric,
-        )?;
-        let pass = edge_scores(model, &part, n as f32).await?;
-        for (total, value) in scores.iter_mut().zip(pass.scores) {
-            *total += value;
+    for (m, &method) in params.methods.iter().enumerate() {
+        let rules = rules_of(method, &params.relp_rules);
+        let mut scores = vec![0.0f32; up.len() * down.len()];
+        (clean_sum, corrupted_sum) = (0.0, 0.0);
+        let mut start = 0;
+        while start < n {
+            let end = (start + PROMPTS_PER_PASS).min(n);
+            let part = PromptSet::new(
+                prompts.clean()[start..end].to_vec(),
+                corrupted[start..end].to_vec(),
+                prompts.answers()[start..end].to_vec(),
+                prompts.metric,
+            )?;
+            let pass = edge_scores(model, &part, n as f32, rules).await?;
+            for (total, value) in scores.iter_mut().zip(pass.scores) {
+                *total += value;
+            }
+            clean_sum += pass.clean_sum;
+            corrupted_sum += pass.corrupted_sum;
+            start = end;
+            let done = m * n.div_ceil(PROMPTS_PER_PASS) + start.div_ceil(PROMPTS_PER_PASS);
+            progress.report(done, passes, &[], 1)?;
         }
-        clean_sum += pass.clean_sum;
-        corrupted_sum += pass.corrupted_sum;
-        start = end;
-        progress.report(start, n, &[], 1)?;
-    }
-    for (u, &from) in up.iter().enumerate() {
-        for (d, &to) in down.iter().enumerate() {
-            if !is_edge(from, to) {
-                scores[u * down.len() + d] = f32::NAN;
+        for (u, &from) in up.iter().enumerate() {
+            for (d, &to) in down.iter().enumerate() {
+                if !is_edge(from, to) {
+                    scores[u * down.len() + d] = f32::NAN;
+                }
             }
         }
+        output.grid(
+            GridName::raw(GridKind::EdgeScores(method)),
+            Grid::new(
+                &["upstream", "downstream"],
+                vec![up.len(), down.len()],
+                scores,
+            ),
+        );
     }
-    let mut output = Output::default();
-    output.grid(
-        GridName::raw(GridKind::EdgeScores),
-        Grid::new(
-            &["upstream", "downstream"],
-            vec![up.len(), down.len()],
-            scores,
-        ),
-    );
     output.metric(MetricName::Clean, clean_sum / n as f32);
     output.metric(MetricName::Corrupted, corrupted_sum / n as f32);
     Ok(output)
@@ -277,6 +320,7 @@ async fn edge_scores(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
     all: f32,
+    rules: &[RelpRule],
 ) -> Result<Pass, ExperimentError> {
     let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
     let outputs = |p: HookPoint| {
@@ -321,9 +365,10 @@ async fn edge_scores(
                 )
             )
     });
+    let mut relp = RelpHooks::new(rules);
     let logits = model.forward_hooked(
         model.tokens(corrupted_tokens)?,
-        &mut (&mut probes, &mut seen),
+        &mut (&mut relp, (&mut probes, &mut seen)),
     );
     let per_prompt = prompts
         .metric
@@ -333,15 +378,12 @@ async fn edge_scores(
         .map_err(ExperimentError::Device)?;
     let grads = (per_prompt.sum() / all).backward();
     let corrupted = seen.cache;
-    let grad = |point: HookPoint| {
-        probes
-            .grad(point, &grads)
-            .ok_or_else(|| ExperimentError::Device(format!("no gradient reached {point}")))
-    };
+    let grad = |point: HookPoint| probes.grad_under(point, &grads, &relp);
     let graph = Graph {
         model,
         clean: &clean.cache,
         corrupted: &corrupted,
+        ln_rule: rules.contains(&RelpRule::Ln),
     };
     // Differences of every upstream output, one row per node: `[nodes, batch·pos·d_model]`.
     let mut deltas = vec![graph.input_delta()?];
@@ -393,6 +435,8 @@ struct Graph<'a> {
     model: &'a Gpt2,
     clean: &'a ActivationCache,
     corrupted: &'a ActivationCache,
+    /// RelP's LN-rule: the LayerNorms' scale is a constant of the backward pass.
+    ln_rule: bool,
 }
 
 impl Graph<'_> {
@@ -468,6 +512,7 @@ impl Graph<'_> {
                 g_normalized,
                 normalized1.clone().unsqueeze_dim(1),
                 scale1.clone().unsqueeze_dim(1),
+                self.ln_rule,
             );
             rows.push(
                 g_x.permute([1, 0, 2, 3])
@@ -481,6 +526,7 @@ impl Graph<'_> {
             g2.reshape([batch, 1, pos, d_model]),
             normalized2.unsqueeze_dim(1),
             scale2.unsqueeze_dim(1),
+            self.ln_rule,
         );
         rows.push(g_mlp.reshape([1, -1]));
         Ok(Tensor::cat(rows, 0))
@@ -488,14 +534,23 @@ impl Graph<'_> {
 }
 
 /// The gradient at a LayerNorm's input from the gradient at its normalized output
-/// `x̂ = (x − mean) / scale`: `(g − mean(g) − x̂ · mean(g ⊙ x̂)) / scale`, means over `d_model`.
+/// `x̂ = (x − mean) / scale`: `(g − mean(g) − x̂ · mean(g ⊙ x̂)) / scale`, means over `d_model`;
+/// with the LN-rule (`scale` a constant) `(g − mean(g)) / scale`.
 ///
 /// # Shapes
 /// - g, normalized: `[batch, n, pos, d_model]`; scale: `[batch, 1, pos, 1]`
-fn layer_norm_backward(g: Tensor<4>, normalized: Tensor<4>, scale: Tensor<4>) -> Tensor<4> {
-    let mean_g = g.clone().mean_dim(3);
-    let mean_gx = (g.clone() * normalized.clone()).mean_dim(3);
-    (g - mean_g - normalized * mean_gx) / scale
+fn layer_norm_backward(
+    g: Tensor<4>,
+    normalized: Tensor<4>,
+    scale: Tensor<4>,
+    ln_rule: bool,
+) -> Tensor<4> {
+    let centred = g.clone() - g.clone().mean_dim(3);
+    if ln_rule {
+        return centred / scale;
+    }
+    let mean_gx = (g * normalized.clone()).mean_dim(3);
+    (centred - normalized * mean_gx) / scale
 }
 
 #[cfg(test)]

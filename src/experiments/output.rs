@@ -8,6 +8,7 @@ use super::generation::Generation;
 use super::neurons::NeuronGrid;
 use super::patching::PatchTarget;
 use super::path::{HeadInput, PathGrid};
+use super::relp::AttributionMethod;
 use super::repetition::RepetitionGrid;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
@@ -55,9 +56,9 @@ pub enum MetricName {
     Circuit,
     /// The mean per-token loss of texts.
     Loss,
-    /// Pearson r between attribution patching's estimate and activation patching:
-    /// `pearson.<target>`.
-    Pearson(AttributionTarget),
+    /// Pearson r between an attribution method's estimate and activation patching:
+    /// `pearson.<target>` (the gradient), `pearson_relp.<target>` (RelP).
+    Pearson(AttributionMethod, AttributionTarget),
     /// A scalar a kind names itself, in its `ExperimentKind::METRICS`.
     Named(&'static str),
 }
@@ -73,7 +74,9 @@ impl MetricName {
             Self::Loss,
         ]
         .into_iter()
-        .chain(AttributionTarget::ALL.map(Self::Pearson))
+        .chain(AttributionMethod::ALL.into_iter().flat_map(|method| {
+            AttributionTarget::ALL.map(move |target| Self::Pearson(method, target))
+        }))
         .chain(declared_metrics().map(Self::Named))
     }
 }
@@ -86,7 +89,9 @@ impl fmt::Display for MetricName {
             Self::Base => f.write_str("base"),
             Self::Circuit => f.write_str("circuit"),
             Self::Loss => f.write_str("loss"),
-            Self::Pearson(target) => write!(f, "pearson.{}", target.as_str()),
+            Self::Pearson(method, target) => {
+                write!(f, "{}.{}", method.pearson_prefix(), target.as_str())
+            }
             Self::Named(name) => f.write_str(name),
         }
     }
@@ -329,15 +334,16 @@ pub enum GridKind {
     Circuit,
     /// `lens.<grid>`.
     Lens(LensGrid),
-    /// Attribution patching's estimate: `attrib.<target>`.
-    Attribution(AttributionTarget),
+    /// An attribution method's estimate: `attrib.<target>` (the gradient), `relp.<target>`.
+    Attribution(AttributionMethod, AttributionTarget),
     /// The steering direction: `steer.vector`.
     SteeringVector,
     /// Path patching from each sender head: `path.head_to_final_resid`,
     /// `path.head_to_receivers.<q|k|v>`.
     Path(PathGrid),
-    /// Edge attribution patching's scores `[upstream, downstream]`: `eap.scores`.
-    EdgeScores,
+    /// Edge attribution patching's scores `[upstream, downstream]`: `eap.scores` (the
+    /// gradient), `eap.relp_scores` (RelP).
+    EdgeScores(AttributionMethod),
     /// Per-token loss of texts: `loss.per_token`.
     Loss,
     /// A repeated sentence's token probabilities: `repeat.<grid>`.
@@ -414,9 +420,12 @@ impl fmt::Display for GridName {
                 };
                 write!(f, "lens.{name}{underscored}")
             }
-            GridKind::Attribution(target) => write!(f, "attrib.{}{dotted}", target.as_str()),
+            GridKind::Attribution(method, target) => {
+                write!(f, "{}.{}{dotted}", method.grid_prefix(), target.as_str())
+            }
             GridKind::SteeringVector => write!(f, "steer.vector{dotted}"),
-            GridKind::EdgeScores => write!(f, "eap.scores{dotted}"),
+            GridKind::EdgeScores(AttributionMethod::Gradient) => write!(f, "eap.scores{dotted}"),
+            GridKind::EdgeScores(AttributionMethod::Relp) => write!(f, "eap.relp_scores{dotted}"),
             GridKind::Loss => write!(f, "loss.per_token{dotted}"),
             GridKind::Repetition(grid) => write!(f, "repeat.{}{dotted}", grid.as_str()),
             GridKind::Neurons(grid) => write!(f, "neurons.{}{dotted}", grid.as_str()),
@@ -506,10 +515,13 @@ impl GridName {
             kinds.push(GridKind::Lens(LensGrid::Stack(stack)));
             kinds.push(GridKind::Lens(LensGrid::StackLogitDiff(stack)));
         }
-        kinds.extend(AttributionTarget::ALL.map(GridKind::Attribution));
+        for method in AttributionMethod::ALL {
+            kinds
+                .extend(AttributionTarget::ALL.map(|target| GridKind::Attribution(method, target)));
+        }
         kinds.push(GridKind::SteeringVector);
         kinds.push(GridKind::Path(PathGrid::FinalResid));
-        kinds.push(GridKind::EdgeScores);
+        kinds.extend(AttributionMethod::ALL.map(GridKind::EdgeScores));
         kinds.push(GridKind::Loss);
         kinds.extend(RepetitionGrid::ALL.map(GridKind::Repetition));
         kinds.extend(NeuronGrid::ALL.map(GridKind::Neurons));
@@ -550,8 +562,12 @@ mod tests {
             assert_eq!(name.to_string().parse::<MetricName>(), Ok(name));
         }
         assert_eq!(
-            MetricName::Pearson(AttributionTarget::ZByPos).to_string(),
+            MetricName::Pearson(AttributionMethod::Gradient, AttributionTarget::ZByPos).to_string(),
             "pearson.z_by_pos"
+        );
+        assert_eq!(
+            MetricName::Pearson(AttributionMethod::Relp, AttributionTarget::MlpOut).to_string(),
+            "pearson_relp.mlp_out"
         );
         assert!("pearson.nothing".parse::<MetricName>().is_err());
         for name in GenerationName::ALL {
@@ -590,8 +606,18 @@ mod tests {
                 "lens.decompose_resid_logit_diff_per_prompt",
             ),
             (
-                GridName::raw(GridKind::Attribution(AttributionTarget::ZByPos)),
+                GridName::raw(GridKind::Attribution(
+                    AttributionMethod::Gradient,
+                    AttributionTarget::ZByPos,
+                )),
                 "attrib.z_by_pos",
+            ),
+            (
+                GridName::raw(GridKind::Attribution(
+                    AttributionMethod::Relp,
+                    AttributionTarget::MlpOut,
+                )),
+                "relp.mlp_out",
             ),
             (GridName::raw(GridKind::SteeringVector), "steer.vector"),
             (

@@ -8,11 +8,11 @@
 //! export has it).
 
 use super::ExportError;
-use super::python::{boolean, float, list, long_list, prompt, string};
+use super::python::{boolean, float, list, long_list, methods, prompt, string};
 use super::transformer_lens::{GENERATE, generation_config, metric, steering_phrases};
 use crate::experiments::AttributionTarget;
 use crate::experiments::steering::SteerAt;
-use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation};
+use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation, attribution};
 use crate::hooks::{BlockHook, HookPoint};
 use crate::spec::{Experiment, Spec};
 
@@ -112,7 +112,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             ))
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => attribution(&params.targets, params.compare),
+        Experiment::AttributionPatching(params) => attribution(params),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
@@ -121,7 +121,10 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             "{}{PATH}",
             super::transformer_lens::path_constants(params)
         )),
-        Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
+        Experiment::EdgeAttributionPatching(params) => Ok(format!(
+            "{}{RELP}{EDGES}",
+            methods(&params.methods, &params.relp_rules)
+        )),
         Experiment::Loss(params) => Ok(format!(
             "{}{NEXT_TOKEN}{LOSS}",
             super::transformer_lens::loss_constants(params)
@@ -274,8 +277,9 @@ fn attribution_target(
     })
 }
 
-fn attribution(targets: &[AttributionTarget], compare: bool) -> Result<String, ExportError> {
-    let rows = targets
+fn attribution(params: &attribution::Params) -> Result<String, ExportError> {
+    let rows = params
+        .targets
         .iter()
         .map(|&t| {
             let (site, dims, axes) = attribution_target(t)?;
@@ -288,10 +292,11 @@ fn attribution(targets: &[AttributionTarget], compare: bool) -> Result<String, E
         })
         .collect::<Result<Vec<_>, ExportError>>()?;
     let mut out = format!(
-        "\n# (estimate, site, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{ATTRIBUTION}",
-        long_list(rows)
+        "\n# (estimate, site, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{}{RELP}{ATTRIBUTION}",
+        long_list(rows),
+        methods(&params.methods, &params.relp_rules),
     );
-    if compare {
+    if params.compare {
         out.push_str(PATCH);
         out.push_str(COMPARE);
     }
@@ -301,6 +306,10 @@ fn attribution(targets: &[AttributionTarget], compare: bool) -> Result<String, E
 /// Attribution patching from one forward and backward trace per side; gradients are read in
 /// the backward pass's order (the reverse of the forward's).
 const ATTRIBUTION: &str = include_str!("nnsight/attribution.py");
+
+/// RelP's rules as replaced module outputs inside a trace, and the LayerNorm backward step
+/// (both rules) that edges need.
+const RELP: &str = include_str!("nnsight/relp.py");
 
 const COMPARE: &str = include_str!("nnsight/compare.py");
 

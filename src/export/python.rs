@@ -103,6 +103,18 @@ pub fn float(value: f32) -> String {
     }
 }
 
+/// `METHODS` and `RELP_RULES`: which attribution methods a script computes, and RelP's rules.
+pub fn methods(
+    methods: &[crate::experiments::AttributionMethod],
+    rules: &[crate::experiments::RelpRule],
+) -> String {
+    format!(
+        "\nMETHODS = {}  # gradient: attribution patching; relp: relevance patching\nRELP_RULES = {}\n",
+        list(methods.iter().map(|m| string(m.as_str()))),
+        list(rules.iter().map(|r| string(r.as_str()))),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

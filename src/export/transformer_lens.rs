@@ -3,11 +3,13 @@
 //! `run_with_cache`, `run_with_hooks` and `ActivationCache`'s logit-lens methods.
 
 use super::ExportError;
-use super::python::{boolean, float, list, long_list, prompt, string};
+use super::python::{boolean, float, list, long_list, methods, prompt, string};
 use crate::experiments::AttributionTarget;
 use crate::experiments::generation::GenerationConfig;
 use crate::experiments::steering::SteerAt;
-use crate::experiments::{AblationKind, AblationTarget, Metric, PatchTarget, ablation, path};
+use crate::experiments::{
+    AblationKind, AblationTarget, Metric, PatchTarget, ablation, attribution, path,
+};
 use crate::spec::{Experiment, Spec};
 
 pub fn script(spec: &Spec) -> Result<String, ExportError> {
@@ -67,7 +69,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => Ok(attribution(&params.targets, params.compare)),
+        Experiment::AttributionPatching(params) => Ok(attribution(params)),
         Experiment::Generation(params) => Ok(format!(
             "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
             GENERATE,
@@ -94,7 +96,10 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
         Experiment::PathPatching(params) => Ok(format!("{}{PATH}", path_constants(params))),
-        Experiment::EdgeAttributionPatching(_) => Ok(EDGES.to_string()),
+        Experiment::EdgeAttributionPatching(params) => Ok(format!(
+            "{}{RELP}{EDGES}",
+            methods(&params.methods, &params.relp_rules)
+        )),
         Experiment::Loss(params) => Ok(format!("{}{LOSS}", loss_constants(params))),
         Experiment::Repetition(params) => {
             Ok(format!("{}{REPETITION}", repetition_constants(params)))
@@ -349,7 +354,8 @@ fn attribution_target(target: AttributionTarget) -> (&'static str, &'static str,
     }
 }
 
-fn attribution(targets: &[AttributionTarget], compare: bool) -> String {
+fn attribution(params: &attribution::Params) -> String {
+    let targets = &params.targets;
     let mut hooks: Vec<&str> = targets.iter().map(|&t| attribution_target(t).0).collect();
     hooks.sort();
     hooks.dedup();
@@ -366,17 +372,21 @@ fn attribution(targets: &[AttributionTarget], compare: bool) -> String {
         })
         .collect();
     let mut out = format!(
-        "{METRIC_MEAN}\nHOOKS = {}\n# (estimate, hook, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{ATTRIBUTION}",
+        "{METRIC_MEAN}\nHOOKS = {}\n# (estimate, hook, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{}{RELP}{ATTRIBUTION}",
         list(hooks.iter().map(|h| string(h))),
         long_list(rows),
+        methods(&params.methods, &params.relp_rules),
     );
-    if compare {
+    if params.compare {
         out.push_str(ATTRIBUTION_COMPARE);
     }
     out
 }
 
 const ATTRIBUTION: &str = include_str!("transformer_lens/attribution.py");
+
+/// RelP's rules as forward hooks (`relp_hooks(rules)`).
+const RELP: &str = include_str!("transformer_lens/relp.py");
 
 const ATTRIBUTION_COMPARE: &str = include_str!("transformer_lens/attribution_compare.py");
 

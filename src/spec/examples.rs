@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 25] = [
+pub const EXAMPLES: [Example; 26] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -90,6 +90,11 @@ pub const EXAMPLES: [Example; 25] = [
         stem: "ioi-attribution-agreement",
         title: "IOI: attribution vs activation patching, every component (gpt2)",
         json: include_str!("../../static/experiments/ioi-attribution-agreement.json"),
+    },
+    Example {
+        stem: "ioi-relp",
+        title: "IOI: RelP vs attribution vs activation patching (gpt2)",
+        json: include_str!("../../static/experiments/ioi-relp.json"),
     },
     Example {
         stem: "ln-free-loss",

@@ -280,7 +280,7 @@ async function runSpec(page, spec, selector) {
   await page.waitForSelector(selector, { timeout: 300_000 });
 }
 
-test('path patching equals the oracle; IOI prompts generated in the tab run path patching and edge attribution; bad pairs name their rows', async () => {
+test('path patching equals the oracle; IOI prompts generated in the tab run path patching and edge attribution; RelP draws three-way scatters; bad pairs name their rows', async () => {
   const { browser, page, errors } = await open('cpu');
   try {
     await loadModel(page, 'tiny-gpt2');
@@ -334,6 +334,29 @@ test('path patching equals the oracle; IOI prompts generated in the tab run path
     const colored = await specInEditor(page);
     assert.equal(colored.prompts.clean.length, 8);
     assert.match(colored.prompts.clean[0], /What color is the \w+\?\nA:$/);
+
+    // RelP beside the gradient and activation patching (the relp-ioi example): both methods'
+    // grids equal the RelP oracle, and each target's scatter draws both against the real patch,
+    // each with the r the run reports.
+    const relpSpec = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-relp.json'), 'utf8'));
+    await runSpec(page, relpSpec, 'figure[data-scatter=mlp_out] [data-series=relp]');
+    for (const target of relpSpec.experiment.attribution_patching.targets) {
+      for (const [grid, oracle] of [[`attrib.${target}`, `attrib.batch.${target}`], [`relp.${target}`, `relp.batch.${target}`]]) {
+        const expected = readTensor(path.join(tiny, 'relp.safetensors'), oracle);
+        const values = await gridValues(page, grid);
+        assert.equal(values.length, expected.values.length, grid);
+        values.forEach((v, i) => assert.ok(Math.abs(v - expected.values[i]) < 1e-4, `${grid}[${i}]: ${v} vs ${expected.values[i]}`));
+      }
+      const figure = `figure[data-scatter=${target}]`;
+      const cells = readTensor(path.join(tiny, 'relp.safetensors'), `relp.batch.${target}`).values.length;
+      for (const [method, metric] of [['gradient', 'pearson'], ['relp', 'pearson_relp']]) {
+        const r = Number(await page.getAttribute(`[data-metric="${metric}.${target}"]`, 'data-value'));
+        assert.ok(r >= -1 && r <= 1, `${metric}.${target} = ${r}`);
+        assert.equal(Number(await page.getAttribute(`${figure} figcaption [data-method=${method}]`, 'data-pearson')), r);
+        assert.equal(await page.locator(`${figure} [data-series=${method}] [data-x]`).count(), cells, `${target}: ${method}'s points`);
+      }
+    }
+    await page.screenshot({ path: path.join(screenshots, 'cpu-relp.png'), fullPage: true });
 
     // A pasted table with bad rows: each named, the spec untouched.
     const before = await page.inputValue('#spec-text');

@@ -57,11 +57,15 @@ const generationChecks = (s, kind) => ({
   '#form-kv-cache': s.experiment[kind].generation.kv_cache ?? true,
 });
 
+/** Attribution patching's form offers both methods; these examples ask for the gradient alone. */
+const gradientOnly = { '[data-method=gradient]': true, '[data-method=relp]': false };
+
 /** What a user types for each example: the kind, then its fields. */
 const filling = {
   'ioi-activation-patching': { kind: 'activation_patching', check: (s) => s.experiment.activation_patching.targets.map((t) => `[data-target=${t}]`) },
   'mcq-anchored-patching': { kind: 'activation_patching', check: (s) => s.experiment.activation_patching.targets.map((t) => `[data-target=${t}]`) },
-  'ioi-attribution-patching': { kind: 'attribution_patching', check: () => ['z', 'z_by_pos', 'resid_pre'].map((t) => `[data-attribution=${t}]`) },
+  'ioi-attribution-patching': { kind: 'attribution_patching', toggle: () => gradientOnly, check: () => ['z', 'z_by_pos', 'resid_pre'].map((t) => `[data-attribution=${t}]`) },
+  'ioi-relp': { kind: 'attribution_patching', toggle: () => ({ '[data-method=gradient]': true, '[data-method=relp]': true }), check: (s) => s.experiment.attribution_patching.targets.map((t) => `[data-attribution=${t}]`) },
   'ln-free-logit-lens': { kind: 'logit_lens' },
   'vanilla-logit-lens': { kind: 'logit_lens' },
   'vanilla-loss': { kind: 'loss', fill: { '#form-texts': (s) => s.experiment.loss.texts.join('\n') } },
@@ -76,7 +80,7 @@ const filling = {
   'ioi-resample-ablation-neurons': { kind: 'ablation', select: { '#form-ablation': 'resample', '#form-ablation-unit': 'neurons' }, fill: { '#form-neuron-layer': '0', '#form-neurons': '0 1 2 3 4 5 6 7' } },
   'ioi-circuit': { kind: 'circuit', fill: { '#form-keep': (s) => heads(s.experiment.circuit.keep) } },
   'ioi-logit-lens': { kind: 'logit_lens' },
-  'ioi-attribution-agreement': { kind: 'attribution_patching', check: (s) => s.experiment.attribution_patching.targets.map((t) => `[data-attribution=${t}]`) },
+  'ioi-attribution-agreement': { kind: 'attribution_patching', toggle: () => gradientOnly, check: (s) => s.experiment.attribution_patching.targets.map((t) => `[data-attribution=${t}]`) },
   'ioi-path-patching-name-movers': { kind: 'path_patching', select: { '#form-direction': 'noising', '#form-receiver-input': 'q' }, fill: { '#form-receivers': (s) => heads(s.experiment.path_patching.receivers.heads) } },
   'ioi-edge-attribution': { kind: 'edge_attribution_patching', fill: { '#form-top': '50' } },
   'mcq-anchored-neurons': { kind: 'neuron_dla', fill: { '#form-top': '20' } },

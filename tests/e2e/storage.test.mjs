@@ -99,9 +99,9 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     // The attribution scatter: one point per head, and Pearson r as the run computed it.
     const pearson = Number(await page.getAttribute('[data-metric="pearson.z"]', 'data-value'));
     assert.equal(Number(await page.getAttribute('figure[data-scatter=z]', 'data-pearson')), pearson);
-    assert.equal(await page.locator('figure[data-scatter=z] circle').count(), 8);
+    assert.equal(await page.locator('figure[data-scatter=z] [data-series=gradient] circle[data-x]').count(), 8);
     const scatter = await download(page, () => page.click('figure[data-scatter=z] [data-export=svg]'));
-    assert.equal((scatter.bytes.toString().match(/<circle/g) ?? []).length, 8);
+    assert.equal((scatter.bytes.toString().match(/<circle [^>]*data-x/g) ?? []).length, 8);
 
     // The run as a TransformerLens script (ci/interop runs such scripts against patchbay run).
     const script = await download(page, () => page.click('#export-python'));

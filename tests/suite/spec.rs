@@ -86,6 +86,31 @@ fn invalid_specs_name_the_json_path() {
             "at `prompts.corrupted`: this experiment needs corrupted prompts",
         ),
         ("[1, 2".to_string(), "not JSON"),
+        (
+            edited(|v| {
+                v["experiment"] = serde_json::json!({"attribution_patching": {"methods": ["grad"]}})
+            }),
+            "at `experiment.attribution_patching.methods[0]`: unknown variant `grad`, expected `gradient` or `relp`",
+        ),
+        (
+            edited(|v| {
+                v["experiment"] =
+                    serde_json::json!({"edge_attribution_patching": {"relp_rules": ["ln", "ah"]}})
+            }),
+            "at `experiment.edge_attribution_patching.relp_rules[1]`: unknown variant `ah`, expected one of `ln`, `identity`, `attention`",
+        ),
+        (
+            edited(|v| {
+                v["experiment"] = serde_json::json!({"attribution_patching": {"methods": []}})
+            }),
+            "at `experiment.attribution_patching.methods`: name at least one method",
+        ),
+        (
+            edited(
+                |v| v["experiment"] = serde_json::json!({"attribution_patching": {"methods": ["relp"], "relp_rules": ["ln", "ln"]}}),
+            ),
+            "at `experiment.attribution_patching.relp_rules`: `ln` is named twice",
+        ),
     ];
     for (text, message) in cases {
         let err = Spec::from_json(&text).unwrap_err().to_string();
@@ -183,6 +208,30 @@ fn ioi_lens_ablation_and_attribution_examples_reproduce_the_oracle() {
         );
         let r = attribution.metric(&format!("pearson.{name}")).unwrap();
         assert!((-1.0..=1.0).contains(&r), "pearson.{name} = {r}");
+    }
+}
+
+#[test]
+fn relp_example_reproduces_the_relp_oracle_through_the_cli() {
+    use patchbay::tensor_io::from_safetensors;
+    let oracle =
+        from_safetensors(&std::fs::read(common::tiny_dir().join("relp.safetensors")).unwrap())
+            .unwrap();
+    let result = run_cli(&example("ioi-relp.json")).unwrap();
+    for name in ["resid_pre", "attn_out", "mlp_out"] {
+        for (ours, theirs) in [("attrib", "attrib"), ("relp", "relp")] {
+            let grid = result
+                .grid(&format!("{ours}.{name}"))
+                .unwrap_or_else(|| panic!("no grid {ours}.{name}"));
+            let expected = &oracle[&format!("{theirs}.batch.{name}")];
+            assert_eq!(grid.shape, expected.shape, "{ours}.{name}");
+            let diff = common::max_abs_diff(&grid.values, &expected.values);
+            assert!(diff <= 1e-4, "{ours}.{name}: {diff:e}");
+        }
+        for metric in ["pearson", "pearson_relp"] {
+            let r = result.metric(&format!("{metric}.{name}")).unwrap();
+            assert!((-1.0..=1.0).contains(&r), "{metric}.{name} = {r}");
+        }
     }
 }
 

@@ -1,23 +1,48 @@
 
-# Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
-# corrupted) activation, from one forward and backward trace per side. Modules are read in the
-# order a block runs them; q, k and v are read together from attn.c_attn's output.
-ORDER = ["hook_resid_pre", "attn.hook_q", "attn.hook_z", "hook_attn_out", "hook_mlp_out"]
+# Attribution patching (Nanda) and RelP: coeff x (clean - corrupted) activation, where coeff is
+# the metric's gradient on the corrupted run (plain, or with RelP's rules in its backward pass)
+# from one forward and backward trace per side. Modules are read, and RelP's rules applied, in
+# the order a block runs them; q, k and v are read together from attn.c_attn's output.
 MODULE = {"attn.hook_k": "attn.hook_q", "attn.hook_v": "attn.hook_q"}
 # A pattern's attribution: dL/dpattern = dL/dz_h @ v_h^T, times the patterns' difference.
 READS = {"attn.hook_pattern": ["attn.hook_q", "attn.hook_z"]}
-needed = sorted({m for _, site, _, _, _ in TARGETS for m in READS.get(site, [MODULE.get(site, site)])}, key=ORDER.index)
+needed = {m for _, site, _, _, _ in TARGETS for m in READS.get(site, [MODULE.get(site, site)])}
+PREFIX = {"gradient": "attrib", "relp": "relp"}
 
 
-def forward_backward(tokens):
+def forward_backward(tokens, rules=()):
     sites, activations, gradients = {}, {}, {}
+
+    def read(site, layer, value):
+        if site in needed:
+            sites[(site, layer)] = value
+
     with torch.enable_grad(), model.trace(tokens, **TRACE):
         for layer in range(n_layers):
             block = model.transformer.h[layer]
-            for site in needed:
-                sites[(site, layer)] = SITES[site](block)
-        for key, proxy in sites.items():
-            activations[key] = proxy.save()
+            if "hook_resid_pre" in needed:
+                read("hook_resid_pre", layer, block.input)
+            if "ln" in rules:
+                relp_layer_norm(block.ln_1)
+            if "attn.hook_q" in needed or "attention" in rules:
+                qkv = block.attn.c_attn.output
+                read("attn.hook_q", layer, qkv)
+            if "attention" in rules:
+                read("attn.hook_z", layer, relp_attention(block.attn, qkv))
+            elif "attn.hook_z" in needed:
+                read("attn.hook_z", layer, block.attn.c_proj.input)
+            if "hook_attn_out" in needed:
+                read("hook_attn_out", layer, block.attn.output[0])
+            if "ln" in rules:
+                relp_layer_norm(block.ln_2)
+            if "identity" in rules:
+                relp_identity(block.mlp)
+            if "hook_mlp_out" in needed:
+                read("hook_mlp_out", layer, block.mlp.output)
+        if "ln" in rules:
+            relp_layer_norm(model.transformer.ln_f)
+        for key, value in sites.items():
+            activations[key] = value.save()
         value = metric_per_prompt(model.lm_head.output).mean()
         saved = value.save()
         with value.backward():
@@ -27,8 +52,6 @@ def forward_backward(tokens):
 
 
 clean_value, clean_acts, _ = forward_backward(clean_tokens)
-corrupted_value, corrupted_acts, corrupted_grads = forward_backward(corrupted_tokens)
-results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 
 
 def attribution(site, layer):
@@ -47,6 +70,10 @@ def attribution(site, layer):
 
 
 estimates = {}
-for estimate, site, dims, axes, _ in TARGETS:
-    estimates[estimate] = torch.stack([attribution(site, layer).sum(dim=dims) for layer in range(n_layers)])
-    grid(f"attrib.{estimate}", axes, estimates[estimate])
+for method in METHODS:
+    corrupted_value, corrupted_acts, corrupted_grads = forward_backward(
+        corrupted_tokens, RELP_RULES if method == "relp" else ())
+    for estimate, site, dims, axes, _ in TARGETS:
+        estimates[(method, estimate)] = torch.stack([attribution(site, layer).sum(dim=dims) for layer in range(n_layers)])
+        grid(f"{PREFIX[method]}.{estimate}", axes, estimates[(method, estimate)])
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)

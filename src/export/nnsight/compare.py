@@ -1,7 +1,9 @@
 
 # The activation patching each estimates, and Pearson's r between estimate and effect (the
-# change from the corrupted run).
+# change from the corrupted run), per method.
+PEARSON = {"gradient": "pearson", "relp": "pearson_relp"}
 for estimate, site, _, axes, name in TARGETS:
     patched = patch(name, site, axes)
-    pair = torch.stack([estimates[estimate].flatten(), (patched - corrupted_value).flatten()]).double()
-    results["metrics"][f"pearson.{estimate}"] = torch.corrcoef(pair)[0, 1].item()
+    for method in METHODS:
+        pair = torch.stack([estimates[(method, estimate)].flatten(), (patched - corrupted_value).flatten()]).double()
+        results["metrics"][f"{PEARSON[method]}.{estimate}"] = torch.corrcoef(pair)[0, 1].item()

@@ -1,10 +1,11 @@
 
-# Attribution patching (Nanda): the metric's gradient on the corrupted run times (clean -
-# corrupted) activation, from one forward and backward pass per side, with hooks.
+# Attribution patching (Nanda) and RelP: coeff x (clean - corrupted) activation, where coeff is
+# the metric's gradient on the corrupted run (plain, or with RelP's rules in its backward pass).
 NAMES = [f"blocks.{l}.{hook}" for l in range(model.cfg.n_layers) for hook in HOOKS]
+PREFIX = {"gradient": "attrib", "relp": "relp"}
 
 
-def forward_backward(tokens):
+def forward_backward(tokens, rules=()):
     activations, gradients = {}, {}
 
     def keep(x, hook):
@@ -14,6 +15,8 @@ def forward_backward(tokens):
         gradients[hook.name] = g.detach()
 
     model.reset_hooks()
+    for name, rule in relp_hooks(rules):
+        model.add_hook(name, rule, "fwd")
     for name in NAMES:
         model.add_hook(name, keep, "fwd")
         model.add_hook(name, keep_gradient, "bwd")
@@ -26,15 +29,20 @@ def forward_backward(tokens):
 
 
 clean_value, clean_acts, _ = forward_backward(clean_tokens)
-corrupted_value, corrupted_acts, corrupted_grads = forward_backward(corrupted_tokens)
-results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 
 
 def attribution(name, dims):
-    return (corrupted_grads[name] * (clean_acts[name] - corrupted_acts[name])).sum(dim=dims)
+    delta = clean_acts[name] - corrupted_acts[name]
+    # No gradient arrives where a rule cuts the metric off (the AH-rule: queries and keys).
+    grad = corrupted_grads.get(name, torch.zeros_like(delta))
+    return (grad * delta).sum(dim=dims)
 
 
 estimates = {}
-for estimate, hook, dims, axes, _ in TARGETS:
-    estimates[estimate] = torch.stack([attribution(f"blocks.{l}.{hook}", dims) for l in range(model.cfg.n_layers)])
-    grid(f"attrib.{estimate}", axes, estimates[estimate])
+for method in METHODS:
+    corrupted_value, corrupted_acts, corrupted_grads = forward_backward(
+        corrupted_tokens, RELP_RULES if method == "relp" else ())
+    for estimate, hook, dims, axes, _ in TARGETS:
+        estimates[(method, estimate)] = torch.stack([attribution(f"blocks.{l}.{hook}", dims) for l in range(model.cfg.n_layers)])
+        grid(f"{PREFIX[method]}.{estimate}", axes, estimates[(method, estimate)])
+results["metrics"].update(clean=clean_value, corrupted=corrupted_value)

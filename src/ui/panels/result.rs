@@ -3,10 +3,12 @@
 
 use super::generation::TokenStrip;
 use crate::experiments::eap;
-use crate::experiments::{AttributionTarget, Grid, GridKind, GridName, MetricName, Variant};
+use crate::experiments::{
+    AttributionMethod, AttributionTarget, Grid, GridKind, GridName, MetricName, Variant,
+};
 use crate::export::{Library, to_python};
 use crate::figures::{
-    Mark, cell_label, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars,
+    Mark, Series, cell_label, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars,
 };
 use crate::history::RunRecord;
 use crate::share::SharedRun;
@@ -60,33 +62,47 @@ pub fn share_link(run: &RunRecord) -> String {
     format!("{base}#{fragment}")
 }
 
-/// Edge attribution patching's strongest edges: the graph, a table, CSV and SVG downloads.
+/// Edge attribution patching's strongest edges, per method: the graph, a table, CSV and SVG
+/// downloads.
 #[component]
 fn EdgeGraph(run: RunRecord) -> impl IntoView {
-    edge_graph(&run)
+    AttributionMethod::ALL
+        .into_iter()
+        .filter_map(|method| edge_graph(&run, method))
+        .collect_view()
 }
 
-fn edge_graph(run: &RunRecord) -> Option<impl IntoView + use<>> {
-    let grid = run.result.grids.get(&GridName::raw(GridKind::EdgeScores))?;
+fn edge_graph(run: &RunRecord, method: AttributionMethod) -> Option<impl IntoView + use<>> {
+    let grid = run
+        .result
+        .grids
+        .get(&GridName::raw(GridKind::EdgeScores(method)))?;
     let (n_layer, n_head) = eap::shape_of(grid)?;
     let top = match &run.result.spec.experiment {
         Experiment::EdgeAttributionPatching(p) => p.top,
         _ => 50,
     };
     let edges = eap::top_edges(grid, n_layer, n_head, top);
-    let title = format!(
-        "The {} strongest edges (edge attribution patching)",
-        edges.len()
-    );
+    let title = match method {
+        AttributionMethod::Gradient => format!(
+            "The {} strongest edges (edge attribution patching)",
+            edges.len()
+        ),
+        AttributionMethod::Relp => format!("The {} strongest edges (edge RelP)", edges.len()),
+    };
     let svg = edge_graph_svg(&title, &edges, n_layer, n_head);
     let csv = edges_csv(&edges);
+    let stem = match method {
+        AttributionMethod::Gradient => "eap-edges",
+        AttributionMethod::Relp => "eap-relp-edges",
+    };
     let save_csv = move |_| {
-        let _ = files::download_text("eap-edges.csv", "text/csv", &csv);
+        let _ = files::download_text(&format!("{stem}.csv"), "text/csv", &csv);
     };
     let save_svg = {
         let svg = svg.clone();
         move |_| {
-            let _ = files::download_text("eap-edges.svg", "image/svg+xml", &svg);
+            let _ = files::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
         }
     };
     let rows = edges
@@ -100,7 +116,7 @@ fn edge_graph(run: &RunRecord) -> Option<impl IntoView + use<>> {
         })
         .collect_view();
     Some(view! {
-        <figure class="edge-graph" data-edges=edges.len().to_string()>
+        <figure class="edge-graph" data-method=method.as_str() data-edges=edges.len().to_string()>
             <div class="exports" role="group" aria-label="download the edges">
                 <button data-export="csv" on:click=save_csv>"CSV"</button>
                 <button data-export="svg" on:click=save_svg>"SVG"</button>
@@ -118,37 +134,64 @@ fn edge_graph(run: &RunRecord) -> Option<impl IntoView + use<>> {
     })
 }
 
+/// Per target, each method's estimates against activation patching's effects, with each
+/// method's Pearson r in the legend.
 #[component]
 fn Scatter(run: RunRecord) -> impl IntoView {
     let metrics = &run.result.metrics;
+    let grids = &run.result.grids;
     let corrupted = metrics.get(&MetricName::Corrupted).copied().unwrap_or(0.0);
     AttributionTarget::ALL
         .into_iter()
         .filter_map(|target| {
-            let attrib = target.as_str();
-            let grids = &run.result.grids;
-            let estimate = grids.get(&GridName::raw(GridKind::Attribution(target)))?;
+            let name = target.as_str();
             let actual = grids.get(&GridName::raw(GridKind::Patch(target.patch_target())))?;
-            let r = metrics.get(&MetricName::Pearson(target)).copied()?;
-            (estimate.values.len() == actual.values.len()).then_some(())?;
             let labels = (0..actual.values.len())
                 .map(|i| cell_label(actual, i))
                 .collect::<Vec<_>>();
-            let points: Vec<(f32, f32, String)> = actual
-                .values
+            let methods: Vec<(AttributionMethod, f32, Points)> =
+                AttributionMethod::ALL
+                    .into_iter()
+                    .filter_map(|method| {
+                        let estimate =
+                            grids.get(&GridName::raw(GridKind::Attribution(method, target)))?;
+                        let r = metrics.get(&MetricName::Pearson(method, target)).copied()?;
+                        (estimate.values.len() == actual.values.len()).then_some(())?;
+                        let points = actual
+                            .values
+                            .iter()
+                            .zip(&estimate.values)
+                            .zip(&labels)
+                            .map(|((a, e), l)| (a - corrupted, *e, l.clone()))
+                            .collect();
+                        Some((method, r, points))
+                    })
+                    .collect();
+            let (_, first_r, _) = methods.first()?;
+            let first_r = *first_r;
+            let series: Vec<Series> = methods
                 .iter()
-                .zip(&estimate.values)
-                .zip(labels)
-                .map(|((a, e), l)| (a - corrupted, *e, l))
+                .map(|(method, r, points)| Series {
+                    id: method.as_str(),
+                    name: method_name(*method),
+                    r: Some(*r),
+                    points,
+                })
                 .collect();
-            let title = format!("{attrib}: attribution vs activation patching, Pearson r = {r:.3}");
+            let title = format!("{name}: estimates vs activation patching");
             let svg = scatter_svg(
                 &title,
                 "activation patching (change of metric)",
-                "attribution patching",
-                &points,
+                "estimate",
+                &series,
             );
-            let stem = format!("attribution-vs-activation-{attrib}");
+            let agreement = methods
+                .iter()
+                .map(|(method, r, _)| {
+                    view! { <span data-method=method.as_str() data-pearson=r.to_string()>{format!("{} r = {r:.3}", method_name(*method))}</span> }
+                })
+                .collect_view();
+            let stem = format!("attribution-vs-activation-{name}");
             let save_svg = {
                 let (svg, stem) = (svg.clone(), stem.clone());
                 move |_| {
@@ -165,17 +208,28 @@ fn Scatter(run: RunRecord) -> impl IntoView {
                 }
             };
             Some(view! {
-                <figure class="scatter" data-scatter=attrib.to_string() data-pearson=r.to_string()>
+                <figure class="scatter" data-scatter=name.to_string() data-pearson=first_r.to_string()>
                     <div class="exports" role="group" aria-label="download the scatter">
                         <button data-export="svg" on:click=save_svg>"SVG"</button>
                         <button data-export="png" on:click=save_png>"PNG"</button>
                     </div>
                     <div inner_html=svg></div>
-                    <figcaption>{title}</figcaption>
+                    <figcaption>{title}": "{agreement}</figcaption>
                 </figure>
             })
         })
         .collect_view()
+}
+
+/// A scatter's `(effect, estimate, cell)` points.
+type Points = Vec<(f32, f32, String)>;
+
+/// How a method is called in figures.
+fn method_name(method: AttributionMethod) -> &'static str {
+    match method {
+        AttributionMethod::Gradient => "gradient",
+        AttributionMethod::Relp => "RelP",
+    }
 }
 
 /// A button that downloads the run's experiment as a script for `library` (disabled, saying

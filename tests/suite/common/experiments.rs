@@ -2,9 +2,9 @@
 
 use super::*;
 use patchbay::experiments::{
-    AblationKind, AblationTarget, AnswerPair, ExperimentError, Grid, Metric, Output, PatchTarget,
-    Progress, PromptSet, ablation as ablate, attribution, circuit as circuits, eap, lens, patching,
-    path,
+    AblationKind, AblationTarget, AnswerPair, AttributionMethod, AttributionTarget,
+    ExperimentError, Grid, Metric, Output, PatchTarget, Progress, PromptSet, RelpRule,
+    ablation as ablate, attribution, circuit as circuits, eap, lens, patching, path,
 };
 use patchbay::model::Gpt2;
 use std::collections::BTreeMap;
@@ -227,6 +227,8 @@ pub async fn attribution_patching(
         compare: false,
         targets: patchbay::experiments::AttributionTarget::DEFAULT.to_vec(),
         max_rows: 64,
+        methods: vec![AttributionMethod::Gradient],
+        relp_rules: RelpRule::DEFAULT.to_vec(),
     };
     let output = attribution::run(model, &prompts, &params, &mut Progress::none()).await?;
     let mut out = Named::new(output);
@@ -425,7 +427,7 @@ pub fn eap_matches(model: &Gpt2) {
     use eap::{Downstream, Upstream, is_edge, nodes};
     use patchbay::hooks::BlockHook;
     let batches = batches("batch");
-    let params = eap::Params { top: 10 };
+    let params = eap::Params::new(10);
     let mut out = Named::new(
         block_on(eap::run(
             model,
@@ -1270,6 +1272,156 @@ pub fn direction_matches(model: &Gpt2) {
                 );
             }
             Method::MeanDifference => assert!(!out.metrics.contains_key("direction.explained")),
+        }
+    }
+}
+
+/// A tensor of `relp.safetensors` (`{attrib,relp,relp_ah}.batch.*`).
+fn relp_reference(name: &str) -> HostTensor {
+    static TENSORS: std::sync::OnceLock<BTreeMap<String, HostTensor>> = std::sync::OnceLock::new();
+    TENSORS
+        .get_or_init(|| {
+            let bytes = std::fs::read(tiny_dir().join("relp.safetensors")).unwrap();
+            from_safetensors(&bytes).unwrap()
+        })
+        .get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in relp.safetensors"))
+        .clone()
+}
+
+/// RelP with the paper's rules (`relp.*`) and with the attention rule too (`relp_ah.*`), and
+/// the gradient beside them (`attrib.*`), for every target the oracle has, in one run each;
+/// with the comparison on, each method's Pearson r against the activation patching it
+/// estimates.
+pub fn relp_matches(model: &Gpt2) {
+    let batches = batches("batch");
+    let targets = [
+        AttributionTarget::ResidPre,
+        AttributionTarget::AttnOut,
+        AttributionTarget::MlpOut,
+        AttributionTarget::ZByPos,
+        AttributionTarget::Z,
+    ];
+    let both = vec![AttributionMethod::Gradient, AttributionMethod::Relp];
+    for (rules, oracle, compare) in [
+        (RelpRule::DEFAULT.to_vec(), "relp", true),
+        (RelpRule::ALL.to_vec(), "relp_ah", false),
+    ] {
+        let params = attribution::Params {
+            compare,
+            targets: targets.to_vec(),
+            max_rows: 64,
+            methods: both.clone(),
+            relp_rules: rules,
+        };
+        let mut out = Named::new(
+            block_on(attribution::run(
+                model,
+                &batches.pairs(),
+                &params,
+                &mut Progress::none(),
+            ))
+            .unwrap(),
+        );
+        for target in targets {
+            let name = target.as_str();
+            for (prefix, expected) in [("attrib", "attrib"), ("relp", oracle)] {
+                let grid = out.grid(&format!("{prefix}.{name}"));
+                let what = format!("{prefix}.{name} against {expected}.batch.{name}");
+                let expected = relp_reference(&format!("{expected}.batch.{name}"));
+                assert_close(
+                    &what,
+                    &HostTensor {
+                        shape: grid.shape.clone(),
+                        values: grid.values.clone(),
+                    },
+                    &expected,
+                    1e-4,
+                );
+            }
+            if compare {
+                let effect = out.grid(&format!("patch.{}", target.patch_target().name()));
+                let corrupted = out.metrics["corrupted"];
+                let effect: Vec<f32> = effect.values.iter().map(|v| v - corrupted).collect();
+                let relp = relp_reference(&format!("relp.batch.{name}"));
+                let r = attribution::pearson(&relp.values, &effect);
+                let reported = out.metrics[&format!("pearson_relp.{name}")];
+                assert!(
+                    (reported - r).abs() < 1e-3,
+                    "pearson_relp.{name}: {reported} vs {r}"
+                );
+                assert!(out.metrics.contains_key(&format!("pearson.{name}")));
+            }
+        }
+    }
+}
+
+/// Edge RelP: a head's outgoing edges sum to its node RelP score (`relp.z`), and the edges
+/// that cross the residual stream before block l to `relp.resid_pre[l]`, as the gradient's do
+/// to `attrib.*`; with the attention rule too (`relp_ah.*`).
+pub fn edge_relp_matches(model: &Gpt2) {
+    use eap::{Upstream, nodes};
+    let batches = batches("batch");
+    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
+    let (up, down) = nodes(n_layer, n_head);
+    for (rules, oracle) in [
+        (RelpRule::DEFAULT.to_vec(), "relp"),
+        (RelpRule::ALL.to_vec(), "relp_ah"),
+    ] {
+        let params = eap::Params {
+            top: 10,
+            methods: vec![AttributionMethod::Relp],
+            relp_rules: rules,
+        };
+        let mut out = Named::new(
+            block_on(eap::run(
+                model,
+                &batches.pairs(),
+                &params,
+                &mut Progress::none(),
+            ))
+            .unwrap(),
+        );
+        assert!(
+            !out.grids.contains_key("eap.scores"),
+            "only the methods asked for"
+        );
+        let scores = out.grid("eap.relp_scores");
+        let score = |u: usize, d: usize| scores.values[u * down.len() + d];
+        let z = relp_reference(&format!("{oracle}.batch.z"));
+        for (u, &from) in up.iter().enumerate() {
+            if let Upstream::Head(l, h) = from {
+                let total: f32 = (0..down.len())
+                    .map(|d| score(u, d))
+                    .filter(|s| s.is_finite())
+                    .sum();
+                let expected = z.values[l * n_head + h];
+                assert!(
+                    (total - expected).abs() < 1e-4,
+                    "{oracle}: {from}: {total} vs {oracle}.z {expected}"
+                );
+            }
+        }
+        let resid = relp_reference(&format!("{oracle}.batch.resid_pre"));
+        let n_pos = resid.shape[1];
+        for l in 0..n_layer {
+            let crossing: f32 = up
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.layer().is_none_or(|ul| ul < l))
+                .flat_map(|(u, _)| {
+                    down.iter()
+                        .enumerate()
+                        .filter(|(_, d)| d.layer().is_none_or(|dl| dl >= l))
+                        .map(move |(d, _)| (u, d))
+                })
+                .map(|(u, d)| score(u, d))
+                .sum();
+            let expected: f32 = resid.values[l * n_pos..(l + 1) * n_pos].iter().sum();
+            assert!(
+                (crossing - expected).abs() < 1e-4,
+                "{oracle}: layer {l}: {crossing} vs {expected}"
+            );
         }
     }
 }

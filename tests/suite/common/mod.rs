@@ -191,6 +191,16 @@ macro_rules! experiment_tests {
         }
 
         #[test]
+        fn relevance_patching_matches_the_oracle() {
+            common::experiments::relp_matches(&model());
+        }
+
+        #[test]
+        fn edge_relevance_patching_sums_to_node_relevance_patching() {
+            common::experiments::edge_relp_matches(&model());
+        }
+
+        #[test]
         fn steering_matches_the_oracle() {
             common::experiments::steering_matches(&model());
         }
