@@ -189,6 +189,18 @@ impl Inputs {
     }
 }
 
+impl Inputs {
+    /// The eight IOI-shaped pairs as prompts, scored by the logit difference.
+    fn ioi_pairs(&self) -> Result<PromptSet<'static>, ExperimentError> {
+        PromptSet::new(
+            self.ioi_clean.clone(),
+            self.ioi_corrupted.clone(),
+            self.ioi_answers.clone(),
+            Metric::LogitDiff,
+        )
+    }
+}
+
 /// Waits for the device: reads the last position's logits back.
 async fn sync(logits: Tensor<3>) -> Result<(), ExperimentError> {
     let [_, pos, vocab] = logits.dims();
@@ -245,12 +257,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
             .await
         }
         Workload::IoiPathBatched | Workload::IoiPathPerSender => {
-            let prompts = PromptSet::new(
-                inputs.ioi_clean.clone(),
-                inputs.ioi_corrupted.clone(),
-                inputs.ioi_answers.clone(),
-                Metric::LogitDiff,
-            )?;
+            let prompts = inputs.ioi_pairs()?;
             let mut params = path::Params {
                 direction: path::Direction::Noising,
                 receivers: path::Receivers::FinalResid,
@@ -267,12 +274,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
             .map(|_| ())
         }
         Workload::IoiAttribution | Workload::IoiRelp => {
-            let prompts = PromptSet::new(
-                inputs.ioi_clean.clone(),
-                inputs.ioi_corrupted.clone(),
-                inputs.ioi_answers.clone(),
-                Metric::LogitDiff,
-            )?;
+            let prompts = inputs.ioi_pairs()?;
             let method = if workload == Workload::IoiRelp {
                 AttributionMethod::Relp
             } else {

@@ -48,11 +48,11 @@ fn default_targets() -> Vec<AttributionTarget> {
     AttributionTarget::DEFAULT.to_vec()
 }
 
-fn default_methods() -> Vec<AttributionMethod> {
+pub(super) fn default_methods() -> Vec<AttributionMethod> {
     vec![AttributionMethod::Gradient]
 }
 
-fn is_default_methods(methods: &Vec<AttributionMethod>) -> bool {
+pub(super) fn is_default_methods(methods: &Vec<AttributionMethod>) -> bool {
     *methods == default_methods()
 }
 

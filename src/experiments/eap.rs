@@ -18,7 +18,10 @@
 //! `relp.resid_pre`: the rules change how the signal reaches an input, not that a residual
 //! write's coefficient is the sum of its readers'.
 
-use super::attribution::{ProbeHooks, check_methods, default_rules, is_default_rules, rules_of};
+use super::attribution::{
+    ProbeHooks, check_methods, default_methods, default_rules, is_default_methods,
+    is_default_rules, rules_of,
+};
 use super::grid::Grid;
 use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
@@ -54,14 +57,6 @@ pub struct Params {
 
 fn default_top() -> usize {
     50
-}
-
-fn default_methods() -> Vec<AttributionMethod> {
-    vec![AttributionMethod::Gradient]
-}
-
-fn is_default_methods(methods: &Vec<AttributionMethod>) -> bool {
-    *methods == default_methods()
 }
 
 impl Params {

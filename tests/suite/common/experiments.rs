@@ -447,45 +447,14 @@ pub fn eap_matches(model: &Gpt2) {
             assert_eq!(score(u, d).is_finite(), is_edge(from, to), "{from} -> {to}");
         }
     }
-    // A head's outgoing edges sum to its attribution (`attrib.z`): the gradient at its output
-    // is the sum of the gradients at every input that reads it.
-    let z = reference("attrib.batch.z");
-    for (u, &from) in up.iter().enumerate() {
-        if let Upstream::Head(l, h) = from {
-            let total: f32 = (0..down.len())
-                .map(|d| score(u, d))
-                .filter(|s| s.is_finite())
-                .sum();
-            let expected = z.values[l * n_head + h];
-            assert!(
-                (total - expected).abs() < 1e-4,
-                "{from}: {total} vs attrib.z {expected}"
-            );
-        }
-    }
-    // The edges that cross the residual stream before block l sum to `attrib.resid_pre[l]`
-    // (all positions).
-    let resid = reference("attrib.batch.resid_pre");
-    let n_pos = resid.shape[1];
-    for l in 0..n_layer {
-        let crossing: f32 = up
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.layer().is_none_or(|ul| ul < l))
-            .flat_map(|(u, _)| {
-                down.iter()
-                    .enumerate()
-                    .filter(|(_, d)| d.layer().is_none_or(|dl| dl >= l))
-                    .map(move |(d, _)| (u, d))
-            })
-            .map(|(u, d)| score(u, d))
-            .sum();
-        let expected: f32 = resid.values[l * n_pos..(l + 1) * n_pos].iter().sum();
-        assert!(
-            (crossing - expected).abs() < 1e-4,
-            "layer {l}: {crossing} vs {expected}"
-        );
-    }
+    // A head's outgoing edges sum to its attribution (`attrib.z`), the edges that cross the
+    // residual stream before block l to `attrib.resid_pre[l]`.
+    assert_edges_sum_to_nodes(
+        &scores,
+        reference("attrib.batch.z"),
+        reference("attrib.batch.resid_pre"),
+        "attrib",
+    );
     // The strongest edges into the logits, patched exactly: the corrupted run's final residual
     // stream plus that one component's clean-minus-corrupted output, nothing else changed (the
     // edge as a path of its own), through ln_f and the unembedding. Its effect on the metric
@@ -1360,10 +1329,7 @@ pub fn relp_matches(model: &Gpt2) {
 /// that cross the residual stream before block l to `relp.resid_pre[l]`, as the gradient's do
 /// to `attrib.*`; with the attention rule too (`relp_ah.*`).
 pub fn edge_relp_matches(model: &Gpt2) {
-    use eap::{Upstream, nodes};
     let batches = batches("batch");
-    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
-    let (up, down) = nodes(n_layer, n_head);
     for (rules, oracle) in [
         (RelpRule::DEFAULT.to_vec(), "relp"),
         (RelpRule::ALL.to_vec(), "relp_ah"),
@@ -1387,41 +1353,54 @@ pub fn edge_relp_matches(model: &Gpt2) {
             "only the methods asked for"
         );
         let scores = out.grid("eap.relp_scores");
-        let score = |u: usize, d: usize| scores.values[u * down.len() + d];
-        let z = relp_reference(&format!("{oracle}.batch.z"));
-        for (u, &from) in up.iter().enumerate() {
-            if let Upstream::Head(l, h) = from {
-                let total: f32 = (0..down.len())
-                    .map(|d| score(u, d))
-                    .filter(|s| s.is_finite())
-                    .sum();
-                let expected = z.values[l * n_head + h];
-                assert!(
-                    (total - expected).abs() < 1e-4,
-                    "{oracle}: {from}: {total} vs {oracle}.z {expected}"
-                );
-            }
-        }
-        let resid = relp_reference(&format!("{oracle}.batch.resid_pre"));
-        let n_pos = resid.shape[1];
-        for l in 0..n_layer {
-            let crossing: f32 = up
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| u.layer().is_none_or(|ul| ul < l))
-                .flat_map(|(u, _)| {
-                    down.iter()
-                        .enumerate()
-                        .filter(|(_, d)| d.layer().is_none_or(|dl| dl >= l))
-                        .map(move |(d, _)| (u, d))
-                })
-                .map(|(u, d)| score(u, d))
+        assert_edges_sum_to_nodes(
+            &scores,
+            &relp_reference(&format!("{oracle}.batch.z")),
+            &relp_reference(&format!("{oracle}.batch.resid_pre")),
+            oracle,
+        );
+    }
+}
+
+/// A head's outgoing edges sum to its node score (`z`, `[layer, head]`): the coefficient at a
+/// residual write is the sum of its readers'. The edges that cross the residual stream before
+/// block l sum to the node score of `resid_pre` there (`[layer, pos]`, all positions).
+fn assert_edges_sum_to_nodes(scores: &Grid, z: &HostTensor, resid_pre: &HostTensor, what: &str) {
+    use eap::{Upstream, nodes};
+    let (n_layer, n_head) = eap::shape_of(scores).expect("an edge score grid");
+    let (up, down) = nodes(n_layer, n_head);
+    let score = |u: usize, d: usize| scores.values[u * down.len() + d];
+    for (u, &from) in up.iter().enumerate() {
+        if let Upstream::Head(l, h) = from {
+            let total: f32 = (0..down.len())
+                .map(|d| score(u, d))
+                .filter(|s| s.is_finite())
                 .sum();
-            let expected: f32 = resid.values[l * n_pos..(l + 1) * n_pos].iter().sum();
+            let expected = z.values[l * n_head + h];
             assert!(
-                (crossing - expected).abs() < 1e-4,
-                "{oracle}: layer {l}: {crossing} vs {expected}"
+                (total - expected).abs() < 1e-4,
+                "{what}: {from}: {total} vs {what}.z {expected}"
             );
         }
+    }
+    let n_pos = resid_pre.shape[1];
+    for l in 0..n_layer {
+        let crossing: f32 = up
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.layer().is_none_or(|ul| ul < l))
+            .flat_map(|(u, _)| {
+                down.iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.layer().is_none_or(|dl| dl >= l))
+                    .map(move |(d, _)| (u, d))
+            })
+            .map(|(u, d)| score(u, d))
+            .sum();
+        let expected: f32 = resid_pre.values[l * n_pos..(l + 1) * n_pos].iter().sum();
+        assert!(
+            (crossing - expected).abs() < 1e-4,
+            "{what}: layer {l}: {crossing} vs {expected}"
+        );
     }
 }
