@@ -303,7 +303,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 kv_cache: workload == Workload::GenerateKv,
                 ..GenerationConfig::default()
             };
-            generate(model, &inputs.prompt, &config, &[], &mut Progress::none())
+            generate(model, &inputs.prompt, &config, &[], None, &mut Progress::none())
                 .await
                 .map(|_| ())
         }

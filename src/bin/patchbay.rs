@@ -167,8 +167,8 @@ mod cli {
         /// `preset:NAME` (a published study: its specs in order, the paper's numbers beside
         /// the computed ones).
         spec: String,
-        /// For a preset whose specs name different models: `HUB_ID=DIR` runs the specs of
-        /// model HUB_ID on DIR instead of --model (repeatable).
+        /// `HUB_ID=DIR`: the model a spec names as HUB_ID is read from DIR (repeatable): the
+        /// specs of a preset that name other models, a GeDi model (`generation.gedi.model`).
         #[arg(long = "model-for", value_name = "HUB_ID=DIR")]
         model_for: Vec<String>,
         /// With a history file of several runs: the id of the run to reproduce.
@@ -401,18 +401,48 @@ mod cli {
         }
     }
 
-    /// Runs `spec` on `model`, reporting progress and the published comparison on stderr.
+    /// `--model-for HUB_ID=DIR` pairs.
+    fn folders(pairs: &[String]) -> Result<BTreeMap<String, PathBuf>, Failure> {
+        pairs
+            .iter()
+            .map(|pair| {
+                let (id, dir) = pair.split_once('=').ok_or_else(|| {
+                    Failure::input(format!("--model-for {pair}: write HUB_ID=DIR"))
+                })?;
+                Ok((id.to_string(), PathBuf::from(dir)))
+            })
+            .collect()
+    }
+
+    /// Runs `spec` on `model`, reporting progress and the published comparison on stderr;
+    /// other models the spec names are read from their `folders`.
     fn run_one(
         spec: &patchbay::spec::Spec,
         model: &ModelArgs,
+        folders: &BTreeMap<String, PathBuf>,
         device: Backend,
         limits: patchbay::spec::Limits,
     ) -> Result<patchbay::spec::RunResult, Failure> {
         use patchbay::experiments::Progress;
         use patchbay::spec::{RunContext, run, sha256_hex};
         let (loaded, files) = model.load_with_files(device)?;
+        let mut others = vec![];
+        for named in spec.experiment.models() {
+            if named.id == spec.model.id || others.iter().any(|(id, _)| *id == named.id) {
+                continue;
+            }
+            let dir = folders.get(&named.id).ok_or_else(|| {
+                Failure::input(format!(
+                    "the spec also runs model `{0}`: give its folder with --model-for {0}=DIR",
+                    named.id
+                ))
+            })?;
+            let other = ModelArgs { model: dir.clone() }.load(device)?;
+            others.push((named.id.clone(), other));
+        }
         let context = RunContext {
             model: &loaded,
+            others: others.iter().map(|(id, m)| (id.as_str(), m)).collect(),
             weights_sha256: sha256_hex(&files.weights),
             device: device.to_string(),
             limits,
@@ -442,13 +472,7 @@ mod cli {
                 patchbay::presets::names()
             ))
         })?;
-        let mut folders = BTreeMap::new();
-        for pair in &args.model_for {
-            let (id, dir) = pair
-                .split_once('=')
-                .ok_or_else(|| Failure::input(format!("--model-for {pair}: write HUB_ID=DIR")))?;
-            folders.insert(id.to_string(), PathBuf::from(dir));
-        }
+        let folders = folders(&args.model_for)?;
         let mut runs = serde_json::Map::new();
         for (stem, spec) in preset.parsed() {
             let model = match folders.get(&spec.model.id) {
@@ -458,7 +482,7 @@ mod cli {
                 },
             };
             say!("{stem} ({}) on {}", spec.title, model.model.display());
-            let result = run_one(&spec, &model, args.device, args.limits()?)?;
+            let result = run_one(&spec, &model, &folders, args.device, args.limits()?)?;
             let comparisons: Vec<serde_json::Value> = spec
                 .published
                 .as_ref()
@@ -504,7 +528,13 @@ mod cli {
             }
             None => read_spec(&args.spec, args.run_id.as_deref())?,
         };
-        let result = run_one(&spec, &args.model, args.device, args.limits()?)?;
+        let result = run_one(
+            &spec,
+            &args.model,
+            &folders(&args.model_for)?,
+            args.device,
+            args.limits()?,
+        )?;
         let context_sha = result.provenance.weights_sha256.clone();
         if let Some(stored) = stored {
             let (mut worst, mut count) = (0.0f32, 0usize);

@@ -4,7 +4,11 @@
 
 use super::kind::{About, ExperimentKind};
 use super::readback::read;
-use super::{ExperimentError, GenerationName, Needs, Output, Progress, PromptInput, PromptSet};
+use super::gedi::{Discriminator, Gedi, Guide, Guided};
+use super::{
+    ExperimentError, GenerationName, Needs, Output, ParamError, Progress, PromptInput, PromptSet,
+};
+use crate::loading::ModelRef;
 use crate::hooks::{Action, Intervention, InterventionHooks};
 use crate::model::{Gpt2, KvCache};
 use crate::rng::SplitMix64;
@@ -35,6 +39,14 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/1904.09751",
     };
     const NEEDS: Needs = Needs::NoPrompts;
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.generation.param_check()
+    }
+
+    fn models(&self) -> Vec<&ModelRef> {
+        self.generation.models()
+    }
 }
 
 /// The continuation `default`.
@@ -53,8 +65,18 @@ pub async fn run(
         seed: prompts.seed,
         ..params.generation.clone()
     };
+    let discriminator =
+        prompts.discriminator(&config, model, "experiment.generation.generation")?;
     progress.start_generation(GenerationName::Default);
-    let generation = generate(model, &ids, &config, &params.interventions, progress).await?;
+    let generation = generate(
+        model,
+        &ids,
+        &config,
+        &params.interventions,
+        discriminator,
+        progress,
+    )
+    .await?;
     Ok(Output {
         generations: vec![(GenerationName::Default, ids, generation)],
         ..Output::default()
@@ -90,7 +112,36 @@ pub struct GenerationConfig {
     pub stop_at_eos: bool,
     /// Reuse keys and values of earlier positions instead of recomputing them.
     pub kv_cache: bool,
+    /// Never produce a token that would repeat an n-gram of this size already in the
+    /// sequence, prompt included (Hugging Face's `no_repeat_ngram_size`; 0: off).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub no_repeat_ngram_size: usize,
+    /// Beam search with this many beams (greedy; 1: no beams).
+    #[serde(skip_serializing_if = "is_one")]
+    pub num_beams: usize,
+    /// Beam scores are the summed log-probabilities divided by (new tokens)^length_penalty:
+    /// above 0 favours longer beams.
+    #[serde(skip_serializing_if = "is_unit")]
+    pub length_penalty: f32,
+    /// Guidance by a class-conditional model (GeDi).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gedi: Option<Gedi>,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+fn is_unit(x: &f32) -> bool {
+    *x == 1.0
+}
+
+/// The most beams a search keeps (each is a row of every forward pass).
+pub const MAX_BEAMS: usize = 16;
 
 impl Default for GenerationConfig {
     fn default() -> Self {
@@ -107,6 +158,10 @@ impl Default for GenerationConfig {
             seed: 0,
             stop_at_eos: true,
             kv_cache: true,
+            no_repeat_ngram_size: 0,
+            num_beams: 1,
+            length_penalty: 1.0,
+            gedi: None,
         }
     }
 }
@@ -124,6 +179,12 @@ pub struct Step {
     pub prob: Option<f32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top5_probs: Vec<f32>,
+    /// GeDi: the token's probability of the desired class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_desired: Option<f32>,
+    /// GeDi: how many tokens its filter removed at this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<u32>,
 }
 
 impl Step {
@@ -144,6 +205,17 @@ impl Step {
             top5_probs: top5_ids.iter().map(|&i| prob(i)).collect(),
             prob: Some(prob(token)),
             top5_ids,
+            p_desired: None,
+            filtered: None,
+        }
+    }
+
+    /// The step of picking `token` from GeDi's guided logits.
+    fn guided(token: u32, guided: &Guided) -> Self {
+        Self {
+            p_desired: Some(guided.lp_desired[token as usize].exp() as f32),
+            filtered: Some(guided.removed),
+            ..Self::new(token, &guided.logits)
         }
     }
 }
@@ -155,6 +227,17 @@ pub struct Generation {
     pub steps: Vec<Step>,
     /// Whether keys and values were cached (interventions tied to positions force recomputation).
     pub used_kv_cache: bool,
+    /// Beam search: every finished beam, best first (the first is `new_ids`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beams: Vec<Beam>,
+}
+
+/// A finished beam: its new tokens and its score (log-probability sum over
+/// `new_ids.len()^length_penalty`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Beam {
+    pub new_ids: Vec<u32>,
+    pub score: f32,
 }
 
 impl GenerationConfig {
@@ -192,6 +275,52 @@ impl GenerationConfig {
         if self.banned_tokens.len() >= vocab {
             return bad("every token is banned".into());
         }
+        self.check().map_err(|(field, message)| {
+            ExperimentError::Parameter(format!("generation.{field}: {message}"))
+        })
+    }
+
+    /// [`Self::check`] as the parameters of a kind report it.
+    pub fn param_check(&self) -> Result<(), ParamError> {
+        self.check().map_err(|(field, message)| ParamError {
+            field: format!("generation.{field}"),
+            message,
+        })
+    }
+
+    /// The GeDi model, if guided.
+    pub fn models(&self) -> Vec<&ModelRef> {
+        self.gedi.iter().map(|gedi| &gedi.model).collect()
+    }
+
+    /// Checks that need no model; a problem names its field under `generation`.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let bad = |field: &str, message: String| Err((field.to_string(), message));
+        if !(1..=MAX_BEAMS).contains(&self.num_beams) {
+            return bad(
+                "num_beams",
+                format!("must be 1 (no beams) to {MAX_BEAMS}, not {}", self.num_beams),
+            );
+        }
+        if !self.length_penalty.is_finite() {
+            return bad("length_penalty", format!("must be a number, not {}", self.length_penalty));
+        }
+        if self.num_beams > 1 && self.temperature != 0.0 {
+            return bad(
+                "num_beams",
+                "beams are searched greedily: set temperature to 0, or num_beams to 1 to sample".into(),
+            );
+        }
+        if self.num_beams > 1 && self.gedi.is_some() {
+            return bad(
+                "num_beams",
+                "GeDi guides one sequence at a time: set num_beams to 1 to guide, or remove gedi to search beams".into(),
+            );
+        }
+        if let Some(gedi) = &self.gedi {
+            gedi.check()
+                .map_err(|(field, message)| (format!("gedi.{field}"), message))?;
+        }
         Ok(())
     }
 
@@ -220,6 +349,9 @@ impl GenerationConfig {
             logits[id as usize] += bias;
         }
         for &id in &self.banned_tokens {
+            logits[id as usize] = f32::NEG_INFINITY;
+        }
+        for id in repeated_ngram_ends(sequence, self.no_repeat_ngram_size) {
             logits[id as usize] = f32::NEG_INFINITY;
         }
     }
@@ -276,6 +408,20 @@ impl GenerationConfig {
     }
 }
 
+/// The tokens that would complete an n-gram of `sequence` a second time: those that follow
+/// its last `n − 1` tokens wherever they occurred before (every token of it for `n = 1`).
+fn repeated_ngram_ends(sequence: &[u32], n: usize) -> Vec<u32> {
+    if n == 0 || sequence.len() + 1 < n {
+        return vec![];
+    }
+    let prefix = &sequence[sequence.len() + 1 - n..];
+    sequence
+        .windows(n)
+        .filter(|ngram| ngram[..n - 1] == *prefix)
+        .map(|ngram| ngram[n - 1])
+        .collect()
+}
+
 /// Whether an intervention acts the same at every position, so the KV cache can be used:
 /// no position selection, no mean over positions, no values that vary along positions.
 fn position_independent(intervention: &Intervention) -> bool {
@@ -291,12 +437,14 @@ fn position_independent(intervention: &Intervention) -> bool {
         }
 }
 
-/// Continues `prompt`, reporting each new token to `progress` (which may stop it).
+/// Continues `prompt`, reporting each new token to `progress` (which may stop it). With
+/// `config.gedi`, `discriminator` is its model, loaded.
 pub async fn generate(
     model: &Gpt2,
     prompt: &[u32],
     config: &GenerationConfig,
     interventions: &[Intervention],
+    discriminator: Option<Discriminator<'_>>,
     progress: &mut Progress<'_>,
 ) -> Result<Generation, ExperimentError> {
     config.validate(model.config.vocab_size)?;
@@ -312,8 +460,23 @@ pub async fn generate(
     let use_cache = config.kv_cache && interventions.iter().all(position_independent);
     let mut hooks = InterventionHooks::new(interventions.to_vec());
     hooks
-        .validate(|point| model.config.hook_shape(point, 1, prompt.len()))
+        .validate(|point| model.config.hook_shape(point, config.num_beams, prompt.len()))
         .map_err(|e| ExperimentError::Input(e.into()))?;
+    if config.num_beams > 1 {
+        return super::beam::search(model, prompt, config, &mut hooks, use_cache, progress).await;
+    }
+    let mut guide = match (&config.gedi, discriminator) {
+        (Some(gedi), Some(discriminator)) => {
+            Some(Guide::new(discriminator, gedi, config.kv_cache).await?)
+        }
+        (Some(gedi), None) => {
+            return Err(ExperimentError::Parameter(format!(
+                "generation.gedi.model: the GeDi model `{}` is not loaded",
+                gedi.model.id
+            )));
+        }
+        (None, _) => None,
+    };
     let device = model.device();
     let mut rng = SplitMix64(config.seed);
     let mut cache = KvCache::default();
@@ -338,8 +501,14 @@ pub async fn generate(
             .await
             .map_err(ExperimentError::Device)?;
         config.process(&mut last, &sequence, &generated);
-        let token = config.pick(&last, &mut rng);
-        let step = Step::new(token, &last);
+        let step = match guide.as_mut() {
+            Some(guide) => {
+                let guided = guide.guide(&sequence, &last).await?;
+                Step::guided(config.pick(&guided.logits, &mut rng), &guided)
+            }
+            None => Step::new(config.pick(&last, &mut rng), &last),
+        };
+        let token = step.token;
         sequence.push(token);
         generated.push(token);
         let go_on = progress.token(&step);
@@ -352,5 +521,6 @@ pub async fn generate(
         new_ids: generated,
         steps,
         used_kv_cache: use_cache,
+        beams: vec![],
     })
 }

@@ -5,6 +5,7 @@
 //! `experiment` field, the form's kind list and every dispatch from these.
 
 use super::{Needs, ParamError};
+use crate::loading::ModelRef;
 
 /// A method explained for the help panel: what it measures, how to read the result, and the
 /// paper that introduced it.
@@ -43,6 +44,11 @@ pub trait ExperimentKind: Sized {
     /// Checks that need no model; a problem names its field relative to the parameters.
     fn check(&self) -> Result<(), ParamError> {
         Ok(())
+    }
+
+    /// Models the parameters name besides the spec's own (GeDi's discriminator).
+    fn models(&self) -> Vec<&ModelRef> {
+        vec![]
     }
 
     /// A kind without parameters returns its one value here and is written as its name alone

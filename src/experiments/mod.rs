@@ -17,9 +17,11 @@
 
 pub mod ablation;
 pub mod attribution;
+mod beam;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod gedi;
 pub mod generation;
 mod grid;
 mod kind;
@@ -65,7 +67,8 @@ macro_rules! for_each_kind {
 pub(crate) use for_each_kind;
 
 pub use ablation::{AblationKind, AblationTarget};
-pub use generation::{Generation, GenerationConfig, Step, generate};
+pub use gedi::{Discriminator, Gedi};
+pub use generation::{Beam, Generation, GenerationConfig, MAX_BEAMS, Step, generate};
 pub use grid::Grid;
 pub use grid::nullable as grid_nullable;
 pub use kind::{About, ExperimentKind};

@@ -6,7 +6,9 @@ use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{ExperimentError, UnequalLengths};
 use crate::hooks::{ActivationCache, HookPoint};
-use crate::loading::Tokenizer;
+use super::gedi::Discriminator;
+use super::generation::GenerationConfig;
+use crate::loading::{LoadedModel, Tokenizer};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,8 @@ pub struct PromptSet<'a> {
     pub seed: u64,
     /// For experiments whose parameters hold prompts of their own (generation, steering).
     tokenizer: Option<&'a Tokenizer>,
+    /// Models the parameters name besides the one run (GeDi's), by id.
+    models: Vec<(&'a str, &'a LoadedModel)>,
 }
 
 /// A batch's run: its metric (mean and per prompt) and the activations asked for.
@@ -104,6 +108,7 @@ impl<'a> PromptSet<'a> {
             metric,
             seed: 0,
             tokenizer: None,
+            models: vec![],
         })
     }
 
@@ -116,6 +121,7 @@ impl<'a> PromptSet<'a> {
             metric: Metric::default(),
             seed: 0,
             tokenizer: None,
+            models: vec![],
         }
     }
 
@@ -128,6 +134,71 @@ impl<'a> PromptSet<'a> {
     pub fn with_tokenizer(mut self, tokenizer: &'a Tokenizer) -> Self {
         self.tokenizer = Some(tokenizer);
         self
+    }
+
+    /// Makes `model` available as `id` to parameters that name a second model.
+    pub fn with_model(mut self, id: &'a str, model: &'a LoadedModel) -> Self {
+        self.models.push((id, model));
+        self
+    }
+
+    /// GeDi's model, checked against `base`, with the ids of its two control codes, when
+    /// `config` asks for guidance; `path` is the generation config's place in the spec.
+    pub fn discriminator(
+        &self,
+        config: &GenerationConfig,
+        base: &Gpt2,
+        path: &str,
+    ) -> Result<Option<Discriminator<'a>>, ExperimentError> {
+        let Some(gedi) = &config.gedi else {
+            return Ok(None);
+        };
+        let at = |field: &str, message: String| ExperimentError::Prompt {
+            path: format!("{path}.gedi.{field}"),
+            message,
+        };
+        let Some(&(_, loaded)) = self.models.iter().find(|(id, _)| *id == gedi.model.id) else {
+            return Err(at(
+                "model",
+                format!("the GeDi model `{}` is not loaded", gedi.model.id),
+            ));
+        };
+        let (vocab, theirs) = (base.config.vocab_size, loaded.model.config.vocab_size);
+        if vocab != theirs {
+            return Err(at(
+                "model",
+                format!(
+                    "the GeDi model `{}` has a vocabulary of {theirs} tokens, the model it guides {vocab}: both must read the same tokens",
+                    gedi.model.id
+                ),
+            ));
+        }
+        let mut codes = [0; 2];
+        for (code, (field, text)) in codes
+            .iter_mut()
+            .zip([("desired", &gedi.desired), ("undesired", &gedi.undesired)])
+        {
+            let ids = loaded
+                .tokenizer
+                .encode(text)
+                .map_err(|e| at(field, e.to_string()))?;
+            *code = *ids.first().ok_or_else(|| {
+                at(field, format!("the control code {text:?} encodes to no token"))
+            })?;
+        }
+        if codes[0] == codes[1] {
+            return Err(at(
+                "undesired",
+                format!(
+                    "both control codes begin with the same token ({:?}): GeDi reads only the first",
+                    loaded.tokenizer.token_texts(&codes[..1])[0]
+                ),
+            ));
+        }
+        Ok(Some(Discriminator {
+            model: &loaded.model,
+            codes,
+        }))
     }
 
     pub fn clean(&self) -> &[Vec<u32>] {

@@ -6,9 +6,10 @@ use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::readback::read;
 use super::{
-    ExperimentError, GenerationName, Grid, GridKind, GridName, Needs, Output, Progress,
-    PromptInput, PromptSet,
+    ExperimentError, GenerationName, Grid, GridKind, GridName, Needs, Output, ParamError,
+    Progress, PromptInput, PromptSet,
 };
+use crate::loading::ModelRef;
 use crate::hooks::{Action, HookPoint, Intervention, Values};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
@@ -75,6 +76,14 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/2308.10248",
     };
     const NEEDS: Needs = Needs::NoPrompts;
+
+    fn check(&self) -> Result<(), ParamError> {
+        self.generation.param_check()
+    }
+
+    fn models(&self) -> Vec<&ModelRef> {
+        self.generation.models()
+    }
 }
 
 /// The grid `steer.vector` and the continuations `unsteered` and `steered`.
@@ -92,6 +101,7 @@ pub async fn run(
         seed: prompts.seed,
         ..params.generation.clone()
     };
+    let discriminator = prompts.discriminator(&config, model, "experiment.steering.generation")?;
     let mut output = Output::default();
     let steer = match params.at {
         SteerAt::EveryPosition => {
@@ -145,7 +155,8 @@ pub async fn run(
             break;
         }
         progress.start_generation(name);
-        let generation = generate(model, &ids, &config, &interventions, progress).await?;
+        let generation =
+            generate(model, &ids, &config, &interventions, discriminator, progress).await?;
         output.generations.push((name, ids.clone(), generation));
     }
     Ok(output)

@@ -13,6 +13,16 @@ pub use weights::{assemble, load_gpt2};
 
 use crate::model::{ConfigError, Gpt2, Gpt2Config};
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+/// Which weights: a Hugging Face hub id (and revision), or any label for local files.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
 
 /// Why a model could not be loaded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

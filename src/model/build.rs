@@ -2,7 +2,7 @@
 //! (`loading::assemble`) or seeded random values ([`RandomParameters`], for benches and tests).
 //! The source is asked for each parameter by its Hugging Face name, in the file's usual order.
 
-use super::{Attention, Block, Gpt2, Gpt2Config, LayerNorm, Mlp};
+use super::{Attention, Block, ClassHead, Gpt2, Gpt2Config, LayerNorm, Mlp, ParameterNames};
 use crate::rng::SplitMix64;
 use burn::module::{Param, ParamId};
 use burn::nn::Linear;
@@ -58,6 +58,35 @@ impl<S: ParameterSource> Builder<'_, S> {
     }
 }
 
+impl<S: ParameterSource> Builder<'_, S> {
+    /// GeDi's class head, when the source has either of its parameters (the other then takes
+    /// its neutral value: scale 1, bias 0).
+    fn class_head(
+        &mut self,
+        names: &ParameterNames,
+        device: &Device,
+    ) -> Result<Option<ClassHead>, S::Error> {
+        let (scale, bias) = (names.class_logit_scale, names.class_bias);
+        if !(self.source.has(scale) || self.source.has(bias)) {
+            return Ok(None);
+        }
+        let mut param = |name: &str, neutral: f32, shape: [usize; 2]| {
+            if self.source.has(name) {
+                self.param(name, shape)
+            } else {
+                Ok(Param::initialized(
+                    ParamId::new(),
+                    Tensor::full(shape, neutral, device),
+                ))
+            }
+        };
+        Ok(Some(ClassHead {
+            logit_scale: param(scale, 1.0, [1, 1])?,
+            bias: param(bias, 0.0, [1, 2])?,
+        }))
+    }
+}
+
 impl Gpt2 {
     /// GPT-2 of `config`'s shape with the parameters `source` gives, asked for by the names
     /// of `config`'s family.
@@ -100,12 +129,14 @@ impl Gpt2 {
         } else {
             None
         };
+        let class_head = b.class_head(names, &wte.val().device())?;
         Ok(Gpt2 {
             wte,
             wpe,
             h,
             ln_f,
             lm_head,
+            class_head,
             config: config.clone(),
         })
     }

@@ -64,6 +64,10 @@ pub struct ParameterNames {
     pub final_norm: &'static str,
     /// The unembedding, when it is not the token embedding (untied).
     pub unembedding: &'static str,
+    /// GeDi's class head ([`super::ClassHead`]): the scale and the per-class bias of a
+    /// class-conditional checkpoint; a plain checkpoint has neither.
+    pub class_logit_scale: &'static str,
+    pub class_bias: &'static str,
     /// Buffers a block may carry that are not parameters (causal masks): ignored.
     pub block_buffers: &'static [&'static str],
 }
@@ -136,6 +140,8 @@ const GPT2_NAMES: ParameterNames = ParameterNames {
     mlp_out: "mlp.c_proj",
     final_norm: "ln_f",
     unembedding: "lm_head.weight",
+    class_logit_scale: "logit_scale",
+    class_bias: "bias",
     block_buffers: &["attn.bias", "attn.masked_bias"],
 };
 

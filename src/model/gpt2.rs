@@ -1,6 +1,6 @@
 //! GPT-2: token and position embeddings, `n_layer` blocks, final LayerNorm, tied unembedding.
 
-use super::{Gpt2Config, attention::LayerKv, block::Block, layer_norm::LayerNorm};
+use super::{ClassHead, Gpt2Config, attention::LayerKv, block::Block, layer_norm::LayerNorm};
 use crate::hooks::{
     ActivationCache, CacheHooks, HookPoint, Hooks, Intervention, InterventionError,
     InterventionHooks, NoHooks,
@@ -18,6 +18,8 @@ pub struct Gpt2 {
     pub ln_f: LayerNorm,
     /// An untied unembedding `[vocab, d_model]` (`lm_head.weight`); `None` when tied to `wte`.
     pub lm_head: Option<Param<Tensor<2>>>,
+    /// GeDi's class head, in a class-conditional checkpoint only.
+    pub class_head: Option<ClassHead>,
     #[module(skip)]
     pub config: Gpt2Config,
 }
@@ -38,6 +40,20 @@ impl KvCache {
     /// Whether nothing is cached yet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Keeps, for each new batch row, the keys and values of row `rows[i]` (beam search: a
+    /// beam continues its parent's cache; a parent may have several children or none).
+    pub fn reorder(&mut self, rows: &[usize]) {
+        for kv in self.layers.iter_mut().flatten() {
+            let device = kv.k.device();
+            let index = Tensor::<1, Int>::from_data(
+                TensorData::new(rows.iter().map(|&r| r as i32).collect(), [rows.len()]),
+                &device,
+            );
+            kv.k = kv.k.clone().select(0, index.clone());
+            kv.v = kv.v.clone().select(0, index);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod attention;
 mod block;
 mod build;
+mod class_head;
 mod config;
 mod family;
 mod gpt2;
@@ -14,6 +15,7 @@ mod mlp;
 pub use attention::{Attention, LayerKv};
 pub use block::Block;
 pub use build::{ParameterSource, RandomParameters};
+pub use class_head::ClassHead;
 pub use config::{Activation, ConfigError, END_OF_TEXT, Gpt2Config};
 pub use family::{BlockOrder, Family, Layout, Norm, ParameterNames, Positions};
 pub use gpt2::{Gpt2, InputError, KvCache};

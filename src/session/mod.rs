@@ -299,6 +299,7 @@ pub async fn handle(
         Request::Run(RunSpec { spec }) => {
             let context = RunContext {
                 model: loaded,
+                others: vec![],
                 weights_sha256: session.weights_sha256.clone(),
                 device: session.backend.to_string(),
                 limits: crate::spec::Limits::default(),

@@ -79,6 +79,13 @@ macro_rules! experiment_kinds {
                 }
             }
 
+            /// Models the parameters name besides the spec's own.
+            pub fn models(&self) -> Vec<&$crate::loading::ModelRef> {
+                match self {
+                    $(Self::$kind(p) => p.models(),)+
+                }
+            }
+
             /// Runs the experiment on `prompts`.
             pub async fn run(
                 &self,

@@ -4,6 +4,7 @@
 use super::Experiment;
 use super::published::Published;
 pub use crate::experiments::PromptInput;
+pub use crate::loading::ModelRef;
 use crate::experiments::{Metric, Needs};
 use serde::{Deserialize, Serialize};
 
@@ -34,14 +35,6 @@ pub struct Spec {
     pub published: Option<Published>,
 }
 
-/// Which weights: a Hugging Face hub id (and revision), or any label for local files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelRef {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
-}
 
 /// A single token as text (`" Mary"`) or id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

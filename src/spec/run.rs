@@ -146,6 +146,8 @@ pub struct Provenance {
 /// The model a spec runs on, with what the result records about it.
 pub struct RunContext<'a> {
     pub model: &'a LoadedModel,
+    /// Other models the spec names (GeDi's), by id; the spec's own model is known by its id.
+    pub others: Vec<(&'a str, &'a LoadedModel)>,
     pub weights_sha256: String,
     pub device: String,
     /// What a run may hold ([`Spec::check_size`], checked before anything is tokenised).
@@ -218,12 +220,11 @@ impl RunContext<'_> {
     }
 
     /// The spec's prompts tokenised and paired up; an empty set for experiments without.
-    fn prompt_set(&self, spec: &Spec) -> Result<PromptSet<'_>, RunError> {
+    fn prompt_set<'s>(&'s self, spec: &'s Spec) -> Result<PromptSet<'s>, RunError> {
         let tokenizer = &self.model.tokenizer;
         let Some(prompts) = &spec.prompts else {
-            return Ok(PromptSet::empty()
-                .with_seed(spec.seed)
-                .with_tokenizer(tokenizer));
+            let set = PromptSet::empty().with_seed(spec.seed).with_tokenizer(tokenizer);
+            return Ok(self.with_models(spec, set));
         };
         let encode = |inputs: &[PromptInput], name: &str| {
             inputs
@@ -254,7 +255,15 @@ impl RunContext<'_> {
             }
             other => RunError::from(other),
         })?;
-        Ok(set.with_seed(spec.seed).with_tokenizer(tokenizer))
+        Ok(self.with_models(spec, set.with_seed(spec.seed).with_tokenizer(tokenizer)))
+    }
+
+    fn with_models<'s>(&'s self, spec: &'s Spec, prompts: PromptSet<'s>) -> PromptSet<'s> {
+        self.others
+            .iter()
+            .fold(prompts.with_model(&spec.model.id, self.model), |set, &(id, model)| {
+                set.with_model(id, model)
+            })
     }
 
     fn generated(&self, prompt_ids: Vec<u32>, generation: Generation) -> GeneratedText {

@@ -64,6 +64,7 @@ fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
             let model = &models.iter().find(|(m, _)| *m == id).unwrap().1;
             let context = RunContext {
                 model,
+                others: vec![],
                 weights_sha256: String::new(),
                 device: "cpu".into(),
                 limits: patchbay::spec::Limits::default(),

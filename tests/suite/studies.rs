@@ -24,6 +24,7 @@ fn run_json(model: &LoadedModel, spec: serde_json::Value) -> RunResult {
     let spec = Spec::from_json(&spec.to_string()).unwrap();
     let context = RunContext {
         model,
+        others: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),
         limits: patchbay::spec::Limits::default(),
@@ -35,6 +36,7 @@ fn run_err(spec: serde_json::Value) -> String {
     let spec = Spec::from_json(&spec.to_string()).unwrap();
     let context = RunContext {
         model: tiny(),
+        others: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),
         limits: patchbay::spec::Limits::default(),

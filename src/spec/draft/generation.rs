@@ -2,7 +2,8 @@
 //! holds one of these too: it continues a prompt the same way.
 
 use super::{FormDraft, KindDraft, exact, unescape, words};
-use crate::experiments::GenerationConfig;
+use crate::experiments::{GenerationConfig, Gedi};
+use crate::loading::ModelRef;
 use crate::experiments::generation::Params;
 use std::collections::BTreeMap;
 
@@ -79,6 +80,73 @@ pub struct SamplingDraft {
     pub logit_bias: String,
     pub stop_at_eos: bool,
     pub kv_cache: bool,
+    pub no_repeat_ngram_size: String,
+    pub num_beams: String,
+    pub length_penalty: String,
+    pub gedi: GediDraft,
+}
+
+/// GeDi's fields; guidance is off while the model field is empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GediDraft {
+    pub model: String,
+    pub desired: String,
+    pub undesired: String,
+    pub disc_weight: String,
+    pub filter_p: String,
+    pub target_p: String,
+    pub class_bias: String,
+}
+
+impl GediDraft {
+    fn from(gedi: Option<&Gedi>) -> Self {
+        // The paper's sentiment setting fills an empty form.
+        let unnamed = ModelRef {
+            id: String::new(),
+            revision: None,
+        };
+        let shown = gedi
+            .cloned()
+            .unwrap_or_else(|| Gedi::new(unnamed, "positive", "negative"));
+        Self {
+            model: shown.model.id,
+            desired: shown.desired,
+            undesired: shown.undesired,
+            disc_weight: shown.disc_weight.to_string(),
+            filter_p: shown.filter_p.to_string(),
+            target_p: shown.target_p.to_string(),
+            class_bias: shown.class_bias.to_string(),
+        }
+    }
+
+    /// The settings (`None` inside when off), or `None` with the problems.
+    fn gedi(&self, problems: &mut Vec<String>) -> Option<Option<Gedi>> {
+        if self.model.trim().is_empty() {
+            return Some(None);
+        }
+        let before = problems.len();
+        let gedi = Gedi {
+            model: ModelRef {
+                id: self.model.trim().to_string(),
+                revision: None,
+            },
+            desired: self.desired.clone(),
+            undesired: self.undesired.clone(),
+            disc_weight: parsed(&self.disc_weight, "GeDi weight", problems).unwrap_or_default(),
+            filter_p: parsed(&self.filter_p, "GeDi filter mass", problems).unwrap_or_default(),
+            target_p: parsed(&self.target_p, "GeDi target P(desired)", problems)
+                .unwrap_or_default(),
+            class_bias: parsed(&self.class_bias, "GeDi class bias", problems).unwrap_or_default(),
+        };
+        (problems.len() == before).then_some(Some(gedi))
+    }
+}
+
+fn parsed<T: std::str::FromStr>(text: &str, field: &str, problems: &mut Vec<String>) -> Option<T> {
+    text.trim()
+        .parse()
+        .map_err(|_| problems.push(format!("{field}: `{}` is not a number", text.trim())))
+        .ok()
 }
 
 impl From<&GenerationConfig> for SamplingDraft {
@@ -106,6 +174,10 @@ impl From<&GenerationConfig> for SamplingDraft {
                 .join(" "),
             stop_at_eos: c.stop_at_eos,
             kv_cache: c.kv_cache,
+            no_repeat_ngram_size: c.no_repeat_ngram_size.to_string(),
+            num_beams: c.num_beams.to_string(),
+            length_penalty: c.length_penalty.to_string(),
+            gedi: GediDraft::from(c.gedi.as_ref()),
         }
     }
 }
@@ -119,16 +191,6 @@ impl Default for SamplingDraft {
 impl SamplingDraft {
     /// The settings (the seed is the spec's), or the first problem of each field.
     pub fn config(&self, problems: &mut Vec<String>) -> Option<GenerationConfig> {
-        fn parsed<T: std::str::FromStr>(
-            text: &str,
-            field: &str,
-            problems: &mut Vec<String>,
-        ) -> Option<T> {
-            text.trim()
-                .parse()
-                .map_err(|_| problems.push(format!("{field}: `{}` is not a number", text.trim())))
-                .ok()
-        }
         fn optional<T: std::str::FromStr>(
             text: &str,
             field: &str,
@@ -177,7 +239,18 @@ impl SamplingDraft {
             seed: 0,
             stop_at_eos: self.stop_at_eos,
             kv_cache: self.kv_cache,
+            no_repeat_ngram_size: parsed(&self.no_repeat_ngram_size, "no-repeat n-gram size", problems)
+                .unwrap_or_default(),
+            num_beams: parsed(&self.num_beams, "beams", problems).unwrap_or(1),
+            length_penalty: parsed(&self.length_penalty, "length penalty", problems)
+                .unwrap_or(1.0),
+            gedi: self.gedi.gedi(problems).flatten(),
         };
+        if problems.len() == before
+            && let Err((field, message)) = config.check()
+        {
+            problems.push(format!("{field}: {message}"));
+        }
         (problems.len() == before).then_some(config)
     }
 }

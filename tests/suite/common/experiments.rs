@@ -660,6 +660,7 @@ pub fn run_generation(
         prompt,
         config,
         interventions,
+        None,
         &mut Progress::none(),
     ))
     .unwrap()
@@ -991,6 +992,7 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
             &prompt,
             &config,
             &[],
+            None,
             &mut Progress::none(),
         ))
         .unwrap_err();
@@ -1001,6 +1003,7 @@ pub fn bad_generation_settings_are_refused(model: &Gpt2) {
         &[],
         &GenerationConfig::default(),
         &[],
+        None,
         &mut Progress::none(),
     ))
     .unwrap_err();

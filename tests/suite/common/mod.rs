@@ -118,6 +118,7 @@ pub fn assert_close(what: &str, actual: &HostTensor, expected: &HostTensor, tol:
     let diff = max_abs_diff(&actual.values, &expected.values);
     assert!(diff <= tol, "{what}: max abs diff {diff:e} > {tol:e}");
 }
+pub mod decoding;
 pub mod experiments;
 pub mod parity;
 
@@ -203,6 +204,19 @@ macro_rules! experiment_tests {
         #[test]
         fn steering_matches_the_oracle() {
             common::experiments::steering_matches(&model());
+        }
+
+        #[test]
+        fn gedi_guided_generation_matches_the_oracle() {
+            let base = common::load_tiny("model.safetensors", &$device);
+            let gedi = common::decoding::load_gedi(&$device);
+            common::decoding::gedi_matches(&base, &gedi);
+            common::decoding::zero_weight_gedi_is_greedy(&base, &gedi);
+        }
+
+        #[test]
+        fn beam_search_matches_transformers() {
+            common::decoding::beams_match(&common::load_tiny("model.safetensors", &$device));
         }
 
         #[test]
