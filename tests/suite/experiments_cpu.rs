@@ -11,6 +11,12 @@ fn sampling_is_seeded_and_follows_the_controls() {
 }
 
 #[test]
+fn a_gedi_model_must_read_the_same_tokens() {
+    let base = common::load_tiny("model.safetensors", &patchbay::device::cpu());
+    common::decoding::gedi_mismatches_are_refused(&base);
+}
+
+#[test]
 fn bad_generation_settings_are_refused() {
     common::experiments::bad_generation_settings_are_refused(&model());
 }

@@ -261,6 +261,110 @@ fn steering_spec_reproduces_the_oracle_generation() {
     );
 }
 
+fn spec_file(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/specs")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run_cli_with(spec: &str, extra: &[&str]) -> Result<RunResult, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(["run", spec, "--model", common::tiny_dir().to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn gedi_spec_runs_with_its_model_from_model_for() {
+    let spec = spec_file("gedi-tiny.json");
+    let gedi_dir = common::refs_dir().join("tiny-gpt2-gedi");
+    let mapping = format!("tiny-gpt2-gedi (shared/refs)={}", gedi_dir.display());
+    let oracle = &common::decoding::gedi_json()["cases"][0];
+    for device in ["cpu", "wgpu"] {
+        let result = run_cli_with(&spec, &["--model-for", &mapping, "--device", device]).unwrap();
+        let generated = result.generation("default").unwrap();
+        let expected: Vec<u32> = serde_json::from_value(oracle["new_ids"].clone()).unwrap();
+        assert_eq!(generated.generation.new_ids, expected, "{device}");
+        let first = &generated.generation.steps[0];
+        let want = oracle["steps"][0]["lp_desired"].as_f64().unwrap().exp();
+        assert!((first.p_desired.unwrap() as f64 - want).abs() < 1e-4, "{device}");
+        assert!(first.filtered.unwrap() > 0, "{device}");
+    }
+    // Without the folder: a clear error naming the flag.
+    let err = run_cli_with(&spec, &[]).unwrap_err();
+    assert!(
+        err.contains("--model-for tiny-gpt2-gedi (shared/refs)=DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn beam_spec_reproduces_transformers_beam_search() {
+    let result = run_cli(&spec_file("beam-tiny.json")).unwrap();
+    let oracle = &common::decoding::gedi_json()["beam"][1];
+    let generated = &result.generation("default").unwrap().generation;
+    let expected: Vec<u32> = serde_json::from_value(oracle["new_ids"].clone()).unwrap();
+    assert_eq!(generated.new_ids, expected);
+    let score = generated.beams[0].score as f64;
+    assert!((score - oracle["sequence_score"].as_f64().unwrap()).abs() < 1e-4);
+    assert_eq!(generated.beams.len(), 4);
+}
+
+#[test]
+fn bad_decoding_settings_name_their_field_before_anything_runs() {
+    let base = std::fs::read_to_string(spec_file("gedi-tiny.json")).unwrap();
+    type Edit<'a> = &'a dyn Fn(&mut serde_json::Value);
+    let cases: [(Edit, &str, &str); 5] = [
+        (
+            &|v| v["experiment"]["generation"]["generation"]["num_beams"] = 17.into(),
+            "experiment.generation.generation.num_beams",
+            "1 (no beams) to 16",
+        ),
+        (
+            &|v| {
+                let g = &mut v["experiment"]["generation"]["generation"];
+                g["num_beams"] = 4.into();
+            },
+            "experiment.generation.generation.num_beams",
+            "GeDi guides one sequence at a time",
+        ),
+        (
+            &|v| v["experiment"]["generation"]["generation"]["gedi"]["desired"] = "".into(),
+            "experiment.generation.generation.gedi.desired",
+            "control code",
+        ),
+        (
+            &|v| v["experiment"]["generation"]["generation"]["gedi"]["filter_p"] = 2.into(),
+            "experiment.generation.generation.gedi.filter_p",
+            "[0, 1]",
+        ),
+        (
+            &|v| {
+                let g = &mut v["experiment"]["generation"]["generation"];
+                g["gedi"] = serde_json::Value::Null;
+                g["num_beams"] = 3.into();
+                g["temperature"] = 0.7.into();
+            },
+            "experiment.generation.generation.num_beams",
+            "greedily",
+        ),
+    ];
+    for (edit, path, message) in cases {
+        let mut v: serde_json::Value = serde_json::from_str(&base).unwrap();
+        edit(&mut v);
+        let err = patchbay::spec::Spec::from_json(&v.to_string()).unwrap_err();
+        assert_eq!(err.path, path, "{err}");
+        assert!(err.message.contains(message), "{err}");
+    }
+}
+
 #[test]
 fn unequal_prompt_lengths_show_both_tokenisations() {
     let text = edited(|v| {

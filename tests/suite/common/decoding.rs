@@ -204,3 +204,41 @@ pub fn beams_match(base: &LoadedModel) {
         }
     }
 }
+
+/// A GeDi model reading other tokens, and a control code without tokens, are refused at their
+/// fields before anything runs.
+pub fn gedi_mismatches_are_refused(base: &LoadedModel) {
+    let device = base.model.device();
+    let mut config = base.model.config.clone();
+    config.vocab_size = 1000;
+    let other = LoadedModel {
+        model: patchbay::model::Gpt2::random(&config, 1, &device),
+        tokenizer: base.tokenizer.clone(),
+    };
+    let settings = |desired: &str| GenerationConfig {
+        gedi: Some(Gedi::new(
+            ModelRef {
+                id: "other".into(),
+                revision: None,
+            },
+            desired,
+            "negative",
+        )),
+        ..GenerationConfig::default()
+    };
+    let prompts = PromptSet::empty().with_model("other", &other);
+    let message = |result: Result<_, patchbay::experiments::ExperimentError>| match result {
+        Err(patchbay::experiments::ExperimentError::Prompt { path, message }) => {
+            format!("{path}: {message}")
+        }
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("accepted"),
+    };
+    let err = message(prompts.discriminator(&settings("positive"), &base.model, "g"));
+    assert!(err.starts_with("g.gedi.model: ") && err.contains("vocabulary of 1000"), "{err}");
+    let same = PromptSet::empty().with_model("other", base);
+    let err = message(same.discriminator(&settings(""), &base.model, "g"));
+    assert!(err.starts_with("g.gedi.desired: ") && err.contains("no token"), "{err}");
+    let err = message(PromptSet::empty().discriminator(&settings("positive"), &base.model, "g"));
+    assert!(err.contains("`other` is not loaded"), "{err}");
+}
