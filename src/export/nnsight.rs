@@ -9,7 +9,9 @@
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, methods, prompt, string};
-use super::transformer_lens::{GENERATE, generation_config, metric, steering_phrases};
+use super::transformer_lens::{
+    GENERATE, continuation, generation_config, metric, steering_phrases,
+};
 use crate::experiments::AttributionTarget;
 use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation, attribution};
@@ -88,11 +90,15 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 return Err(unsupported("generation with interventions"));
             }
             Ok(format!(
-                "{GENERATE}{GENERATE_NN}{config}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, None)}}\n",
-                config = generation_config(&params.generation, spec.seed),
+                "{GENERATE}{GENERATE_NN}{config}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {continuation}}}\n",
+                config = generation_config(&params.generation, spec, BEAMS)?,
+                continuation = continuation(&params.generation, "None"),
                 prompt = prompt(&params.prompt),
                 bos = boolean(params.prepend_bos),
             ))
+        }
+        Experiment::Steering(params) if params.generation.num_beams > 1 => {
+            Err(unsupported("steering with beam search"))
         }
         Experiment::Steering(params) => {
             let site = residual_site(params.hook)
@@ -103,7 +109,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                     SteerAt::EveryPosition => STEERING,
                     SteerAt::Front => STEERING_FRONT,
                 },
-                config = generation_config(&params.generation, spec.seed),
+                config = generation_config(&params.generation, spec, BEAMS)?,
                 site = string(site.0),
                 layer = site.1,
                 coeff = float(params.coeff),
@@ -249,6 +255,8 @@ grid({name_pp}, axes + ["prompt"], per_prompt)
 /// The decoding loop of the TransformerLens script, each step one trace (with `steer`, a
 /// function writing into the trace, when given).
 const GENERATE_NN: &str = include_str!("nnsight/generate_nn.py");
+
+const BEAMS: &str = include_str!("nnsight/beams.py");
 
 const STEERING: &str = include_str!("nnsight/steering.py");
 

@@ -70,22 +70,33 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => Ok(attribution(params)),
-        Experiment::Generation(params) => Ok(format!(
-            "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}",
-            GENERATE,
-            FORWARD,
-            generation_config(&params.generation, spec.seed),
-            prompt(&params.prompt),
-            boolean(params.prepend_bos),
-            interventions(&params.interventions),
-        ) + "results[\"generations\"][\"default\"] = {\"prompt\": prompt_ids, \"generation\": generate(prompt_ids, hooks)}\n"),
+        Experiment::Generation(params) => {
+            if params.generation.num_beams > 1 && !params.interventions.is_empty() {
+                return Err(ExportError(
+                    "beam search with interventions has no export yet; run it with `patchbay run`".into(),
+                ));
+            }
+            Ok(format!(
+                "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}results[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {}}}\n",
+                GENERATE,
+                FORWARD,
+                generation_config(&params.generation, spec, BEAMS)?,
+                prompt(&params.prompt),
+                boolean(params.prepend_bos),
+                interventions(&params.interventions),
+                continuation(&params.generation, "hooks"),
+            ))
+        }
+        Experiment::Steering(params) if params.generation.num_beams > 1 => Err(ExportError(
+            "steering with beam search has no export yet; run it with `patchbay run`".into(),
+        )),
         Experiment::Steering(params) => Ok(format!(
             "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{phrases}{steering}",
             steering = match params.at {
                 SteerAt::EveryPosition => STEERING,
                 SteerAt::Front => STEERING_FRONT,
             },
-            config = generation_config(&params.generation, spec.seed),
+            config = generation_config(&params.generation, spec, BEAMS)?,
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
@@ -390,9 +401,65 @@ const RELP: &str = include_str!("transformer_lens/relp.py");
 
 const ATTRIBUTION_COMPARE: &str = include_str!("transformer_lens/attribution_compare.py");
 
-pub(super) fn generation_config(config: &GenerationConfig, seed: u64) -> String {
+/// The decoding settings as constants, with GeDi's model and functions when it guides and
+/// transformers' beam-search arguments when beams are searched.
+pub(super) fn generation_config(
+    config: &GenerationConfig,
+    spec: &Spec,
+    beams: &str,
+) -> Result<String, ExportError> {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
-    format!(
+    let gedi = match &config.gedi {
+        None => "\nGEDI = None\n".to_string(),
+        Some(g) => format!(
+            "\nSPEC_MODEL = {}\nGEDI = {{\"model\": {}, \"desired\": {}, \"undesired\": {}, \"disc_weight\": {}, \"filter_p\": {}, \"target_p\": {}, \"class_bias\": {}}}\n{GEDI}",
+            string(&spec.model.id),
+            string(&g.model.id),
+            string(&g.desired),
+            string(&g.undesired),
+            float(g.disc_weight),
+            float(g.filter_p),
+            float(g.target_p),
+            float(g.class_bias),
+        ),
+    };
+    let beam_search = if config.num_beams > 1 {
+        if config.frequency_penalty != 0.0 || config.presence_penalty != 0.0 {
+            return Err(ExportError(
+                "beam search with frequency or presence penalties has no export yet (transformers' generate() has neither); run it with `patchbay run`".into(),
+            ));
+        }
+        format!(
+            "\nBEAM_SEARCH = dict(\n    max_new_tokens={max_new}, num_beams={n}, num_return_sequences={n}, length_penalty={lp},\n    no_repeat_ngram_size={nr}, repetition_penalty={rep}, do_sample=False, early_stopping=False,\n    eos_token_id={eos}, pad_token_id=model.tokenizer.eos_token_id,\n    bad_words_ids={bad}, sequence_bias={bias},\n    output_scores=True, return_dict_in_generate=True)\n{BEAMS_FOUND}{beams}",
+            max_new = config.max_new_tokens,
+            n = config.num_beams,
+            lp = float(config.length_penalty),
+            nr = config.no_repeat_ngram_size,
+            rep = optional(config.repetition_penalty.map(float)),
+            eos = if config.stop_at_eos { "model.tokenizer.eos_token_id" } else { "None" },
+            bad = if config.banned_tokens.is_empty() {
+                "None".to_string()
+            } else {
+                list(config.banned_tokens.iter().map(|t| format!("[{t}]")))
+            },
+            bias = if config.logit_bias.is_empty() {
+                "None".to_string()
+            } else {
+                format!(
+                    "{{{}}}",
+                    config
+                        .logit_bias
+                        .iter()
+                        .map(|(id, b)| format!("({id},): {}", float(*b)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        )
+    } else {
+        String::new()
+    };
+    Ok(format!(
         r#"
 MAX_NEW_TOKENS = {max_new}
 TEMPERATURE = {temperature}  # 0: greedy
@@ -405,7 +472,10 @@ LOGIT_BIAS = {{{bias}}}
 BANNED = {banned}
 STOP_AT_EOS = {stop}
 SEED = {seed}
-"#,
+NO_REPEAT_NGRAM_SIZE = {no_repeat}
+{gedi}{beam_search}"#,
+        seed = spec.seed,
+        no_repeat = config.no_repeat_ngram_size,
         max_new = config.max_new_tokens,
         temperature = float(config.temperature),
         top_k = optional(config.top_k.map(|k| k.to_string())),
@@ -421,7 +491,22 @@ SEED = {seed}
             .join(", "),
         banned = list(config.banned_tokens.iter().map(u32::to_string)),
         stop = boolean(config.stop_at_eos),
-    )
+    ))
+}
+
+const GEDI: &str = include_str!("common/gedi.py");
+
+const BEAMS_FOUND: &str = include_str!("common/beams.py");
+
+const BEAMS: &str = include_str!("transformer_lens/beams.py");
+
+/// What one continuation is: a beam search, or the step-by-step decoding with `hooks`.
+pub(super) fn continuation(config: &GenerationConfig, hooks: &str) -> String {
+    if config.num_beams > 1 {
+        "generate_beams(prompt_ids)".into()
+    } else {
+        format!("generate(prompt_ids, {hooks})")
+    }
 }
 
 /// Decoding as Patchbay does it, step by step with the model's hooks: Hugging Face's
@@ -477,7 +562,7 @@ def pick(logits, rng):
 def generate(prompt_ids, hooks):
     """New token ids after prompt_ids, each step a full forward pass with `hooks`."""
     rng = SplitMix64(SEED)
-    sequence, generated = list(prompt_ids), []
+    sequence, generated, p_desired, filtered = list(prompt_ids), [], [], []
     for _ in range(MAX_NEW_TOKENS):
         logits = forward(torch.tensor([sequence]), hooks)[0, -1].clone()
         if REPETITION_PENALTY is not None:
@@ -490,12 +575,30 @@ def generate(prompt_ids, hooks):
             logits[token] += f32(bias)
         for token in BANNED:
             logits[token] = float("-inf")
+        for token in repeated_ngram_ends(sequence):
+            logits[token] = float("-inf")
+        if GEDI is not None:
+            logits, guided = guide(sequence, logits)
         token = pick(logits, rng)
+        if GEDI is not None:
+            p_desired.append(math.exp(float(guided["lp_desired"][token])))
+            filtered.append(guided["removed"])
         sequence.append(token)
         generated.append(token)
         if STOP_AT_EOS and token == model.tokenizer.eos_token_id:
             break
+    if GEDI is not None:
+        return {"new_ids": generated, "p_desired": p_desired, "filtered": filtered}
     return {"new_ids": generated}
+
+
+def repeated_ngram_ends(sequence):
+    """The tokens that would repeat an n-gram of the sequence (transformers' no_repeat_ngram_size)."""
+    n = NO_REPEAT_NGRAM_SIZE
+    if n == 0 or len(sequence) + 1 < n:
+        return []
+    prefix = sequence[len(sequence) + 1 - n:]
+    return [sequence[i + n - 1] for i in range(len(sequence) - n + 1) if sequence[i:i + n - 1] == prefix]
 "#;
 
 const FORWARD: &str = include_str!("transformer_lens/forward.py");

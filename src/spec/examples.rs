@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 26] = [
+pub const EXAMPLES: [Example; 30] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -75,6 +75,26 @@ pub const EXAMPLES: [Example; 26] = [
         stem: "quick-brown-fox-sampling",
         title: "Sampling: the quick brown fox",
         json: include_str!("../../static/experiments/quick-brown-fox-sampling.json"),
+    },
+    Example {
+        stem: "beam-search-quick-brown-fox",
+        title: "Beam search: the quick brown fox, four beams",
+        json: include_str!("../../static/experiments/beam-search-quick-brown-fox.json"),
+    },
+    Example {
+        stem: "gedi-sentiment-positive",
+        title: "GeDi: guided towards positive sentiment (GeDi model needed)",
+        json: include_str!("../../static/experiments/gedi-sentiment-positive.json"),
+    },
+    Example {
+        stem: "gedi-sentiment-negative",
+        title: "GeDi: guided towards negative sentiment (GeDi model needed)",
+        json: include_str!("../../static/experiments/gedi-sentiment-negative.json"),
+    },
+    Example {
+        stem: "gedi-zero-shot-gpt2",
+        title: "GeDi: GPT-2 as its own zero-shot discriminator",
+        json: include_str!("../../static/experiments/gedi-zero-shot-gpt2.json"),
     },
     Example {
         stem: "steering-love-hate",

@@ -49,6 +49,18 @@ def main(patchbay_path, exported_path, tolerance=1e-4):
             problems.append(f"generation {name}: {theirs} vs Patchbay "
                             f"{ours and ours['generation']['new_ids']}")
         checked += len(theirs)
+        steps = (ours or {}).get("generation", {}).get("steps", [])
+        for i, p in enumerate(generation["generation"].get("p_desired", [])):
+            mine = steps[i].get("p_desired") if i < len(steps) else None
+            if mine is None or abs(mine - p) > 1e-4:
+                problems.append(f"generation {name} step {i}: P(desired) {p} vs Patchbay {mine}")
+            checked += 1
+        for i, beam in enumerate(generation["generation"].get("beams", [])):
+            mine = (ours or {}).get("generation", {}).get("beams", [])
+            mine = mine[i] if i < len(mine) else None
+            if mine is None or abs(mine["score"] - beam["score"]) > 1e-4 or (i == 0 and mine["new_ids"] != beam["new_ids"]):
+                problems.append(f"generation {name} beam {i}: {beam} vs Patchbay {mine}")
+            checked += 1
     if not checked:
         problems.append("the script wrote no results")
     for problem in problems:

@@ -61,10 +61,24 @@ fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
             if !models.iter().any(|(m, _)| *m == id) {
                 models.push((id.clone(), shaped_like(&id)));
             }
+            for other in spec.experiment.models() {
+                if !models.iter().any(|(m, _)| *m == other.id) {
+                    models.push((other.id.clone(), shaped_like(&other.id)));
+                }
+            }
             let model = &models.iter().find(|(m, _)| *m == id).unwrap().1;
+            let others = spec
+                .experiment
+                .models()
+                .into_iter()
+                .map(|other| {
+                    let found = models.iter().find(|(m, _)| *m == other.id).unwrap();
+                    (found.0.as_str(), &found.1)
+                })
+                .collect();
             let context = RunContext {
                 model,
-                others: vec![],
+                others,
                 weights_sha256: String::new(),
                 device: "cpu".into(),
                 limits: patchbay::spec::Limits::default(),

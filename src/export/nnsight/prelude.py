@@ -9,11 +9,15 @@ from nnsight import LanguageModel
 torch.set_grad_enabled(False)
 
 if len(sys.argv) < 3:
-    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json [--remote]   (MODEL: a hub id or a model folder)")
+    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json [--remote] [--model-for ID=DIR ...]   (MODEL: a hub id or a model folder)")
 # --remote: every trace runs on NDIF's hosted copy of MODEL (an NDIF API key is needed,
 # nnsight.CONFIG.set_default_api_key(...)); otherwise the model is loaded here.
 REMOTE = "--remote" in sys.argv[3:]
-model = LanguageModel(sys.argv[1], device_map="cpu", dispatch=not REMOTE, attn_implementation="eager")
+MODEL_SOURCE = sys.argv[1]
+# --model-for ID=DIR: read another model the spec names (a GeDi model) from DIR.
+MODEL_FOR = dict(value.partition("=")[::2] for option, value in zip(sys.argv[3:], sys.argv[4:])
+                 if option == "--model-for")
+model = LanguageModel(MODEL_SOURCE, device_map="cpu", dispatch=not REMOTE, attn_implementation="eager")
 TRACE = {"remote": REMOTE}
 n_layers, n_heads = model.config.n_layer, model.config.n_head
 d_head = model.config.n_embd // n_heads

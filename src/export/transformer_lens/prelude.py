@@ -36,9 +36,13 @@ def load_model(source):
     return model.eval()
 
 
-if len(sys.argv) != 3:
-    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json   (MODEL: a hub id or a model folder)")
-model = load_model(sys.argv[1])
+if len(sys.argv) < 3:
+    sys.exit(f"usage: python {sys.argv[0]} MODEL OUT.json [--model-for ID=DIR ...]   (MODEL: a hub id or a model folder)")
+MODEL_SOURCE = sys.argv[1]
+# --model-for ID=DIR: read another model the spec names (a GeDi model) from DIR.
+MODEL_FOR = dict(value.partition("=")[::2] for option, value in zip(sys.argv[3:], sys.argv[4:])
+                 if option == "--model-for")
+model = load_model(MODEL_SOURCE)
 results = {"grids": {}, "metrics": {}, "generations": {}}
 
 
