@@ -104,11 +104,8 @@ pub(super) async fn search(
         let next: Vec<&Candidate> = candidates.iter().filter(|c| !ends(c)).take(beams).collect();
         let parents: Vec<usize> = next.iter().map(|c| c.parent).collect();
         running = next.into_iter().map(extend).collect();
-        if let Some(best) = running.first()
-            && !progress.token(best.steps.last().expect("a step per token"))
-        {
-            break;
-        }
+        // Beams change places until the end: steps are reported, tokens only in the result.
+        progress.report(t + 1, config.max_new_tokens, &[], 1)?;
         let full = finished.len() == beams;
         let hopeless = running.first().is_none_or(|best| {
             full && best.log_prob / penalty(t + 1) <= finished[beams - 1].1
@@ -119,16 +116,6 @@ pub(super) async fn search(
         if use_cache {
             cache.reorder(&parents);
         }
-    }
-    // Stopped early (cancelled): the running beams count as finished.
-    if finished.is_empty() {
-        finished = running
-            .into_iter()
-            .map(|h| {
-                let score = h.log_prob / penalty(h.steps.len().max(1));
-                (h, score)
-            })
-            .collect();
     }
     let beams: Vec<Beam> = finished
         .iter()

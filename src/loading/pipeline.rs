@@ -56,6 +56,9 @@ pub struct Plan<'a> {
     pub device: &'a Device,
     /// Blocks of f32 bytes the weights go to the device in (a GPU); `None`: whole tensors.
     pub block_bytes: Option<usize>,
+    /// Another loaded model and the bytes of the worker's memory it holds (its parameters on
+    /// the CPU backend): the room left is smaller by that much.
+    pub held: Option<&'a (String, u64)>,
 }
 
 /// A model's parts, read and on the device.
@@ -92,12 +95,16 @@ pub async fn load(
     let config = Gpt2Config::from_hf_json(&config)?;
     let fits = |size: Option<u64>| {
         let estimate = MemoryEstimate::new(&config, size.or(plan.weights_size));
+        let held = plan.held.map_or(0, |(_, bytes)| *bytes);
         estimate
-            .check(&plan.target, WASM32_MEMORY)
+            .check(&plan.target, WASM32_MEMORY.saturating_sub(held))
             .map(|()| estimate)
             .map_err(|e| {
+                let beside = plan.held.map_or(String::new(), |(name, bytes)| {
+                    format!(" beside {name}, which holds {}", super::memory::bytes(*bytes))
+                });
                 LoadError::TooLarge(format!(
-                    "{} cannot be loaded here: {e} ({estimate})",
+                    "{} cannot be loaded here{beside}: {e} ({estimate})",
                     plan.label
                 ))
             })

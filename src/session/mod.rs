@@ -150,10 +150,14 @@ asks! {
     Bench(Bench) => Reply::Bench { report } => report; BenchReport,
 }
 
-/// Loads a model on the worker's device, replacing the one loaded.
+/// Loads a model on the worker's device, replacing the one loaded; with `beside`, a second
+/// model a spec names by that id (GeDi's), kept beside the first (replacing any other second
+/// model).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Load {
     pub source: LoadSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beside: Option<String>,
 }
 
 /// The prompt panel: tokens, losses, the next token and attention patterns of one text.
@@ -273,6 +277,17 @@ pub async fn handle(
     request: &Request,
     emit: &mut dyn FnMut(Event) -> bool,
 ) -> Result<Reply, Failure> {
+    handle_beside(session, &[], request, emit).await
+}
+
+/// [`handle`] with other models loaded beside the session's, by the id a spec names them
+/// (GeDi's discriminator).
+pub async fn handle_beside(
+    session: &Session,
+    others: &[(String, std::rc::Rc<Session>)],
+    request: &Request,
+    emit: &mut dyn FnMut(Event) -> bool,
+) -> Result<Reply, Failure> {
     let loaded = &session.model;
     match request {
         Request::Inspect(Inspect { text, prepend_bos }) => {
@@ -299,7 +314,10 @@ pub async fn handle(
         Request::Run(RunSpec { spec }) => {
             let context = RunContext {
                 model: loaded,
-                others: vec![],
+                others: others
+                    .iter()
+                    .map(|(id, other)| (id.as_str(), &other.model))
+                    .collect(),
                 weights_sha256: session.weights_sha256.clone(),
                 device: session.backend.to_string(),
                 limits: crate::spec::Limits::default(),

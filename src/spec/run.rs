@@ -59,6 +59,9 @@ pub struct GeneratedText {
     pub token_texts: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top5_texts: Vec<Vec<String>>,
+    /// Beam search: each finished beam's text, best first (as `generation.beams`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beam_texts: Vec<String>,
 }
 
 impl GeneratedText {
@@ -86,6 +89,12 @@ pub struct TokenChoice {
     pub text: String,
     pub prob: Option<f32>,
     pub alternatives: Vec<(String, f32)>,
+    /// GeDi: the token's probability of the desired class, and how many tokens its filter
+    /// removed at this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_desired: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<u32>,
 }
 
 impl TokenChoice {
@@ -105,6 +114,8 @@ impl TokenChoice {
                     (text.unwrap_or_else(|| format!("<{id}>")), *p)
                 })
                 .collect(),
+            p_desired: step.p_desired,
+            filtered: step.filtered,
         }
     }
 
@@ -128,6 +139,12 @@ impl TokenChoice {
                 .map(|(t, p)| format!("{t:?} {}", percent(*p)))
                 .collect();
             line += &format!("; most likely {}", list.join(", "));
+        }
+        if let Some(p) = self.p_desired {
+            line += &format!("; P(desired) {}", percent(p));
+        }
+        if let Some(n) = self.filtered {
+            line += &format!(", {n} tokens filtered out");
         }
         line
     }
@@ -281,6 +298,11 @@ impl RunContext<'_> {
                 .steps
                 .iter()
                 .map(|s| tokenizer.token_texts(&s.top5_ids))
+                .collect(),
+            beam_texts: generation
+                .beams
+                .iter()
+                .map(|b| tokenizer.decode(&b.new_ids).unwrap_or_default())
                 .collect(),
             generation,
         }

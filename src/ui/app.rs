@@ -60,10 +60,12 @@ pub fn App() -> impl IntoView {
     let lost = RwSignal::new(None::<String>);
     let backend = RwSignal::new(None);
     let session = RwSignal::new_local(None);
-    let worker = ModelWorker::start(on_worker_news(backend, session, note, lost));
+    let beside = RwSignal::new_local(None);
+    let worker = ModelWorker::start(on_worker_news(backend, session, beside, note, lost));
     let state = AppState {
         backend,
         session,
+        beside,
         history: RwSignal::new_local(HistoryState::default()),
         opened: RwSignal::new_local(None),
         worker: StoredValue::new_local(worker),
@@ -168,6 +170,11 @@ fn SectionNav() -> impl IntoView {
         ),
         None => "no model loaded".to_string(),
     };
+    let beside = move || {
+        state.beside.get().map(|(id, info)| {
+            view! { " · " <span id="status-beside" data-id=id.clone()>{format!("GeDi: {id} ({} layers × {} heads)", info.n_layer, info.n_head)}</span> }
+        })
+    };
     let device = move || {
         state
             .backend
@@ -186,7 +193,7 @@ fn SectionNav() -> impl IntoView {
                 {move || state.opened.get().is_some().then(|| view! { <li><a href="#experiment-result">"Result"</a></li> })}
                 <li><a href="#history">"History"</a></li>
             </ul>
-            <p id="status" role="status"><span id="status-model">{model}</span>" · "<span id="status-device">{device}</span></p>
+            <p id="status" role="status"><span id="status-model">{model}</span>{beside}" · "<span id="status-device">{device}</span></p>
         </nav>
     }
 }

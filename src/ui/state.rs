@@ -17,6 +17,8 @@ pub struct AppState {
     pub backend: RwSignal<Option<Backend>>,
     /// The model loaded in the worker.
     pub session: RwSignal<Option<Rc<ModelInfo>>, LocalStorage>,
+    /// A second model loaded beside it, with the id specs name it by (GeDi's discriminator).
+    pub beside: RwSignal<Option<(String, Rc<ModelInfo>)>, LocalStorage>,
     pub history: RwSignal<HistoryState, LocalStorage>,
     /// The run whose results are on screen (just computed, or opened from the history).
     pub opened: RwSignal<Option<Rc<RunRecord>>, LocalStorage>,
@@ -44,6 +46,7 @@ pub fn backend_label(backend: Backend) -> &'static str {
 pub fn on_worker_news(
     backend: RwSignal<Option<Backend>>,
     session: RwSignal<Option<Rc<ModelInfo>>, LocalStorage>,
+    beside: RwSignal<Option<(String, Rc<ModelInfo>)>, LocalStorage>,
     note: RwSignal<Option<String>>,
     lost: RwSignal<Option<String>>,
 ) -> impl Fn(Event) + 'static {
@@ -58,10 +61,12 @@ pub fn on_worker_news(
         Event::DeviceLost { why } => {
             lost.set(Some(why));
             session.set(None);
+            beside.set(None);
             backend.set(Some(Backend::Cpu));
         }
         Event::Crashed { message } => {
             session.set(None);
+            beside.set(None);
             crash::show_worker_crash(&message);
         }
         _ => {}

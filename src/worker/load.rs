@@ -101,6 +101,7 @@ pub async fn download(
     base: &str,
     hub: Option<&HubRepo>,
     (device, backend): (&Device, Backend),
+    held: Option<&(String, u64)>,
     signal: &web_sys::AbortSignal,
     emit: &dyn Fn(Event),
 ) -> Result<Fetched, LoadError> {
@@ -128,6 +129,7 @@ pub async fn download(
         target: target(backend).await,
         device,
         block_bytes: block_bytes(backend),
+        held,
     };
     let urls = FILES.map(|f| format!("{base}{f}")).to_vec();
     let mut use_cache = true;
@@ -214,6 +216,7 @@ impl FileSource for PickedFiles<'_> {
 pub async fn read_local(
     list: Vec<web_sys::File>,
     (device, backend): (&Device, Backend),
+    held: Option<&(String, u64)>,
     emit: &dyn Fn(Event),
 ) -> Result<Fetched, LoadError> {
     let has = |wanted: &dyn Fn(&str) -> bool| list.iter().any(|f| wanted(&f.name()));
@@ -247,6 +250,7 @@ pub async fn read_local(
         target: target(backend).await,
         device,
         block_bytes: block_bytes(backend),
+        held,
     };
     let mut source = PickedFiles { files: list, emit };
     let status = |text: String| emit(Event::Status { text });

@@ -68,6 +68,8 @@ struct Worker {
     device: Device,
     backend: Backend,
     session: Option<Rc<Session>>,
+    /// A second model beside it, by the id specs name it with (GeDi's discriminator).
+    beside: Option<(String, Rc<Session>)>,
     /// Calls in flight, and those of them the page has cancelled.
     running: HashSet<u32>,
     cancelled: HashSet<u32>,
@@ -99,6 +101,7 @@ pub fn start() {
         device: device::cpu(),
         backend: Backend::Cpu,
         session: None,
+        beside: None,
         running: HashSet::new(),
         cancelled: HashSet::new(),
         downloads: HashMap::new(),
@@ -108,6 +111,7 @@ pub fn start() {
         Closure::<dyn FnMut(String)>::new(move |why: String| {
             let mut state = worker.borrow_mut();
             state.session = None;
+            state.beside = None;
             state.device = device::cpu();
             state.backend = Backend::Cpu;
             post(0, Event::DeviceLost { why });
@@ -212,7 +216,9 @@ async fn serve(
 ) -> Result<Reply, Failure> {
     let mut emit = emitter(worker, id);
     match request {
-        Request::Load(Load { source }) => load(worker, id, source, files).await.map(Reply::Loaded),
+        Request::Load(Load { source, beside }) => load(worker, id, source, beside, files)
+            .await
+            .map(Reply::Loaded),
         Request::Bench(Bench { workloads, reps }) => {
             let (device, backend) = worker.borrow().device();
             let (build_s, timings) = session::bench(&device, &workloads, reps, &mut emit).await?;
@@ -222,19 +228,41 @@ async fn serve(
         }
         request => {
             let session = worker.borrow().session.clone().ok_or(Failure::NoModel)?;
-            session::handle(&session, &request, &mut emit).await
+            let beside: Vec<_> = worker.borrow().beside.iter().cloned().collect();
+            session::handle_beside(&session, &beside, &request, &mut emit).await
         }
     }
 }
 
-/// Loads a model, replacing the one loaded (whose memory is freed first).
+/// Loads a model, replacing the one loaded in its place (whose memory is freed first); the
+/// memory check counts the other model's parameters where they share the worker's memory.
 async fn load(
     worker: &Shared,
     id: u32,
     source: LoadSource,
+    beside: Option<String>,
     files: Vec<web_sys::File>,
 ) -> Result<ModelInfo, Failure> {
-    worker.borrow_mut().session = None;
+    let held = {
+        let mut state = worker.borrow_mut();
+        let other = match beside {
+            Some(_) => {
+                state.beside = None;
+                state.session.clone()
+            }
+            None => {
+                state.session = None;
+                state.beside.as_ref().map(|(_, s)| s.clone())
+            }
+        };
+        match (state.backend, other) {
+            (Backend::Cpu, Some(other)) => Some((
+                other.name.clone(),
+                4 * other.model.model.config.n_params() as u64,
+            )),
+            _ => None,
+        }
+    };
     let (device, backend) = worker.borrow().device();
     let emit = |event: Event| post(id, event);
     let fetched = match source {
@@ -247,6 +275,7 @@ async fn load(
                 &base,
                 hub.as_ref(),
                 (&device, backend),
+                held.as_ref(),
                 &controller.signal(),
                 &emit,
             )
@@ -254,7 +283,9 @@ async fn load(
             worker.borrow_mut().downloads.remove(&id);
             fetched
         }
-        LoadSource::Files => load::read_local(files, (&device, backend), &emit).await,
+        LoadSource::Files => {
+            load::read_local(files, (&device, backend), held.as_ref(), &emit).await
+        }
     };
     let cancelled = worker.borrow().cancelled.contains(&id);
     let fetched = match fetched {
@@ -288,7 +319,11 @@ async fn load(
         js_sys::Date::now() - assembling,
     ));
     let info = session.info(wasm_memory_mb(), fetched.notes, timings_ms);
-    worker.borrow_mut().session = Some(Rc::new(session));
+    let mut state = worker.borrow_mut();
+    match beside {
+        Some(as_id) => state.beside = Some((as_id, Rc::new(session))),
+        None => state.session = Some(Rc::new(session)),
+    }
     Ok(info)
 }
 

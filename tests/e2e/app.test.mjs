@@ -144,6 +144,59 @@ async function checkExperiments(page, shots) {
   assert.equal(await page.getAttribute('[data-generation=steered]', 'data-text'), reference.steering.steered_text);
 }
 
+/** The generation panel's beam search and GeDi (its model loaded beside the first) equal the oracle. */
+async function checkDecodingControls(page, shots) {
+  const oracle = JSON.parse(fs.readFileSync(path.join(tiny, 'gedi.json')));
+  const ids = async () => (await page.getAttribute('[data-continuation=default]', 'data-ids')).split(',').map(Number);
+  const generate = async (count) => {
+    await page.click('#generate');
+    await page.waitForFunction((count) => {
+      const el = document.querySelector('[data-continuation=default]');
+      return el && el.dataset.ids.split(',').filter(Boolean).length === count && !document.querySelector('#generate').disabled;
+    }, count, { timeout: 300_000 });
+  };
+  await page.fill('#generation-prompt', 'The quick brown fox');
+  await page.uncheck('#generation-bos');
+  await page.uncheck('#generation-stop-at-eos');
+  await page.fill('#generation-temperature', '0');
+  const beam = oracle.beam[1];
+  await page.fill('#generation-max-new-tokens', String(beam.max_new_tokens));
+  await page.fill('#generation-num-beams', String(beam.num_beams));
+  await page.fill('#generation-no-repeat-ngram', String(beam.no_repeat_ngram_size));
+  await generate(beam.new_ids.length);
+  assert.deepEqual(await ids(), beam.new_ids);
+  const scores = await page.$$eval('.beams[data-continuation=default] li', (items) => items.map((li) => Number(li.dataset.score)));
+  assert.equal(scores.length, beam.num_beams);
+  assert.ok(Math.abs(scores[0] - beam.sequence_score) < 1e-4, `best beam ${scores[0]} vs ${beam.sequence_score}`);
+
+  const guided = oracle.cases[0];
+  await page.fill('#generation-num-beams', '1');
+  await page.fill('#generation-no-repeat-ngram', '0');
+  await page.fill('#generation-max-new-tokens', String(guided.max_new_tokens));
+  await page.fill('#generation-gedi-model', `${server.base}/models/tiny-gpt2-gedi/`);
+  await page.waitForSelector('.gedi-model[data-state=missing]');
+  await page.click('#generation-gedi-load');
+  await page.waitForSelector('.gedi-model[data-state=loaded]', { timeout: 120_000 });
+  assert.match(await page.textContent('#status-beside'), /GeDi: .*tiny-gpt2-gedi.* \(2 layers × 4 heads\)/);
+  for (const [field, value] of [['desired', guided.desired], ['undesired', guided.undesired], ['weight', guided.disc_weight],
+    ['filter-p', guided.filter_p], ['target-p', guided.target_p], ['class-bias', guided.class_bias]]) {
+    await page.fill(`#generation-gedi-${field}`, String(value));
+  }
+  await generate(guided.new_ids.length);
+  assert.deepEqual(await ids(), guided.new_ids);
+  const tokens = await page.$$eval('[data-continuation=default] .token', (spans) => spans.map((s) => ({
+    p: Number(s.dataset.pDesired), filtered: Number(s.dataset.filtered), title: s.title, guided: s.classList.contains('guided') })));
+  tokens.forEach(({ p, filtered, title, guided: shaded }, i) => {
+    const step = guided.steps[i];
+    assert.ok(Math.abs(p - Math.exp(step.lp_desired)) < 1e-4, `step ${i}: P(desired) ${p} vs ${Math.exp(step.lp_desired)}`);
+    // As in the native test: a token within float32 noise of log(target_p) may fall either way.
+    assert.ok(Math.abs(filtered - step.removed) <= 1 + step.removed / 1000, `step ${i}: ${filtered} filtered vs ${step.removed}`);
+    assert.ok(shaded && /P\(desired\) [\d.]+%, \d+ tokens filtered out/.test(title), title);
+  });
+  await page.screenshot({ path: path.join(screenshots, `${shots}-gedi.png`), fullPage: true });
+  await page.fill('#generation-gedi-model', '');
+}
+
 test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal the oracle', async () => {
   const { browser, page, errors } = await open('webgpu');
   try {
@@ -152,6 +205,7 @@ test('WebGPU (SwiftShader): load the tiny model, tokens, losses and top-k equal 
     await checkPrompt(page);
     await page.screenshot({ path: path.join(screenshots, 'webgpu-prompt.png'), fullPage: true });
     await checkExperiments(page, 'webgpu');
+    await checkDecodingControls(page, 'webgpu');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
@@ -436,6 +490,8 @@ test('generation panel: greedy, repetition penalty and steered continuations equ
     await page.click('#generate');
     await page.waitForFunction(() => document.querySelector('#generation-error')?.textContent.includes('temperature'));
     assert.match(await page.textContent('#generation-error'), /temperature: `hot` is not a number/);
+    await page.uncheck('#generation-steer');
+    await checkDecodingControls(page, 'cpu');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

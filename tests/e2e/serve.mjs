@@ -263,6 +263,7 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
         body = model[2] === 'config.json' ? shaped.config : model[2] === 'model.safetensors' ? shaped.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       }
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
+      else if (model && model[1] === 'tiny-gpt2-gedi') body = fs.readFileSync(path.join(refs, 'tiny-gpt2-gedi', path.basename(model[2])));
       else if (model && ['tiny-gpt2', 'interrupted', 'empty'].includes(model[1])) body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && ['truncated', 'bert'].includes(model[1])) body = brokenModel(model[1], path.basename(model[2]));
       else throw new Error('not found');

@@ -85,8 +85,36 @@ fn scripts_use_the_librarys_own_patching_functions_and_the_specs_values() {
         .unwrap()
         .json;
     let nnsight = to_python(&Spec::from_json(json).unwrap(), Library::Nnsight).unwrap();
-    assert!(nnsight.contains("LanguageModel(sys.argv[1]"));
+    assert!(nnsight.contains("MODEL_SOURCE = sys.argv[1]"));
+    assert!(nnsight.contains("LanguageModel(MODEL_SOURCE"));
     assert!(nnsight.contains("REMOTE = \"--remote\" in sys.argv[3:]"));
+}
+
+#[test]
+fn gedi_and_beams_are_written_out() {
+    let spec = |stem: &str| {
+        let json = EXAMPLES.iter().find(|e| e.stem == stem).unwrap().json;
+        Spec::from_json(json).unwrap()
+    };
+    for library in [Library::TransformerLens, Library::Nnsight] {
+        let gedi = to_python(&spec("gedi-sentiment-positive"), library).unwrap();
+        assert!(gedi.contains("\"model\": \"gedi-sentiment-medium\""), "{library:?}");
+        assert!(gedi.contains("\"disc_weight\": 30.0") && gedi.contains("def guide("));
+        assert!(gedi.contains("--model-for"));
+        let beams = to_python(&spec("beam-search-quick-brown-fox"), library).unwrap();
+        assert!(beams.contains("num_beams=4, num_return_sequences=4"), "{library:?}");
+        assert!(beams.contains("no_repeat_ngram_size=2"));
+        assert!(beams.contains("generate_beams(prompt_ids)"));
+        let plain = to_python(&spec("quick-brown-fox-sampling"), library).unwrap();
+        assert!(!plain.contains("def guide(") && !plain.contains("BEAM_SEARCH"));
+    }
+    let mut steered = spec("steering-love-hate");
+    if let patchbay::spec::Experiment::Steering(p) = &mut steered.experiment {
+        p.generation.num_beams = 2;
+        p.generation.temperature = 0.0;
+    }
+    let err = to_python(&steered, Library::TransformerLens).unwrap_err();
+    assert!(err.to_string().contains("steering with beam search"), "{err}");
 }
 
 #[test]

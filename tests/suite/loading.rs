@@ -417,6 +417,7 @@ mod pipeline {
             target: Target::Cpu,
             device,
             block_bytes: None,
+            held: None,
         }
     }
 
@@ -455,6 +456,33 @@ mod pipeline {
         assert_eq!(parts.weights.sha256, listed.lfs.unwrap().oid);
         assert_eq!(parts.timings_ms.len(), 2);
         assemble(&parts.config, parts.weights).unwrap();
+    }
+
+    #[test]
+    fn a_second_model_counts_the_memory_the_first_holds() {
+        let device = patchbay::device::cpu();
+        let mut source = Memory {
+            files: files(),
+            asked: vec![],
+        };
+        // GPT-2 xl's parameters already in the worker's memory leave no room for the rest.
+        let first = ("openai-community/gpt2-xl".to_string(), (4u64 << 30) - (64 << 20));
+        let beside = Plan {
+            held: Some(&first),
+            ..plan(None, &device)
+        };
+        let err = run(&mut source, &beside).err().unwrap();
+        assert!(
+            err.contains("tiny cannot be loaded here beside openai-community/gpt2-xl, which holds"),
+            "{err}"
+        );
+        assert_eq!(source.asked, ["config.json"], "refused before any weight is read");
+        let room = ("openai-community/gpt2".to_string(), 500 << 20);
+        let fits = Plan {
+            held: Some(&room),
+            ..plan(None, &device)
+        };
+        assert!(run(&mut source, &fits).is_ok());
     }
 
     #[test]

@@ -21,9 +21,16 @@ pub fn TokenStrip(choices: Vec<TokenChoice>) -> impl IntoView {
         .enumerate()
         .map(|(i, choice)| {
             let describe = choice.describe();
-            let shade = choice.prob.map(|p| format!("--p:{p:.3}")).unwrap_or_default();
+            // Guided tokens are shaded by how desired they are, the others by how likely.
+            let shade = choice
+                .p_desired
+                .or(choice.prob)
+                .map(|p| format!("--p:{p:.3}"))
+                .unwrap_or_default();
             view! {
-                <span class="token" tabindex="0" data-step=i data-prob=choice.prob.map(|p| p.to_string()) title=describe.clone() aria-label=describe style=shade>{choice.text}</span>
+                <span class="token" class:guided=choice.p_desired.is_some() tabindex="0" data-step=i data-prob=choice.prob.map(|p| p.to_string())
+                    data-p-desired=choice.p_desired.map(|p| p.to_string()) data-filtered=choice.filtered.map(|n| n.to_string())
+                    title=describe.clone() aria-label=describe style=shade>{choice.text}</span>
             }
         })
         .collect_view()
@@ -66,11 +73,19 @@ pub fn GenerationPanel() -> impl IntoView {
                         .generations
                         .iter()
                         .map(|(name, g)| {
+                            let beams: Vec<(f32, String)> = g
+                                .generation
+                                .beams
+                                .iter()
+                                .zip(&g.beam_texts)
+                                .map(|(beam, text)| (beam.score, text.clone()))
+                                .collect();
                             (
                                 *name,
                                 g.generation.new_ids.clone(),
                                 g.choices(),
                                 g.text.clone(),
+                                beams,
                             )
                         })
                         .collect();
@@ -86,7 +101,7 @@ pub fn GenerationPanel() -> impl IntoView {
                 .into_iter()
                 .map(|(name, ids, choices)| {
                     let text = choices.iter().map(|c| c.text.as_str()).collect::<String>();
-                    (name, ids, choices, text)
+                    (name, ids, choices, text, vec![])
                 })
                 .collect()
         })
@@ -148,12 +163,21 @@ pub fn GenerationPanel() -> impl IntoView {
             <button id="stop-generation" on:click=stop disabled=move || !busy()>"Stop"</button>
             {move || error().map(|failure| view! { <FailureView id="generation-error" failure=failure/> })}
             <div class="side-by-side" aria-live="polite">
-                {move || outputs().into_iter().map(|(name, ids, choices, text)| {
+                {move || outputs().into_iter().map(|(name, ids, choices, text, beams)| {
                     let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                    let guided = choices.iter().any(|c| c.p_desired.is_some());
                     view! {
                     <div class="continuation">
                         <h3>{name.as_str()}</h3>
+                        {guided.then(|| view! { <p class="hint">"Guided by GeDi: each token is shaded by its probability of the desired class; hover or focus it for the number and how many tokens the filter removed."</p> })}
                         <p class="token-strip" data-continuation=name.as_str() data-ids=ids data-text=text><TokenStrip choices=choices/></p>
+                        {(!beams.is_empty()).then(|| view! {
+                            <ol class="beams" data-continuation=name.as_str() aria-label="finished beams, best first">
+                                {beams.into_iter().map(|(score, text)| view! {
+                                    <li data-score=score.to_string()><span class="score">{format!("{score:.3}")}</span>" "<q>{text}</q></li>
+                                }).collect_view()}
+                            </ol>
+                        })}
                     </div>
                     }
                 }).collect_view()}

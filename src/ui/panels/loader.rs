@@ -121,7 +121,14 @@ impl LoadControl {
             }
             _ => {}
         };
-        self.call.run_with_files(Load { source }, files, on_event);
+        self.call.run_with_files(
+            Load {
+                source,
+                beside: None,
+            },
+            files,
+            on_event,
+        );
     }
 
     /// A load has ended: the model becomes the session, or the status clears for the error.
@@ -155,7 +162,11 @@ impl LoadControl {
     }
 
     /// Where a typed model lives; `Ok(None)` when the page reloads to allow a new host.
-    fn locate(self, params: &PageParams, text: &str) -> Result<Option<LoadSource>, String> {
+    pub(crate) fn locate(
+        self,
+        params: &PageParams,
+        text: &str,
+    ) -> Result<Option<LoadSource>, String> {
         let location = ModelLocation::parse(text)?;
         let base = location.base_url(&params.hub);
         if !allowed_by_policy(&base, params) {

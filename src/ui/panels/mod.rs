@@ -7,6 +7,7 @@ pub mod dataset_form;
 pub mod experiment;
 pub mod experiment_form;
 mod form;
+pub mod gedi;
 pub mod generation;
 pub mod guide;
 pub mod history;

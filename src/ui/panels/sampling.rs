@@ -3,6 +3,7 @@
 //! Ids are the field's name after a prefix (`form-`, `generation-`), so both can be on a page.
 
 use crate::experiments::steering::SteerAt;
+use super::gedi::GediModel;
 use crate::spec::{FormDraft, SamplingDraft};
 use leptos::prelude::*;
 
@@ -18,6 +19,8 @@ fn text_field(
     let size = match label {
         "at hook" => "24",
         "toward" | "away from" | "banned token ids" | "logit bias (id:bias ...)" => "16",
+        "GeDi model (hub id, URL or label)" => "32",
+        "desired code" | "undesired code" => "10",
         _ => "6",
     };
     view! {
@@ -60,6 +63,24 @@ pub fn SamplingFields(form: RwSignal<FormDraft>, prefix: &'static str) -> impl I
             {text_field(form, id("seed"), "seed", |d| &d.seed, |d, v| d.seed = v)}
             {flag(form, id("stop-at-eos"), " stop at <|endoftext|>", |s| s.stop_at_eos, |s, v| s.stop_at_eos = v)}
             {flag(form, id("kv-cache"), " KV cache", |s| s.kv_cache, |s, v| s.kv_cache = v)}
+            {text_field(form, id("no-repeat-ngram"), "no repeated n-grams of size (0: off)", |d| &d.continuation().sampling.no_repeat_ngram_size, |d, v| d.continuation_mut().sampling.no_repeat_ngram_size = v)}
+        </fieldset>
+        <fieldset class="controls">
+            <legend>"Beam search"</legend>
+            {text_field(form, id("num-beams"), "beams (1: off)", |d| &d.continuation().sampling.num_beams, |d, v| d.continuation_mut().sampling.num_beams = v)}
+            {text_field(form, id("length-penalty"), "length penalty", |d| &d.continuation().sampling.length_penalty, |d, v| d.continuation_mut().sampling.length_penalty = v)}
+            <p class="hint">"Beams are searched greedily (temperature 0), as Hugging Face's generate() does; every beam's score is shown. Steering acts on every beam; GeDi guides one sequence and does not combine with beams."</p>
+        </fieldset>
+        <fieldset class="controls">
+            <legend>"GeDi: guidance by a class-conditional model"</legend>
+            {text_field(form, id("gedi-model"), "GeDi model (hub id, URL or label)", |d| &d.continuation().sampling.gedi.model, |d, v| d.continuation_mut().sampling.gedi.model = v)}
+            {text_field(form, id("gedi-desired"), "desired code", |d| &d.continuation().sampling.gedi.desired, |d, v| d.continuation_mut().sampling.gedi.desired = v)}
+            {text_field(form, id("gedi-undesired"), "undesired code", |d| &d.continuation().sampling.gedi.undesired, |d, v| d.continuation_mut().sampling.gedi.undesired = v)}
+            {text_field(form, id("gedi-weight"), "weight ω", |d| &d.continuation().sampling.gedi.disc_weight, |d, v| d.continuation_mut().sampling.gedi.disc_weight = v)}
+            {text_field(form, id("gedi-filter-p"), "filter mass ρ", |d| &d.continuation().sampling.gedi.filter_p, |d, v| d.continuation_mut().sampling.gedi.filter_p = v)}
+            {text_field(form, id("gedi-target-p"), "target P(desired) τ", |d| &d.continuation().sampling.gedi.target_p, |d, v| d.continuation_mut().sampling.gedi.target_p = v)}
+            {text_field(form, id("gedi-class-bias"), "class bias", |d| &d.continuation().sampling.gedi.class_bias, |d, v| d.continuation_mut().sampling.gedi.class_bias = v)}
+            <GediModel form=form prefix=prefix/>
         </fieldset>
     }
 }
