@@ -4,9 +4,11 @@
 //! come from this one module, so they measure the same work.
 
 use crate::experiments::{
-    AnswerPair, AttributionMethod, AttributionTarget, ExperimentError, GenerationConfig, Metric,
-    PatchTarget, Progress, PromptSet, RelpRule, attribution, generate, patching, path, read,
+    AnswerPair, AttributionMethod, AttributionTarget, Discriminator, ExperimentError, Gedi,
+    GenerationConfig, Metric, PatchTarget, Progress, PromptSet, RelpRule, attribution, generate,
+    patching, path, read,
 };
+use crate::loading::ModelRef;
 use crate::model::Gpt2;
 use crate::rng::SplitMix64;
 use burn::tensor::Tensor;
@@ -43,10 +45,13 @@ pub enum Workload {
     GenerateKv,
     /// The same without it.
     GenerateNoKv,
+    /// The same 32 tokens with the KV cache, guided by GeDi (ω 30, ρ 0.8, τ 0.8) with the model
+    /// itself as the GeDi model: a second model of the same shape costs the same time.
+    GenerateGedi,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Self::Forward,
         Self::Cache,
         Self::PatchSweep,
@@ -58,6 +63,7 @@ impl Workload {
         Self::IoiRelp,
         Self::GenerateKv,
         Self::GenerateNoKv,
+        Self::GenerateGedi,
     ];
 
     /// The name in reports and JSON (`patchbay bench`'s names since its first version).
@@ -74,6 +80,7 @@ impl Workload {
             Self::IoiRelp => "ioi_relp",
             Self::GenerateKv => "generate_kv",
             Self::GenerateNoKv => "generate_no_kv",
+            Self::GenerateGedi => "generate_gedi",
         }
     }
 
@@ -100,6 +107,9 @@ impl Workload {
             Self::IoiRelp => "RelP, 8 IOI-shaped pairs, resid_pre/attn_out/mlp_out/z",
             Self::GenerateKv => "32 greedy tokens after 20, KV cache",
             Self::GenerateNoKv => "32 greedy tokens after 20, no KV cache",
+            Self::GenerateGedi => {
+                "32 GeDi-guided greedy tokens after 20, both models cached (GeDi model of the same shape)"
+            }
         }
     }
 
@@ -116,7 +126,8 @@ impl Workload {
             | Self::IoiAttribution
             | Self::IoiRelp
             | Self::GenerateKv
-            | Self::GenerateNoKv => (1, reps),
+            | Self::GenerateNoKv
+            | Self::GenerateGedi => (1, reps),
             Self::Forward | Self::Cache => (2, reps),
         }
     }
@@ -303,9 +314,45 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 kv_cache: workload == Workload::GenerateKv,
                 ..GenerationConfig::default()
             };
-            generate(model, &inputs.prompt, &config, &[], None, &mut Progress::none())
-                .await
-                .map(|_| ())
+            generate(
+                model,
+                &inputs.prompt,
+                &config,
+                &[],
+                None,
+                &mut Progress::none(),
+            )
+            .await
+            .map(|_| ())
+        }
+        Workload::GenerateGedi => {
+            let config = GenerationConfig {
+                max_new_tokens: 32,
+                stop_at_eos: false,
+                gedi: Some(Gedi::new(
+                    ModelRef {
+                        id: "the model itself".into(),
+                        revision: None,
+                    },
+                    "positive",
+                    "negative",
+                )),
+                ..GenerationConfig::default()
+            };
+            let discriminator = Discriminator {
+                model,
+                codes: [0, 1],
+            };
+            generate(
+                model,
+                &inputs.prompt,
+                &config,
+                &[],
+                Some(discriminator),
+                &mut Progress::none(),
+            )
+            .await
+            .map(|_| ())
         }
     }
 }

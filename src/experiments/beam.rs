@@ -61,8 +61,12 @@ pub(super) async fn search(
             .map(|s| if use_cache { &s[cache.len()..] } else { &s[..] })
             .collect();
         let width = fresh[0].len();
-        let ids: Vec<i32> = fresh.iter().flat_map(|f| f.iter().map(|&id| id as i32)).collect();
-        let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [fresh.len(), width]), &device);
+        let ids: Vec<i32> = fresh
+            .iter()
+            .flat_map(|f| f.iter().map(|&id| id as i32))
+            .collect();
+        let tokens =
+            Tensor::<2, Int>::from_data(TensorData::new(ids, [fresh.len(), width]), &device);
         let logits = if use_cache {
             model.forward_cached(tokens, &mut cache, hooks)
         } else {
@@ -78,7 +82,10 @@ pub(super) async fn search(
             .zip(&running)
             .zip(&sequences)
             .map(|((row, beam), sequence)| {
-                let mut lp: Vec<f32> = super::gedi::log_softmax(row).iter().map(|&l| l as f32).collect();
+                let mut lp: Vec<f32> = super::gedi::log_softmax(row)
+                    .iter()
+                    .map(|&l| l as f32)
+                    .collect();
                 let generated: Vec<u32> = beam.ids().collect();
                 config.process(&mut lp, sequence, &generated);
                 lp
@@ -107,9 +114,9 @@ pub(super) async fn search(
         // Beams change places until the end: steps are reported, tokens only in the result.
         progress.report(t + 1, config.max_new_tokens, &[], 1)?;
         let full = finished.len() == beams;
-        let hopeless = running.first().is_none_or(|best| {
-            full && best.log_prob / penalty(t + 1) <= finished[beams - 1].1
-        });
+        let hopeless = running
+            .first()
+            .is_none_or(|best| full && best.log_prob / penalty(t + 1) <= finished[beams - 1].1);
         if hopeless {
             break;
         }
@@ -124,7 +131,11 @@ pub(super) async fn search(
             score: *score as f32,
         })
         .collect();
-    let best = finished.into_iter().next().map(|(h, _)| h.steps).unwrap_or_default();
+    let best = finished
+        .into_iter()
+        .next()
+        .map(|(h, _)| h.steps)
+        .unwrap_or_default();
     Ok(Generation {
         new_ids: best.iter().map(|s| s.token).collect(),
         steps: best,
@@ -141,11 +152,13 @@ fn best_extensions(running: &[Hypothesis], log_probs: &[Vec<f32>], k: usize) -> 
         .zip(log_probs)
         .enumerate()
         .flat_map(|(parent, (beam, lp))| {
-            super::largest(lp, k).into_iter().map(move |token| Candidate {
-                parent,
-                token,
-                log_prob: beam.log_prob + lp[token as usize] as f64,
-            })
+            super::largest(lp, k)
+                .into_iter()
+                .map(move |token| Candidate {
+                    parent,
+                    token,
+                    log_prob: beam.log_prob + lp[token as usize] as f64,
+                })
         })
         .filter(|c| c.log_prob > f64::NEG_INFINITY)
         .collect();

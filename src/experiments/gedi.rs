@@ -75,7 +75,10 @@ impl Gedi {
     /// Checks that need no model; the problem names its field under `gedi`.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.model.id.trim().is_empty() {
-            return Err(("model.id", "name the GeDi model (a hub id or a local label)".into()));
+            return Err((
+                "model.id",
+                "name the GeDi model (a hub id or a local label)".into(),
+            ));
         }
         for (field, text) in [("desired", &self.desired), ("undesired", &self.undesired)] {
             if text.is_empty() {
@@ -85,7 +88,10 @@ impl Gedi {
         if self.desired == self.undesired {
             return Err((
                 "undesired",
-                format!("the two control codes are both {:?}: give two classes", self.desired),
+                format!(
+                    "the two control codes are both {:?}: give two classes",
+                    self.desired
+                ),
             ));
         }
         if !(self.disc_weight.is_finite() && self.disc_weight >= 0.0) {
@@ -100,7 +106,10 @@ impl Gedi {
             }
         }
         if !self.class_bias.is_finite() {
-            return Err(("class_bias", format!("must be a number, not {}", self.class_bias)));
+            return Err((
+                "class_bias",
+                format!("must be a number, not {}", self.class_bias),
+            ));
         }
         Ok(())
     }
@@ -151,8 +160,12 @@ impl<'m> Guide<'m> {
     ) -> Result<Self, ExperimentError> {
         let (scale, bias) = match &discriminator.model.class_head {
             Some(head) => {
-                let scale = read(head.logit_scale.val()).await.map_err(ExperimentError::Device)?;
-                let bias = read(head.bias.val()).await.map_err(ExperimentError::Device)?;
+                let scale = read(head.logit_scale.val())
+                    .await
+                    .map_err(ExperimentError::Device)?;
+                let bias = read(head.bias.val())
+                    .await
+                    .map_err(ExperimentError::Device)?;
                 (scale[0] as f64, [bias[0] as f64, bias[1] as f64])
             }
             None => (1.0, [0.0, 0.0]),
@@ -212,7 +225,10 @@ impl<'m> Guide<'m> {
         let [_, _, vocab] = logits.dims();
         if width > 1 {
             // Each fresh position but the last predicts the fresh token after it.
-            let targets: Vec<i32> = fresh.iter().flat_map(|f| f[1..].iter().map(|&id| id as i32)).collect();
+            let targets: Vec<i32> = fresh
+                .iter()
+                .flat_map(|f| f[1..].iter().map(|&id| id as i32))
+                .collect();
             let targets = Tensor::<3, Int>::from_data(
                 TensorData::new(targets, [2, width - 1, 1]),
                 &model.device(),
@@ -231,7 +247,8 @@ impl<'m> Guide<'m> {
         let rows = [log_softmax(&last[..vocab]), log_softmax(&last[vocab..])];
         self.read_tokens = sequence.len();
         let t = (sequence.len() + 1) as f64;
-        let class_logit = |c: usize, v: usize| self.scale * (rows[c][v] + self.past[c]) / t + self.bias[c];
+        let class_logit =
+            |c: usize, v: usize| self.scale * (rows[c][v] + self.past[c]) / t + self.bias[c];
         let class_bias = self.settings.class_bias as f64;
         let lp_desired = (0..vocab)
             .map(|v| {
@@ -322,12 +339,21 @@ mod tests {
         let out = guided(&[0.0; 4], lp.clone(), &settings(0.1, 0.5));
         // Cumulative mass, least desired first: 0.047, 0.140: only the first is under 0.1.
         assert_eq!(out.removed, 1);
-        assert_eq!(guided(&[0.0; 4], lp.clone(), &settings(0.2, 0.5)).removed, 2);
+        assert_eq!(
+            guided(&[0.0; 4], lp.clone(), &settings(0.2, 0.5)).removed,
+            2
+        );
         // The third is under the mass too, but desired enough.
-        assert_eq!(guided(&[0.0; 4], lp.clone(), &settings(0.9, 0.5)).removed, 2);
+        assert_eq!(
+            guided(&[0.0; 4], lp.clone(), &settings(0.9, 0.5)).removed,
+            2
+        );
         assert!(out.logits[0] < -9_000.0 && out.logits[1] > -10.0);
         // A target every token reaches keeps them all.
-        assert_eq!(guided(&[0.0; 4], lp.clone(), &settings(0.99, 0.05)).removed, 0);
+        assert_eq!(
+            guided(&[0.0; 4], lp.clone(), &settings(0.99, 0.05)).removed,
+            0
+        );
         // No filter mass: nothing removed.
         assert_eq!(guided(&[0.0; 4], lp, &settings(0.0, 1.0)).removed, 0);
     }

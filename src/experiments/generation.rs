@@ -2,14 +2,14 @@
 //! presence penalties, logit bias, banned tokens, temperature, top-k, top-p, seeded sampling,
 //! an optional KV cache, and interventions active at every step.
 
+use super::gedi::{Discriminator, Gedi, Guide, Guided};
 use super::kind::{About, ExperimentKind};
 use super::readback::read;
-use super::gedi::{Discriminator, Gedi, Guide, Guided};
 use super::{
     ExperimentError, GenerationName, Needs, Output, ParamError, Progress, PromptInput, PromptSet,
 };
-use crate::loading::ModelRef;
 use crate::hooks::{Action, Intervention, InterventionHooks};
+use crate::loading::ModelRef;
 use crate::model::{Gpt2, KvCache};
 use crate::rng::SplitMix64;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -299,16 +299,23 @@ impl GenerationConfig {
         if !(1..=MAX_BEAMS).contains(&self.num_beams) {
             return bad(
                 "num_beams",
-                format!("must be 1 (no beams) to {MAX_BEAMS}, not {}", self.num_beams),
+                format!(
+                    "must be 1 (no beams) to {MAX_BEAMS}, not {}",
+                    self.num_beams
+                ),
             );
         }
         if !self.length_penalty.is_finite() {
-            return bad("length_penalty", format!("must be a number, not {}", self.length_penalty));
+            return bad(
+                "length_penalty",
+                format!("must be a number, not {}", self.length_penalty),
+            );
         }
         if self.num_beams > 1 && self.temperature != 0.0 {
             return bad(
                 "num_beams",
-                "beams are searched greedily: set temperature to 0, or num_beams to 1 to sample".into(),
+                "beams are searched greedily: set temperature to 0, or num_beams to 1 to sample"
+                    .into(),
             );
         }
         if self.num_beams > 1 && self.gedi.is_some() {
@@ -460,7 +467,11 @@ pub async fn generate(
     let use_cache = config.kv_cache && interventions.iter().all(position_independent);
     let mut hooks = InterventionHooks::new(interventions.to_vec());
     hooks
-        .validate(|point| model.config.hook_shape(point, config.num_beams, prompt.len()))
+        .validate(|point| {
+            model
+                .config
+                .hook_shape(point, config.num_beams, prompt.len())
+        })
         .map_err(|e| ExperimentError::Input(e.into()))?;
     if config.num_beams > 1 {
         return super::beam::search(model, prompt, config, &mut hooks, use_cache, progress).await;
@@ -523,4 +534,24 @@ pub async fn generate(
         used_kv_cache: use_cache,
         beams: vec![],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated_ngram_ends;
+
+    #[test]
+    fn no_repeat_ngrams_ban_what_would_complete_a_seen_ngram() {
+        let sequence = [1, 2, 3, 1, 2, 4, 1];
+        // Bigrams starting with the last token (1): 1 2 twice.
+        assert_eq!(repeated_ngram_ends(&sequence, 2), [2, 2]);
+        // Trigrams after "4 1": none yet; after "1 2" a trigram would need the last two.
+        assert!(repeated_ngram_ends(&sequence, 3).is_empty());
+        assert_eq!(repeated_ngram_ends(&[5, 6, 5], 3), [] as [u32; 0]);
+        assert_eq!(repeated_ngram_ends(&[5, 6, 7, 5, 6], 3), [7]);
+        // Unigrams: every token seen; size 0 is off; a sequence shorter than n − 1 bans nothing.
+        assert_eq!(repeated_ngram_ends(&[3, 4], 1), [3, 4]);
+        assert!(repeated_ngram_ends(&sequence, 0).is_empty());
+        assert!(repeated_ngram_ends(&[1], 4).is_empty());
+    }
 }

@@ -2,12 +2,12 @@
 //! counterparts, one answer pair each, the metric they are scored with), and the cached runs
 //! of either batch.
 
+use super::gedi::Discriminator;
+use super::generation::GenerationConfig;
 use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{ExperimentError, UnequalLengths};
 use crate::hooks::{ActivationCache, HookPoint};
-use super::gedi::Discriminator;
-use super::generation::GenerationConfig;
 use crate::loading::{LoadedModel, Tokenizer};
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
@@ -183,7 +183,10 @@ impl<'a> PromptSet<'a> {
                 .encode(text)
                 .map_err(|e| at(field, e.to_string()))?;
             *code = *ids.first().ok_or_else(|| {
-                at(field, format!("the control code {text:?} encodes to no token"))
+                at(
+                    field,
+                    format!("the control code {text:?} encodes to no token"),
+                )
             })?;
         }
         if codes[0] == codes[1] {

@@ -6,11 +6,11 @@ use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
 use super::readback::read;
 use super::{
-    ExperimentError, GenerationName, Grid, GridKind, GridName, Needs, Output, ParamError,
-    Progress, PromptInput, PromptSet,
+    ExperimentError, GenerationName, Grid, GridKind, GridName, Needs, Output, ParamError, Progress,
+    PromptInput, PromptSet,
 };
-use crate::loading::ModelRef;
 use crate::hooks::{Action, HookPoint, Intervention, Values};
+use crate::loading::ModelRef;
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -155,8 +155,15 @@ pub async fn run(
             break;
         }
         progress.start_generation(name);
-        let generation =
-            generate(model, &ids, &config, &interventions, discriminator, progress).await?;
+        let generation = generate(
+            model,
+            &ids,
+            &config,
+            &interventions,
+            discriminator,
+            progress,
+        )
+        .await?;
         output.generations.push((name, ids.clone(), generation));
     }
     Ok(output)

@@ -73,7 +73,8 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::Generation(params) => {
             if params.generation.num_beams > 1 && !params.interventions.is_empty() {
                 return Err(ExportError(
-                    "beam search with interventions has no export yet; run it with `patchbay run`".into(),
+                    "beam search with interventions has no export yet; run it with `patchbay run`"
+                        .into(),
                 ));
             }
             Ok(format!(
@@ -436,7 +437,11 @@ pub(super) fn generation_config(
             lp = float(config.length_penalty),
             nr = config.no_repeat_ngram_size,
             rep = optional(config.repetition_penalty.map(float)),
-            eos = if config.stop_at_eos { "model.tokenizer.eos_token_id" } else { "None" },
+            eos = if config.stop_at_eos {
+                "model.tokenizer.eos_token_id"
+            } else {
+                "None"
+            },
             bad = if config.banned_tokens.is_empty() {
                 "None".to_string()
             } else {

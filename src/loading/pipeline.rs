@@ -101,7 +101,10 @@ pub async fn load(
             .map(|()| estimate)
             .map_err(|e| {
                 let beside = plan.held.map_or(String::new(), |(name, bytes)| {
-                    format!(" beside {name}, which holds {}", super::memory::bytes(*bytes))
+                    format!(
+                        " beside {name}, which holds {}",
+                        super::memory::bytes(*bytes)
+                    )
                 });
                 LoadError::TooLarge(format!(
                     "{} cannot be loaded here{beside}: {e} ({estimate})",

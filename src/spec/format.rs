@@ -4,8 +4,8 @@
 use super::Experiment;
 use super::published::Published;
 pub use crate::experiments::PromptInput;
-pub use crate::loading::ModelRef;
 use crate::experiments::{Metric, Needs};
+pub use crate::loading::ModelRef;
 use serde::{Deserialize, Serialize};
 
 /// The spec version this build writes and reads.
@@ -34,7 +34,6 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<Published>,
 }
-
 
 /// A single token as text (`" Mary"`) or id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

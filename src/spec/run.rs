@@ -65,6 +65,16 @@ pub struct GeneratedText {
 }
 
 impl GeneratedText {
+    /// Beam search's finished beams, best first: each one's score and text.
+    pub fn beams(&self) -> Vec<(f32, String)> {
+        self.generation
+            .beams
+            .iter()
+            .zip(&self.beam_texts)
+            .map(|(beam, text)| (beam.score, text.clone()))
+            .collect()
+    }
+
     /// Each new token as a reader sees it: its text and how likely it was.
     pub fn choices(&self) -> Vec<TokenChoice> {
         self.generation
@@ -240,7 +250,9 @@ impl RunContext<'_> {
     fn prompt_set<'s>(&'s self, spec: &'s Spec) -> Result<PromptSet<'s>, RunError> {
         let tokenizer = &self.model.tokenizer;
         let Some(prompts) = &spec.prompts else {
-            let set = PromptSet::empty().with_seed(spec.seed).with_tokenizer(tokenizer);
+            let set = PromptSet::empty()
+                .with_seed(spec.seed)
+                .with_tokenizer(tokenizer);
             return Ok(self.with_models(spec, set));
         };
         let encode = |inputs: &[PromptInput], name: &str| {
@@ -276,11 +288,10 @@ impl RunContext<'_> {
     }
 
     fn with_models<'s>(&'s self, spec: &'s Spec, prompts: PromptSet<'s>) -> PromptSet<'s> {
-        self.others
-            .iter()
-            .fold(prompts.with_model(&spec.model.id, self.model), |set, &(id, model)| {
-                set.with_model(id, model)
-            })
+        self.others.iter().fold(
+            prompts.with_model(&spec.model.id, self.model),
+            |set, &(id, model)| set.with_model(id, model),
+        )
     }
 
     fn generated(&self, prompt_ids: Vec<u32>, generation: Generation) -> GeneratedText {

@@ -43,6 +43,19 @@ const sampling = (s, kind) => {
     '#form-banned-tokens': (g.banned_tokens ?? []).join(' '),
     '#form-logit-bias': Object.entries(g.logit_bias ?? {}).map(([id, b]) => `${id}:${b}`).join(' '),
     '#form-seed': String(s.seed ?? 0),
+    '#form-no-repeat-ngram': String(g.no_repeat_ngram_size ?? 0),
+    '#form-num-beams': String(g.num_beams ?? 1),
+    '#form-length-penalty': String(g.length_penalty ?? 1),
+    // GeDi is off while its model field is empty.
+    '#form-gedi-model': g.gedi?.model.id ?? '',
+    ...(g.gedi ? {
+      '#form-gedi-desired': g.gedi.desired,
+      '#form-gedi-undesired': g.gedi.undesired,
+      '#form-gedi-weight': String(g.gedi.disc_weight),
+      '#form-gedi-filter-p': String(g.gedi.filter_p),
+      '#form-gedi-target-p': String(g.gedi.target_p),
+      '#form-gedi-class-bias': String(g.gedi.class_bias ?? 0),
+    } : {}),
   };
 };
 const steering = (s) => ({
@@ -70,6 +83,10 @@ const filling = {
   'vanilla-logit-lens': { kind: 'logit_lens' },
   'vanilla-loss': { kind: 'loss', fill: { '#form-texts': (s) => s.experiment.loss.texts.join('\n') } },
   'quick-brown-fox-sampling': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'beam-search-quick-brown-fox': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'gedi-sentiment-positive': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'gedi-sentiment-negative': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'gedi-zero-shot-gpt2': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
   'steering-love-hate': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'every' } },
   'steering-love-hate-front': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'front' } },
   'steering-moral': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'front' } },

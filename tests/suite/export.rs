@@ -98,11 +98,17 @@ fn gedi_and_beams_are_written_out() {
     };
     for library in [Library::TransformerLens, Library::Nnsight] {
         let gedi = to_python(&spec("gedi-sentiment-positive"), library).unwrap();
-        assert!(gedi.contains("\"model\": \"gedi-sentiment-medium\""), "{library:?}");
+        assert!(
+            gedi.contains("\"model\": \"gedi-sentiment-medium\""),
+            "{library:?}"
+        );
         assert!(gedi.contains("\"disc_weight\": 30.0") && gedi.contains("def guide("));
         assert!(gedi.contains("--model-for"));
         let beams = to_python(&spec("beam-search-quick-brown-fox"), library).unwrap();
-        assert!(beams.contains("num_beams=4, num_return_sequences=4"), "{library:?}");
+        assert!(
+            beams.contains("num_beams=4, num_return_sequences=4"),
+            "{library:?}"
+        );
         assert!(beams.contains("no_repeat_ngram_size=2"));
         assert!(beams.contains("generate_beams(prompt_ids)"));
         let plain = to_python(&spec("quick-brown-fox-sampling"), library).unwrap();
@@ -114,7 +120,10 @@ fn gedi_and_beams_are_written_out() {
         p.generation.temperature = 0.0;
     }
     let err = to_python(&steered, Library::TransformerLens).unwrap_err();
-    assert!(err.to_string().contains("steering with beam search"), "{err}");
+    assert!(
+        err.to_string().contains("steering with beam search"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -466,7 +466,10 @@ mod pipeline {
             asked: vec![],
         };
         // GPT-2 xl's parameters already in the worker's memory leave no room for the rest.
-        let first = ("openai-community/gpt2-xl".to_string(), (4u64 << 30) - (64 << 20));
+        let first = (
+            "openai-community/gpt2-xl".to_string(),
+            (4u64 << 30) - (64 << 20),
+        );
         let beside = Plan {
             held: Some(&first),
             ..plan(None, &device)
@@ -476,7 +479,11 @@ mod pipeline {
             err.contains("tiny cannot be loaded here beside openai-community/gpt2-xl, which holds"),
             "{err}"
         );
-        assert_eq!(source.asked, ["config.json"], "refused before any weight is read");
+        assert_eq!(
+            source.asked,
+            ["config.json"],
+            "refused before any weight is read"
+        );
         let room = ("openai-community/gpt2".to_string(), 500 << 20);
         let fits = Plan {
             held: Some(&room),

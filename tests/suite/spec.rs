@@ -294,7 +294,10 @@ fn gedi_spec_runs_with_its_model_from_model_for() {
         assert_eq!(generated.generation.new_ids, expected, "{device}");
         let first = &generated.generation.steps[0];
         let want = oracle["steps"][0]["lp_desired"].as_f64().unwrap().exp();
-        assert!((first.p_desired.unwrap() as f64 - want).abs() < 1e-4, "{device}");
+        assert!(
+            (first.p_desired.unwrap() as f64 - want).abs() < 1e-4,
+            "{device}"
+        );
         assert!(first.filtered.unwrap() > 0, "{device}");
     }
     // Without the folder: a clear error naming the flag.

@@ -2,9 +2,9 @@
 //! holds one of these too: it continues a prompt the same way.
 
 use super::{FormDraft, KindDraft, exact, unescape, words};
-use crate::experiments::{GenerationConfig, Gedi};
-use crate::loading::ModelRef;
 use crate::experiments::generation::Params;
+use crate::experiments::{Gedi, GenerationConfig};
+use crate::loading::ModelRef;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,11 +239,14 @@ impl SamplingDraft {
             seed: 0,
             stop_at_eos: self.stop_at_eos,
             kv_cache: self.kv_cache,
-            no_repeat_ngram_size: parsed(&self.no_repeat_ngram_size, "no-repeat n-gram size", problems)
-                .unwrap_or_default(),
+            no_repeat_ngram_size: parsed(
+                &self.no_repeat_ngram_size,
+                "no-repeat n-gram size",
+                problems,
+            )
+            .unwrap_or_default(),
             num_beams: parsed(&self.num_beams, "beams", problems).unwrap_or(1),
-            length_penalty: parsed(&self.length_penalty, "length penalty", problems)
-                .unwrap_or(1.0),
+            length_penalty: parsed(&self.length_penalty, "length penalty", problems).unwrap_or(1.0),
             gedi: self.gedi.gedi(problems).flatten(),
         };
         if problems.len() == before

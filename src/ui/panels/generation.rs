@@ -36,6 +36,20 @@ pub fn TokenStrip(choices: Vec<TokenChoice>) -> impl IntoView {
         .collect_view()
 }
 
+/// A beam search's finished beams, best first, each with its score (nothing without beams).
+#[component]
+pub fn BeamList(name: &'static str, beams: Vec<(f32, String)>) -> impl IntoView {
+    (!beams.is_empty()).then(|| {
+        view! {
+            <ol class="beams" data-continuation=name aria-label="finished beams, best first">
+                {beams.into_iter().map(|(score, text)| view! {
+                    <li data-score=score.to_string()><span class="score">{format!("{score:.3}")}</span>" "<q>{text}</q></li>
+                }).collect_view()}
+            </ol>
+        }
+    })
+}
+
 #[component]
 pub fn GenerationPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -73,19 +87,12 @@ pub fn GenerationPanel() -> impl IntoView {
                         .generations
                         .iter()
                         .map(|(name, g)| {
-                            let beams: Vec<(f32, String)> = g
-                                .generation
-                                .beams
-                                .iter()
-                                .zip(&g.beam_texts)
-                                .map(|(beam, text)| (beam.score, text.clone()))
-                                .collect();
                             (
                                 *name,
                                 g.generation.new_ids.clone(),
                                 g.choices(),
                                 g.text.clone(),
-                                beams,
+                                g.beams(),
                             )
                         })
                         .collect();
@@ -171,13 +178,7 @@ pub fn GenerationPanel() -> impl IntoView {
                         <h3>{name.as_str()}</h3>
                         {guided.then(|| view! { <p class="hint">"Guided by GeDi: each token is shaded by its probability of the desired class; hover or focus it for the number and how many tokens the filter removed."</p> })}
                         <p class="token-strip" data-continuation=name.as_str() data-ids=ids data-text=text><TokenStrip choices=choices/></p>
-                        {(!beams.is_empty()).then(|| view! {
-                            <ol class="beams" data-continuation=name.as_str() aria-label="finished beams, best first">
-                                {beams.into_iter().map(|(score, text)| view! {
-                                    <li data-score=score.to_string()><span class="score">{format!("{score:.3}")}</span>" "<q>{text}</q></li>
-                                }).collect_view()}
-                            </ol>
-                        })}
+                        <BeamList name=name.as_str() beams=beams/>
                     </div>
                     }
                 }).collect_view()}

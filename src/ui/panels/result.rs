@@ -1,7 +1,7 @@
 //! One run's results, fresh or opened from the history: metrics, generations, the attribution
 //! scatter, every grid as a figure with its numbers; downloads and the share link.
 
-use super::generation::TokenStrip;
+use super::generation::{BeamList, TokenStrip};
 use crate::experiments::eap;
 use crate::experiments::{
     AttributionMethod, AttributionTarget, Grid, GridKind, GridName, MetricName, Variant,
@@ -436,7 +436,10 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
             </ul>
             {result.generations.iter().map(|(name, g)| {
                 let ids = g.generation.new_ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                view! { <p class="generation"><strong>{name.as_str()}": "</strong><span class="token-strip" data-generation=name.as_str() data-ids=ids data-text=g.text.clone()><TokenStrip choices=g.choices()/></span></p> }
+                view! {
+                    <p class="generation"><strong>{name.as_str()}": "</strong><span class="token-strip" data-generation=name.as_str() data-ids=ids data-text=g.text.clone()><TokenStrip choices=g.choices()/></span></p>
+                    <BeamList name=name.as_str() beams=g.beams()/>
+                }
             }).collect_view()}
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
             <Charts run=run.clone() comparisons=comparisons.clone()/>

@@ -2,8 +2,8 @@
 //! the Generation panel: both edit a [`FormDraft`], which checks the text and writes the spec.
 //! Ids are the field's name after a prefix (`form-`, `generation-`), so both can be on a page.
 
-use crate::experiments::steering::SteerAt;
 use super::gedi::GediModel;
+use crate::experiments::steering::SteerAt;
 use crate::spec::{FormDraft, SamplingDraft};
 use leptos::prelude::*;
 

@@ -2,9 +2,7 @@
 //! restated, and transformers' `generate(num_beams=...)`).
 
 use super::{refs_dir, tiny_dir};
-use patchbay::experiments::{
-    Gedi, Generation, GenerationConfig, Progress, PromptSet, generate,
-};
+use patchbay::experiments::{Gedi, Generation, GenerationConfig, Progress, PromptSet, generate};
 use patchbay::loading::{LoadedModel, ModelFiles, ModelRef};
 use pollster::block_on;
 use serde_json::Value;
@@ -30,7 +28,11 @@ fn u32s(v: &Value) -> Vec<u32> {
 }
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// The four greedy settings, with and without the KV cache: the ids, and per step the
@@ -97,7 +99,10 @@ pub fn gedi_matches(base: &LoadedModel, gedi: &LoadedModel) {
             {
                 let lp = (step.p_desired.unwrap() as f64).ln();
                 let want = expected["lp_desired"].as_f64().unwrap();
-                assert!((lp - want).abs() < 1e-4, "{what} step {i}: log P(desired) {lp} vs {want}");
+                assert!(
+                    (lp - want).abs() < 1e-4,
+                    "{what} step {i}: log P(desired) {lp} vs {want}"
+                );
                 // The count is decided by comparisons with log(target_p): a token whose
                 // log P(desired) lies within float32 noise of it may fall either way (in
                 // sentiment_default step 5 the oracle removes token 36757 at 2.4e-7 below the
@@ -108,7 +113,11 @@ pub fn gedi_matches(base: &LoadedModel, gedi: &LoadedModel) {
                     (removed - want).abs() <= 1 + want / 1000,
                     "{what} step {i}: removed {removed} vs {want}"
                 );
-                assert_eq!(step.top5_ids, u32s(&expected["top5_ids"]), "{what} step {i}");
+                assert_eq!(
+                    step.top5_ids,
+                    u32s(&expected["top5_ids"]),
+                    "{what} step {i}"
+                );
                 for (ours, theirs) in step.top5_logits.iter().zip(f64s(&expected["top5_values"])) {
                     assert!(
                         (*ours as f64 - theirs).abs() < 1e-4,
@@ -162,7 +171,9 @@ fn run(
     if let Some(gedi) = gedi {
         prompts = prompts.with_model("tiny-gedi", gedi);
     }
-    let discriminator = prompts.discriminator(config, &base.model, "generation").unwrap();
+    let discriminator = prompts
+        .discriminator(config, &base.model, "generation")
+        .unwrap();
     block_on(generate(
         &base.model,
         prompt,
@@ -194,10 +205,16 @@ pub fn beams_match(base: &LoadedModel) {
             assert_eq!(generation.new_ids, u32s(&case["new_ids"]), "{what}");
             let score = generation.beams[0].score as f64;
             let want = case["sequence_score"].as_f64().unwrap();
-            assert!((score - want).abs() < 1e-4, "{what}: score {score} vs {want}");
+            assert!(
+                (score - want).abs() < 1e-4,
+                "{what}: score {score} vs {want}"
+            );
             assert_eq!(generation.beams.len(), config.num_beams, "{what}");
             assert!(
-                generation.beams.windows(2).all(|w| w[0].score >= w[1].score),
+                generation
+                    .beams
+                    .windows(2)
+                    .all(|w| w[0].score >= w[1].score),
                 "{what}: best first"
             );
             assert_eq!(generation.steps.len(), generation.new_ids.len());
@@ -235,10 +252,16 @@ pub fn gedi_mismatches_are_refused(base: &LoadedModel) {
         Ok(_) => panic!("accepted"),
     };
     let err = message(prompts.discriminator(&settings("positive"), &base.model, "g"));
-    assert!(err.starts_with("g.gedi.model: ") && err.contains("vocabulary of 1000"), "{err}");
+    assert!(
+        err.starts_with("g.gedi.model: ") && err.contains("vocabulary of 1000"),
+        "{err}"
+    );
     let same = PromptSet::empty().with_model("other", base);
     let err = message(same.discriminator(&settings(""), &base.model, "g"));
-    assert!(err.starts_with("g.gedi.desired: ") && err.contains("no token"), "{err}");
+    assert!(
+        err.starts_with("g.gedi.desired: ") && err.contains("no token"),
+        "{err}"
+    );
     let err = message(PromptSet::empty().discriminator(&settings("positive"), &base.model, "g"));
     assert!(err.contains("`other` is not loaded"), "{err}");
 }
