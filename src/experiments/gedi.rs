@@ -291,11 +291,12 @@ pub fn guided(base_logits: &[f32], lp_desired: Vec<f64>, settings: &Gedi) -> Gui
         let max = g.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let weights: Vec<f64> = g.iter().map(|l| (l - max).exp()).collect();
         let total: f64 = weights.iter().sum();
-        let mut order: Vec<usize> = (0..g.len()).collect();
-        order.sort_by(|&a, &b| lp_desired[a].total_cmp(&lp_desired[b]));
+        // Least desired first, ties by id (a stable sort's order), sorted in place.
+        let mut order: Vec<(f64, usize)> = lp_desired.iter().copied().zip(0..).collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let (filter_p, log_target) = (settings.filter_p as f64, (settings.target_p as f64).ln());
         let mut mass = 0.0;
-        for v in order {
+        for (_, v) in order {
             mass += weights[v] / total;
             if mass >= filter_p {
                 break;

@@ -265,3 +265,35 @@ pub fn gedi_mismatches_are_refused(base: &LoadedModel) {
     let err = message(PromptSet::empty().discriminator(&settings("positive"), &base.model, "g"));
     assert!(err.contains("`other` is not loaded"), "{err}");
 }
+
+/// GeDi with seeded sampling: the ids of the oracle's sentiment setting sampled at temperature
+/// 1 with seed 7 (the same on every run; `experiments_wgpu` compares them with the CPU's).
+pub fn seeded_gedi_sampling(base: &LoadedModel, gedi: &LoadedModel) -> Vec<u32> {
+    let oracle = gedi_json();
+    let prompt = u32s(&oracle["prompt_ids"]);
+    let config = GenerationConfig {
+        max_new_tokens: 12,
+        temperature: 1.0,
+        top_k: Some(50),
+        seed: 7,
+        stop_at_eos: false,
+        gedi: Some(Gedi::new(
+            ModelRef {
+                id: "tiny-gedi".into(),
+                revision: None,
+            },
+            "positive",
+            "negative",
+        )),
+        ..GenerationConfig::default()
+    };
+    let first = run(base, &prompt, &config, Some(gedi));
+    let again = run(base, &prompt, &config, Some(gedi));
+    assert_eq!(first.new_ids, again.new_ids, "same seed, same tokens");
+    let other_seed = GenerationConfig { seed: 8, ..config };
+    assert_ne!(
+        run(base, &prompt, &other_seed, Some(gedi)).new_ids,
+        first.new_ids
+    );
+    first.new_ids
+}
