@@ -256,6 +256,7 @@ fuzz_target!(|input: Input| {
     let model = patchbay_fuzz::twin();
     let context = RunContext {
         model: &model,
+        others: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),
         limits: patchbay::spec::Limits {
