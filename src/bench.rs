@@ -5,8 +5,8 @@
 
 use crate::experiments::{
     AnswerPair, AttributionMethod, AttributionTarget, Discriminator, ExperimentError, Gedi,
-    GenerationConfig, Metric, PatchTarget, Progress, PromptSet, RelpRule, attribution, generate,
-    patching, path, read,
+    GenerationConfig, Metric, PatchTarget, Progress, PromptInput, PromptSet, RelpRule, attribution,
+    frequency, generate, patching, path, read,
 };
 use crate::loading::ModelRef;
 use crate::model::Gpt2;
@@ -45,13 +45,16 @@ pub enum Workload {
     GenerateKv,
     /// The same without it.
     GenerateNoKv,
+    /// Frequency tagging of every MLP neuron over 64 four-token sentences (256 tokens), with
+    /// the shuffled control: two passes caching every `mlp.hook_post`, an FFT per neuron.
+    Hftp,
     /// The same 32 tokens with the KV cache, guided by GeDi (ω 30, ρ 0.8, τ 0.8) with the model
     /// itself as the GeDi model: a second model of the same shape costs the same time.
     GenerateGedi,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Self::Forward,
         Self::Cache,
         Self::PatchSweep,
@@ -64,6 +67,7 @@ impl Workload {
         Self::GenerateKv,
         Self::GenerateNoKv,
         Self::GenerateGedi,
+        Self::Hftp,
     ];
 
     /// The name in reports and JSON (`patchbay bench`'s names since its first version).
@@ -81,6 +85,7 @@ impl Workload {
             Self::GenerateKv => "generate_kv",
             Self::GenerateNoKv => "generate_no_kv",
             Self::GenerateGedi => "generate_gedi",
+            Self::Hftp => "hftp",
         }
     }
 
@@ -110,6 +115,9 @@ impl Workload {
             Self::GenerateGedi => {
                 "32 GeDi-guided greedy tokens after 20, both models cached (GeDi model of the same shape)"
             }
+            Self::Hftp => {
+                "frequency tagging of every MLP neuron, 64 four-token sentences, shuffled control"
+            }
         }
     }
 
@@ -127,7 +135,8 @@ impl Workload {
             | Self::IoiRelp
             | Self::GenerateKv
             | Self::GenerateNoKv
-            | Self::GenerateGedi => (1, reps),
+            | Self::GenerateGedi
+            | Self::Hftp => (1, reps),
             Self::Forward | Self::Cache => (2, reps),
         }
     }
@@ -324,6 +333,25 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
             )
             .await
             .map(|_| ())
+        }
+        Workload::Hftp => {
+            let mut rng = SplitMix64(7);
+            let vocab = model.config.vocab_size as u64;
+            let params = frequency::Params {
+                sentences: (0..64)
+                    .map(|_| {
+                        PromptInput::Ids((0..4).map(|_| (rng.next_u64() % vocab) as u32).collect())
+                    })
+                    .collect(),
+                words_per_sentence: 4,
+                words_per_phrase: 2,
+                prepend_bos: false,
+                threshold: 3.0,
+                shuffled_control: true,
+            };
+            frequency::run(model, &PromptSet::empty(), &params, &mut Progress::none())
+                .await
+                .map(|_| ())
         }
         Workload::GenerateGedi => {
             let config = GenerationConfig {

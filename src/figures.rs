@@ -746,3 +746,189 @@ mod tests {
         assert_eq!(sorted_bars(&lens, 5)[0], ("0_attn_out".to_string(), -2.0));
     }
 }
+
+/// One labelled value a row, in the order given, a dot each on one shared axis with zero
+/// marked, coloured by its group (`groups` names them in the legend): words by their
+/// association, texts on a direction.
+///
+/// # Shapes
+/// - rows: `(label, value, group)`, group an index into `groups`
+pub fn dot_rows_svg(
+    title: &str,
+    axis: &str,
+    rows: &[(String, f32, usize)],
+    groups: &[&str],
+) -> String {
+    const ROW: f32 = 16.0;
+    const LABELS: f32 = 180.0;
+    const PLOT: f32 = 320.0;
+    const TOP: f32 = 40.0;
+    let (lo, hi) = rows
+        .iter()
+        .map(|(_, v, _)| *v)
+        .filter(|v| v.is_finite())
+        .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo - 0.05 * span, hi + 0.05 * span);
+    let at = |v: f32| LABELS + (v - lo) / (hi - lo) * PLOT;
+    let height = TOP + ROW * rows.len() as f32 + 36.0;
+    let width = LABELS + PLOT + 20.0;
+    let bottom = TOP + ROW * rows.len() as f32;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
+         <line x1=\"{zero:.2}\" y1=\"{TOP}\" x2=\"{zero:.2}\" y2=\"{bottom}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n\
+         <line x1=\"{LABELS}\" y1=\"{bottom}\" x2=\"{}\" y2=\"{bottom}\" stroke=\"#999\"/>\n\
+         <text x=\"{LABELS}\" y=\"{}\" {FONT}>{lo:.3}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\" {FONT}>{hi:.3}</text>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" {FONT}>{}</text>\n",
+        escape(title),
+        escape(title),
+        LABELS + PLOT,
+        bottom + 14.0,
+        LABELS + PLOT,
+        bottom + 14.0,
+        LABELS + PLOT / 2.0,
+        bottom + 30.0,
+        escape(axis),
+        zero = at(0.0),
+    );
+    for (i, name) in groups.iter().enumerate() {
+        let colour = SERIES_COLOURS[i % SERIES_COLOURS.len()];
+        let x = LABELS + 120.0 * i as f32;
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"26\" r=\"4\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"30\" {FONT}>{}</text>",
+            x + 4.0,
+            x + 12.0,
+            escape(name)
+        );
+    }
+    for (i, (label, value, group)) in rows.iter().enumerate() {
+        let y = TOP + ROW * i as f32 + ROW / 2.0;
+        let colour = SERIES_COLOURS[group % SERIES_COLOURS.len()];
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{}</text>\
+             <line x1=\"{LABELS}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#eee\"/>\
+             <circle cx=\"{:.2}\" cy=\"{y:.1}\" r=\"4\" fill=\"{colour}\" data-label=\"{}\" data-value=\"{value}\" data-group=\"{group}\"><title>{}: {value:.4}</title></circle>",
+            LABELS - 6.0,
+            y + 4.0,
+            escape(label),
+            LABELS + PLOT,
+            if value.is_finite() {
+                at(*value)
+            } else {
+                at(0.0)
+            },
+            escape(label),
+            escape(label),
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod dot_rows_tests {
+    use super::dot_rows_svg;
+
+    #[test]
+    fn every_row_is_a_dot_with_its_label_value_and_group() {
+        let rows = vec![
+            (" John".to_string(), 0.25, 0),
+            ("<Amy>".to_string(), -0.1, 1),
+        ];
+        let svg = dot_rows_svg("weat.s", "s(w)", &rows, &["X", "Y"]);
+        assert_eq!(svg.matches("data-label=").count(), 2);
+        assert!(svg.contains("data-label=\" John\" data-value=\"0.25\" data-group=\"0\""));
+        assert!(svg.contains("&lt;Amy&gt;"), "labels are escaped");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+    }
+}
+
+/// Several values per labelled step as lines, one colour and dash each, with a legend: the
+/// share of neurons tagged by layer at each rate, and in the shuffled control.
+///
+/// # Shapes
+/// - series: `(name, values)`, each `[labels.len()]`
+pub fn lines_svg(
+    title: &str,
+    y_name: &str,
+    labels: &[String],
+    series: &[(String, Vec<f32>)],
+) -> String {
+    const HEIGHT: f32 = 200.0;
+    const LEFT: f32 = 56.0;
+    const DASHES: [&str; 2] = ["", " stroke-dasharray=\"5 3\""];
+    let top = 28.0 + 14.0 * series.len() as f32;
+    let step = (480.0 / labels.len().max(1) as f32).clamp(14.0, 40.0);
+    let width = step * labels.len() as f32;
+    let (lo, hi) = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo, hi + 0.05 * span);
+    let y = |v: f32| top + (hi - v) / (hi - lo) * HEIGHT;
+    let x = |i: usize| LEFT + step * (i as f32 + 0.5);
+    let (total_w, total_h) = (LEFT + width + 160.0, top + HEIGHT + 40.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total_w:.0}\" height=\"{total_h:.0}\" viewBox=\"0 0 {total_w:.0} {total_h:.0}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{hi:.2}</text><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{lo:.2}</text>\n\
+         <text transform=\"translate(12,{:.1}) rotate(-90)\" text-anchor=\"middle\" {FONT}>{}</text>\n",
+        escape(title),
+        escape(title),
+        LEFT - 4.0,
+        top + 8.0,
+        LEFT - 4.0,
+        top + HEIGHT,
+        top + HEIGHT / 2.0,
+        escape(y_name),
+    );
+    for (i, label) in labels.iter().enumerate() {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT}>{}</text>",
+            x(i),
+            top + HEIGHT + 16.0,
+            escape(label)
+        );
+    }
+    for (s, (name, values)) in series.iter().enumerate() {
+        let colour = SERIES_COLOURS[(s / DASHES.len()) % SERIES_COLOURS.len()];
+        let dash = DASHES[s % DASHES.len()];
+        let legend_y = 26.0 + 14.0 * s as f32;
+        let points: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
+            .collect();
+        let _ = writeln!(
+            svg,
+            "<g data-series=\"{}\"><line x1=\"{LEFT}\" y1=\"{legend_y:.1}\" x2=\"{:.1}\" y2=\"{legend_y:.1}\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/><text x=\"{:.1}\" y=\"{:.1}\" {FONT}>{}</text>\n\
+             <polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{dash}/>",
+            escape(name),
+            LEFT + 24.0,
+            LEFT + 30.0,
+            legend_y + 4.0,
+            escape(name),
+            points.join(" ")
+        );
+        for (i, v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+            let _ = writeln!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{colour}\" data-value=\"{v}\"><title>{} {}: {v:.4}</title></circle>",
+                x(i),
+                y(*v),
+                escape(name),
+                escape(&labels[i])
+            );
+        }
+        svg.push_str("</g>\n");
+    }
+    svg.push_str("</svg>");
+    svg
+}

@@ -46,7 +46,7 @@ impl Preset {
     }
 }
 
-pub const PRESETS: [Preset; 10] = [
+pub const PRESETS: [Preset; 12] = [
     Preset {
         name: "ioi-demo",
         title: "Indirect object identification (TransformerLens demo)",
@@ -150,6 +150,26 @@ pub const PRESETS: [Preset; 10] = [
             "steering-love-hate-front",
             "steering-moral",
         ],
+    },
+    Preset {
+        name: "hftp",
+        title: "Frequency tagging: neurons that follow phrases and sentences",
+        paper: "An et al. 2025, Hierarchical Frequency Tagging Probe (HFTP)",
+        url: "https://arxiv.org/abs/2510.13255",
+        claim: "Feed GPT-2 a stream of four-word sentences made of two two-word phrases, one token a word: a neuron that tracks syntax oscillates every four tokens (the sentence rate) or every two (the phrase rate), as the brain's response does in Ding et al.'s frequency-tagging experiments. An et al. find such neurons concentrated in particular middle layers of GPT-2.",
+        look_at: "hftp.tagged: the share of each layer's MLP neurons whose SNR exceeds 3 at each rate, beside the same words shuffled (hftp.tagged_shuffled), which keeps each word's own response and loses the structure; the spectrum's peaks at the two rates.",
+        model: "openai-community/gpt2",
+        specs: &["hftp-syntax"],
+    },
+    Preset {
+        name: "weat-career-family",
+        title: "Word associations: are male names nearer career and female names nearer family?",
+        paper: "Caliskan et al. 2017, Semantics derived automatically from language corpora contain human-like biases",
+        url: "https://arxiv.org/abs/1608.07187",
+        claim: "Word embeddings learned from text carry the associations implicit-association tests find in people: in GloVe, male names sit nearer career words and female names nearer family words with an effect size of 1.81 (p < 10⁻³). The same test asks it of GPT-2, once at the token embedding and once in the middle of the network (SEAT's way: each word inside a template sentence).",
+        look_at: "The dots: each name's association, s(w) = mean cosine with the career words − mean cosine with the family words, male names in blue, female in orange. The caption's effect size d (0.8 and more is large) and p-value (all 12,870 ways to split the 16 names into two groups of 8).",
+        model: "openai-community/gpt2",
+        specs: &["weat-career-family-embed", "weat-career-family-layer6"],
     },
     Preset {
         name: "gedi-sentiment",

@@ -65,6 +65,12 @@ impl Grid {
         self
     }
 
+    /// With labels for each axis, in order.
+    pub fn with_axis_labels(mut self, labels: Vec<Vec<String>>) -> Self {
+        self.labels = labels;
+        self
+    }
+
     /// `(value - corrupted) / (clean - corrupted)`: 1 where patching restores the clean metric.
     pub fn normalised(&self, clean: f32, corrupted: f32) -> Self {
         let span = clean - corrupted;

@@ -16,11 +16,13 @@
 //! (the one patching routine), [`Progress`].
 
 pub mod ablation;
+pub mod association;
 pub mod attribution;
 mod beam;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod frequency;
 pub mod gedi;
 pub mod generation;
 mod grid;
@@ -61,6 +63,8 @@ macro_rules! for_each_kind {
             generation => Generation(generation),
             steering => Steering(steering),
             direction => Direction(direction),
+            association_test => AssociationTest(association),
+            frequency_tagging => FrequencyTagging(frequency),
         }
     };
 }

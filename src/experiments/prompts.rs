@@ -254,6 +254,11 @@ impl<'a> PromptSet<'a> {
             })
     }
 
+    /// The tokenizer's `<|endoftext|>` (BOS), when there is a tokenizer.
+    pub fn bos(&self) -> Option<u32> {
+        self.tokenizer.map(|t| t.bos())
+    }
+
     /// Each token's text (its id without a tokenizer), for labels.
     pub fn token_texts(&self, ids: &[u32]) -> Vec<String> {
         match self.tokenizer {

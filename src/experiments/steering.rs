@@ -21,8 +21,14 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Params {
     pub hook: HookPoint,
-    pub positive: PromptInput,
-    pub negative: PromptInput,
+    /// The prompts whose difference is the vector (absent when `direction` gives it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positive: Option<PromptInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative: Option<PromptInput>,
+    /// A stored direction added instead (a `direction` run's `direction.vector`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<StoredDirection>,
     pub coeff: f32,
     pub prompt: PromptInput,
     /// For all three prompts.
@@ -38,6 +44,41 @@ pub struct Params {
 
 fn yes() -> bool {
     true
+}
+
+impl Params {
+    /// Activation addition of a found direction (unit length: hence a larger coefficient than
+    /// a difference of two prompts needs) at `hook`, every position, sampled as Turner et al.
+    /// sample.
+    pub fn with_direction(hook: HookPoint, values: Vec<f32>, from: String) -> Self {
+        Self {
+            hook,
+            positive: None,
+            negative: None,
+            direction: Some(StoredDirection { values, from }),
+            coeff: 10.0,
+            prompt: PromptInput::Text("I think that".into()),
+            prepend_bos: true,
+            generation: GenerationConfig {
+                max_new_tokens: 40,
+                temperature: 1.0,
+                top_p: Some(0.3),
+                frequency_penalty: 1.0,
+                ..GenerationConfig::default()
+            },
+            at: SteerAt::EveryPosition,
+        }
+    }
+}
+
+/// A direction kept in the spec, so that the spec alone reruns it: `[d_model]` values and
+/// where they came from, for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredDirection {
+    pub values: Vec<f32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
 }
 
 /// Which positions a steering vector comes from and goes to.
@@ -78,6 +119,38 @@ impl ExperimentKind for Params {
     const NEEDS: Needs = Needs::NoPrompts;
 
     fn check(&self) -> Result<(), ParamError> {
+        let problem = |field: &str, message: &str| {
+            Err(ParamError {
+                field: field.into(),
+                message: message.into(),
+            })
+        };
+        match (&self.direction, &self.positive, &self.negative) {
+            (None, Some(_), Some(_)) => {}
+            (None, _, _) => {
+                return problem(
+                    "positive",
+                    "give the two prompts (positive and negative), or a stored direction",
+                );
+            }
+            (Some(_), None, None) if self.at == SteerAt::Front => {
+                return problem(
+                    "at",
+                    "a stored direction is added at every position: ActAdd's front placement needs the two prompts",
+                );
+            }
+            (Some(direction), None, None) => {
+                if direction.values.is_empty() || direction.values.iter().any(|v| !v.is_finite()) {
+                    return problem("direction.values", "give the direction's finite values");
+                }
+            }
+            (Some(_), _, _) => {
+                return problem(
+                    "direction",
+                    "steer by the two prompts or by a stored direction, not both",
+                );
+            }
+        }
         self.generation.param_check()
     }
 
@@ -94,17 +167,46 @@ pub async fn run(
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
     let bos = params.prepend_bos;
-    let positive = prompts.encode(&params.positive, bos, "experiment.steering.positive")?;
-    let negative = prompts.encode(&params.negative, bos, "experiment.steering.negative")?;
+    params
+        .check()
+        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
     let ids = prompts.encode(&params.prompt, bos, "experiment.steering.prompt")?;
+    let pair = match (&params.positive, &params.negative) {
+        (Some(positive), Some(negative)) => Some((
+            prompts.encode(positive, bos, "experiment.steering.positive")?,
+            prompts.encode(negative, bos, "experiment.steering.negative")?,
+        )),
+        _ => None,
+    };
     let config = GenerationConfig {
         seed: prompts.seed,
         ..params.generation.clone()
     };
     let discriminator = prompts.discriminator(&config, model, "experiment.steering.generation")?;
     let mut output = Output::default();
-    let steer = match params.at {
-        SteerAt::EveryPosition => {
+    let steer = match (params.at, &params.direction, pair) {
+        (SteerAt::EveryPosition, Some(direction), None) => {
+            check_hook(model, params.hook)?;
+            let d = model.config.n_embd;
+            if direction.values.len() != d {
+                return Err(ExperimentError::Parameter(format!(
+                    "experiment.steering.direction: the direction has {} values; this model's residual stream has {d}",
+                    direction.values.len()
+                )));
+            }
+            let vector = SteeringVector {
+                hook: params.hook,
+                vector: direction.values.clone(),
+                positive_acts: vec![],
+                negative_acts: vec![],
+            };
+            output.grid(
+                GridName::raw(GridKind::SteeringVector),
+                Grid::new(&["d_model"], vec![d], direction.values.clone()),
+            );
+            vector.intervention(params.coeff)
+        }
+        (SteerAt::EveryPosition, None, Some((positive, negative))) => {
             let vector = steering_vector(model, params.hook, &positive, &negative).await?;
             let steer = vector.intervention(params.coeff);
             let d = vector.vector.len();
@@ -114,7 +216,7 @@ pub async fn run(
             );
             steer
         }
-        SteerAt::Front => {
+        (SteerAt::Front, None, Some((positive, negative))) => {
             let (positive, negative) = padded(&positive, &negative, prompts.padding_token()?);
             if let Some(problem) = front_problem(positive.len(), ids.len()) {
                 return Err(ExperimentError::Parameter(problem));
@@ -145,6 +247,11 @@ pub async fn run(
                     },
                 },
             )
+        }
+        _ => {
+            return Err(ExperimentError::Parameter(
+                "experiment.steering: give the two prompts, or a stored direction added at every position".into(),
+            ));
         }
     };
     for (name, interventions) in [
@@ -199,14 +306,8 @@ impl SteeringVector {
     }
 }
 
-/// The residual-stream direction from `negative` to `positive` at `hook` (a `[batch, pos,
-/// d_model]` hook such as `blocks.6.hook_resid_pre`), read at each prompt's last position.
-pub async fn steering_vector(
-    model: &Gpt2,
-    hook: HookPoint,
-    positive: &[u32],
-    negative: &[u32],
-) -> Result<SteeringVector, ExperimentError> {
+/// Whether `hook` is a residual-stream hook of this model.
+fn check_hook(model: &Gpt2, hook: HookPoint) -> Result<(), ExperimentError> {
     if !hook.is_d_model() {
         return Err(ExperimentError::Parameter(format!(
             "steering needs a residual-stream hook such as blocks.0.hook_resid_pre, not {hook}"
@@ -218,6 +319,18 @@ pub async fn steering_vector(
             model.config.n_layer
         )));
     }
+    Ok(())
+}
+
+/// The residual-stream direction from `negative` to `positive` at `hook` (a `[batch, pos,
+/// d_model]` hook such as `blocks.6.hook_resid_pre`), read at each prompt's last position.
+pub async fn steering_vector(
+    model: &Gpt2,
+    hook: HookPoint,
+    positive: &[u32],
+    negative: &[u32],
+) -> Result<SteeringVector, ExperimentError> {
+    check_hook(model, hook)?;
     let act = |ids: &[u32]| -> Result<Tensor<3>, ExperimentError> {
         let (_, cache) = model.run_with_cache(model.tokens(&[ids.to_vec()])?, |p| p == hook);
         cache

@@ -9,9 +9,7 @@
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, methods, prompt, string};
-use super::transformer_lens::{
-    GENERATE, continuation, generation_config, metric, steering_phrases,
-};
+use super::transformer_lens::{GENERATE, continuation, generation_config, metric, steering_vector};
 use crate::experiments::AttributionTarget;
 use crate::experiments::steering::SteerAt;
 use crate::experiments::{AblationKind, AblationTarget, PatchTarget, ablation, attribution};
@@ -57,6 +55,8 @@ const PRELUDE: &str = include_str!("nnsight/prelude.py");
 
 const TOKENS: &str = include_str!("nnsight/tokens.py");
 const DIRECTION: &str = include_str!("nnsight/direction.py");
+const ASSOCIATION: &str = include_str!("nnsight/association.py");
+const FREQUENCY: &str = include_str!("nnsight/frequency.py");
 
 /// The site of a TransformerLens hook name in the script's `SITES`, with the grid axes of
 /// the patching target.
@@ -104,7 +104,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             let site = residual_site(params.hook)
                 .ok_or_else(|| unsupported(&format!("steering at {}", params.hook)))?;
             Ok(format!(
-                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{phrases}{steering}",
+                "{GENERATE}{GENERATE_NN}{config}\nSITE, LAYER = {site}, {layer}\nCOEFF = {coeff}\nbos = {bos}\n{vector}{steering}",
                 steering = match params.at {
                     SteerAt::EveryPosition => STEERING,
                     SteerAt::Front => STEERING_FRONT,
@@ -114,7 +114,10 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
                 layer = site.1,
                 coeff = float(params.coeff),
                 bos = boolean(params.prepend_bos),
-                phrases = steering_phrases(params),
+                vector = match params.at {
+                    SteerAt::EveryPosition => steering_vector(params, STEERING_VECTOR),
+                    SteerAt::Front => steering_vector(params, ""),
+                },
             ))
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
@@ -140,6 +143,24 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             super::transformer_lens::repetition_constants(params)
         )),
         Experiment::NeuronDla(params) => Ok(format!("\nTOP = {}\n{NEURONS}", params.top)),
+        Experiment::FrequencyTagging(params) => Ok(format!(
+            "{}{FREQUENCY}{}",
+            super::transformer_lens::frequency_constants(params, spec.seed),
+            super::transformer_lens::FREQUENCY_TAGGING,
+        )),
+        Experiment::AssociationTest(params) => {
+            let (site, layer) = match params.hook {
+                HookPoint::Embed => ("hook_embed", 0),
+                hook => residual_site(hook)
+                    .ok_or_else(|| unsupported(&format!("an association test at {hook}")))?,
+            };
+            Ok(format!(
+                "{}SITE, LAYER = {}, {layer}\n{ASSOCIATION}{}",
+                super::transformer_lens::association_constants(params, spec.seed),
+                string(site),
+                super::transformer_lens::ASSOCIATION_TEST,
+            ))
+        }
         Experiment::Direction(params) => {
             let (site, layer) = residual_site(params.hook)
                 .ok_or_else(|| unsupported(&format!("a direction at {}", params.hook)))?;
@@ -259,6 +280,8 @@ const GENERATE_NN: &str = include_str!("nnsight/generate_nn.py");
 const BEAMS: &str = include_str!("nnsight/beams.py");
 
 const STEERING: &str = include_str!("nnsight/steering.py");
+
+const STEERING_VECTOR: &str = include_str!("nnsight/steering_vector.py");
 
 /// TransformerLens's logit-lens quantities, from the modules' values at the last position:
 /// `accumulated_resid` (each block's input and middle, then the final stream),

@@ -92,16 +92,19 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             "steering with beam search has no export yet; run it with `patchbay run`".into(),
         )),
         Experiment::Steering(params) => Ok(format!(
-            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{phrases}{steering}",
+            "{GENERATE}{FORWARD}{config}\nHOOK = {hook}\nCOEFF = {coeff}\nbos = {bos}\n{vector}{steering}",
             steering = match params.at {
                 SteerAt::EveryPosition => STEERING,
                 SteerAt::Front => STEERING_FRONT,
+            },
+            vector = match params.at {
+                SteerAt::EveryPosition => steering_vector(params, STEERING_VECTOR),
+                SteerAt::Front => steering_vector(params, ""),
             },
             config = generation_config(&params.generation, spec, BEAMS)?,
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
-            phrases = steering_phrases(params),
         )),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
@@ -122,7 +125,56 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             direction_constants(params),
             string(&params.hook.to_string())
         )),
+        Experiment::FrequencyTagging(params) => Ok(format!(
+            "{}{FREQUENCY}{FREQUENCY_TAGGING}",
+            frequency_constants(params, spec.seed)
+        )),
+        Experiment::AssociationTest(params) => Ok(format!(
+            "{}HOOK = {}\n{ASSOCIATION}{ASSOCIATION_TEST}",
+            association_constants(params, spec.seed),
+            string(&params.hook.to_string())
+        )),
     }
+}
+
+const ASSOCIATION: &str = include_str!("transformer_lens/association.py");
+const FREQUENCY: &str = include_str!("transformer_lens/frequency.py");
+/// Frequency tagging once the activations are there (both libraries).
+pub(super) const FREQUENCY_TAGGING: &str = include_str!("common/frequency.py");
+
+/// A frequency-tagging spec's sentences and rhythm as the scripts' constants (both libraries).
+pub(super) fn frequency_constants(
+    params: &crate::experiments::frequency::Params,
+    seed: u64,
+) -> String {
+    format!(
+        "\nSENTENCES = {}\nWORDS_PER_SENTENCE = {}\nWORDS_PER_PHRASE = {}\nTHRESHOLD = {}\nSHUFFLED_CONTROL = {}\nbos = {}\nSEED = {seed}\n",
+        long_list(params.sentences.iter().map(prompt)),
+        params.words_per_sentence,
+        params.words_per_phrase,
+        float(params.threshold),
+        boolean(params.shuffled_control),
+        boolean(params.prepend_bos),
+    )
+}
+/// WEAT's statistics once the words' vectors are there (both libraries).
+pub(super) const ASSOCIATION_TEST: &str = include_str!("common/association.py");
+
+/// An association test's template and word sets as the scripts' constants (both libraries).
+pub(super) fn association_constants(
+    params: &crate::experiments::association::Params,
+    seed: u64,
+) -> String {
+    let words = |set: &[String]| list(set.iter().map(|w| string(w)));
+    format!(
+        "\nTEMPLATE = {}\nX = {}\nY = {}\nA = {}\nB = {}\nbos = {}\nSEED = {seed}\n",
+        string(&params.template),
+        words(&params.targets[0]),
+        words(&params.targets[1]),
+        words(&params.attributes[0]),
+        words(&params.attributes[1]),
+        boolean(params.prepend_bos),
+    )
 }
 
 /// A direction spec's texts and method as the scripts' constants (both libraries).
@@ -139,14 +191,34 @@ pub(super) fn direction_constants(params: &crate::experiments::direction::Params
     )
 }
 
-/// A steering spec's three phrases as the scripts' constants (both libraries).
-pub(super) fn steering_phrases(params: &crate::experiments::steering::Params) -> String {
-    format!(
-        "POSITIVE_PROMPT = {}\nNEGATIVE_PROMPT = {}\nSTEERED_PROMPT = {}\n",
-        prompt(&params.positive),
-        prompt(&params.negative),
-        prompt(&params.prompt)
-    )
+/// A steering spec's prompt and where its vector comes from, as the scripts' constants and
+/// code (both libraries): the two phrases and `from_prompts` (the library's way to read their
+/// difference), or a stored direction's values.
+pub(super) fn steering_vector(
+    params: &crate::experiments::steering::Params,
+    from_prompts: &str,
+) -> String {
+    let steered = format!("STEERED_PROMPT = {}\n", prompt(&params.prompt));
+    match (&params.direction, &params.positive, &params.negative) {
+        (Some(direction), _, _) => format!(
+            "{steered}# The stored direction{from}.\nDIRECTION = {}\nvector = torch.tensor(DIRECTION)\ngrid(\"steer.vector\", [\"d_model\"], vector)\n",
+            list(direction.values.iter().map(|v| float(*v))),
+            from = if direction.from.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({})",
+                    super::python::escaped(&direction.from).replace('\n', " ")
+                )
+            },
+        ),
+        (None, Some(positive), Some(negative)) => format!(
+            "POSITIVE_PROMPT = {}\nNEGATIVE_PROMPT = {}\n{steered}{from_prompts}",
+            prompt(positive),
+            prompt(negative),
+        ),
+        _ => steered,
+    }
 }
 
 /// A per-token-loss spec's texts as the scripts' constants (both libraries).
@@ -411,7 +483,7 @@ pub(super) fn generation_config(
 ) -> Result<String, ExportError> {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "None".into());
     let gedi = match &config.gedi {
-        None => "\nGEDI = None\n".to_string(),
+        None => format!("\nGEDI = None\n{UNGUIDED}"),
         Some(g) => format!(
             "\nSPEC_MODEL = {}\nGEDI = {{\"model\": {}, \"desired\": {}, \"undesired\": {}, \"disc_weight\": {}, \"filter_p\": {}, \"target_p\": {}, \"class_bias\": {}}}\n{GEDI}",
             string(&spec.model.id),
@@ -501,6 +573,14 @@ NO_REPEAT_NGRAM_SIZE = {no_repeat}
 
 const GEDI: &str = include_str!("common/gedi.py");
 
+/// `guide` without GeDi: the logits as they are.
+const UNGUIDED: &str = r#"
+
+def guide(sequence, logits):
+    """No GeDi: the logits as they are, nothing recorded."""
+    return logits, {}
+"#;
+
 const BEAMS_FOUND: &str = include_str!("common/beams.py");
 
 const BEAMS: &str = include_str!("transformer_lens/beams.py");
@@ -582,10 +662,9 @@ def generate(prompt_ids, hooks):
             logits[token] = float("-inf")
         for token in repeated_ngram_ends(sequence):
             logits[token] = float("-inf")
-        if GEDI is not None:
-            logits, guided = guide(sequence, logits)
+        logits, guided = guide(sequence, logits)
         token = pick(logits, rng)
-        if GEDI is not None:
+        if guided:
             p_desired.append(math.exp(float(guided["lp_desired"][token])))
             filtered.append(guided["removed"])
         sequence.append(token)
@@ -609,6 +688,8 @@ def repeated_ngram_ends(sequence):
 const FORWARD: &str = include_str!("transformer_lens/forward.py");
 
 const STEERING: &str = include_str!("transformer_lens/steering.py");
+
+const STEERING_VECTOR: &str = include_str!("transformer_lens/steering_vector.py");
 
 const STEERING_FRONT: &str = include_str!("transformer_lens/steering_front.py");
 

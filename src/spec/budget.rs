@@ -132,14 +132,58 @@ impl Spec {
                     path: "experiment.repetition.repeats",
                 }
             }
-            Experiment::Generation(_) | Experiment::Steering(_) => Estimate {
+            Experiment::FrequencyTagging(params) => {
+                // One pass over the whole stream (and one over the shuffled control), every
+                // layer's MLP activations kept: four d_model a position and block.
+                let positions = params
+                    .sentences
+                    .iter()
+                    .map(|s| max_tokens(s, false))
+                    .sum::<u64>()
+                    .saturating_add(u64::from(params.prepend_bos))
+                    .min(context);
+                Estimate {
+                    prompts: params.sentences.len() as u64,
+                    positions,
+                    bytes: run_bytes(config, 1, positions, 1, 6),
+                    path: "experiment.frequency_tagging.sentences",
+                }
+            }
+            Experiment::AssociationTest(params) => {
+                // One sentence at a time, one hook cached.
+                let words = params.targets.iter().chain(&params.attributes).flatten();
+                let longest_word = words.clone().map(String::len).max().unwrap_or(0) as u64;
+                let positions = (params.template.len() as u64 + longest_word)
+                    .saturating_add(u64::from(params.prepend_bos))
+                    .min(context);
+                Estimate {
+                    prompts: words.count() as u64,
+                    positions,
+                    bytes: run_bytes(config, 1, positions, 1, 2),
+                    path: "experiment.association_test",
+                }
+            }
+            Experiment::Generation(crate::experiments::generation::Params {
+                generation, ..
+            })
+            | Experiment::Steering(crate::experiments::steering::Params { generation, .. }) => {
                 // Checked against the context when the prompt is tokenised; a KV cache of the
-                // context is small beside the logits of one step.
-                prompts: 1,
-                positions: context,
-                bytes: run_bytes(config, 2, context, 1, 4),
-                path: "experiment",
-            },
+                // context is small beside the logits of one step. GeDi's model reads two rows;
+                // without the cache every beam is a row of each pass over the whole sequence
+                // (with it, the prompt runs once and then each beam's newest token).
+                let beams = if generation.kv_cache {
+                    1
+                } else {
+                    generation.num_beams as u64
+                };
+                let rows = beams.max(2);
+                Estimate {
+                    prompts: 1,
+                    positions: context,
+                    bytes: run_bytes(config, rows, context, 1, 4),
+                    path: "experiment",
+                }
+            }
             _ => {
                 let Some(prompts) = &self.prompts else {
                     return Estimate {
@@ -221,6 +265,26 @@ mod tests {
             let estimate = spec.check_size(&gpt2_small(), Limits::BROWSER);
             assert!(estimate.is_ok(), "{}: {estimate:?}", example.stem);
         }
+    }
+
+    #[test]
+    fn beams_without_the_kv_cache_count_a_row_each() {
+        let spec = |kv_cache: bool| {
+            let json = EXAMPLES
+                .iter()
+                .find(|e| e.stem == "beam-search-quick-brown-fox")
+                .unwrap()
+                .json;
+            let mut spec = Spec::from_json(json).unwrap();
+            if let Experiment::Generation(p) = &mut spec.experiment {
+                p.generation.num_beams = 16;
+                p.generation.kv_cache = kv_cache;
+            }
+            spec
+        };
+        let cached = spec(true).estimate(&gpt2_small()).bytes;
+        let uncached = spec(false).estimate(&gpt2_small()).bytes;
+        assert_eq!(uncached, 8 * cached, "16 rows a pass instead of 2");
     }
 
     #[test]

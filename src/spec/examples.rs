@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 30] = [
+pub const EXAMPLES: [Example; 33] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -95,6 +95,21 @@ pub const EXAMPLES: [Example; 30] = [
         stem: "gedi-zero-shot-gpt2",
         title: "GeDi: GPT-2 as its own zero-shot discriminator",
         json: include_str!("../../static/experiments/gedi-zero-shot-gpt2.json"),
+    },
+    Example {
+        stem: "hftp-syntax",
+        title: "HFTP: neurons at the phrase and sentence rates",
+        json: include_str!("../../static/experiments/hftp-syntax.json"),
+    },
+    Example {
+        stem: "weat-career-family-embed",
+        title: "WEAT: career and family, token embedding",
+        json: include_str!("../../static/experiments/weat-career-family-embed.json"),
+    },
+    Example {
+        stem: "weat-career-family-layer6",
+        title: "WEAT: career and family, layer 6",
+        json: include_str!("../../static/experiments/weat-career-family-layer6.json"),
     },
     Example {
         stem: "steering-love-hate",

@@ -31,6 +31,33 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A steering spec that adds this direction run's direction at its hook (`None` for other
+    /// runs): the found direction used as a steering vector.
+    pub fn steering_spec(&self) -> Option<Spec> {
+        let crate::spec::Experiment::Direction(params) = &self.spec.experiment else {
+            return None;
+        };
+        let vector = self.grid("direction.vector")?;
+        let from = if self.spec.title.is_empty() {
+            format!("direction.vector of a direction run at {}", params.hook)
+        } else {
+            format!("direction.vector of \"{}\"", self.spec.title)
+        };
+        Some(Spec {
+            title: format!("Steering with {from}"),
+            prompts: None,
+            published: None,
+            experiment: crate::spec::Experiment::Steering(
+                crate::experiments::steering::Params::with_direction(
+                    params.hook,
+                    vector.values.clone(),
+                    from,
+                ),
+            ),
+            ..self.spec.clone()
+        })
+    }
+
     /// The grid written `name` in JSON (`patch.resid_pre`), if the run has it.
     pub fn grid(&self, name: &str) -> Option<&Grid> {
         self.grids.get(&name.parse().ok()?)

@@ -70,6 +70,19 @@ const generationChecks = (s, kind) => ({
   '#form-kv-cache': s.experiment[kind].generation.kv_cache ?? true,
 });
 
+/** A word-association test's fields: one word per line, each with its leading space. */
+const weat = (s) => {
+  const t = s.experiment.association_test;
+  return {
+    '#form-weat-template': t.template,
+    '#form-weat-hook': t.hook,
+    '#form-weat-x': t.targets[0].join('\n'),
+    '#form-weat-y': t.targets[1].join('\n'),
+    '#form-weat-a': t.attributes[0].join('\n'),
+    '#form-weat-b': t.attributes[1].join('\n'),
+  };
+};
+
 /** Attribution patching's form offers both methods; these examples ask for the gradient alone. */
 const gradientOnly = { '[data-method=gradient]': true, '[data-method=relp]': false };
 
@@ -86,6 +99,17 @@ const filling = {
   'beam-search-quick-brown-fox': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
   'gedi-sentiment-positive': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
   'gedi-sentiment-negative': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
+  'hftp-syntax': {
+    kind: 'frequency_tagging',
+    fill: (s) => {
+      const t = s.experiment.frequency_tagging;
+      return { '#form-hftp-sentences': t.sentences.join('\n'), '#form-hftp-words-per-sentence': String(t.words_per_sentence),
+        '#form-hftp-words-per-phrase': String(t.words_per_phrase), '#form-hftp-threshold': String(t.threshold) };
+    },
+    toggle: () => ({ '#form-hftp-shuffled': true }),
+  },
+  'weat-career-family-embed': { kind: 'association_test', fill: weat },
+  'weat-career-family-layer6': { kind: 'association_test', fill: weat },
   'gedi-zero-shot-gpt2': { kind: 'generation', fill: (s) => sampling(s, 'generation'), toggle: (s) => generationChecks(s, 'generation') },
   'steering-love-hate': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'every' } },
   'steering-love-hate-front': { kind: 'steering', fill: steering, toggle: (s) => generationChecks(s, 'steering'), select: { '#form-steer-at': 'front' } },
@@ -213,6 +237,49 @@ test('every bundled example is built by hand in the form; three run and match th
       assert.equal(values.length, expected.length, grid);
       values.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-4, `${grid}[${i}]: ${v} vs ${expected[i]}`));
     }
+
+    // A word-association test built in the form with the oracle's words, run on the token
+    // embedding: each target word's s on the figure, the effect size and the exact p-value.
+    const probes = JSON.parse(fs.readFileSync(path.join(tiny, 'probes.json'), 'utf8')).weat;
+    await built(page, 'weat-career-family-embed');
+    for (const [selector, value] of Object.entries({ '#form-weat-template': probes.template, '#form-weat-hook': probes.hooks.embed,
+      '#form-weat-x': probes.X.join('\n'), '#form-weat-y': probes.Y.join('\n'), '#form-weat-a': probes.A.join('\n'), '#form-weat-b': probes.B.join('\n') })) {
+      await page.fill(selector, value);
+    }
+    await page.click('#form-write');
+    await page.click('#run-experiment');
+    await page.waitForSelector('figure[data-figure="weat.s"]', { timeout: 300_000 });
+    const dots = await page.$$eval('figure[data-figure="weat.s"] circle[data-label]', (cs) => cs.map((c) => [c.dataset.label, Number(c.dataset.value), Number(c.dataset.group)]));
+    const s = readTensor(path.join(tiny, 'probes.safetensors'), 'weat.embed.s').values;
+    const words = [...probes.X, ...probes.Y];
+    assert.equal(dots.length, words.length);
+    for (const [label, value, group] of dots) {
+      const i = words.indexOf(label);
+      assert.ok(i >= 0, label);
+      assert.ok(Math.abs(value - s[i]) < 1e-4, `s(${label}): ${value} vs ${s[i]}`);
+      assert.equal(group, i < probes.X.length ? 0 : 1);
+    }
+    for (const name of ['effect_size', 'p_value']) {
+      const value = Number(await page.getAttribute(`[data-metric="weat.${name}"]`, 'data-value'));
+      const expected = readTensor(path.join(tiny, 'probes.safetensors'), `weat.embed.${name}`).values[0];
+      assert.ok(Math.abs(value - expected) < 1e-4, `weat.${name}: ${value} vs ${expected}`);
+    }
+
+    // Frequency tagging built in the form with the oracle's 32 sentences: the tagged shares by
+    // layer on the headline figure, the shuffled control beside them.
+    const hftp = JSON.parse(fs.readFileSync(path.join(tiny, 'probes.json'), 'utf8')).hftp;
+    await built(page, 'hftp-syntax');
+    await page.fill('#form-hftp-sentences', hftp.sentences.join('\n'));
+    await page.click('#form-write');
+    await page.click('#run-experiment');
+    await page.waitForSelector('figure[data-chart="hftp.tagged"]', { timeout: 300_000 });
+    const shares = readTensor(path.join(tiny, 'probes.safetensors'), 'hftp.tagged').values;
+    for (const [series, column] of [['sentence rate', 0], ['phrase rate', 1]]) {
+      const values = await page.$$eval(`figure[data-chart="hftp.tagged"] g[data-series="${series}"] circle`, (cs) => cs.map((c) => Number(c.dataset.value)));
+      assert.equal(values.length, shares.length / 2, series);
+      values.forEach((v, layer) => assert.ok(Math.abs(v - shares[layer * 2 + column]) < 1e-4, `${series}, layer ${layer}: ${v}`));
+    }
+    assert.equal(await page.$$eval('figure[data-chart="hftp.tagged"] g[data-series="sentence rate, shuffled"] circle', (cs) => cs.length), shares.length / 2);
 
     // The sampling example made greedy in the form, run: the oracle's continuation, each token
     // with its probability.

@@ -112,7 +112,7 @@ fn gedi_and_beams_are_written_out() {
         assert!(beams.contains("no_repeat_ngram_size=2"));
         assert!(beams.contains("generate_beams(prompt_ids)"));
         let plain = to_python(&spec("quick-brown-fox-sampling"), library).unwrap();
-        assert!(!plain.contains("def guide(") && !plain.contains("BEAM_SEARCH"));
+        assert!(!plain.contains("load_gedi(") && !plain.contains("BEAM_SEARCH"));
     }
     let mut steered = spec("steering-love-hate");
     if let patchbay::spec::Experiment::Steering(p) = &mut steered.experiment {
@@ -124,6 +124,32 @@ fn gedi_and_beams_are_written_out() {
         err.to_string().contains("steering with beam search"),
         "{err}"
     );
+}
+
+#[test]
+fn a_stored_direction_steers_in_the_scripts() {
+    let json = EXAMPLES
+        .iter()
+        .find(|e| e.stem == "steering-love-hate")
+        .unwrap()
+        .json;
+    let mut spec = Spec::from_json(json).unwrap();
+    if let patchbay::spec::Experiment::Steering(p) = &mut spec.experiment {
+        *p = patchbay::experiments::steering::Params::with_direction(
+            p.hook,
+            vec![0.5, -0.25, 1.0],
+            "a direction run".into(),
+        );
+    }
+    for library in [Library::TransformerLens, Library::Nnsight] {
+        let script = to_python(&spec, library).unwrap();
+        assert!(
+            script.contains("DIRECTION = [0.5, -0.25, 1.0]"),
+            "{library:?}"
+        );
+        assert!(script.contains("vector = torch.tensor(DIRECTION)"));
+        assert!(!script.contains("POSITIVE_PROMPT"));
+    }
 }
 
 #[test]

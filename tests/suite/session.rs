@@ -102,8 +102,9 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
         metric: Metric::default(),
         experiment: Experiment::Steering(steering::Params {
             hook: steering["hook"].as_str().unwrap().parse().unwrap(),
-            positive: PromptInput::Text(" Love".into()),
-            negative: PromptInput::Text(" Hate".into()),
+            positive: Some(PromptInput::Text(" Love".into())),
+            negative: Some(PromptInput::Text(" Hate".into())),
+            direction: None,
             coeff: steering["coeff"].as_f64().unwrap() as f32,
             prompt: PromptInput::Text(steering["prompt"].as_str().unwrap().into()),
             prepend_bos: true,

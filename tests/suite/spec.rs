@@ -309,6 +309,80 @@ fn gedi_spec_runs_with_its_model_from_model_for() {
 }
 
 #[test]
+fn association_test_spec_reproduces_the_oracle_on_both_devices() {
+    let spec = spec_file("weat-tiny.json");
+    let oracle = patchbay::tensor_io::from_safetensors(
+        &std::fs::read(common::tiny_dir().join("probes.safetensors")).unwrap(),
+    )
+    .unwrap();
+    for device in ["cpu", "wgpu"] {
+        let result = run_cli_with(&spec, &["--device", device]).unwrap();
+        let s = result.grid("weat.s").unwrap();
+        let diff = common::max_abs_diff(&s.values, &oracle["weat.resid.s"].values);
+        assert!(diff < 1e-4, "{device}: weat.s differs by {diff}");
+        for name in ["effect_size", "p_value"] {
+            let ours = result.metric(&format!("weat.{name}")).unwrap();
+            let theirs = oracle[&format!("weat.resid.{name}")].values[0];
+            assert!(
+                (ours - theirs).abs() < 1e-4,
+                "{device} {name}: {ours} vs {theirs}"
+            );
+        }
+    }
+    // A word the template tokenises otherwise ("This iss." is not "This is" then "s") is named
+    // at its place.
+    let text = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replace(
+            "\"template\": \"This is {}.\"",
+            "\"template\": \"This is{}.\"",
+        )
+        .replace("\" Amy\"", "\"s\"");
+    let err = run_cli(&scratch("weat-untokenisable.json", &text)).unwrap_err();
+    assert!(
+        err.contains("experiment.association_test.targets[1][0]") && err.contains("tokenised"),
+        "{err}"
+    );
+}
+
+#[test]
+fn frequency_tagging_spec_reproduces_the_oracle_on_both_devices() {
+    let spec = spec_file("hftp-tiny.json");
+    let oracle = patchbay::tensor_io::from_safetensors(
+        &std::fs::read(common::tiny_dir().join("probes.safetensors")).unwrap(),
+    )
+    .unwrap();
+    for device in ["cpu", "wgpu"] {
+        let result = run_cli_with(&spec, &["--device", device]).unwrap();
+        let tagged = result.grid("hftp.tagged").unwrap();
+        let diff = common::max_abs_diff(&tagged.values, &oracle["hftp.tagged"].values);
+        assert!(diff < 1e-4, "{device}: hftp.tagged differs by {diff}");
+        let spectrum = result.grid("hftp.spectrum").unwrap();
+        for (a, b) in spectrum.values.iter().zip(&oracle["hftp.spectrum"].values) {
+            assert!(
+                (a - b).abs() <= 1e-3 * b.abs().max(1e-6),
+                "{device}: spectrum {a} vs {b}"
+            );
+        }
+        assert!(
+            result.grid("hftp.tagged_shuffled").is_some(),
+            "the control runs by default"
+        );
+    }
+    // A sentence of another length is named at its place, with its tokens.
+    let text = std::fs::read_to_string(&spec).unwrap().replacen(
+        "\" small cars hold kids\"",
+        "\" small cars hold the kids\"",
+        1,
+    );
+    let err = run_cli(&scratch("hftp-five.json", &text)).unwrap_err();
+    assert!(
+        err.contains("experiment.frequency_tagging.sentences[0]") && err.contains("5 tokens"),
+        "{err}"
+    );
+}
+
+#[test]
 fn beam_spec_reproduces_transformers_beam_search() {
     let result = run_cli(&spec_file("beam-tiny.json")).unwrap();
     let oracle = &common::decoding::gedi_json()["beam"][1];

@@ -416,3 +416,53 @@ fn layer_norm_at_epsilon_1e12_with_weight_1e6_is_exact_centring_in_f32() {
         );
     }
 }
+
+/// A direction found from texts steers: the steering spec a direction run writes adds exactly
+/// that vector (its `steer.vector`), the steered continuation differs from the unsteered one,
+/// the spec alone reruns it, and a direction of another width is refused by name.
+#[test]
+fn a_found_direction_is_a_steering_vector() {
+    let found = run_json(
+        tiny(),
+        json!({
+            "version": 1,
+            "title": "do and don't",
+            "model": {"id": "tiny"},
+            "experiment": {"direction": {
+                "texts": ["help people", "thank a friend", "kill people", "steal money"],
+                "hook": "blocks.1.hook_resid_pre",
+                "method": "mean_difference"
+            }}
+        }),
+    );
+    let mut spec = found
+        .steering_spec()
+        .expect("a direction run writes a steering spec");
+    assert!(spec.title.contains("\"do and don't\""), "{}", spec.title);
+    if let patchbay::spec::Experiment::Steering(p) = &mut spec.experiment {
+        p.generation.temperature = 0.0;
+        p.generation.max_new_tokens = 8;
+        p.generation.stop_at_eos = false;
+        p.coeff = 40.0;
+    }
+    let text = spec.to_json();
+    let steered = run_json(tiny(), serde_json::from_str(&text).unwrap());
+    assert_eq!(
+        steered.grid("steer.vector").unwrap().values,
+        found.grid("direction.vector").unwrap().values
+    );
+    let ids = |name: &str| steered.generation(name).unwrap().generation.new_ids.clone();
+    assert_ne!(ids("steered"), ids("unsteered"));
+    let mut short: serde_json::Value = serde_json::from_str(&text).unwrap();
+    short["experiment"]["steering"]["direction"]["values"] = json!([1.0, 2.0]);
+    let err = run_err(short);
+    assert!(
+        err.contains("the direction has 2 values; this model's residual stream has 64"),
+        "{err}"
+    );
+    let mut both: serde_json::Value = serde_json::from_str(&text).unwrap();
+    both["experiment"]["steering"]["positive"] = json!(" Love");
+    both["experiment"]["steering"]["negative"] = json!(" Hate");
+    let err = Spec::from_json(&both.to_string()).unwrap_err();
+    assert_eq!(err.path, "experiment.steering.direction", "{err}");
+}

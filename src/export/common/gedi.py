@@ -34,8 +34,6 @@ def guide(sequence, logits):
     each candidate's length-normalised log-likelihood under both, through the class head and
     Bayes' rule, is its log P(desired), which reweights the base model's log-probabilities;
     then the filter removes what is neither in the top filter_p mass nor desired enough."""
-    if GEDI is None:
-        return logits, {}
     lp_base = torch.log_softmax(logits.double(), -1)
     ids = torch.tensor([[code] + sequence for code in GEDI_CODES])
     lp = torch.log_softmax(gedi_model(ids).logits.double(), -1)  # [2, t, vocab]

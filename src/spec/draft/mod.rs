@@ -7,10 +7,12 @@
 //! [`KindFields`] (from the registry in `spec::experiment`).
 
 pub mod ablation;
+pub mod association;
 pub mod attribution;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod frequency;
 pub mod generation;
 pub mod lens;
 pub mod loss;

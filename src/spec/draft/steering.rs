@@ -33,13 +33,17 @@ impl Default for Draft {
 impl KindDraft for Draft {
     type Params = Params;
 
+    /// A stored direction stays in the JSON editor (the form steers by two prompts).
     fn from_params(params: &Params, form: &mut FormDraft) -> Option<Self> {
+        if params.direction.is_some() {
+            return None;
+        }
         form.prepend_bos = params.prepend_bos;
         Some(Self {
             generation: generation::Draft::of(&params.prompt, &params.generation)?,
             hook: params.hook.to_string(),
-            positive: exact(&params.positive)?,
-            negative: exact(&params.negative)?,
+            positive: exact(params.positive.as_ref()?)?,
+            negative: exact(params.negative.as_ref()?)?,
             coeff: params.coeff.to_string(),
             at: params.at,
         })
@@ -78,8 +82,9 @@ impl KindDraft for Draft {
         };
         Some(Params {
             hook,
-            positive: unescape(&self.positive),
-            negative: unescape(&self.negative),
+            positive: Some(unescape(&self.positive)),
+            negative: Some(unescape(&self.negative)),
+            direction: None,
             coeff,
             prompt: unescape(&self.generation.prompt),
             prepend_bos: form.prepend_bos,

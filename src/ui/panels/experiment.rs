@@ -204,7 +204,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
                     }).collect_view()}
                 </div>
             })}
-            {move || state.opened.get().map(|run| view! { <RunView run=(*run).clone()/> })}
+            {move || state.opened.get().map(|run| view! { <RunView run=(*run).clone() spec_text=spec_text/> })}
         </section>
     }
 }

@@ -8,7 +8,8 @@ use crate::experiments::{
 };
 use crate::export::{Library, to_python};
 use crate::figures::{
-    Mark, Series, cell_label, edge_graph_svg, edges_csv, line_svg, scatter_svg, sorted_bars,
+    Mark, Series, cell_label, dot_rows_svg, edge_graph_svg, edges_csv, line_svg, lines_svg,
+    scatter_svg, sorted_bars,
 };
 use crate::history::RunRecord;
 use crate::share::SharedRun;
@@ -224,6 +225,108 @@ fn Scatter(run: RunRecord) -> impl IntoView {
 /// A scatter's `(effect, estimate, cell)` points.
 type Points = Vec<(f32, f32, String)>;
 
+/// Frequency tagging's headline figure: the share of each layer's neurons tagged at the
+/// sentence and the phrase rate, beside the shuffled control (dashed).
+#[component]
+fn TaggedByLayer(run: RunRecord) -> impl IntoView {
+    let tagged = run.result.grid("hftp.tagged")?;
+    let layers = *tagged.shape.first()?;
+    let column = |grid: &Grid, c: usize| -> Vec<f32> {
+        (0..layers).map(|l| grid.values[l * 2 + c]).collect()
+    };
+    let mut series = vec![];
+    let shuffled = run.result.grid("hftp.tagged_shuffled");
+    for (c, rate) in ["sentence", "phrase"].into_iter().enumerate() {
+        series.push((format!("{rate} rate"), column(tagged, c)));
+        if let Some(shuffled) = shuffled {
+            series.push((format!("{rate} rate, shuffled"), column(shuffled, c)));
+        }
+    }
+    let labels: Vec<String> = (0..layers).map(|l| l.to_string()).collect();
+    let svg = lines_svg(
+        "hftp.tagged: share of neurons tagged, by layer",
+        "share of MLP neurons",
+        &labels,
+        &series,
+    );
+    Some(view! { <figure class="line-chart" data-chart="hftp.tagged" inner_html=svg></figure> })
+}
+
+/// Words by their association (`weat.s`, the two target sets in two colours) and texts on a
+/// direction (`direction.projection`; for the mean difference, the two halves), largest first,
+/// with the statistics beside them.
+#[component]
+fn DotRows(run: RunRecord) -> impl IntoView {
+    let result = &run.result;
+    let metric = |name: &str| result.metric(name).unwrap_or(f32::NAN);
+    let (name, first_group, groups, axis, caption) = match &result.spec.experiment {
+        Experiment::AssociationTest(params) => (
+            "weat.s",
+            params.targets[0].len(),
+            vec!["targets X", "targets Y"],
+            "s(w): mean cosine with A − mean cosine with B",
+            format!(
+                "effect size d = {:.3}, one-sided p = {:.4} over {} partitions",
+                metric("weat.effect_size"),
+                metric("weat.p_value"),
+                metric("weat.partitions"),
+            ),
+        ),
+        Experiment::Direction(params) => {
+            let halves = params.method == crate::experiments::direction::Method::MeanDifference;
+            (
+                "direction.projection",
+                if halves {
+                    params.texts.len() / 2
+                } else {
+                    params.texts.len()
+                },
+                if halves {
+                    vec!["first half", "second half"]
+                } else {
+                    vec!["texts"]
+                },
+                "projection on the direction",
+                result
+                    .metric("direction.explained")
+                    .map(|e| {
+                        format!(
+                            "the direction carries {:.1}% of the texts' variance",
+                            100.0 * e
+                        )
+                    })
+                    .unwrap_or_else(|| "the first half's mean minus the second half's".into()),
+            )
+        }
+        _ => return None,
+    };
+    let grid = result.grid(name)?;
+    let labels = grid.labels.first()?;
+    let mut rows: Vec<(String, f32, usize)> = labels
+        .iter()
+        .zip(&grid.values)
+        .enumerate()
+        .map(|(i, (label, value))| (label.clone(), *value, usize::from(i >= first_group)))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let svg = dot_rows_svg(name, axis, &rows, &groups);
+    let save_svg = {
+        let svg = svg.clone();
+        move |_| {
+            let _ = files::download_text(&format!("{name}.svg"), "image/svg+xml", &svg);
+        }
+    };
+    Some(view! {
+        <figure class="dot-rows" data-figure=name>
+            <div class="exports" role="group" aria-label="download the figure">
+                <button data-export="svg" on:click=save_svg>"SVG"</button>
+            </div>
+            <div inner_html=svg></div>
+            <figcaption>{caption}</figcaption>
+        </figure>
+    })
+}
+
 /// How a method is called in figures.
 fn method_name(method: AttributionMethod) -> &'static str {
     match method {
@@ -308,6 +411,8 @@ fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
             GridName::raw(GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid))),
             "Components by direct logit attribution",
         ),
+        (GridName::raw(GridKind::Named("hftp.snr_sentence")), "Neurons by SNR at the sentence rate"),
+        (GridName::raw(GridKind::Named("hftp.snr_phrase")), "Neurons by SNR at the phrase rate"),
     ]
     .into_iter()
     .filter_map(|(name, title)| {
@@ -382,8 +487,10 @@ fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>
     })
 }
 
+/// A run's results; `spec_text` is the experiment editor, which a direction run can fill
+/// with a steering spec that uses its direction.
 #[component]
-pub fn RunView(run: RunRecord) -> impl IntoView {
+pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
     let tokens = run
         .result
         .tokens
@@ -444,6 +551,15 @@ pub fn RunView(run: RunRecord) -> impl IntoView {
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
             <Charts run=run.clone() comparisons=comparisons.clone()/>
             <Scatter run=run.clone()/>
+            <DotRows run=run.clone()/>
+            <TaggedByLayer run=run.clone()/>
+            {run.result.steering_spec().map(|spec| {
+                let json = spec.to_json();
+                view! {
+                    <p><button id="steer-with-direction" on:click=move |_| spec_text.set(json.clone())>"Steer with this direction"</button>
+                    " writes a steering spec that adds it (unit length, × 10) while GPT-2 continues a prompt; edit it below, then run it."</p>
+                }
+            })}
             <EdgeGraph run=run.clone()/>
             {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
                 <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true marks=marks_of(&comparisons, name)/>

@@ -1407,3 +1407,119 @@ fn assert_edges_sum_to_nodes(scores: &Grid, z: &HostTensor, resid_pre: &HostTens
         );
     }
 }
+
+/// The word-association test on the oracle's words, at the token embedding and the last
+/// layer's residual stream: s per target word, the effect size and the exact p-value.
+pub fn association_matches(model: &Gpt2) {
+    use patchbay::experiments::association;
+    let dir = tiny_dir();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
+    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
+    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
+        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    let weat = &doc["weat"];
+    let words = |key: &str| -> Vec<String> { serde_json::from_value(weat[key].clone()).unwrap() };
+    for key in ["embed", "resid"] {
+        let params = association::Params {
+            template: weat["template"].as_str().unwrap().to_string(),
+            targets: [words("X"), words("Y")],
+            attributes: [words("A"), words("B")],
+            hook: weat["hooks"][key].as_str().unwrap().parse().unwrap(),
+            prepend_bos: false,
+        };
+        let prompts = PromptSet::empty().with_tokenizer(&tokenizer);
+        let output = block_on(association::run(
+            model,
+            &prompts,
+            &params,
+            &mut Progress::none(),
+        ));
+        let output = output.unwrap();
+        let metrics: Vec<(String, f32)> = output
+            .metrics
+            .iter()
+            .map(|(m, v)| (m.to_string(), *v))
+            .collect();
+        let mut out = Named::new(output);
+        let s = out.grid("weat.s");
+        let expected = &oracle[&format!("weat.{key}.s")];
+        assert_eq!(s.shape, expected.shape, "{key}");
+        let diff = max_abs_diff(&s.values, &expected.values);
+        assert!(diff < 1e-4, "weat.{key}.s: max |diff| {diff}");
+        assert_eq!(s.labels[0][0], " John");
+        let metric = |name: &str| {
+            metrics
+                .iter()
+                .find(|(m, _)| m == name)
+                .unwrap_or_else(|| panic!("no {name}"))
+                .1
+        };
+        for (ours, theirs) in [
+            ("weat.effect_size", "effect_size"),
+            ("weat.p_value", "p_value"),
+        ] {
+            let want = oracle[&format!("weat.{key}.{theirs}")].values[0];
+            let got = metric(ours);
+            assert!((got - want).abs() < 1e-4, "{key} {ours}: {got} vs {want}");
+        }
+        assert_eq!(
+            metric("weat.partitions"),
+            70.0,
+            "C(8, 4) partitions, all counted"
+        );
+    }
+}
+
+/// Frequency tagging on the oracle's 32 sentences: every neuron's SNR at both rates and every
+/// layer's spectrum (relative 1e-3), the tagged shares; the shuffled control is reported beside.
+pub fn frequency_matches(model: &Gpt2) {
+    use patchbay::experiments::{PromptInput, frequency};
+    let dir = tiny_dir();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
+    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
+    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
+        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
+    )
+    .unwrap();
+    let hftp = &doc["hftp"];
+    let params = frequency::Params {
+        sentences: hftp["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| PromptInput::Text(s.as_str().unwrap().to_string()))
+            .collect(),
+        words_per_sentence: hftp["words_per_sentence"].as_u64().unwrap() as usize,
+        words_per_phrase: hftp["words_per_phrase"].as_u64().unwrap() as usize,
+        prepend_bos: false,
+        threshold: 3.0,
+        shuffled_control: true,
+    };
+    let prompts = PromptSet::empty().with_tokenizer(&tokenizer);
+    let output = block_on(frequency::run(
+        model,
+        &prompts,
+        &params,
+        &mut Progress::none(),
+    ));
+    let mut out = Named::new(output.unwrap());
+    for name in ["hftp.snr_sentence", "hftp.snr_phrase", "hftp.spectrum"] {
+        let ours = out.grid(name);
+        let theirs = &oracle[name];
+        assert_eq!(ours.shape, theirs.shape, "{name}");
+        for (i, (a, b)) in ours.values.iter().zip(&theirs.values).enumerate() {
+            let close = (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-3 * b.abs().max(1e-6);
+            assert!(close, "{name}[{i}]: {a} vs {b}");
+        }
+    }
+    let tagged = out.grid("hftp.tagged");
+    let diff = max_abs_diff(&tagged.values, &oracle["hftp.tagged"].values);
+    assert!(diff < 1e-4, "hftp.tagged: {diff}");
+    assert_eq!(tagged.labels[1], ["sentence", "phrase"]);
+    let control = out.grid("hftp.tagged_shuffled");
+    assert_eq!(control.shape, tagged.shape);
+}

@@ -220,6 +220,16 @@ macro_rules! experiment_tests {
         }
 
         #[test]
+        fn frequency_tagging_matches_the_oracle() {
+            common::experiments::frequency_matches(&model());
+        }
+
+        #[test]
+        fn a_word_association_test_matches_the_oracle() {
+            common::experiments::association_matches(&model());
+        }
+
+        #[test]
         fn a_direction_from_texts_matches_the_oracle() {
             common::experiments::direction_matches(&model());
         }

@@ -3,10 +3,12 @@
 //! (`experiment_form`) holds what the kinds share: the kind, prompts, answers and metric.
 
 mod ablation;
+mod association;
 mod attribution;
 mod circuit;
 mod direction;
 mod eap;
+mod frequency;
 mod generation;
 mod lens;
 mod loss;
