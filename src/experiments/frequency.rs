@@ -306,7 +306,9 @@ fn fft_rows(
     if n <= 1 {
         return rows.to_vec();
     }
-    let p = (2..=n).find(|&d| n.is_multiple_of(d)).expect("n ≥ 2 has a factor");
+    let p = (2..=n)
+        .find(|&d| n.is_multiple_of(d))
+        .expect("n ≥ 2 has a factor");
     let m = n / p;
     // p sub-sequences (every p-th row from r), each transformed; a prime length has m = 1.
     let subs: Vec<Vec<Vec<(f64, f64)>>> = (0..p)
