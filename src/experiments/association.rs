@@ -114,19 +114,8 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    params
-        .check()
-        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
-    if params
-        .hook
-        .layer()
-        .is_some_and(|l| l >= model.config.n_layer)
-    {
-        return Err(ExperimentError::Parameter(format!(
-            "{} does not exist: the model has {} layers",
-            params.hook, model.config.n_layer
-        )));
-    }
+    params.checked()?;
+    super::hook_exists(model, params.hook)?;
     let (before, _) = params
         .template
         .split_once("{}")

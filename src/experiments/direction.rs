@@ -99,20 +99,8 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    // Checked with the spec; here too for callers of this function.
-    params
-        .check()
-        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
-    if params
-        .hook
-        .layer()
-        .is_some_and(|l| l >= model.config.n_layer)
-    {
-        return Err(ExperimentError::Parameter(format!(
-            "{} does not exist: the model has {} layers",
-            params.hook, model.config.n_layer
-        )));
-    }
+    params.checked()?;
+    super::hook_exists(model, params.hook)?;
     let mut vectors = Vec::with_capacity(params.texts.len());
     let mut labels = Vec::with_capacity(params.texts.len());
     for (i, text) in params.texts.iter().enumerate() {

@@ -108,9 +108,7 @@ pub async fn run(
     params: &Params,
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
-    params
-        .check()
-        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
+    params.checked()?;
     let mut stream = vec![];
     for (i, sentence) in params.sentences.iter().enumerate() {
         let path = format!("experiment.frequency_tagging.sentences[{i}]");

@@ -51,6 +51,13 @@ pub trait ExperimentKind: Sized {
         vec![]
     }
 
+    /// [`Self::check`] again, for callers of the kind's `run` (a spec checked it already),
+    /// as the error a run reports.
+    fn checked(&self) -> Result<(), super::ExperimentError> {
+        self.check()
+            .map_err(|e| super::ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))
+    }
+
     /// A kind without parameters returns its one value here and is written as its name alone
     /// (`"logit_lens"`), not as `{"logit_lens": ...}`.
     fn without_parameters() -> Option<Self> {

@@ -162,6 +162,17 @@ fn show(ids: &[u32], texts: &Option<[Vec<String>; 2]>, side: usize) -> String {
     }
 }
 
+/// That `hook` is in a layer `model` has.
+fn hook_exists(model: &crate::model::Gpt2, hook: HookPoint) -> Result<(), ExperimentError> {
+    match hook.layer() {
+        Some(layer) if layer >= model.config.n_layer => Err(ExperimentError::Parameter(format!(
+            "{hook} does not exist: the model has {} layers",
+            model.config.n_layer
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Which prompts an experiment needs from the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {

@@ -167,9 +167,7 @@ pub async fn run(
     progress: &mut Progress<'_>,
 ) -> Result<Output, ExperimentError> {
     let bos = params.prepend_bos;
-    params
-        .check()
-        .map_err(|e| ExperimentError::Parameter(format!("{}: {}", e.field, e.message)))?;
+    params.checked()?;
     let ids = prompts.encode(&params.prompt, bos, "experiment.steering.prompt")?;
     let pair = match (&params.positive, &params.negative) {
         (Some(positive), Some(negative)) => Some((
@@ -313,13 +311,7 @@ fn check_hook(model: &Gpt2, hook: HookPoint) -> Result<(), ExperimentError> {
             "steering needs a residual-stream hook such as blocks.0.hook_resid_pre, not {hook}"
         )));
     }
-    if hook.layer().is_some_and(|l| l >= model.config.n_layer) {
-        return Err(ExperimentError::Parameter(format!(
-            "{hook} does not exist: the model has {} layers",
-            model.config.n_layer
-        )));
-    }
-    Ok(())
+    super::hook_exists(model, hook)
 }
 
 /// The residual-stream direction from `negative` to `positive` at `hook` (a `[batch, pos,

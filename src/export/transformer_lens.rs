@@ -201,16 +201,9 @@ pub(super) fn steering_vector(
     let steered = format!("STEERED_PROMPT = {}\n", prompt(&params.prompt));
     match (&params.direction, &params.positive, &params.negative) {
         (Some(direction), _, _) => format!(
-            "{steered}# The stored direction{from}.\nDIRECTION = {}\nvector = torch.tensor(DIRECTION)\ngrid(\"steer.vector\", [\"d_model\"], vector)\n",
+            "{steered}DIRECTION_FROM = {}\nDIRECTION = {}\nvector = torch.tensor(DIRECTION)\ngrid(\"steer.vector\", [\"d_model\"], vector)\n",
+            string(&direction.from),
             list(direction.values.iter().map(|v| float(*v))),
-            from = if direction.from.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({})",
-                    super::python::escaped(&direction.from).replace('\n', " ")
-                )
-            },
         ),
         (None, Some(positive), Some(negative)) => format!(
             "POSITIVE_PROMPT = {}\nNEGATIVE_PROMPT = {}\n{steered}{from_prompts}",

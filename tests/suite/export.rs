@@ -148,6 +148,7 @@ fn a_stored_direction_steers_in_the_scripts() {
             "{library:?}"
         );
         assert!(script.contains("vector = torch.tensor(DIRECTION)"));
+        assert!(script.contains("DIRECTION_FROM = \"a direction run\""));
         assert!(!script.contains("POSITIVE_PROMPT"));
     }
 }

@@ -2,7 +2,7 @@
 //! beside the first under the id the spec names it by (a hub id, a folder URL, or the user's
 //! files), and whether it is there.
 
-use super::loader::LoadControl;
+use super::loader::locate_beside;
 use crate::session::{Event, Load, LoadSource};
 use crate::spec::FormDraft;
 use crate::ui::page::PageParams;
@@ -15,7 +15,6 @@ use std::rc::Rc;
 #[component]
 pub fn GediModel(form: RwSignal<FormDraft>, prefix: &'static str) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let control = expect_context::<LoadControl>();
     let params = StoredValue::new(expect_context::<PageParams>());
     let call = ModelCall::<Load>::new(state);
     let status = RwSignal::new(String::new());
@@ -39,9 +38,8 @@ pub fn GediModel(form: RwSignal<FormDraft>, prefix: &'static str) -> impl IntoVi
         let id = wanted();
         let (source, files) = match picked {
             Some(list) => (LoadSource::Files, list),
-            None => match params.with_value(|params| control.locate(params, &id)) {
-                Ok(Some(source)) => (source, vec![]),
-                Ok(None) => return,
+            None => match params.with_value(|params| locate_beside(params, &id)) {
+                Ok(source) => (source, vec![]),
                 Err(problem) => return status.set(problem),
             },
         };

@@ -162,11 +162,7 @@ impl LoadControl {
     }
 
     /// Where a typed model lives; `Ok(None)` when the page reloads to allow a new host.
-    pub(crate) fn locate(
-        self,
-        params: &PageParams,
-        text: &str,
-    ) -> Result<Option<LoadSource>, String> {
+    fn locate(self, params: &PageParams, text: &str) -> Result<Option<LoadSource>, String> {
         let location = ModelLocation::parse(text)?;
         let base = location.base_url(&params.hub);
         if !allowed_by_policy(&base, params) {
@@ -182,18 +178,41 @@ impl LoadControl {
                 .set(format!("reloading the page so that it may contact {base}"));
             return Ok(None);
         }
-        let hub = match location {
-            ModelLocation::Hub { id } => Some(HubRepo {
-                hub: params.hub.clone(),
-                id,
-            }),
-            ModelLocation::Url(_) => None,
-        };
-        Ok(Some(LoadSource::Url {
-            label: text.to_string(),
-            base,
-            hub,
-        }))
+        Ok(Some(url_source(location, base, text, params)))
+    }
+}
+
+/// Where a second model lives (GeDi's, loaded beside the first): the hub, or a host the page's
+/// policy already allows. The page never reloads for it: the reload would make it the page's
+/// model.
+pub(crate) fn locate_beside(params: &PageParams, text: &str) -> Result<LoadSource, String> {
+    let location = ModelLocation::parse(text)?;
+    let base = location.base_url(&params.hub);
+    if !allowed_by_policy(&base, params) {
+        return Err(format!(
+            "`{text}`: a second model loads from the Hugging Face hub or this page's host; from another host, download its three files and choose them here"
+        ));
+    }
+    Ok(url_source(location, base, text, params))
+}
+
+fn url_source(
+    location: ModelLocation,
+    base: String,
+    text: &str,
+    params: &PageParams,
+) -> LoadSource {
+    let hub = match location {
+        ModelLocation::Hub { id } => Some(HubRepo {
+            hub: params.hub.clone(),
+            id,
+        }),
+        ModelLocation::Url(_) => None,
+    };
+    LoadSource::Url {
+        label: text.to_string(),
+        base,
+        hub,
     }
 }
 

@@ -1192,14 +1192,11 @@ fn mean_logit_diff(logits: burn::tensor::Tensor<3>, answers: &[AnswerPair]) -> f
 pub fn direction_matches(model: &Gpt2) {
     use patchbay::experiments::PromptInput;
     use patchbay::experiments::direction::{self, Method};
-    let dir = tiny_dir();
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
-    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
-    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
-        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
-    )
-    .unwrap();
+    let Probes {
+        doc,
+        oracle,
+        tokenizer,
+    } = Probes::read();
     let texts: Vec<PromptInput> = doc["direction"]["texts"]
         .as_array()
         .unwrap()
@@ -1408,18 +1405,34 @@ fn assert_edges_sum_to_nodes(scores: &Grid, z: &HostTensor, resid_pre: &HostTens
     }
 }
 
+/// The probes' oracle: `probes.json`, `probes.safetensors` and the tiny model's tokenizer.
+struct Probes {
+    doc: Value,
+    oracle: BTreeMap<String, patchbay::tensor_io::HostTensor>,
+    tokenizer: patchbay::loading::Tokenizer,
+}
+
+impl Probes {
+    fn read() -> Self {
+        let dir = tiny_dir();
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        Self {
+            doc: serde_json::from_slice(&read("probes.json")).unwrap(),
+            oracle: from_safetensors(&read("probes.safetensors")).unwrap(),
+            tokenizer: patchbay::loading::Tokenizer::from_bytes(&read("tokenizer.json")).unwrap(),
+        }
+    }
+}
+
 /// The word-association test on the oracle's words, at the token embedding and the last
 /// layer's residual stream: s per target word, the effect size and the exact p-value.
 pub fn association_matches(model: &Gpt2) {
     use patchbay::experiments::association;
-    let dir = tiny_dir();
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
-    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
-    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
-        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
-    )
-    .unwrap();
+    let Probes {
+        doc,
+        oracle,
+        tokenizer,
+    } = Probes::read();
     let weat = &doc["weat"];
     let words = |key: &str| -> Vec<String> { serde_json::from_value(weat[key].clone()).unwrap() };
     for key in ["embed", "resid"] {
@@ -1477,14 +1490,11 @@ pub fn association_matches(model: &Gpt2) {
 /// layer's spectrum (relative 1e-3), the tagged shares; the shuffled control is reported beside.
 pub fn frequency_matches(model: &Gpt2) {
     use patchbay::experiments::{PromptInput, frequency};
-    let dir = tiny_dir();
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("probes.json")).unwrap()).unwrap();
-    let oracle = from_safetensors(&std::fs::read(dir.join("probes.safetensors")).unwrap()).unwrap();
-    let tokenizer = patchbay::loading::Tokenizer::from_bytes(
-        &std::fs::read(dir.join("tokenizer.json")).unwrap(),
-    )
-    .unwrap();
+    let Probes {
+        doc,
+        oracle,
+        tokenizer,
+    } = Probes::read();
     let hftp = &doc["hftp"];
     let params = frequency::Params {
         sentences: hftp["sentences"]
