@@ -89,6 +89,16 @@ impl ExperimentKind for Params {
                     .into(),
             );
         }
+        let tokens = self.sentences.len() * w;
+        if let Some(factor) = largest_prime_factor(tokens).filter(|&f| f > MAX_PRIME_FACTOR) {
+            return problem(
+                "sentences",
+                format!(
+                    "{} sentences make a stream of {tokens} tokens, whose prime factor {factor} makes its Fourier transform slow: use a count with small prime factors (32, 48, 64…)",
+                    self.sentences.len()
+                ),
+            );
+        }
         if !(self.threshold.is_finite() && self.threshold > 0.0) {
             return problem(
                 "threshold",
@@ -97,6 +107,26 @@ impl ExperimentKind for Params {
         }
         Ok(())
     }
+}
+
+/// The FFT costs a stream's length times the sum of its prime factors a neuron: streams whose
+/// factors are all at most this stay within a few times a power of two's cost.
+const MAX_PRIME_FACTOR: usize = 13;
+
+fn largest_prime_factor(mut n: usize) -> Option<usize> {
+    let mut largest = None;
+    let mut d = 2;
+    while d * d <= n {
+        while n.is_multiple_of(d) {
+            largest = Some(d);
+            n /= d;
+        }
+        d += 1;
+    }
+    if n > 1 {
+        largest = Some(n);
+    }
+    largest
 }
 
 /// The grids: each neuron's SNR at both rates `[layer, neuron]`, the tagged share of each
@@ -425,5 +455,13 @@ mod tests {
         p.words_per_phrase = 2;
         p.sentences.truncate(3);
         assert_eq!(p.check().unwrap_err().field, "sentences");
+        // 251 sentences: 1004 tokens = 4 × 251, a transform of prime length 251 per neuron.
+        p.sentences = vec![PromptInput::Text(" big dogs see cats".into()); 251];
+        let err = p.check().unwrap_err();
+        assert!(err.message.contains("prime factor 251"), "{}", err.message);
+        p.sentences.truncate(240);
+        assert!(p.check().is_ok(), "240 × 4 = 960 = 2⁶ · 3 · 5");
+        assert_eq!(largest_prime_factor(128), Some(2));
+        assert_eq!(largest_prime_factor(1), None);
     }
 }
