@@ -475,11 +475,11 @@ pub fn cell_label(grid: &Grid, flat: usize) -> String {
     parts.join(if layer_and_head { "" } else { " " })
 }
 
-/// The `top` largest |values| of a grid, largest first, as horizontal bars (direct logit
-/// attribution per head: which heads write the answer): `(label, value)`, labelled by
-/// [`cell_label`].
-pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
-    let label = |flat: usize| cell_label(grid, flat);
+/// How many cells the ranked figures list.
+pub const RANKED_BARS: usize = 12;
+
+/// The flat indices of a grid's `top` largest |values|, largest first (ties: the earlier cell).
+pub fn ranked_cells(grid: &Grid, top: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..grid.values.len())
         .filter(|&i| grid.values[i].is_finite())
         .collect();
@@ -491,8 +491,15 @@ pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
     });
     order.truncate(top);
     order
+}
+
+/// The `top` largest |values| of a grid, largest first, as horizontal bars (direct logit
+/// attribution per head: which heads write the answer): `(label, value)`, labelled by
+/// [`cell_label`].
+pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
+    ranked_cells(grid, top)
         .into_iter()
-        .map(|i| (label(i), grid.values[i]))
+        .map(|i| (cell_label(grid, i), grid.values[i]))
         .collect()
 }
 
@@ -931,4 +938,148 @@ pub fn lines_svg(
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// A vertical line across a [`signal_svg`] at a position along its axis (fractional indices
+/// allowed), labelled at the top when the label is not empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub at: f32,
+    pub label: String,
+}
+
+/// One long series (a neuron's activation token by token, a spectrum bin by bin) as a line
+/// fitted to the figure's width, with vertical rules (the phrase and sentence rates, the
+/// sentences' first words), a tick label every few steps, and each point's label and value on
+/// hover.
+///
+/// # Shapes
+/// - labels, values: `[n]`
+pub fn signal_svg(
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    labels: &[String],
+    values: &[f32],
+    rules: &[Rule],
+) -> String {
+    const WIDTH: f32 = 640.0;
+    const HEIGHT: f32 = 180.0;
+    const LEFT: f32 = 56.0;
+    const TOP: f32 = 40.0;
+    const TICKS: usize = 8;
+    let n = values.len().max(2);
+    let (lo, hi) = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold((0.0f32, 0.0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, hi) = (lo, hi + 0.05 * span);
+    let x = |i: f32| LEFT + i / (n - 1) as f32 * WIDTH;
+    let y = |v: f32| TOP + (hi - v) / (hi - lo) * HEIGHT;
+    let (total_w, total_h) = (LEFT + WIDTH + 24.0, TOP + HEIGHT + 44.0);
+    let bottom = TOP + HEIGHT;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total_w:.0}\" height=\"{total_h:.0}\" viewBox=\"0 0 {total_w:.0} {total_h:.0}\" role=\"img\" aria-label=\"{}\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"4\" y=\"14\" {FONT} font-weight=\"bold\">{}</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" {FONT}>{hi:.3}</text><text x=\"{:.1}\" y=\"{bottom:.1}\" text-anchor=\"end\" {FONT}>{lo:.3}</text>\n\
+         <text transform=\"translate(12,{:.1}) rotate(-90)\" text-anchor=\"middle\" {FONT}>{}</text>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT}>{}</text>\n\
+         <line x1=\"{LEFT}\" y1=\"{bottom:.1}\" x2=\"{:.1}\" y2=\"{bottom:.1}\" stroke=\"#999\"/>\n",
+        escape(title),
+        escape(title),
+        LEFT - 4.0,
+        TOP + 8.0,
+        LEFT - 4.0,
+        TOP + HEIGHT / 2.0,
+        escape(y_name),
+        LEFT + WIDTH / 2.0,
+        bottom + 36.0,
+        escape(x_name),
+        LEFT + WIDTH,
+    );
+    for rule in rules.iter().filter(|r| r.at.is_finite()) {
+        let at = x(rule.at);
+        let (stroke, dash) = if rule.label.is_empty() {
+            ("#ddd", "")
+        } else {
+            ("#d95f02", " stroke-dasharray=\"4 3\"")
+        };
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{at:.1}\" y1=\"{TOP}\" x2=\"{at:.1}\" y2=\"{bottom:.1}\" stroke=\"{stroke}\"{dash} data-rule=\"{}\"/>",
+            escape(&rule.label)
+        );
+        if !rule.label.is_empty() {
+            let _ = writeln!(
+                svg,
+                "<text x=\"{at:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT} fill=\"#d95f02\">{}</text>",
+                TOP - 6.0,
+                escape(&rule.label)
+            );
+        }
+    }
+    let step = values.len().div_ceil(TICKS).max(1);
+    for (i, label) in labels.iter().enumerate().step_by(step) {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" {FONT}>{}</text>",
+            x(i as f32),
+            bottom + 16.0,
+            escape(label)
+        );
+    }
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, v)| format!("{:.1},{:.1}", x(i as f32), y(*v)))
+        .collect();
+    let _ = writeln!(
+        svg,
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>",
+        points.join(" "),
+        SERIES_COLOURS[0]
+    );
+    for (i, v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+        let label = labels.get(i).map_or(String::new(), |l| escape(l));
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{}\" data-value=\"{v}\"><title>{i} {label}: {v:.4}</title></circle>",
+            x(i as f32),
+            y(*v),
+            SERIES_COLOURS[0]
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::{Rule, signal_svg};
+
+    #[test]
+    fn a_signal_has_a_point_per_value_its_rules_and_a_tick_every_few_steps() {
+        let labels: Vec<String> = (0..64).map(|i| format!("t{i}")).collect();
+        let values: Vec<f32> = (0..64).map(|i| (i as f32 * 0.5).sin()).collect();
+        let rules = [
+            Rule {
+                at: 16.0,
+                label: "sentence rate".into(),
+            },
+            Rule {
+                at: 4.0,
+                label: String::new(),
+            },
+        ];
+        let svg = signal_svg("trace", "token", "activation", &labels, &values, &rules);
+        assert_eq!(svg.matches("<circle").count(), 64);
+        assert_eq!(svg.matches("data-rule=").count(), 2);
+        assert!(svg.contains(">sentence rate</text>"));
+        assert!(svg.contains(">t0</text>") && svg.contains(">t8</text>"));
+        assert!(!svg.contains(">t1</text>"), "not every step is labelled");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+    }
 }

@@ -46,7 +46,7 @@ impl Preset {
     }
 }
 
-pub const PRESETS: [Preset; 12] = [
+pub const PRESETS: [Preset; 13] = [
     Preset {
         name: "ioi-demo",
         title: "Indirect object identification (TransformerLens demo)",
@@ -163,13 +163,28 @@ pub const PRESETS: [Preset; 12] = [
     },
     Preset {
         name: "weat-career-family",
-        title: "Word associations: are male names nearer career and female names nearer family?",
+        title: "Word associations: are male names nearer career and female names nearer family, male terms nearer math and science?",
         paper: "Caliskan et al. 2017, Semantics derived automatically from language corpora contain human-like biases",
         url: "https://arxiv.org/abs/1608.07187",
-        claim: "Word embeddings learned from text carry the associations implicit-association tests find in people: in GloVe, male names sit nearer career words and female names nearer family words with an effect size of 1.81 (p < 10⁻³). The same test asks it of GPT-2, once at the token embedding and once in the middle of the network (SEAT's way: each word inside a template sentence).",
+        claim: "Word embeddings learned from text carry the associations implicit-association tests find in people: in GloVe, male names sit nearer career words and female names nearer family words with an effect size of 1.81 (p < 10⁻³), and math and science words nearer male terms than arts words are (1.06 and 1.24: tests 7 and 8, the gender tests SEAT carries over to sentence encoders). The same tests ask it of GPT-2, career/family once at the token embedding, all three in the middle of the network (SEAT's way: each word inside a template sentence).",
         look_at: "The dots: each name's association, s(w) = mean cosine with the career words − mean cosine with the family words, male names in blue, female in orange. The caption's effect size d (0.8 and more is large) and p-value (all 12,870 ways to split the 16 names into two groups of 8).",
         model: "openai-community/gpt2",
-        specs: &["weat-career-family-embed", "weat-career-family-layer6"],
+        specs: &[
+            "weat-career-family-embed",
+            "weat-career-family-layer6",
+            "weat-math-arts-layer6",
+            "weat-science-arts-layer6",
+        ],
+    },
+    Preset {
+        name: "moral-direction",
+        title: "The moral direction: right and wrong on one axis, then steering with it",
+        paper: "Schramowski et al. 2022, Large Pre-trained Language Models Contain Human-like Biases of What is Right and Wrong to Do",
+        url: "https://arxiv.org/abs/2103.11790",
+        claim: "The first principal component of the representations of short actions (\"help people\", \"kill people\", \"steal money\") separates what people consider right from what they consider wrong: projecting a new phrase onto it rates it, and the authors use the direction to keep GPT-2 from toxic degeneration.",
+        look_at: "The texts on the direction's axis: the do's on one side, the don'ts on the other, and the share of variance the component carries. Then the steering run adds that same direction (unit length, × 20) while GPT-2 continues a hostile prompt: the steered continuation beside the unsteered one.",
+        model: "openai-community/gpt2",
+        specs: &["moral-direction", "moral-direction-steering"],
     },
     Preset {
         name: "gedi-sentiment",

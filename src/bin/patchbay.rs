@@ -157,6 +157,14 @@ mod cli {
         },
         /// Your prompt pairs: a CSV file with a header row, or JSON Lines.
         Pairs { file: PathBuf },
+        /// N four-word sentences `[adjective noun] [verb noun]`, every word one token, for a
+        /// frequency-tagging spec (with --into: its sentences; another kind's spec becomes one).
+        Sentences {
+            #[arg(long, default_value_t = 64)]
+            n: usize,
+            #[arg(long, default_value_t = 0)]
+            seed: u64,
+        },
     }
 
     #[derive(Args)]
@@ -336,7 +344,7 @@ mod cli {
     }
 
     fn dataset(args: DatasetArgs) -> Result<(), Failure> {
-        use patchbay::datasets::{colored_objects::ColoredObjects, ioi, mcq::Mcq, pairs};
+        use patchbay::datasets::{Made, colored_objects::ColoredObjects, ioi, mcq::Mcq, pairs};
         let dir = args.model.ok_or(Failure::input(
             "--model DIR is needed for its tokenizer.json",
         ))?;
@@ -357,6 +365,7 @@ mod cli {
                     prepend_bos,
                 }
                 .generate(&tokenizer)
+                .map(Made::Prompts)
                 .map_err(|e| Failure::input(format!("ioi: {e}")))?
             }
             DatasetSource::ColoredObjects { n, seed } => ColoredObjects {
@@ -365,6 +374,7 @@ mod cli {
                 prepend_bos,
             }
             .generate(&tokenizer)
+            .map(Made::Prompts)
             .map_err(|e| Failure::input(format!("colored-objects: {e}")))?,
             DatasetSource::Mcq { n, seed, anchor } => Mcq {
                 n,
@@ -373,27 +383,35 @@ mod cli {
                 prepend_bos,
             }
             .generate(&tokenizer)
+            .map(Made::Prompts)
             .map_err(|e| Failure::input(format!("mcq: {e}")))?,
             DatasetSource::Pairs { file } => {
                 let text = std::fs::read_to_string(&file)
                     .map_err(|e| Failure::input(format!("cannot read {}: {e}", file.display())))?;
                 pairs::parse(&text, &tokenizer, prepend_bos)
+                    .map(Made::Prompts)
                     .map_err(|e| Failure::input(format!("{}: {e}", file.display())))?
             }
+            DatasetSource::Sentences { n, seed } => patchbay::datasets::rhythm::Rhythm { n, seed }
+                .generate(&tokenizer)
+                .map(Made::Stream)
+                .map_err(|e| Failure::input(format!("sentences: {e}")))?,
         };
-        say!("{}", made.note);
+        say!("{}", made.note());
         let json = match args.into {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| Failure::input(format!("cannot read {}: {e}", path.display())))?;
                 // The spec is checked with its new prompts: it may have had none.
-                let written = patchbay::datasets::put_into(&text, &made.prompts)
+                let (written, put) = made
+                    .put_into(&text)
                     .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+                say!("{put}");
                 patchbay::spec::Spec::from_json(&written)
                     .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
                     .to_json()
             }
-            None => serde_json::to_string_pretty(&made.prompts).expect("prompts serialise"),
+            None => made.to_json(),
         };
         match args.out {
             Some(path) => write(&path, json + "\n"),
@@ -474,7 +492,12 @@ mod cli {
         })?;
         let folders = folders(&args.model_for)?;
         let mut runs = serde_json::Map::new();
-        for (stem, spec) in preset.parsed() {
+        let mut results: Vec<patchbay::spec::RunResult> = vec![];
+        for (stem, mut spec) in preset.parsed() {
+            // A steering spec that names an earlier example's direction steers with it.
+            if spec.direction_source().is_some() {
+                results.iter().any(|run| spec.fill_direction(run));
+            }
             let model = match folders.get(&spec.model.id) {
                 Some(dir) => ModelArgs { model: dir.clone() },
                 None => ModelArgs {
@@ -492,6 +515,7 @@ mod cli {
                 stem.to_string(),
                 serde_json::json!({ "result": result, "published": comparisons }),
             );
+            results.push(result);
         }
         let json = serde_json::to_string_pretty(&serde_json::json!({
             "preset": preset.name,

@@ -7,6 +7,7 @@ pub mod colored_objects;
 pub mod ioi;
 pub mod mcq;
 pub mod pairs;
+pub mod rhythm;
 
 use crate::loading::Tokenizer;
 use crate::rng::SplitMix64;
@@ -235,16 +236,67 @@ pub enum DatasetSource {
         text: String,
         prepend_bos: bool,
     },
+    /// Sentences for frequency tagging.
+    Rhythm(rhythm::Rhythm),
 }
 
 impl DatasetSource {
-    pub fn make(&self, tokenizer: &crate::loading::Tokenizer) -> Result<Dataset, DatasetError> {
-        match self {
+    pub fn make(&self, tokenizer: &crate::loading::Tokenizer) -> Result<Made, DatasetError> {
+        let prompts = match self {
             Self::Ioi(config) => config.generate(tokenizer),
             Self::ColoredObjects(config) => config.generate(tokenizer),
             Self::Mcq(config) => config.generate(tokenizer),
             Self::Pairs { text, prepend_bos } => pairs::parse(text, tokenizer, *prepend_bos),
+            Self::Rhythm(config) => return config.generate(tokenizer).map(Made::Stream),
+        };
+        prompts.map(Made::Prompts)
+    }
+}
+
+/// What a source makes: prompt pairs for the spec's `prompts`, or a stream of sentences for a
+/// frequency-tagging experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Made {
+    Prompts(Dataset),
+    Stream(rhythm::Stream),
+}
+
+impl Made {
+    /// How it was made.
+    pub fn note(&self) -> &str {
+        match self {
+            Self::Prompts(dataset) => &dataset.note,
+            Self::Stream(stream) => &stream.note,
         }
+    }
+
+    /// `spec_json` with this in its place, and what the user should know of where it went.
+    pub fn put_into(&self, spec_json: &str) -> Result<(String, &'static str), String> {
+        match self {
+            Self::Prompts(dataset) => {
+                put_into(spec_json, &dataset.prompts).map(|s| (s, "written into the spec's prompts"))
+            }
+            Self::Stream(stream) => stream.put_into(spec_json).map(|(s, replaced)| {
+                (
+                    s,
+                    if replaced {
+                        "written into the spec as a frequency-tagging experiment (the spec's own experiment replaced)"
+                    } else {
+                        "written into the spec's frequency-tagging sentences"
+                    },
+                )
+            }),
+        }
+    }
+
+    /// As the CLI prints it without a spec: the prompts, or the sentences with their rhythm.
+    pub fn to_json(&self) -> String {
+        match self {
+            Self::Prompts(dataset) => serde_json::to_string_pretty(&dataset.prompts),
+            Self::Stream(stream) => serde_json::to_string_pretty(&stream.params()),
+        }
+        .expect("datasets serialise")
     }
 }
 

@@ -55,6 +55,11 @@ const SNR_PHRASE: &str = "hftp.snr_phrase";
 const TAGGED: &str = "hftp.tagged";
 const TAGGED_SHUFFLED: &str = "hftp.tagged_shuffled";
 const SPECTRUM: &str = "hftp.spectrum";
+const TRACES: &str = "hftp.traces";
+
+/// The neurons of highest SNR at each rate whose activation over the stream the result keeps
+/// (`hftp.traces`): those the ranked figures list.
+pub const TRACED: usize = crate::figures::RANKED_BARS;
 
 impl ExperimentKind for Params {
     const ABOUT: About = About {
@@ -65,8 +70,14 @@ impl ExperimentKind for Params {
         url: "https://arxiv.org/abs/2510.13255",
     };
     const NEEDS: Needs = Needs::NoPrompts;
-    const GRIDS: &'static [&'static str] =
-        &[SNR_SENTENCE, SNR_PHRASE, TAGGED, TAGGED_SHUFFLED, SPECTRUM];
+    const GRIDS: &'static [&'static str] = &[
+        SNR_SENTENCE,
+        SNR_PHRASE,
+        TAGGED,
+        TAGGED_SHUFFLED,
+        SPECTRUM,
+        TRACES,
+    ];
 
     fn check(&self) -> Result<(), ParamError> {
         let problem = |field: &str, message: String| {
@@ -130,8 +141,10 @@ fn largest_prime_factor(mut n: usize) -> Option<usize> {
 }
 
 /// The grids: each neuron's SNR at both rates `[layer, neuron]`, the tagged share of each
-/// layer `[layer, rate]` (with the shuffled control's beside it), and each layer's mean spectrum
-/// `[layer, frequency]`.
+/// layer `[layer, rate]` (with the shuffled control's beside it), each layer's mean spectrum
+/// `[layer, frequency]`, and the activation over the stream of the [`TRACED`] neurons of
+/// highest SNR at each rate (`hftp.traces [neuron, token]`, sentence rate's first, each neuron
+/// once, labelled as the SNR grids' cells: `L3 neuron 517`).
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
@@ -161,8 +174,9 @@ pub async fn run(
     let steps = if params.shuffled_control { 2 } else { 1 } * layers;
     let mut done = 0;
     let mut tagged = Tagging::default();
-    for layer_acts in activations(model, &stream, bos).await? {
-        tagged.push(&layer_acts, params);
+    let acts = activations(model, &stream, bos).await?;
+    for layer_acts in &acts {
+        tagged.push(layer_acts, params);
         done += 1;
         progress.report(done, steps, &[], 1)?;
     }
@@ -177,13 +191,17 @@ pub async fn run(
     };
     let rates = vec!["sentence".to_string(), "phrase".to_string()];
     let layer_labels: Vec<String> = (0..layers).map(|l| format!("L{l}")).collect();
+    let mut snr_grids = vec![];
     for (name, values) in [
         (SNR_SENTENCE, tagged.snr_sentence),
         (SNR_PHRASE, tagged.snr_phrase),
     ] {
         let (name, grid) = named_grid(name, &["layer", "neuron"], vec![layers, neurons], values);
+        snr_grids.push(grid.clone());
         output.grid(name, grid);
     }
+    let (name, grid) = traces(&snr_grids, &acts, prompts.token_texts(&stream));
+    output.grid(name, grid);
     let (name, grid) = named_grid(
         TAGGED,
         &["layer", "rate"],
@@ -219,6 +237,39 @@ pub async fn run(
         output.grid(name, grid.with_axis_labels(vec![layer_labels, rates]));
     }
     Ok(output)
+}
+
+/// The activations of the neurons ranked highest in either SNR grid, `[neuron, token]`.
+fn traces(snr_grids: &[Grid], acts: &[Vec<Vec<f64>>], tokens: Vec<String>) -> (GridName, Grid) {
+    let neurons = acts.first().and_then(|l| l.first()).map_or(1, Vec::len);
+    let mut cells: Vec<(usize, String)> = vec![];
+    for grid in snr_grids {
+        for flat in crate::figures::ranked_cells(grid, TRACED) {
+            if !cells.iter().any(|(c, _)| *c == flat) {
+                cells.push((flat, crate::figures::cell_label(grid, flat)));
+            }
+        }
+    }
+    let values = cells
+        .iter()
+        .flat_map(|(flat, _)| {
+            let (layer, neuron) = (flat / neurons, flat % neurons);
+            acts[layer].iter().map(move |row| row[neuron] as f32)
+        })
+        .collect();
+    let labels = cells
+        .into_iter()
+        .map(|(_, label)| label)
+        .collect::<Vec<_>>();
+    (
+        GridName::raw(GridKind::Named(TRACES)),
+        Grid::new(
+            &["neuron", "token"],
+            vec![labels.len(), tokens.len()],
+            values,
+        )
+        .with_axis_labels(vec![labels, tokens]),
+    )
 }
 
 /// Every layer's `mlp.hook_post` over the stream, `[token][neuron]` (the BOS row dropped).

@@ -72,13 +72,33 @@ impl Params {
 }
 
 /// A direction kept in the spec, so that the spec alone reruns it: `[d_model]` values and
-/// where they came from, for people.
+/// where they came from, for people. Without values, `from` is `example:STEM`, a bundled
+/// direction example whose run's direction is to be filled in (a preset does that from the
+/// run before it: [`crate::spec::Spec::fill_direction`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoredDirection {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<f32>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub from: String,
+}
+
+impl StoredDirection {
+    /// The bundled example whose run gives this direction, while its values are not there.
+    pub fn pending_example(&self) -> Option<&str> {
+        self.values
+            .is_empty()
+            .then(|| self.from.strip_prefix("example:"))
+            .flatten()
+    }
+
+    /// Why this direction cannot run yet (its values are to come from an example's run).
+    pub fn pending_problem(&self) -> Option<String> {
+        self.pending_example().map(|stem| format!(
+            "the direction is the one example:{stem} finds, not filled in yet: run the preset that holds both (patchbay run preset:NAME), or run example:{stem} and use its result's \"Steer with this direction\""
+        ))
+    }
 }
 
 /// Which positions a steering vector comes from and goes to.
@@ -140,8 +160,25 @@ impl ExperimentKind for Params {
                 );
             }
             (Some(direction), None, None) => {
-                if direction.values.is_empty() || direction.values.iter().any(|v| !v.is_finite()) {
-                    return problem("direction.values", "give the direction's finite values");
+                if let Some(stem) = direction.pending_example() {
+                    let is_direction = crate::spec::examples::find(stem).is_some_and(|e| {
+                        crate::spec::Spec::from_json(e.json).is_ok_and(|spec| {
+                            matches!(spec.experiment, crate::spec::Experiment::Direction(_))
+                        })
+                    });
+                    if !is_direction {
+                        return problem(
+                            "direction.from",
+                            &format!("example:{stem} is not a bundled direction example"),
+                        );
+                    }
+                } else if direction.values.is_empty()
+                    || direction.values.iter().any(|v| !v.is_finite())
+                {
+                    return problem(
+                        "direction.values",
+                        "give the direction's finite values (or only `from`: \"example:STEM\", a bundled direction example to take them from)",
+                    );
                 }
             }
             (Some(_), _, _) => {
@@ -184,6 +221,11 @@ pub async fn run(
     let mut output = Output::default();
     let steer = match (params.at, &params.direction, pair) {
         (SteerAt::EveryPosition, Some(direction), None) => {
+            if let Some(problem) = direction.pending_problem() {
+                return Err(ExperimentError::Parameter(format!(
+                    "experiment.steering.direction: {problem}"
+                )));
+            }
             check_hook(model, params.hook)?;
             let d = model.config.n_embd;
             if direction.values.len() != d {

@@ -9,7 +9,7 @@ mod nnsight;
 mod python;
 mod transformer_lens;
 
-use crate::spec::{Prompts, Spec};
+use crate::spec::{Experiment, Prompts, Spec};
 use python::{boolean, long_list, prompt, token};
 
 /// The library a script is written for.
@@ -50,6 +50,11 @@ pub fn to_python(spec: &Spec, library: Library) -> Result<String, ExportError> {
             e.path, e.message
         ))
     })?;
+    if let Experiment::Steering(params) = &spec.experiment
+        && let Some(problem) = params.direction.as_ref().and_then(|d| d.pending_problem())
+    {
+        return Err(ExportError(problem));
+    }
     match library {
         Library::TransformerLens => transformer_lens::script(spec),
         Library::Nnsight => nnsight::script(spec),

@@ -148,12 +148,13 @@ pub(super) fn frequency_constants(
     seed: u64,
 ) -> String {
     format!(
-        "\nSENTENCES = {}\nWORDS_PER_SENTENCE = {}\nWORDS_PER_PHRASE = {}\nTHRESHOLD = {}\nSHUFFLED_CONTROL = {}\nbos = {}\nSEED = {seed}\n",
+        "\nSENTENCES = {}\nWORDS_PER_SENTENCE = {}\nWORDS_PER_PHRASE = {}\nTHRESHOLD = {}\nSHUFFLED_CONTROL = {}\nTRACED = {}\nbos = {}\nSEED = {seed}\n",
         long_list(params.sentences.iter().map(prompt)),
         params.words_per_sentence,
         params.words_per_phrase,
         float(params.threshold),
         boolean(params.shuffled_control),
+        crate::experiments::frequency::TRACED,
         boolean(params.prepend_bos),
     )
 }

@@ -10,7 +10,7 @@
 pub mod inspect;
 
 use crate::bench::{BenchReport, Inputs, Timing, Workload, time};
-use crate::datasets::{Dataset, DatasetSource};
+use crate::datasets::{DatasetSource, Made};
 use crate::device::Backend;
 use crate::experiments::{Filling, GenerationName, Progress, yield_to_browser};
 pub use crate::failure::Failure;
@@ -146,7 +146,7 @@ asks! {
     Inspect(Inspect) => Reply::Inspection(inspection) => inspection; Inspection,
     Tokenize(Tokenize) => Reply::Tokens { texts } => texts; Vec<Vec<String>>,
     Run(RunSpec) => Reply::Run(result) => &**result; RunResult,
-    Dataset(MakeDataset) => Reply::Dataset(dataset) => &**dataset; Dataset,
+    Dataset(MakeDataset) => Reply::Dataset(dataset) => &**dataset; Made,
     Bench(Bench) => Reply::Bench { report } => report; BenchReport,
 }
 
@@ -201,7 +201,7 @@ pub enum Reply {
     Inspection(Inspection),
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
-    Dataset(Box<Dataset>),
+    Dataset(Box<Made>),
     Bench { report: BenchReport },
 }
 

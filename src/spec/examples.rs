@@ -10,7 +10,7 @@ pub struct Example {
     pub json: &'static str,
 }
 
-pub const EXAMPLES: [Example; 33] = [
+pub const EXAMPLES: [Example; 36] = [
     Example {
         stem: "ioi-activation-patching",
         title: "IOI: activation patching",
@@ -112,6 +112,16 @@ pub const EXAMPLES: [Example; 33] = [
         json: include_str!("../../static/experiments/weat-career-family-layer6.json"),
     },
     Example {
+        stem: "weat-math-arts-layer6",
+        title: "WEAT: math and arts against male and female terms, layer 6",
+        json: include_str!("../../static/experiments/weat-math-arts-layer6.json"),
+    },
+    Example {
+        stem: "weat-science-arts-layer6",
+        title: "WEAT: science and arts against male and female terms, layer 6",
+        json: include_str!("../../static/experiments/weat-science-arts-layer6.json"),
+    },
+    Example {
         stem: "steering-love-hate",
         title: "Steering: Love − Hate (gpt2, layer 6)",
         json: include_str!("../../static/experiments/steering-love-hate.json"),
@@ -140,6 +150,11 @@ pub const EXAMPLES: [Example; 33] = [
         stem: "moral-direction",
         title: "Moral direction: do's and don'ts on one axis (PCA, GPT-2 small)",
         json: include_str!("../../static/experiments/moral-direction.json"),
+    },
+    Example {
+        stem: "moral-direction-steering",
+        title: "Moral direction: steer GPT-2 small with it",
+        json: include_str!("../../static/experiments/moral-direction-steering.json"),
     },
     Example {
         stem: "vanilla-loss",

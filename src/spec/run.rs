@@ -30,6 +30,41 @@ pub struct RunResult {
     pub provenance: Provenance,
 }
 
+impl Spec {
+    /// The bundled direction example a steering spec takes its direction from, while the
+    /// direction's values are not filled in.
+    pub fn direction_source(&self) -> Option<&str> {
+        match &self.experiment {
+            crate::spec::Experiment::Steering(params) => {
+                params.direction.as_ref()?.pending_example()
+            }
+            _ => None,
+        }
+    }
+
+    /// Fills a pending direction with the one `run` found (a run of the example it names);
+    /// whether it did.
+    pub fn fill_direction(&mut self, run: &RunResult) -> bool {
+        let Some(stem) = self.direction_source() else {
+            return false;
+        };
+        let Some(vector) = run
+            .is_run_of(stem)
+            .then(|| run.grid("direction.vector"))
+            .flatten()
+        else {
+            return false;
+        };
+        let values = vector.values.clone();
+        if let crate::spec::Experiment::Steering(params) = &mut self.experiment
+            && let Some(direction) = &mut params.direction
+        {
+            direction.values = values;
+        }
+        true
+    }
+}
+
 impl RunResult {
     /// A steering spec that adds this direction run's direction at its hook (`None` for other
     /// runs): the found direction used as a steering vector.
@@ -56,6 +91,13 @@ impl RunResult {
             ),
             ..self.spec.clone()
         })
+    }
+
+    /// Whether this is a run of bundled example `stem`'s spec (as written there).
+    pub fn is_run_of(&self, stem: &str) -> bool {
+        super::examples::find(stem)
+            .and_then(|e| Spec::from_json(e.json).ok())
+            .is_some_and(|spec| spec == self.spec)
     }
 
     /// The grid written `name` in JSON (`patch.resid_pre`), if the run has it.

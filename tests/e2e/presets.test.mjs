@@ -29,7 +29,7 @@ test('a preset opens from its link, runs from its card, and draws the published 
     assert.equal(await page.$eval('#preset-ioi-demo', (a) => a.classList.contains('highlighted')), true);
     assert.match(await page.inputValue('#spec-text'), /"logit_lens"/);
     assert.match(await page.textContent('#preset-ioi-demo .claim'), /3\.55/);
-    assert.equal(await page.$$eval('.preset', (cards) => cards.length), 12);
+    assert.equal(await page.$$eval('.preset', (cards) => cards.length), 13);
 
     // Run is offered once a model is loaded; it opens the spec and runs it.
     assert.equal(await page.$eval('[data-preset-spec=ioi-activation-patching] .run-spec', (b) => b.disabled), true);

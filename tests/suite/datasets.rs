@@ -286,3 +286,57 @@ fn a_table_of_bad_rows_lists_a_hundred_and_counts_them_all() {
     assert!(message.starts_with("150 rows cannot be used"), "{message}");
     assert!(message.ends_with("… and 140 more rows"), "{message}");
 }
+
+#[test]
+fn rhythm_sentences_are_one_token_a_word_follow_the_seed_and_make_a_frequency_spec() {
+    use patchbay::datasets::rhythm::{ADJECTIVES, NOUNS, Rhythm, VERBS};
+    let tokenizer = tokenizer();
+    let stream = Rhythm { n: 48, seed: 3 }.generate(&tokenizer).unwrap();
+    assert_eq!(stream.sentences.len(), 48);
+    assert_eq!((stream.words_per_sentence, stream.words_per_phrase), (4, 2));
+    for sentence in &stream.sentences {
+        assert_eq!(tokenizer.encode(sentence).unwrap().len(), 4, "{sentence:?}");
+        let words: Vec<&str> = sentence.split_whitespace().collect();
+        assert!(
+            ADJECTIVES.contains(&words[0]) && NOUNS.contains(&words[1]),
+            "{sentence:?}"
+        );
+        assert!(
+            VERBS.contains(&words[2]) && NOUNS.contains(&words[3]),
+            "{sentence:?}"
+        );
+    }
+    let distinct: std::collections::BTreeSet<&String> = stream.sentences.iter().collect();
+    assert!(distinct.len() > 40, "sentences vary: {}", distinct.len());
+    assert_eq!(
+        Rhythm { n: 48, seed: 3 }.generate(&tokenizer).unwrap(),
+        stream
+    );
+    assert_ne!(
+        Rhythm { n: 48, seed: 4 }.generate(&tokenizer).unwrap(),
+        stream
+    );
+    assert!(stream.note.contains("48 sentences"), "{}", stream.note);
+
+    let lens = r#"{"version": 1, "model": {"id": "gpt2"}, "prompts": {"clean": ["a"]}, "experiment": "logit_lens"}"#;
+    let (written, replaced) = stream.put_into(lens).unwrap();
+    assert!(replaced);
+    let spec = patchbay::spec::Spec::from_json(&written).unwrap();
+    let patchbay::spec::Experiment::FrequencyTagging(params) = spec.experiment else {
+        panic!("a frequency-tagging spec");
+    };
+    assert_eq!(params.sentences.len(), 48);
+
+    // A stream the transform or GPT-2 cannot take is refused by its count.
+    for (n, says) in [
+        (3, "four sentences"),
+        (257, "at most 1024"),
+        (251, "prime factor"),
+    ] {
+        let err = Rhythm { n, seed: 0 }.generate(&tokenizer).unwrap_err();
+        assert!(
+            matches!(&err, DatasetError::Parameter(m) if m.contains(says)),
+            "n {n}: {err}"
+        );
+    }
+}

@@ -56,7 +56,16 @@ fn smaller(mut spec: Spec) -> Spec {
 fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
     let mut models: Vec<(String, LoadedModel)> = vec![];
     for preset in PRESETS {
-        for (stem, spec) in preset.parsed() {
+        let mut runs = vec![];
+        for (stem, mut spec) in preset.parsed() {
+            // A spec that steers with the direction an earlier spec of the preset finds.
+            if spec.direction_source().is_some() {
+                assert!(
+                    runs.iter().any(|run| spec.fill_direction(run)),
+                    "{}/{stem}: no earlier run gives its direction",
+                    preset.name
+                );
+            }
             let id = spec.model.id.clone();
             if !models.iter().any(|(m, _)| *m == id) {
                 models.push((id.clone(), shaped_like(&id)));
@@ -86,6 +95,7 @@ fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
             let spec = smaller(spec);
             let result = pollster::block_on(run(&spec, &context, &mut Progress::none()))
                 .unwrap_or_else(|e| panic!("{}/{stem}: {e}", preset.name));
+            runs.push(result.clone());
             let Some(published) = &spec.published else {
                 continue;
             };

@@ -647,3 +647,66 @@ fn every_kinds_parameter_errors_name_a_path_that_exists_in_the_spec() {
         );
     }
 }
+
+/// `patchbay dataset sentences` writes a rhythm's stream into a frequency-tagging spec (its
+/// other fields kept) that `patchbay run` tags.
+#[test]
+fn generated_sentences_run_frequency_tagging_through_the_cli() {
+    let spec = spec_file("hftp-tiny.json");
+    let with_stream = scratch("hftp-generated.json", "");
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args(["dataset", "sentences", "--n", "16", "--seed", "5", "--into"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&with_stream)
+        .args(["--model", common::tiny_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("16 sentences") && stderr.contains("frequency-tagging sentences"),
+        "{stderr}"
+    );
+    let result = run_cli(&with_stream).unwrap();
+    let patchbay::spec::Experiment::FrequencyTagging(params) = &result.spec.experiment else {
+        panic!("a frequency-tagging run");
+    };
+    assert_eq!(params.sentences.len(), 16);
+    assert_eq!(
+        result.grid("hftp.spectrum").unwrap().shape[1],
+        16 * 4 / 2 + 1
+    );
+    let traces = result.grid("hftp.traces").unwrap();
+    assert_eq!(
+        traces.shape[1], 64,
+        "a trace per listed neuron over the stream"
+    );
+}
+
+/// A steering spec that takes its direction from an example's run says how to get it, in
+/// `patchbay run` and in the exports, instead of steering with nothing.
+#[test]
+fn a_direction_still_to_be_found_is_explained_not_run() {
+    let err = run_cli(&example("moral-direction-steering.json")).unwrap_err();
+    assert!(
+        err.contains("example:moral-direction") && err.contains("preset"),
+        "{err}"
+    );
+    let spec = Spec::from_json(
+        &std::fs::read_to_string(example("moral-direction-steering.json")).unwrap(),
+    )
+    .unwrap();
+    for library in [
+        patchbay::export::Library::TransformerLens,
+        patchbay::export::Library::Nnsight,
+    ] {
+        let err = patchbay::export::to_python(&spec, library).unwrap_err();
+        assert!(err.to_string().contains("example:moral-direction"), "{err}");
+    }
+    let text = std::fs::read_to_string(example("moral-direction-steering.json"))
+        .unwrap()
+        .replace("example:moral-direction", "example:ioi-circuit");
+    let err = Spec::from_json(&text).unwrap_err().to_string();
+    assert!(err.contains("not a bundled direction example"), "{err}");
+}

@@ -8,10 +8,9 @@ def snr(amplitude, k):
     return amplitude[k] / amplitude[neighbours].mean(0)
 
 
-def tagging(stream):
+def tagging(acts):
     """SNRs at both rates [layer, neuron], the tagged shares [layer, 2] and the mean spectrum."""
-    acts = mlp_post(stream)
-    T = len(stream)
+    T = len(acts[0])
     snr_s, snr_p, shares, spectrum = [], [], [], []
     for a in acts:  # [T, neurons] float64
         x = a - a.mean(0, keepdim=True)
@@ -22,6 +21,24 @@ def tagging(stream):
         shares.append([(s > THRESHOLD).double().mean().item(), (p > THRESHOLD).double().mean().item()])
         spectrum.append(amplitude.mean(1) / (T / 2))
     return torch.stack(snr_s), torch.stack(snr_p), torch.tensor(shares), torch.stack(spectrum)
+
+
+def ranked(snr, top):
+    """The flat indices of the `top` largest SNRs (as float32, as `patchbay run` ranks them),
+    ties to the earlier cell."""
+    values = snr.float().flatten().tolist()
+    order = sorted((i for i, v in enumerate(values) if math.isfinite(v)), key=lambda i: (-abs(values[i]), i))
+    return order[:top]
+
+
+def traces(acts, snrs):
+    """The activation over the stream of the TRACED highest-SNR neurons of each rate (the
+    sentence rate's first, each neuron once): [neuron, token]."""
+    neurons = acts[0].shape[1]
+    cells = []
+    for snr in snrs:
+        cells += [c for c in ranked(snr, TRACED) if c not in cells]
+    return torch.stack([acts[c // neurons][:, c % neurons] for c in cells])
 
 
 def shuffled(tokens, seed):
@@ -42,10 +59,12 @@ for sentence in SENTENCES:
     ids = to_ids(sentence, False)
     assert len(ids) == WORDS_PER_SENTENCE, f"{sentence!r}: every word must be one token"
     stream += ids
-snr_s, snr_p, shares, spectrum = tagging(stream)
+acts = mlp_post(stream)
+snr_s, snr_p, shares, spectrum = tagging(acts)
 grid("hftp.snr_sentence", ["layer", "neuron"], snr_s)
 grid("hftp.snr_phrase", ["layer", "neuron"], snr_p)
 grid("hftp.tagged", ["layer", "rate"], shares)
 grid("hftp.spectrum", ["layer", "frequency"], spectrum)
+grid("hftp.traces", ["neuron", "token"], traces(acts, [snr_s, snr_p]))
 if SHUFFLED_CONTROL:
-    grid("hftp.tagged_shuffled", ["layer", "rate"], tagging(shuffled(stream, SEED))[2])
+    grid("hftp.tagged_shuffled", ["layer", "rate"], tagging(mlp_post(shuffled(stream, SEED)))[2])

@@ -3,10 +3,11 @@
 //! and checks the set with its tokenizer; the prompts replace the spec's in the editor, so
 //! the spec stays self-contained.
 
+use crate::datasets::DatasetSource;
 use crate::datasets::colored_objects::ColoredObjects;
 use crate::datasets::ioi::{Ioi, Order};
 use crate::datasets::mcq::Mcq;
-use crate::datasets::{DatasetSource, put_into};
+use crate::datasets::rhythm::Rhythm;
 use crate::session::MakeDataset;
 use crate::ui::{AppState, ModelCall, files};
 use leptos::prelude::*;
@@ -46,6 +47,7 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
                     seed,
                     prepend_bos,
                 }),
+                "sentences" => DatasetSource::Rhythm(Rhythm { n, seed }),
                 "mcq" => DatasetSource::Mcq(Mcq {
                     n,
                     seed,
@@ -97,16 +99,13 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
             if call.pending() {
                 return;
             }
-            let Some(dataset) = call.with_answer(|dataset| Some(dataset.clone())) else {
+            let Some(made) = call.with_answer(|made| Some(made.clone())) else {
                 return;
             };
-            match put_into(&spec_text.get(), &dataset.prompts) {
-                Ok(text) => {
+            match made.put_into(&spec_text.get()) {
+                Ok((text, put)) => {
                     spec_text.set(text);
-                    note.set(Some(format!(
-                        "{}: written into the spec below.",
-                        dataset.note
-                    )));
+                    note.set(Some(format!("{}: {put}.", made.note())));
                 }
                 Err(e) => problem.set(Some(e)),
             }
@@ -118,7 +117,7 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
     view! {
         <details id="dataset-form">
             <summary>"Prompts from a dataset"</summary>
-            <p class="hint">"The prompts replace the spec's own; the model's tokenizer checks that clean and corrupted prompts align and that answers are single tokens."</p>
+            <p class="hint">"The prompts replace the spec's own; the model's tokenizer checks that clean and corrupted prompts align and that answers are single tokens. Sentences for frequency tagging go into the frequency-tagging experiment (a spec of another kind becomes one)."</p>
             <fieldset>
                 <legend>"Generated"</legend>
                 <label>"Dataset "
@@ -126,6 +125,7 @@ pub fn DatasetForm(spec_text: RwSignal<String>) -> impl IntoView {
                         <option value="ioi">"IOI (Wang et al. 2022): templates, names, the ABC corruption"</option>
                         <option value="colored_objects">"Colored Objects (Merullo et al.): what colour is the object?"</option>
                         <option value="mcq">"Multiple choice: capitals, the right answer moved to another letter"</option>
+                        <option value="sentences">"Sentences for frequency tagging (HFTP): [adjective noun] [verb noun], one token a word"</option>
                     </select>
                 </label>
                 <label>" Prompts " <input id="ioi-n" type="number" min="1" max="4096" prop:value=move || n.get() on:input=move |ev| n.set(event_target_value(&ev))/></label>

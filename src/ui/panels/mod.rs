@@ -16,3 +16,4 @@ pub mod presets;
 pub mod prompt;
 pub mod result;
 pub mod sampling;
+pub mod tagging;

@@ -3,8 +3,10 @@
 //! the result.
 
 use crate::presets::{PRESETS, Preset};
+use crate::spec::Spec;
 use crate::spec::examples::Example;
 use crate::ui::AppState;
+use crate::ui::panels::history::HistoryState;
 use leptos::prelude::*;
 
 #[component]
@@ -42,14 +44,18 @@ fn PresetCard(
     let specs = preset
         .examples()
         .map(|example: &'static Example| {
-            let open_spec = move |_| spec_text.set(example.json.to_string());
+            let open_spec = move |_| spec_text.set(with_found_direction(example, state));
             let open_and_run = move |_| {
-                spec_text.set(example.json.to_string());
+                spec_text.set(with_found_direction(example, state));
                 run.run(());
             };
+            let source = Spec::from_json(example.json)
+                .ok()
+                .and_then(|spec| spec.direction_source().map(str::to_string));
             view! {
                 <li data-preset-spec=example.stem>
                     <span>{example.title}</span>" "
+                    {source.map(|stem| view! { <span class="hint">{format!("(steers with the direction {stem} finds: run that first)")}</span>" " })}
                     <button class="open-spec" on:click=open_spec>"Open"</button>
                     <button class="run-spec" on:click=open_and_run disabled=move || state.session.get().is_none()
                         title="Runs on the model loaded now">"Run"</button>
@@ -66,5 +72,33 @@ fn PresetCard(
             <p class="preset-model">"Paper's weights: "<code>{preset.model}</code></p>
             <ol class="preset-specs">{specs}</ol>
         </article>
+    }
+}
+
+/// An example's spec, with the direction it takes from another example's run filled in from
+/// the run on screen or the newest such run in the history (left pending, which its run
+/// explains, where there is none).
+fn with_found_direction(example: &Example, state: AppState) -> String {
+    let Ok(mut spec) = Spec::from_json(example.json) else {
+        return example.json.to_string();
+    };
+    if spec.direction_source().is_none() {
+        return example.json.to_string();
+    }
+    let opened = state.opened.get_untracked();
+    let history: HistoryState = state.history.get_untracked();
+    let stored = history.runs.iter().filter_map(|run| match run {
+        crate::ui::storage::StoredRun::Readable(run) => Some(&run.result),
+        crate::ui::storage::StoredRun::Unreadable { .. } => None,
+    });
+    let filled = opened
+        .iter()
+        .map(|run| &run.result)
+        .chain(stored)
+        .any(|result| spec.fill_direction(result));
+    if filled {
+        spec.to_json()
+    } else {
+        example.json.to_string()
     }
 }

@@ -8,13 +8,14 @@ use crate::experiments::{
 };
 use crate::export::{Library, to_python};
 use crate::figures::{
-    Mark, Series, cell_label, dot_rows_svg, edge_graph_svg, edges_csv, line_svg, lines_svg,
+    Mark, RANKED_BARS, Series, cell_label, dot_rows_svg, edge_graph_svg, edges_csv, line_svg,
     scatter_svg, sorted_bars,
 };
 use crate::history::RunRecord;
 use crate::share::SharedRun;
 use crate::spec::Experiment;
 use crate::spec::published::{Comparison, Found};
+use crate::ui::panels::tagging::{Spectrum, TaggedByLayer, TaggedNeurons};
 use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -225,33 +226,6 @@ fn Scatter(run: RunRecord) -> impl IntoView {
 /// A scatter's `(effect, estimate, cell)` points.
 type Points = Vec<(f32, f32, String)>;
 
-/// Frequency tagging's headline figure: the share of each layer's neurons tagged at the
-/// sentence and the phrase rate, beside the shuffled control (dashed).
-#[component]
-fn TaggedByLayer(run: RunRecord) -> impl IntoView {
-    let tagged = run.result.grid("hftp.tagged")?;
-    let layers = *tagged.shape.first()?;
-    let column = |grid: &Grid, c: usize| -> Vec<f32> {
-        (0..layers).map(|l| grid.values[l * 2 + c]).collect()
-    };
-    let mut series = vec![];
-    let shuffled = run.result.grid("hftp.tagged_shuffled");
-    for (c, rate) in ["sentence", "phrase"].into_iter().enumerate() {
-        series.push((format!("{rate} rate"), column(tagged, c)));
-        if let Some(shuffled) = shuffled {
-            series.push((format!("{rate} rate, shuffled"), column(shuffled, c)));
-        }
-    }
-    let labels: Vec<String> = (0..layers).map(|l| l.to_string()).collect();
-    let svg = lines_svg(
-        "hftp.tagged: share of neurons tagged, by layer",
-        "share of MLP neurons",
-        &labels,
-        &series,
-    );
-    Some(view! { <figure class="line-chart" data-chart="hftp.tagged" inner_html=svg></figure> })
-}
-
 /// Words by their association (`weat.s`, the two target sets in two colours) and texts on a
 /// direction (`direction.projection`; for the mean difference, the two halves), largest first,
 /// with the statistics beside them.
@@ -411,13 +385,11 @@ fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
             GridName::raw(GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid))),
             "Components by direct logit attribution",
         ),
-        (GridName::raw(GridKind::Named("hftp.snr_sentence")), "Neurons by SNR at the sentence rate"),
-        (GridName::raw(GridKind::Named("hftp.snr_phrase")), "Neurons by SNR at the phrase rate"),
     ]
     .into_iter()
     .filter_map(|(name, title)| {
         let grid = grids.get(&name)?;
-        let bars = sorted_bars(grid, 12);
+        let bars = sorted_bars(grid, RANKED_BARS);
         let scale = bars.first().map_or(1.0, |(_, v)| v.abs().max(1e-12));
         let rows = bars
             .into_iter()
@@ -553,6 +525,8 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
             <Scatter run=run.clone()/>
             <DotRows run=run.clone()/>
             <TaggedByLayer run=run.clone()/>
+            <Spectrum run=run.clone()/>
+            <TaggedNeurons run=run.clone()/>
             {run.result.steering_spec().map(|spec| {
                 let json = spec.to_json();
                 view! {

@@ -1517,6 +1517,7 @@ pub fn frequency_matches(model: &Gpt2) {
         &mut Progress::none(),
     ));
     let mut out = Named::new(output.unwrap());
+    let snr_grids = ["hftp.snr_sentence", "hftp.snr_phrase"].map(|name| out.grids[name].clone());
     for name in ["hftp.snr_sentence", "hftp.snr_phrase", "hftp.spectrum"] {
         let ours = out.grid(name);
         let theirs = &oracle[name];
@@ -1532,4 +1533,39 @@ pub fn frequency_matches(model: &Gpt2) {
     assert_eq!(tagged.labels[1], ["sentence", "phrase"]);
     let control = out.grid("hftp.tagged_shuffled");
     assert_eq!(control.shape, tagged.shape);
+
+    // The neurons the ranked figures list, each with its mlp.hook_post over the stream.
+    let traces = out.grid("hftp.traces").clone();
+    let mut listed: Vec<String> = vec![];
+    for grid in &snr_grids {
+        for (label, _) in patchbay::figures::sorted_bars(grid, frequency::TRACED) {
+            if !listed.contains(&label) {
+                listed.push(label);
+            }
+        }
+    }
+    assert_eq!(traces.labels[0], listed);
+    let ids: Vec<u32> = hftp["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(traces.shape, vec![listed.len(), ids.len()]);
+    assert_eq!(traces.labels[1], tokenizer.token_texts(&ids));
+    let (_, cache) =
+        model.run_with_cache(model.tokens(std::slice::from_ref(&ids)).unwrap(), |_| true);
+    for (row, label) in listed.iter().enumerate() {
+        let (layer, neuron) = label
+            .strip_prefix('L')
+            .and_then(|rest| rest.split_once(" neuron "))
+            .map(|(l, n)| (l.parse::<usize>().unwrap(), n.parse::<usize>().unwrap()))
+            .unwrap_or_else(|| panic!("{label}"));
+        let point = HookPoint::Block(layer, patchbay::hooks::BlockHook::MlpPost);
+        let acts = block_on(patchbay::experiments::read(cache.get::<3>(point).unwrap())).unwrap();
+        let width = acts.len() / ids.len();
+        let expected: Vec<f32> = (0..ids.len()).map(|t| acts[t * width + neuron]).collect();
+        let got = &traces.values[row * ids.len()..(row + 1) * ids.len()];
+        assert!(max_abs_diff(got, &expected) < 1e-5, "{label}");
+    }
 }
