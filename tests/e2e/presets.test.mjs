@@ -78,6 +78,15 @@ test('a preset opens from its link, runs from its card, and draws the published 
     const [, layer, head] = top.match(/^L(\d+)H(\d+)$/);
     const dlaCell = await page.getAttribute(`table[data-grid="lens.head_dla_logit_diff"] td[data-row="${layer}"][data-col="${head}"]`, 'data-value');
     assert.equal(Number(dlaCell), value);
+
+    // The moral direction's steering spec takes the direction its first spec finds: until a
+    // run of that spec is on screen or in the history, the card says so and the spec opens
+    // with the direction pending (a run explains it).
+    const steering = '[data-preset-spec=moral-direction-steering]';
+    assert.match(await page.textContent(steering), /steers with the direction moral-direction finds: run that first/);
+    await page.click(`${steering} .open-spec`);
+    const pending = JSON.parse(await page.inputValue('#spec-text')).experiment.steering.direction;
+    assert.deepEqual(pending, { from: 'example:moral-direction' });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
