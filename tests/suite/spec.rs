@@ -710,3 +710,25 @@ fn a_direction_still_to_be_found_is_explained_not_run() {
     let err = Spec::from_json(&text).unwrap_err().to_string();
     assert!(err.contains("not a bundled direction example"), "{err}");
 }
+
+/// The direction specs of tests/specs (ci/interop's for the direction kind) give the oracle's
+/// projections through `patchbay run`.
+#[test]
+fn direction_specs_reproduce_the_oracle() {
+    let oracle = patchbay::tensor_io::from_safetensors(
+        &std::fs::read(common::tiny_dir().join("probes.safetensors")).unwrap(),
+    )
+    .unwrap();
+    for (file, name) in [
+        ("direction-tiny.json", "direction.pca.projection"),
+        (
+            "direction-mean-difference-tiny.json",
+            "direction.mean_difference.projection",
+        ),
+    ] {
+        let result = run_cli(&spec_file(file)).unwrap();
+        let ours = result.grid("direction.projection").unwrap();
+        let diff = common::max_abs_diff(&ours.values, &oracle[name].values);
+        assert!(diff < 1e-4, "{file}: {diff}");
+    }
+}
