@@ -503,6 +503,15 @@ pub fn sorted_bars(grid: &Grid, top: usize) -> Vec<(String, f32)> {
         .collect()
 }
 
+/// [`sorted_bars`] with each bar's length in percent of the longest: `(label, value, percent)`.
+pub fn scaled_bars(grid: &Grid, top: usize) -> Vec<(String, f32, f32)> {
+    let bars = sorted_bars(grid, top);
+    let scale = bars.first().map_or(1.0, |(_, v)| v.abs().max(1e-12));
+    bars.into_iter()
+        .map(|(label, v)| (label, v, 100.0 * v.abs() / scale))
+        .collect()
+}
+
 /// Edge attribution patching's strongest edges as a graph: blocks bottom to top (the
 /// embeddings below block 0, the logits above the last), each block's heads left to right and
 /// its MLP at the right, half a row above them (it reads what they write). An edge into a head

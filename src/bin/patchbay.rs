@@ -607,7 +607,7 @@ mod cli {
                 use patchbay::export::{Library, to_python};
                 let library = Library::from_name(&to).ok_or_else(|| {
                     Failure::input(format!(
-                        "--to: `{to}` is not a library Patchbay writes for (transformer-lens, nnsight)"
+                        "--to: `{to}` is not a library Patchbay writes for (transformer-lens (4), transformer-lens@3, nnsight)"
                     ))
                 })?;
                 let (spec, _) = read_spec(&spec, run_id.as_deref())?;

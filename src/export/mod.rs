@@ -15,25 +15,103 @@ use python::{boolean, long_list, prompt, token};
 /// The library a script is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Library {
-    /// `transformer_lens.HookedTransformer`, its patching functions and hooks.
+    /// TransformerLens 4: `TransformerBridge` over transformers' GPT-2 in compatibility mode
+    /// (TransformerLens's hook names), its patching functions and hooks.
     TransformerLens,
-    /// `nnsight.LanguageModel` traces, locally or on NDIF (`--remote`).
+    /// TransformerLens 3.x's `HookedTransformer`, for environments pinned to it.
+    TransformerLens3,
+    /// `nnsight.TransformersModel` traces, locally or on NDIF (`--remote`).
     Nnsight,
 }
 
 impl Library {
+    pub const ALL: [Self; 3] = [Self::TransformerLens, Self::TransformerLens3, Self::Nnsight];
+
     /// Its name on the command line (`--to`).
     pub fn name(self) -> &'static str {
         match self {
             Self::TransformerLens => "transformer-lens",
+            Self::TransformerLens3 => "transformer-lens@3",
+            Self::Nnsight => "nnsight",
+        }
+    }
+
+    /// As people call it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::TransformerLens => "TransformerLens 4",
+            Self::TransformerLens3 => "TransformerLens 3",
             Self::Nnsight => "nnsight",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::TransformerLens, Self::Nnsight]
-            .into_iter()
-            .find(|l| l.name() == name)
+        Self::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// The versions its scripts are checked with (`ci/interop`), and how to install them.
+    pub fn requirement(self) -> Requirement {
+        match self {
+            Self::TransformerLens => Requirement {
+                package: "transformer-lens",
+                series: "4",
+                checked: "transformer-lens 4.3.0, nnsight 0.8.1, transformers 5.24.0, torch 2.15.0",
+                pip: "pip install 'transformer-lens>=4.3,<5' torch",
+                otherwise: "for TransformerLens 3.x export with --to transformer-lens@3",
+            },
+            Self::TransformerLens3 => Requirement {
+                package: "transformer-lens",
+                series: "3",
+                checked: "transformer-lens 3.9.0, transformers 5.24.0, torch 2.15.0",
+                pip: "pip install 'transformer-lens==3.9.0' torch",
+                otherwise: "for TransformerLens 4 export with --to transformer-lens",
+            },
+            Self::Nnsight => Requirement {
+                package: "nnsight",
+                series: "0.8",
+                checked: "nnsight 0.8.1, transformers 5.24.0, torch 2.15.0",
+                pip: "pip install 'nnsight>=0.8.1,<0.9' torch",
+                otherwise: "other nnsight versions may trace modules differently",
+            },
+        }
+    }
+}
+
+/// The library versions a script runs with: the series it accepts (`4` accepts 4.x), the
+/// versions `ci/interop` ran it with, and the install line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    pub package: &'static str,
+    pub series: &'static str,
+    pub checked: &'static str,
+    pub pip: &'static str,
+    /// What to do with another version.
+    pub otherwise: &'static str,
+}
+
+impl Requirement {
+    /// Python that stops the script with one sentence unless the package's installed version
+    /// is of the series (run before the package is imported).
+    fn check(&self) -> String {
+        format!(
+            r#"from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+
+try:
+    FOUND = version({package})
+except PackageNotFoundError:
+    FOUND = None
+if FOUND is None or not FOUND.startswith({prefix}):
+    sys.exit(f"This script is written for {package_text} {series}.x (checked with {checked}); "
+             f"{{'it is not installed' if FOUND is None else FOUND + ' is installed'}}: {pip} ({otherwise}).")
+"#,
+            package = python::string(self.package),
+            prefix = python::string(&format!("{}.", self.series)),
+            package_text = self.package,
+            series = self.series,
+            checked = self.checked,
+            pip = self.pip,
+            otherwise = self.otherwise,
+        )
     }
 }
 
@@ -56,15 +134,16 @@ pub fn to_python(spec: &Spec, library: Library) -> Result<String, ExportError> {
         return Err(ExportError(problem));
     }
     match library {
-        Library::TransformerLens => transformer_lens::script(spec),
+        Library::TransformerLens | Library::TransformerLens3 => {
+            transformer_lens::script(spec, library)
+        }
         Library::Nnsight => nnsight::script(spec),
     }
 }
 
 /// What a library's script is made of, around the experiment's own code.
 struct Parts<'a> {
-    /// "TransformerLens (written against 3.9)".
-    library: &'a str,
+    library: Library,
     /// Imports, the model, `results`, `grid`, `to_ids`.
     prelude: &'a str,
     /// `to_token` and whatever the library's experiments need of the prompts.
@@ -78,7 +157,11 @@ struct Parts<'a> {
 /// Docstring, prelude, the spec's prompts as constants, the experiment, the results file.
 fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
     let mut out = header(spec, parts.library);
-    out.push_str(parts.prelude);
+    out.push_str(
+        &parts
+            .prelude
+            .replace("{REQUIRE}", &parts.library.requirement().check()),
+    );
     if let Some(prompts) = &spec.prompts {
         out.push_str(&prompt_constants(prompts));
         out.push_str(TO_TOKENS);
@@ -96,16 +179,21 @@ fn docstring(text: &str) -> String {
     python::escaped(text)
 }
 
-fn header(spec: &Spec, library: &str) -> String {
+fn header(spec: &Spec, library: Library) -> String {
     let title = if spec.title.is_empty() {
         "A Patchbay experiment".to_string()
     } else {
         docstring(&spec.title)
     };
+    let requirement = library.requirement();
     format!(
         r#""""{title}
 
-Exported from Patchbay {version} for {library}. Run it as
+Exported from Patchbay {version} for {name}, checked with {checked}:
+
+    {pip}
+
+Run it as
 
     python this_script.py MODEL OUT.json
 
@@ -116,7 +204,10 @@ generations.NAME.generation.new_ids.{remote}
 """
 "#,
         version = env!("CARGO_PKG_VERSION"),
-        remote = if library.starts_with("nnsight") {
+        name = library.title(),
+        checked = requirement.checked,
+        pip = requirement.pip,
+        remote = if library == Library::Nnsight {
             "\n\nWith --remote after OUT.json every trace runs on NDIF's hosted copy of MODEL (set an NDIF\nAPI key first: nnsight.CONFIG.set_default_api_key(KEY))."
         } else {
             ""

@@ -1,4 +1,4 @@
-//! nnsight scripts: the Hugging Face GPT-2 under `LanguageModel`, each experiment a loop of
+//! nnsight scripts: the Hugging Face GPT-2 under `TransformersModel`, each experiment a loop of
 //! `model.trace` contexts that read (`.save()`) and write module inputs and outputs; with
 //! `--remote` the same traces run on NDIF. TransformerLens hooks map onto GPT-2's modules as
 //! `SITES` in the script says. What has no module of its own is computed from the modules
@@ -20,7 +20,7 @@ pub fn script(spec: &Spec) -> Result<String, ExportError> {
     Ok(super::assemble(
         spec,
         super::Parts {
-            library: "nnsight (written against 0.8)",
+            library: super::Library::Nnsight,
             prelude: PRELUDE,
             tokens: TOKENS,
             metric: metric(spec.metric),

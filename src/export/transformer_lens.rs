@@ -12,20 +12,26 @@ use crate::experiments::{
 };
 use crate::spec::{Experiment, Spec};
 
-pub fn script(spec: &Spec) -> Result<String, ExportError> {
+/// TransformerLens 4's script or 3.x's: the same experiment code on the bridge (in
+/// compatibility mode) or on a `HookedTransformer`.
+pub fn script(spec: &Spec, library: super::Library) -> Result<String, ExportError> {
     Ok(super::assemble(
         spec,
         super::Parts {
-            library: "TransformerLens (written against 3.9)",
-            prelude: PRELUDE,
+            library,
+            prelude: match library {
+                super::Library::TransformerLens3 => PRELUDE_3,
+                _ => PRELUDE,
+            },
             tokens: TOKENS,
             metric: metric(spec.metric),
-            body: experiment(spec)?,
+            body: experiment(spec, library)?,
         },
     ))
 }
 
 const PRELUDE: &str = include_str!("transformer_lens/prelude.py");
+const PRELUDE_3: &str = include_str!("transformer_lens/prelude3.py");
 
 const TOKENS: &str = include_str!("transformer_lens/tokens.py");
 const DIRECTION: &str = include_str!("transformer_lens/direction.py");
@@ -64,9 +70,9 @@ def metric_per_prompt(logits):
 
 const METRIC_MEAN: &str = include_str!("transformer_lens/metric_mean.py");
 
-fn experiment(spec: &Spec) -> Result<String, ExportError> {
+fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportError> {
     match &spec.experiment {
-        Experiment::ActivationPatching(params) => Ok(patching(&params.targets)),
+        Experiment::ActivationPatching(params) => Ok(patching(&params.targets, library)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => Ok(attribution(params)),
@@ -289,7 +295,10 @@ fn patch_function(target: PatchTarget) -> String {
     }
 }
 
-fn patching(targets: &[PatchTarget]) -> String {
+/// TransformerLens's patching functions over every target. TransformerLens 4's keep each
+/// prompt's value (`reduce="none"`); 3.x's store one scalar a cell, in row-major order, so the
+/// metric they are given records each prompt's value as it goes.
+fn patching(targets: &[PatchTarget], library: super::Library) -> String {
     let rows: Vec<String> = targets
         .iter()
         .map(|&t| {
@@ -301,20 +310,46 @@ fn patching(targets: &[PatchTarget]) -> String {
             )
         })
         .collect();
+    let sweep = match library {
+        super::Library::TransformerLens3 => {
+            r#"def recording(values):
+    """The mean metric, each prompt's value appended to `values`."""
+    def metric_mean(logits):
+        per_prompt = metric_per_prompt(logits)
+        values.append(per_prompt)
+        return per_prompt.mean()
+    return metric_mean
+
+
+def per_prompt_sweep(patch):
+    values = []
+    patched = patch(model, corrupted_tokens, clean_cache, recording(values))
+    return torch.stack(values).reshape(*patched.shape, -1)
+"#
+        }
+        _ => {
+            r#"def per_prompt_sweep(patch):
+    return patch(model, corrupted_tokens, clean_cache, metric_per_prompt, reduce="none").values
+"#
+        }
+    };
     format!(
         r#"{METRIC_MEAN}
 
 # Activation patching as TransformerLens defines it: run the corrupted prompts, put back one
-# clean activation at a time, score with the clean answers. Its functions record the mean
-# metric of each cell; Patchbay's `.per_prompt` grids are not computed here.
+# clean activation at a time, score with the clean answers; each prompt's value kept.
+{sweep}
+
 clean_logits, clean_cache = model.run_with_cache(clean_tokens)
 clean_value = metric(clean_logits).item()
 corrupted_value = metric(model(corrupted_tokens)).item()
 results["metrics"].update(clean=clean_value, corrupted=corrupted_value)
 for name, axes, patch in {rows}:
-    patched = patch(model, corrupted_tokens, clean_cache, metric)
+    per_prompt = per_prompt_sweep(patch)
+    patched = per_prompt.mean(-1)
     grid(f"patch.{{name}}", axes, patched)
     grid(f"patch.{{name}}.normalised", axes, (patched - corrupted_value) / (clean_value - corrupted_value))
+    grid(f"patch.{{name}}.per_prompt", axes + ["prompt"], per_prompt)
 "#,
         rows = long_list(rows)
     )

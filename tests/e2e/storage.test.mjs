@@ -106,8 +106,13 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     // The run as a TransformerLens script (ci/interop runs such scripts against patchbay run).
     const script = await download(page, () => page.click('#export-python'));
     assert.match(script.name, /^[a-z0-9_]+\.py$/);
-    assert.match(script.bytes.toString(), /from transformer_lens import HookedTransformer/);
+    assert.match(script.bytes.toString(), /TransformerBridge\.boot_transformers\(/);
+    assert.match(script.bytes.toString(), /pip install 'transformer-lens>=4\.3,<5'/);
     assert.match(script.bytes.toString(), /\("z", "attn\.hook_z", \(0, 1, 3\), \["layer", "head"\], "attn_head_out_all_pos"\)/);
+    // TransformerLens 3.x, for environments pinned to it.
+    const pinned = await download(page, () => page.click('#export-python-tl3'));
+    assert.match(pinned.name, /_transformer_lens_3\.py$/);
+    assert.match(pinned.bytes.toString(), /from transformer_lens import HookedTransformer/);
 
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');

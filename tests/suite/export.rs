@@ -31,15 +31,21 @@ fn parses_as_python(name: &str, script: &str) {
 
 #[test]
 fn every_example_exports_or_is_refused_by_name() {
+    // Refused: a steering spec whose direction is still to be found (every library), and
+    // for nnsight edge attribution (no per-head q/k/v input in transformers' GPT-2) and
+    // attribution of attention patterns.
     for (library, at_least, idiom) in [
-        // TransformerLens: every example. nnsight: all but edge attribution (no per-head
-        // q/k/v input in transformers' GPT-2) and attribution of attention patterns.
         (
             Library::TransformerLens,
-            EXAMPLES.len(),
-            "HookedTransformer",
+            EXAMPLES.len() - 1,
+            "TransformerBridge.boot_transformers(",
         ),
-        (Library::Nnsight, EXAMPLES.len() - 2, "with model.trace("),
+        (
+            Library::TransformerLens3,
+            EXAMPLES.len() - 1,
+            "HookedTransformer(",
+        ),
+        (Library::Nnsight, EXAMPLES.len() - 3, "with model.trace("),
     ] {
         let mut exported = 0;
         for example in EXAMPLES {
@@ -52,7 +58,8 @@ fn every_example_exports_or_is_refused_by_name() {
                     exported += 1;
                 }
                 Err(e) => assert!(
-                    e.to_string().contains("export yet"),
+                    e.to_string().contains("export yet")
+                        || e.to_string().contains("not filled in yet"),
                     "{}: {e}",
                     example.stem
                 ),
@@ -73,6 +80,10 @@ fn scripts_use_the_librarys_own_patching_functions_and_the_specs_values() {
     };
     let patching = example("ioi-activation-patching");
     assert!(patching.contains("patching.get_act_patch_resid_pre"));
+    assert!(
+        patching.contains("reduce=\"none\").values"),
+        "TransformerLens 4 keeps each prompt's value"
+    );
     assert!(patching.contains("\"When John and Mary went to the shops, John gave the bag to\","));
     assert!(patching.contains("(\" Mary\", \" John\"),"));
     let sampling = example("quick-brown-fox-sampling");
@@ -86,7 +97,7 @@ fn scripts_use_the_librarys_own_patching_functions_and_the_specs_values() {
         .json;
     let nnsight = to_python(&Spec::from_json(json).unwrap(), Library::Nnsight).unwrap();
     assert!(nnsight.contains("MODEL_SOURCE = sys.argv[1]"));
-    assert!(nnsight.contains("LanguageModel(MODEL_SOURCE"));
+    assert!(nnsight.contains("TransformersModel(MODEL_SOURCE, task=\"text-generation\""));
     assert!(nnsight.contains("REMOTE = \"--remote\" in sys.argv[3:]"));
 }
 
@@ -96,7 +107,7 @@ fn gedi_and_beams_are_written_out() {
         let json = EXAMPLES.iter().find(|e| e.stem == stem).unwrap().json;
         Spec::from_json(json).unwrap()
     };
-    for library in [Library::TransformerLens, Library::Nnsight] {
+    for library in Library::ALL {
         let gedi = to_python(&spec("gedi-sentiment-positive"), library).unwrap();
         assert!(
             gedi.contains("\"model\": \"gedi-sentiment-medium\""),
@@ -141,7 +152,7 @@ fn a_stored_direction_steers_in_the_scripts() {
             "a direction run".into(),
         );
     }
-    for library in [Library::TransformerLens, Library::Nnsight] {
+    for library in Library::ALL {
         let script = to_python(&spec, library).unwrap();
         assert!(
             script.contains("DIRECTION = [0.5, -0.25, 1.0]"),
@@ -209,7 +220,7 @@ fn titles_and_model_ids_cannot_break_out_of_the_docstring() {
     let mut spec = Spec::from_json(json).unwrap();
     spec.title = r#"a """ quote, a \N{ and a \ at the end\"#.into();
     spec.model.id = r#"x"""\import os; os.system("id")"#.into();
-    for library in [Library::TransformerLens, Library::Nnsight] {
+    for library in Library::ALL {
         let script = to_python(&spec, library).unwrap();
         parses_as_python("hostile title", &script);
         let docstring_end = script[3..].find("\"\"\"").unwrap() + 3;
@@ -218,4 +229,49 @@ fn titles_and_model_ids_cannot_break_out_of_the_docstring() {
             "{library:?}"
         );
     }
+}
+
+/// A script run where its library is missing (here: the machine's Python, which has neither
+/// TransformerLens nor nnsight) stops with one sentence naming the versions it was checked
+/// with and the install line, before any import can fail with a traceback.
+#[test]
+fn a_script_says_which_library_versions_it_needs() {
+    let json = EXAMPLES
+        .iter()
+        .find(|e| e.stem == "ioi-logit-lens")
+        .unwrap()
+        .json;
+    let spec = Spec::from_json(json).unwrap();
+    let dir = std::env::temp_dir().join(format!("patchbay-require-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for library in Library::ALL {
+        let script = to_python(&spec, library).unwrap();
+        let requirement = library.requirement();
+        assert!(
+            script.contains(requirement.pip),
+            "{library:?}: the docstring's install line"
+        );
+        let path = dir.join(format!("{}.py", library.name().replace(['-', '@'], "_")));
+        std::fs::write(&path, &script).unwrap();
+        let out = Command::new("python3")
+            .arg(&path)
+            .args(["gpt2", "out.json"])
+            .env("PYTHONPATH", "")
+            .output()
+            .expect("python3");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{library:?}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{library:?}: one sentence, not a traceback: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{} {}.x", requirement.package, requirement.series))
+                && stderr.contains("it is not installed")
+                && stderr.contains(requirement.pip),
+            "{library:?}: {stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

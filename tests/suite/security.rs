@@ -68,7 +68,7 @@ fn exported_steering_phrases_cannot_leave_their_string_literal() {
         .to_vec();
     let hostile = Spec::from_json(&spec.to_string()).unwrap();
     let plain = Spec::from_json(&example("steering-love-hate").to_string()).unwrap();
-    for library in [Library::TransformerLens, Library::Nnsight] {
+    for library in Library::ALL {
         let script = to_python(&hostile, library).unwrap();
         let benign = to_python(&plain, library).unwrap();
         check_script(&script, &benign, &texts)
@@ -86,7 +86,7 @@ fn control_characters_in_titles_stay_escaped_in_docstrings() {
     spec["title"] = json!("a title\0\"\"\"\nimport os\r\u{2028}\u{1b}[2J");
     spec["model"]["id"] = json!("gpt2\0\"\"\"");
     let spec = Spec::from_json(&spec.to_string()).unwrap();
-    for library in [Library::TransformerLens, Library::Nnsight] {
+    for library in Library::ALL {
         let script = to_python(&spec, library).unwrap();
         assert!(
             script

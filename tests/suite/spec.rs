@@ -697,10 +697,7 @@ fn a_direction_still_to_be_found_is_explained_not_run() {
         &std::fs::read_to_string(example("moral-direction-steering.json")).unwrap(),
     )
     .unwrap();
-    for library in [
-        patchbay::export::Library::TransformerLens,
-        patchbay::export::Library::Nnsight,
-    ] {
+    for library in patchbay::export::Library::ALL {
         let err = patchbay::export::to_python(&spec, library).unwrap_err();
         assert!(err.to_string().contains("example:moral-direction"), "{err}");
     }

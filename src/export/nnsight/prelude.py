@@ -3,8 +3,9 @@ import json
 import math
 import sys
 
+{REQUIRE}
 import torch
-from nnsight import LanguageModel
+from nnsight import TransformersModel
 
 torch.set_grad_enabled(False)
 
@@ -17,7 +18,8 @@ MODEL_SOURCE = sys.argv[1]
 # --model-for ID=DIR: read another model the spec names (a GeDi model) from DIR.
 MODEL_FOR = dict(value.partition("=")[::2] for option, value in zip(sys.argv[3:], sys.argv[4:])
                  if option == "--model-for")
-model = LanguageModel(MODEL_SOURCE, device_map="cpu", dispatch=not REMOTE, attn_implementation="eager")
+model = TransformersModel(MODEL_SOURCE, task="text-generation", device_map="cpu", dispatch=not REMOTE,
+                          attn_implementation="eager")
 TRACE = {"remote": REMOTE}
 n_layers, n_heads = model.config.n_layer, model.config.n_head
 d_head = model.config.n_embd // n_heads

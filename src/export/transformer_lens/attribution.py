@@ -8,18 +8,20 @@ PREFIX = {"gradient": "attrib", "relp": "relp"}
 def forward_backward(tokens, rules=()):
     activations, gradients = {}, {}
 
-    def keep(x, hook):
-        activations[hook.name] = x.detach()
+    # Keyed by the name asked for: TransformerLens 4's bridge may call an aliased hook by its
+    # own name (hook_resid_pre is blocks.L.hook_in there).
+    def keep(x, hook, name):
+        activations[name] = x.detach()
 
-    def keep_gradient(g, hook):
-        gradients[hook.name] = g.detach()
+    def keep_gradient(g, hook, name):
+        gradients[name] = g.detach()
 
     model.reset_hooks()
     for name, rule in relp_hooks(rules):
         model.add_hook(name, rule, "fwd")
     for name in NAMES:
-        model.add_hook(name, keep, "fwd")
-        model.add_hook(name, keep_gradient, "bwd")
+        model.add_hook(name, partial(keep, name=name), "fwd")
+        model.add_hook(name, partial(keep_gradient, name=name), "bwd")
     with torch.enable_grad():
         value = metric(model(tokens))
         value.backward()

@@ -28,19 +28,21 @@ def is_edge(source, target):
 def edge_scores(rules):
     corrupted_acts, gradients = {}, {}
 
-    def keep(x, hook):
-        corrupted_acts[hook.name] = x.detach()
+    # Keyed by the name asked for: TransformerLens 4's bridge may call an aliased hook by its
+    # own name (hook_resid_pre is blocks.L.hook_in there).
+    def keep(x, hook, name):
+        corrupted_acts[name] = x.detach()
 
-    def keep_gradient(g, hook):
-        gradients[hook.name] = g.detach()
+    def keep_gradient(g, hook, name):
+        gradients[name] = g.detach()
 
     model.reset_hooks()
     for name, rule in relp_hooks(rules):
         model.add_hook(name, rule, "fwd")
     for name in OUTPUTS:
-        model.add_hook(name, keep, "fwd")
+        model.add_hook(name, partial(keep, name=name), "fwd")
     for name in INPUTS:
-        model.add_hook(name, keep_gradient, "bwd")
+        model.add_hook(name, partial(keep_gradient, name=name), "bwd")
     with torch.enable_grad():
         per_prompt = metric_per_prompt(model(corrupted_tokens))
         per_prompt.mean().backward()

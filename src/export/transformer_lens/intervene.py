@@ -13,7 +13,7 @@ def intervention_hook(intervention):
         return torch.tensor(v["data"], dtype=x.dtype).reshape(v["shape"])
 
     def hook(x, hook):
-        short = hook.name.split(".")[-1]
+        short = intervention["hook"].split(".")[-1]
         pos_axis = 2 if short in ("hook_attn_scores", "hook_pattern") else 1
         if kind == "zero":
             new = torch.zeros_like(x)

@@ -2,7 +2,7 @@
 //! coefficient, and where the difference is added.
 
 use super::{FormDraft, KindDraft, exact, generation, unescape};
-use crate::experiments::steering::{Params, SteerAt};
+use crate::experiments::steering::{Params, SteerAt, StoredDirection};
 use crate::hooks::HookPoint;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,8 @@ pub struct Draft {
     pub negative: String,
     pub coeff: String,
     pub at: SteerAt,
+    /// A stored direction steers instead of the two prompts (shown, not edited).
+    pub direction: Option<StoredDirection>,
 }
 
 impl Default for Draft {
@@ -26,6 +28,7 @@ impl Default for Draft {
             negative: " Hate".into(),
             coeff: "5".into(),
             at: SteerAt::EveryPosition,
+            direction: None,
         }
     }
 }
@@ -33,19 +36,20 @@ impl Default for Draft {
 impl KindDraft for Draft {
     type Params = Params;
 
-    /// A stored direction stays in the JSON editor (the form steers by two prompts).
     fn from_params(params: &Params, form: &mut FormDraft) -> Option<Self> {
-        if params.direction.is_some() {
-            return None;
-        }
         form.prepend_bos = params.prepend_bos;
+        let phrase = |p: Option<&crate::spec::PromptInput>| match (&params.direction, p) {
+            (Some(_), None) => Some(String::new()),
+            (_, p) => exact(p?),
+        };
         Some(Self {
             generation: generation::Draft::of(&params.prompt, &params.generation)?,
             hook: params.hook.to_string(),
-            positive: exact(params.positive.as_ref()?)?,
-            negative: exact(params.negative.as_ref()?)?,
+            positive: phrase(params.positive.as_ref())?,
+            negative: phrase(params.negative.as_ref())?,
             coeff: params.coeff.to_string(),
             at: params.at,
+            direction: params.direction.clone(),
         })
     }
 
@@ -68,7 +72,8 @@ impl KindDraft for Draft {
             })
             .ok();
         let mut phrases_given = true;
-        for (field, text) in [("toward", &self.positive), ("away from", &self.negative)] {
+        let phrases = [("toward", &self.positive), ("away from", &self.negative)];
+        for (field, text) in phrases.into_iter().filter(|_| self.direction.is_none()) {
             if text.is_empty() {
                 problems.push(format!("{field}: write a word or a phrase"));
                 phrases_given = false;
@@ -80,11 +85,12 @@ impl KindDraft for Draft {
         else {
             return None;
         };
+        let by_prompts = self.direction.is_none();
         Some(Params {
             hook,
-            positive: Some(unescape(&self.positive)),
-            negative: Some(unescape(&self.negative)),
-            direction: None,
+            positive: by_prompts.then(|| unescape(&self.positive)),
+            negative: by_prompts.then(|| unescape(&self.negative)),
+            direction: self.direction.clone(),
             coeff,
             prompt: unescape(&self.generation.prompt),
             prepend_bos: form.prepend_bos,
@@ -94,11 +100,12 @@ impl KindDraft for Draft {
     }
 
     fn texts(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("prompt", self.generation.prompt.clone()),
-            ("toward", self.positive.clone()),
-            ("away from", self.negative.clone()),
-        ]
+        let mut texts = vec![("prompt", self.generation.prompt.clone())];
+        if self.direction.is_none() {
+            texts.push(("toward", self.positive.clone()));
+            texts.push(("away from", self.negative.clone()));
+        }
+        texts
     }
 }
 

@@ -9,7 +9,7 @@ use crate::experiments::{
 use crate::export::{Library, to_python};
 use crate::figures::{
     Mark, RANKED_BARS, Series, cell_label, dot_rows_svg, edge_graph_svg, edges_csv, line_svg,
-    scatter_svg, sorted_bars,
+    scaled_bars, scatter_svg,
 };
 use crate::history::RunRecord;
 use crate::share::SharedRun;
@@ -314,14 +314,11 @@ fn method_name(method: AttributionMethod) -> &'static str {
 #[component]
 fn PythonExport(run: RunRecord, library: Library, id: &'static str) -> impl IntoView {
     let script = to_python(&run.result.spec, library);
-    let name = match library {
-        Library::TransformerLens => "TransformerLens",
-        Library::Nnsight => "nnsight",
-    };
+    let name = library.title();
     let file = format!(
         "{}_{}.py",
         files::file_stem(&run.name).replace('-', "_"),
-        library.name().replace('-', "_")
+        library.name().replace(['-', '@'], "_")
     );
     let title = match &script {
         Ok(_) => {
@@ -389,12 +386,9 @@ fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
     .into_iter()
     .filter_map(|(name, title)| {
         let grid = grids.get(&name)?;
-        let bars = sorted_bars(grid, RANKED_BARS);
-        let scale = bars.first().map_or(1.0, |(_, v)| v.abs().max(1e-12));
-        let rows = bars
+        let rows = scaled_bars(grid, RANKED_BARS)
             .into_iter()
-            .map(|(label, v)| {
-                let width = 100.0 * v.abs() / scale;
+            .map(|(label, v, width)| {
                 let class = if v >= 0.0 { "positive" } else { "negative" };
                 view! {
                     <tr data-bar=label.clone() data-value=v.to_string()>
@@ -505,6 +499,7 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
                 <button id="export-run" on:click=export>"Download run (JSON)"</button>
                 <button id="share-run" on:click=share>"Share link"</button>
                 <PythonExport run=run.clone() library=Library::TransformerLens id="export-python"/>
+                <PythonExport run=run.clone() library=Library::TransformerLens3 id="export-python-tl3"/>
                 <PythonExport run=run.clone() library=Library::Nnsight id="export-nnsight"/>
                 {move || link.get().map(|l| view! {
                     <label>"Link (the recipient recomputes it): "<input id="share-link" type="text" readonly size="50" value=l/></label>

@@ -94,8 +94,24 @@ pub fn SteeringFields(form: RwSignal<FormDraft>, prefix: &'static str) -> impl I
         <fieldset class="controls">
             <legend>"Steering vector"</legend>
             {text_field(form, id("steer-hook"), "at hook", |d| &d.fields.steering.hook, |d, v| d.fields.steering.hook = v)}
-            {text_field(form, id("steer-positive"), "toward", |d| &d.fields.steering.positive, |d, v| d.fields.steering.positive = v)}
-            {text_field(form, id("steer-negative"), "away from", |d| &d.fields.steering.negative, |d, v| d.fields.steering.negative = v)}
+            {move || match form.with(|d| d.fields.steering.direction.clone()) {
+                None => view! {
+                    {text_field(form, id("steer-positive"), "toward", |d| &d.fields.steering.positive, |d, v| d.fields.steering.positive = v)}
+                    {text_field(form, id("steer-negative"), "away from", |d| &d.fields.steering.negative, |d, v| d.fields.steering.negative = v)}
+                }.into_any(),
+                Some(direction) => {
+                    let what = match direction.pending_example() {
+                        Some(stem) => format!("the direction example {stem} finds (filled in when its run is there)"),
+                        None if direction.from.is_empty() => format!("a stored direction ({} values)", direction.values.len()),
+                        None => format!("{} ({} values)", direction.from, direction.values.len()),
+                    };
+                    view! {
+                        <p id=id("steer-direction") class="stored-direction">"toward "{what}" "
+                            <button type="button" on:click=move |_| form.update(|d| d.fields.steering.direction = None)>"Steer by two prompts instead"</button>
+                        </p>
+                    }.into_any()
+                }
+            }}
             {text_field(form, id("steer-coeff"), "coefficient", |d| &d.fields.steering.coeff, |d, v| d.fields.steering.coeff = v)}
             <label title="every position: the difference of the two prompts' last tokens; the front: Turner et al.'s way, both prompts padded with spaces, their difference added position by position at the prompt's start">"added "
                 <select id=id("steer-at") prop:value=move || if form.with(|d| d.fields.steering.at) == SteerAt::Front { "front" } else { "every" }

@@ -3,7 +3,7 @@
 //! its activation over the stream.
 
 use crate::experiments::Grid;
-use crate::figures::{RANKED_BARS, Rule, lines_svg, signal_svg, sorted_bars};
+use crate::figures::{RANKED_BARS, Rule, lines_svg, scaled_bars, signal_svg};
 use crate::history::RunRecord;
 use crate::spec::Experiment;
 use leptos::prelude::*;
@@ -113,12 +113,9 @@ pub fn TaggedNeurons(run: RunRecord) -> impl IntoView {
     .into_iter()
     .filter_map(|(name, title)| {
         let grid = run.result.grid(name)?;
-        let bars = sorted_bars(grid, RANKED_BARS);
-        let scale = bars.first().map_or(1.0, |(_, v)| v.abs().max(1e-12));
-        let rows = bars
+        let rows = scaled_bars(grid, RANKED_BARS)
             .into_iter()
-            .map(|(label, v)| {
-                let width = 100.0 * v.abs() / scale;
+            .map(|(label, v, width)| {
                 let pick = label.clone();
                 let pressed = {
                     let label = label.clone();
