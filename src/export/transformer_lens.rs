@@ -117,6 +117,16 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
         Experiment::PathPatching(params) => Ok(format!("{}{PATH}", path_constants(params))),
+        Experiment::EdgeAttributionPatching(params)
+            if library == super::Library::TransformerLens
+                && params
+                    .methods
+                    .contains(&crate::experiments::AttributionMethod::Relp) =>
+        {
+            Err(ExportError(
+                "RelP edge scores have no TransformerLens 4 export yet: the bridge normalises each head's split q/k/v input outside ln1.hook_scale, so the LN-rule does not reach it (its gradient edge scores are exact); export with --to transformer-lens@3 or --to nnsight, or ask for the gradient method only".into(),
+            ))
+        }
         Experiment::EdgeAttributionPatching(params) => Ok(format!(
             "{}{RELP}{EDGES}",
             methods(&params.methods, &params.relp_rules)
