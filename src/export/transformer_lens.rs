@@ -30,8 +30,16 @@ pub fn script(spec: &Spec, library: super::Library) -> Result<String, ExportErro
     ))
 }
 
-const PRELUDE: &str = include_str!("transformer_lens/prelude.py");
-const PRELUDE_3: &str = include_str!("transformer_lens/prelude3.py");
+/// Imports and `load_model` for each version, then what every script shares (arguments, the
+/// model, `results`, `grid`, `to_ids`).
+const PRELUDE: &str = concat!(
+    include_str!("transformer_lens/prelude.py"),
+    include_str!("transformer_lens/session.py")
+);
+const PRELUDE_3: &str = concat!(
+    include_str!("transformer_lens/prelude3.py"),
+    include_str!("transformer_lens/session.py")
+);
 
 const TOKENS: &str = include_str!("transformer_lens/tokens.py");
 const DIRECTION: &str = include_str!("transformer_lens/direction.py");
@@ -75,7 +83,7 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
         Experiment::ActivationPatching(params) => Ok(patching(&params.targets, library)),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => Ok(attribution(params)),
+        Experiment::AttributionPatching(params) => Ok(attribution(params, library)),
         Experiment::Generation(params) => {
             if params.generation.num_beams > 1 && !params.interventions.is_empty() {
                 return Err(ExportError(
@@ -305,22 +313,12 @@ fn patch_function(target: PatchTarget) -> String {
     }
 }
 
-/// TransformerLens's patching functions over every target. TransformerLens 4's keep each
-/// prompt's value (`reduce="none"`); 3.x's store one scalar a cell, in row-major order, so the
-/// metric they are given records each prompt's value as it goes.
-fn patching(targets: &[PatchTarget], library: super::Library) -> String {
-    let rows: Vec<String> = targets
-        .iter()
-        .map(|&t| {
-            format!(
-                "({}, {}, {})",
-                string(t.name()),
-                patch_axes(t),
-                patch_function(t)
-            )
-        })
-        .collect();
-    let sweep = match library {
+/// `per_prompt_sweep(patch)`: one of TransformerLens's patching functions run over the
+/// corrupted prompts with each prompt's value kept, `[cells..., prompt]`. TransformerLens 4's
+/// functions keep them (`reduce="none"`); 3.x's store one scalar a cell, in row-major order, so
+/// the metric they are given records each prompt's value as it goes.
+fn per_prompt_sweep(library: super::Library) -> &'static str {
+    match library {
         super::Library::TransformerLens3 => {
             r#"def recording(values):
     """The mean metric, each prompt's value appended to `values`."""
@@ -342,7 +340,23 @@ def per_prompt_sweep(patch):
     return patch(model, corrupted_tokens, clean_cache, metric_per_prompt, reduce="none").values
 "#
         }
-    };
+    }
+}
+
+/// TransformerLens's patching functions over every target, each prompt's value kept.
+fn patching(targets: &[PatchTarget], library: super::Library) -> String {
+    let rows: Vec<String> = targets
+        .iter()
+        .map(|&t| {
+            format!(
+                "({}, {}, {})",
+                string(t.name()),
+                patch_axes(t),
+                patch_function(t)
+            )
+        })
+        .collect();
+    let sweep = per_prompt_sweep(library);
     format!(
         r#"{METRIC_MEAN}
 
@@ -477,7 +491,7 @@ fn attribution_target(target: AttributionTarget) -> (&'static str, &'static str,
     }
 }
 
-fn attribution(params: &attribution::Params) -> String {
+fn attribution(params: &attribution::Params, library: super::Library) -> String {
     let targets = &params.targets;
     let mut hooks: Vec<&str> = targets.iter().map(|&t| attribution_target(t).0).collect();
     hooks.sort();
@@ -501,6 +515,8 @@ fn attribution(params: &attribution::Params) -> String {
         methods(&params.methods, &params.relp_rules),
     );
     if params.compare {
+        out.push_str("\n\n");
+        out.push_str(per_prompt_sweep(library));
         out.push_str(ATTRIBUTION_COMPARE);
     }
     out
