@@ -495,9 +495,7 @@ mod cli {
         let mut results: Vec<patchbay::spec::RunResult> = vec![];
         for (stem, mut spec) in preset.parsed() {
             // A steering spec that names an earlier example's direction steers with it.
-            if spec.direction_source().is_some() {
-                results.iter().any(|run| spec.fill_direction(run));
-            }
+            spec.fill_direction(&results);
             let model = match folders.get(&spec.model.id) {
                 Some(dir) => ModelArgs { model: dir.clone() },
                 None => ModelArgs {

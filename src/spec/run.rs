@@ -42,16 +42,20 @@ impl Spec {
         }
     }
 
-    /// Fills a pending direction with the one `run` found (a run of the example it names);
-    /// whether it did.
-    pub fn fill_direction(&mut self, run: &RunResult) -> bool {
-        let Some(stem) = self.direction_source() else {
+    /// Fills a pending direction with the one the first of `runs` that ran the example it
+    /// names found (the example's spec is parsed once); whether it did.
+    pub fn fill_direction<'a>(&mut self, runs: impl IntoIterator<Item = &'a RunResult>) -> bool {
+        let Some(source) = self
+            .direction_source()
+            .and_then(super::examples::find)
+            .and_then(|e| Spec::from_json(e.json).ok())
+        else {
             return false;
         };
-        let Some(vector) = run
-            .is_run_of(stem)
-            .then(|| run.grid("direction.vector"))
-            .flatten()
+        let Some(vector) = runs
+            .into_iter()
+            .filter(|run| run.spec == source)
+            .find_map(|run| run.grid("direction.vector"))
         else {
             return false;
         };
@@ -91,13 +95,6 @@ impl RunResult {
             ),
             ..self.spec.clone()
         })
-    }
-
-    /// Whether this is a run of bundled example `stem`'s spec (as written there).
-    pub fn is_run_of(&self, stem: &str) -> bool {
-        super::examples::find(stem)
-            .and_then(|e| Spec::from_json(e.json).ok())
-            .is_some_and(|spec| spec == self.spec)
     }
 
     /// The grid written `name` in JSON (`patch.resid_pre`), if the run has it.

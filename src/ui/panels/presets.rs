@@ -85,17 +85,15 @@ fn with_found_direction(example: &Example, state: AppState) -> String {
     if spec.direction_source().is_none() {
         return example.json.to_string();
     }
+    // Read in place: the history holds every stored run's grids.
     let opened = state.opened.get_untracked();
-    let history: HistoryState = state.history.get_untracked();
-    let stored = history.runs.iter().filter_map(|run| match run {
-        crate::ui::storage::StoredRun::Readable(run) => Some(&run.result),
-        crate::ui::storage::StoredRun::Unreadable { .. } => None,
+    let filled = state.history.with_untracked(|history: &HistoryState| {
+        let stored = history.runs.iter().filter_map(|run| match run {
+            crate::ui::storage::StoredRun::Readable(run) => Some(&run.result),
+            crate::ui::storage::StoredRun::Unreadable { .. } => None,
+        });
+        spec.fill_direction(opened.iter().map(|run| &run.result).chain(stored))
     });
-    let filled = opened
-        .iter()
-        .map(|run| &run.result)
-        .chain(stored)
-        .any(|result| spec.fill_direction(result));
     if filled {
         spec.to_json()
     } else {

@@ -12,13 +12,17 @@ use leptos::prelude::*;
 /// shuffled control (dashed).
 #[component]
 pub fn TaggedByLayer(run: RunRecord) -> impl IntoView {
-    let tagged = run.result.grid("hftp.tagged")?;
-    let layers = *tagged.shape.first()?;
+    let tagged = run.result.grid("hftp.tagged").filter(|g| by_rate(g))?;
+    let layers = tagged.shape[0];
     let column = |grid: &Grid, c: usize| -> Vec<f32> {
         (0..layers).map(|l| grid.values[l * 2 + c]).collect()
     };
     let mut series = vec![];
-    let shuffled = run.result.grid("hftp.tagged_shuffled");
+    // A stored run's grids are checked one by one, not against each other.
+    let shuffled = run
+        .result
+        .grid("hftp.tagged_shuffled")
+        .filter(|g| g.shape == tagged.shape);
     for (c, rate) in ["sentence", "phrase"].into_iter().enumerate() {
         series.push((format!("{rate} rate"), column(tagged, c)));
         if let Some(shuffled) = shuffled {
@@ -33,6 +37,11 @@ pub fn TaggedByLayer(run: RunRecord) -> impl IntoView {
         &series,
     );
     Some(view! { <figure class="line-chart" data-chart="hftp.tagged" inner_html=svg></figure> })
+}
+
+/// Whether `grid` is `[layer, rate]` with the sentence and phrase rates.
+fn by_rate(grid: &Grid) -> bool {
+    matches!(grid.shape[..], [_, 2])
 }
 
 /// The rhythm of a frequency-tagging run: (tokens in the stream, words a sentence, words a
@@ -54,9 +63,16 @@ pub fn Spectrum(run: RunRecord) -> impl IntoView {
     let [layers, bins] = spectrum.shape[..] else {
         return None;
     };
-    let most_tagged = run.result.grid("hftp.tagged").and_then(|tagged| {
-        (0..layers).max_by(|&a, &b| tagged.values[a * 2].total_cmp(&tagged.values[b * 2]))
-    });
+    if layers == 0 || bins == 0 {
+        return None;
+    }
+    let most_tagged = run
+        .result
+        .grid("hftp.tagged")
+        .filter(|tagged| by_rate(tagged) && tagged.shape[0] == layers)
+        .and_then(|tagged| {
+            (0..layers).max_by(|&a, &b| tagged.values[a * 2].total_cmp(&tagged.values[b * 2]))
+        });
     let layer = RwSignal::new(most_tagged.unwrap_or(0));
     let labels: Vec<String> = (0..bins)
         .map(|k| format!("{:.3}", k as f32 / tokens as f32))
