@@ -4,8 +4,9 @@
 //! `SITES` in the script says. What has no module of its own is computed from the modules
 //! around it: attention patterns from `attn.c_attn`'s q and k (patched by rewriting the head's
 //! `z = pattern @ v`), a head's own q/k/v input gradient from `attn.c_attn`'s output gradient
-//! back through `ln_1`. Generation with interventions is refused by name (TransformerLens's
-//! export has it).
+//! back through `ln_1`. Interventions while generating act on the same modules, in the order the
+//! forward pass reaches them (the LayerNorms' scale and normalized value have no module: refused
+//! by name).
 
 use super::ExportError;
 use super::python::{boolean, float, list, long_list, methods, prompt, string};
@@ -43,6 +44,20 @@ fn residual_site(hook: HookPoint) -> Option<(&'static str, usize)> {
         _ => return None,
     };
     Some((site, layer))
+}
+
+/// Whether an intervention at `hook` has a module to act on in transformers' GPT-2 (the
+/// LayerNorms' scale and normalized value and the unembedding's hooks have none).
+fn has_site(hook: HookPoint) -> bool {
+    use BlockHook as B;
+    match hook {
+        HookPoint::Embed | HookPoint::PosEmbed => true,
+        HookPoint::Block(_, hook) => !matches!(
+            hook,
+            B::Ln1Scale | B::Ln1Normalized | B::Ln2Scale | B::Ln2Normalized
+        ),
+        _ => false,
+    }
 }
 
 fn unsupported(what: &str) -> ExportError {
@@ -86,13 +101,24 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::ActivationPatching(params) => patching(&params.targets),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::Generation(params) => {
-            if !params.interventions.is_empty() {
-                return Err(unsupported("generation with interventions"));
+            if params.generation.num_beams > 1 && !params.interventions.is_empty() {
+                return Err(unsupported("beam search with interventions"));
             }
+            if let Some(i) = params.interventions.iter().find(|i| !has_site(i.hook)) {
+                return Err(unsupported(&format!("an intervention at {}", i.hook)));
+            }
+            let (interventions, steer) = if params.interventions.is_empty() {
+                (String::new(), "None")
+            } else {
+                (
+                    super::transformer_lens::intervention_code(&params.interventions, INTERVENE),
+                    "intervene",
+                )
+            };
             Ok(format!(
-                "{GENERATE}{GENERATE_NN}{config}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {continuation}}}\n",
+                "{GENERATE}{GENERATE_NN}{config}\n{interventions}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {continuation}}}\n",
                 config = generation_config(&params.generation, spec, BEAMS)?,
-                continuation = continuation(&params.generation, "None"),
+                continuation = continuation(&params.generation, steer),
                 prompt = prompt(&params.prompt),
                 bos = boolean(params.prepend_bos),
             ))
@@ -276,6 +302,8 @@ grid({name_pp}, axes + ["prompt"], per_prompt)
 /// The decoding loop of the TransformerLens script, each step one trace (with `steer`, a
 /// function writing into the trace, when given).
 const GENERATE_NN: &str = include_str!("nnsight/generate_nn.py");
+/// `intervene()`: the interventions at their modules, inside a trace.
+const INTERVENE: &str = include_str!("nnsight/intervene.py");
 
 const BEAMS: &str = include_str!("nnsight/beams.py");
 

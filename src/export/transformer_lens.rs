@@ -125,19 +125,13 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))
         )),
         Experiment::PathPatching(params) => Ok(format!("{}{PATH}", path_constants(params))),
-        Experiment::EdgeAttributionPatching(params)
-            if library == super::Library::TransformerLens
-                && params
-                    .methods
-                    .contains(&crate::experiments::AttributionMethod::Relp) =>
-        {
-            Err(ExportError(
-                "RelP edge scores have no TransformerLens 4 export yet: the bridge normalises each head's split q/k/v input outside ln1.hook_scale, so the LN-rule does not reach it (its gradient edge scores are exact); export with --to transformer-lens@3 or --to nnsight, or ask for the gradient method only".into(),
-            ))
-        }
         Experiment::EdgeAttributionPatching(params) => Ok(format!(
-            "{}{RELP}{EDGES}",
-            methods(&params.methods, &params.relp_rules)
+            "{}{RELP}{split}{EDGES}",
+            methods(&params.methods, &params.relp_rules),
+            split = match library {
+                super::Library::TransformerLens3 => SPLIT_LN_3,
+                _ => SPLIT_LN,
+            },
         )),
         Experiment::Loss(params) => Ok(format!("{}{LOSS}", loss_constants(params))),
         Experiment::Repetition(params) => {
@@ -289,8 +283,17 @@ fn interventions(list: &[crate::hooks::Intervention]) -> String {
     if list.is_empty() {
         return "hooks = []\n".into();
     }
+    intervention_code(list, INTERVENE)
+}
+
+/// The interventions as the spec has them, `intervened(intervention, x)` (both libraries) and
+/// the library's way to reach the hooks (`apply`).
+pub(super) fn intervention_code(list: &[crate::hooks::Intervention], apply: &str) -> String {
     let json = serde_json::to_string(list).expect("interventions serialise");
-    format!("INTERVENTIONS = json.loads({})\n{INTERVENE}", string(&json))
+    format!(
+        "INTERVENTIONS = json.loads({}){INTERVENED}{apply}",
+        string(&json)
+    )
 }
 
 fn patch_axes(target: PatchTarget) -> &'static str {
@@ -527,6 +530,17 @@ const ATTRIBUTION: &str = include_str!("transformer_lens/attribution.py");
 /// RelP's rules as forward hooks (`relp_hooks(rules)`).
 const RELP: &str = include_str!("transformer_lens/relp.py");
 
+/// `split_input_rules(rules)`: the LN-rule where a head's split q/k/v input is normalised.
+/// The bridge does it outside ln1's hooks; HookedTransformer through them (nothing to add).
+const SPLIT_LN: &str = include_str!("transformer_lens/split_ln.py");
+const SPLIT_LN_3: &str = r#"
+
+
+def split_input_rules(rules):
+    """HookedTransformer normalises split q/k/v inputs through ln1.hook_scale: relp_hooks has them."""
+    return []
+"#;
+
 const ATTRIBUTION_COMPARE: &str = include_str!("transformer_lens/attribution_compare.py");
 
 /// The decoding settings as constants, with GeDi's model and functions when it guides and
@@ -759,5 +773,6 @@ const PATH: &str = include_str!("transformer_lens/path.py");
 const EDGES: &str = include_str!("transformer_lens/edges.py");
 
 const INTERVENE: &str = include_str!("transformer_lens/intervene.py");
+const INTERVENED: &str = include_str!("common/intervention.py");
 
 const CIRCUIT: &str = include_str!("transformer_lens/circuit.py");

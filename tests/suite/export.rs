@@ -187,16 +187,18 @@ fn the_cli_writes_the_script_and_names_libraries_it_does_not_know() {
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("`pyvene` is not a library"));
-    // The one thing refused: nnsight has no hook names to attach interventions to.
-    let refused = run(&[
-        "export",
-        "tests/specs/generation-interventions-tiny.json",
-        "--to",
-        "nnsight",
-    ]);
+    // Refused by name: a LayerNorm's scale has no module of its own in transformers' GPT-2.
+    let spec = std::env::temp_dir().join(format!("patchbay-scale-{}.json", std::process::id()));
+    let json = std::fs::read_to_string("tests/specs/generation-interventions-tiny.json")
+        .unwrap()
+        .replace("blocks.1.hook_mlp_out", "blocks.1.ln2.hook_scale");
+    std::fs::write(&spec, json).unwrap();
+    let refused = run(&["export", spec.to_str().unwrap(), "--to", "nnsight"]);
+    std::fs::remove_file(&spec).unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("generation with interventions"),
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("an intervention at blocks.1.ln2.hook_scale has no nnsight export"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );

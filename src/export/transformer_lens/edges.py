@@ -39,6 +39,7 @@ def edge_scores(rules):
     model.reset_hooks()
     for name, rule in relp_hooks(rules):
         model.add_hook(name, rule, "fwd")
+    split_rules = split_input_rules(rules)
     for name in OUTPUTS:
         model.add_hook(name, partial(keep, name=name), "fwd")
     for name in INPUTS:
@@ -47,6 +48,8 @@ def edge_scores(rules):
         per_prompt = metric_per_prompt(model(corrupted_tokens))
         per_prompt.mean().backward()
     model.reset_hooks()
+    for handle in split_rules:
+        handle.remove()
     model.zero_grad(set_to_none=True)
     results["metrics"].update(clean=metric_per_prompt(clean_logits).mean().item(), corrupted=per_prompt.mean().item())
 
