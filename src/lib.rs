@@ -29,6 +29,7 @@ pub mod loading;
 pub mod model;
 pub mod open;
 pub mod presets;
+pub mod reading;
 pub mod rng;
 pub mod session;
 pub mod share;

@@ -504,6 +504,9 @@ mod cli {
             };
             say!("{stem} ({}) on {}", spec.title, model.model.display());
             let result = run_one(&spec, &model, &folders, args.device, args.limits()?)?;
+            for finding in patchbay::reading::summarise(&result) {
+                say!("  {}", finding.text);
+            }
             let comparisons: Vec<serde_json::Value> = spec
                 .published
                 .as_ref()
@@ -557,6 +560,9 @@ mod cli {
             args.device,
             args.limits()?,
         )?;
+        for finding in patchbay::reading::summarise(&result) {
+            say!("{}", finding.text);
+        }
         let context_sha = result.provenance.weights_sha256.clone();
         if let Some(stored) = stored {
             let (mut worst, mut count) = (0.0f32, 0usize);

@@ -6,6 +6,7 @@ pub mod draft;
 pub mod examples;
 mod experiment;
 mod format;
+mod next;
 pub mod published;
 mod run;
 
@@ -14,6 +15,7 @@ pub use draft::generation::SamplingDraft;
 pub use draft::{FormDraft, Kept, KindDraft, heads, lines};
 pub use experiment::{Experiment, Kind, KindFields};
 pub use format::{ModelRef, PromptInput, Prompts, SPEC_VERSION, Spec, SpecError, TokenInput};
+pub use next::NextStep;
 pub use run::{
     GeneratedText, Provenance, RunContext, RunError, RunResult, TokenChoice, run, sha256_hex,
 };

@@ -82,6 +82,9 @@ pub fn GridView(
     /// Cells with published values: outlined, the value in their title.
     #[prop(optional)]
     marks: Vec<Mark>,
+    /// What the grid is called for people (`reading::title`), above its technical name.
+    #[prop(optional)]
+    title: Option<String>,
 ) -> impl IntoView {
     let mark_at = |index: usize| marks.iter().find(|m| m.index == index);
     let scale = grid
@@ -198,11 +201,13 @@ pub fn GridView(
                 on:input=move |ev| zoom.set(event_target_value(&ev).parse().unwrap_or(100))/>
         </label>
     });
+    let technical = caption.clone();
     // Focusable, so that a wide figure scrolls from the keyboard.
     view! {
         <figure class="grid" data-figure=name.clone() tabindex="0" aria-label=caption
             style=move || format!("--zoom:{}", zoom.get() as f32 / 100.0)
             on:mouseover=move |ev| read_cell(&ev, readout) on:focusin=move |ev| read_cell(&ev, readout)>
+            {title.map(|title| view! { <h4 class="figure-title">{title}<small>{technical}</small></h4> })}
             {export}{zoom_control}
             <div class="multiples">{figures}</div>
             <p class="readout" aria-hidden="true">{move || readout.get()}</p>

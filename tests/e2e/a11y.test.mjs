@@ -76,7 +76,7 @@ test('every page state passes axe-core and fits a 360 px phone; screenshots at b
 
     await page.click('#presets > summary');
     await page.click('[data-preset-spec=ioi-activation-patching] .run-spec');
-    await page.waitForSelector('#published-values', { timeout: 300_000 });
+    await page.waitForSelector('#published-values', { timeout: 300_000, state: 'attached' });
     await check(page, 'result', problems);
 
     await page.emulateMedia({ colorScheme: 'dark' });

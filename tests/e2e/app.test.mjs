@@ -331,7 +331,8 @@ async function specInEditor(page) {
 async function runSpec(page, spec, selector) {
   await page.fill('#spec-text', JSON.stringify(spec, null, 2));
   await page.click('#run-experiment');
-  await page.waitForSelector(selector, { timeout: 300_000 });
+  // A grid the answer does not open is in the page, hidden until its figure is chosen.
+  await page.waitForSelector(selector, { timeout: 300_000, state: 'attached' });
 }
 
 test('path patching equals the oracle; IOI prompts generated in the tab run path patching and edge attribution; RelP draws three-way scatters; bad pairs name their rows', async () => {

@@ -63,6 +63,48 @@ test('a preset opens from its link, runs from its card, and draws the published 
     assert.match(l10h7.text, /negative name mover \(this model has no layer 10 \(it has 2\)\)/);
     assert.equal(await page.$$eval('table[data-grid] td.published', (tds) => tds.length), 3, 'resid_pre at S2 in layers 0 and 1, MLP0 at S2');
 
+    // The answer first, written from the numbers on screen: the metric with the paper's value,
+    // then the cell that restores most of each patched target, as its figure has it.
+    const answer = await page.$$eval('#answer li', (lis) => lis.map((li) => ({ text: li.textContent, grid: li.dataset.finding })));
+    const two = (v) => Number(v).toFixed(2).replace('-', '\u2212');
+    const corrupted = await page.getAttribute('[data-metric=corrupted]', 'data-value');
+    assert.equal(answer[0].text, `Logit difference: ${two(clean)} (published: 3.55) on the clean prompts, ${two(corrupted)} (published: \u22123.55) on the corrupted ones.`);
+    const restored = answer.find((a) => a.grid === 'patch.resid_pre.normalised') ?? assert.fail(JSON.stringify(answer));
+    const residPre = await page.$$eval('table[data-grid="patch.resid_pre.normalised"] td[data-value]',
+      (tds) => tds.map((td) => [Number(td.dataset.value), `layer ${td.dataset.row} at position ${td.dataset.col}`]));
+    const [best, where] = residPre.reduce((a, b) => (Math.abs(b[0]) > Math.abs(a[0]) ? b : a));
+    assert.ok(restored.text.startsWith(`Patching the residual stream entering each layer: ${where} (`), restored.text);
+    assert.ok(restored.text.includes(`recovers ${String(Math.round(100 * best)).replace('-', '\u2212')} % of the effect`), restored.text);
+    // One figure at a time: the answer's figure is shown; the list and "see the figure" switch it.
+    const visible = () => page.$$eval('.figure-slot', (slots) => slots.filter((s) => !s.hidden).map((s) => s.dataset.slot));
+    assert.deepEqual(await visible(), ['patch.resid_pre.normalised']);
+    assert.match(await page.textContent('.figure-list button[data-show-grid="patch.attn_head_out_all_pos.normalised"]'),
+      /^Patching each head's output \(all positions\), share of the effect restored/);
+    await page.click('.figure-list button[data-show-grid="patch.attn_out"]');
+    assert.deepEqual(await visible(), ['patch.attn_out']);
+    assert.equal(await page.getAttribute('.figure-list button[data-show-grid="patch.attn_out"]', 'aria-pressed'), 'true');
+    await page.click('#answer button[data-show-grid="patch.mlp_out.normalised"]');
+    assert.deepEqual(await visible(), ['patch.mlp_out.normalised']);
+    // Drill down: a head's cell opens its attention pattern on the run's first prompt (causal,
+    // each query row a distribution) and the next experiments about it, written into the form.
+    await page.click('.figure-list button[data-show-grid="patch.attn_head_out_all_pos.normalised"]');
+    await page.click('table[data-grid="patch.attn_head_out_all_pos.normalised"] td[data-row="1"][data-col="2"]');
+    await page.waitForSelector('#head-drill[data-layer="1"][data-head="2"] #pattern-focus[data-layer="1"][data-head="2"]', { timeout: 120_000 });
+    const weights = await page.$$eval('#head-drill #pattern-focus td[data-value]', (tds) => tds.map((td) => [Number(td.dataset.row), Number(td.dataset.col), Number(td.dataset.value)]));
+    const tokens = (await page.$$eval('#head-drill #pattern-focus tbody tr', (trs) => trs.length));
+    assert.equal(weights.length, tokens * tokens);
+    for (let q = 0; q < tokens; q++) {
+      const row = weights.filter(([r]) => r === q);
+      assert.ok(Math.abs(row.reduce((sum, [, , w]) => sum + w, 0) - 1) < 1e-5, `row ${q}`);
+      assert.ok(row.every(([, k, w]) => k <= q || w === 0), `row ${q} looks ahead`);
+    }
+    const ran = JSON.parse(await page.inputValue('#spec-text'));
+    await page.click('#next-path-k');
+    const next = JSON.parse(await page.inputValue('#spec-text'));
+    assert.deepEqual(next.experiment.path_patching.receivers, { heads: [[1, 2]], input: 'k' });
+    assert.deepEqual([next.prompts.clean, next.prompts.corrupted, next.metric], [ran.prompts.clean, ran.prompts.corrupted, ran.metric]);
+    assert.equal(next.published, undefined);
+
     // The logit lens of the same study: a line by layer with the paper's final value as a
     // diamond, and the heads ranked by direct logit attribution, as the heatmap has them.
     await page.click('[data-preset-spec=ioi-logit-lens] .run-spec');

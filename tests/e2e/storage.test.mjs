@@ -89,6 +89,39 @@ test('history: kept across reloads, tabs and browser restarts; renamed, pinned, 
   }
 });
 
+test('a figure compared with another stored run of the same shape: the difference, or side by side', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  const { context, page, errors } = await profile(dir);
+  try {
+    await loadTiny(page);
+    const logitDiff = JSON.parse(example('ioi-zero-ablation-heads'));
+    const first = await runSpec(page, JSON.stringify({ ...logitDiff, title: 'heads by logit difference' }));
+    const before = (await values(page, 'ablate.zero_head_z')).map(Number);
+    await page.waitForSelector(`#history-list li[data-run-id="${first}"]`);
+    await runSpec(page, JSON.stringify({ ...logitDiff, title: 'heads by probability', metric: 'answer_prob' }));
+    const after = (await values(page, 'ablate.zero_head_z')).map(Number);
+    // The run on screen offers the other; the difference is this run minus it, cell by cell.
+    await page.waitForSelector(`#compare-with option[value="${first}"]`, { state: 'attached' });
+    await page.selectOption('#compare-with', first);
+    const difference = 'ablate.zero_head_z \u2212 heads by logit difference';
+    await page.waitForSelector(`.compared table[data-grid="${difference}"]`);
+    const drawn = (await values(page, difference)).map(Number);
+    assert.equal(drawn.length, before.length);
+    drawn.forEach((d, i) => assert.ok(Math.abs(d - (after[i] - before[i])) < 1e-5, `cell ${i}: ${d} vs ${after[i] - before[i]}`));
+    assert.match(await page.textContent('.compared .figure-title'), /this run minus \u201cheads by logit difference\u201d/);
+    await page.selectOption('#compare-as', 'side');
+    const beside = 'ablate.zero_head_z in heads by logit difference';
+    await page.waitForSelector(`.compared table[data-grid="${beside}"]`);
+    assert.deepEqual((await values(page, beside)).map(Number), before);
+    // Only runs with the same grid at the same shape are offered.
+    const offered = await page.$$eval('#compare-with option', (os) => os.map((o) => o.value).filter(Boolean));
+    assert.deepEqual(offered, [first]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('export, clear, import restores byte for byte; a malformed import and a full quota change nothing', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
   const { context, page, errors } = await profile(dir);
@@ -114,6 +147,7 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     assert.match(pinned.name, /_transformer_lens_3\.py$/);
     assert.match(pinned.bytes.toString(), /from transformer_lens import HookedTransformer/);
 
+    await page.click('.figure-list button[data-show-grid="patch.resid_pre"]');
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');
     const lines = csv.bytes.toString().trim().split('\n');

@@ -729,3 +729,65 @@ fn direction_specs_reproduce_the_oracle() {
         assert!(diff < 1e-4, "{file}: {diff}");
     }
 }
+
+/// `patchbay run` says the answer first (on stderr): the metric on both prompt sets with the
+/// paper's values, then the cells that restore the most, read here from the result itself.
+#[test]
+fn a_run_says_its_answer_in_words() {
+    let out = Command::new(env!("CARGO_BIN_EXE_patchbay"))
+        .args([
+            "run",
+            &example("ioi-activation-patching.json"),
+            "--model",
+            common::tiny_dir().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let result: RunResult = serde_json::from_slice(&out.stdout).unwrap();
+    let two = |v: f32| format!("{v:.2}").replace('-', "−");
+    let clean = result.metric("clean").unwrap();
+    let corrupted = result.metric("corrupted").unwrap();
+    assert!(
+        said.contains(&format!(
+            "Logit difference: {} (published: 3.55) on the clean prompts, {} (published: −3.55) on the corrupted ones.",
+            two(clean),
+            two(corrupted)
+        )),
+        "{said}"
+    );
+    let grid = result.grid("patch.resid_pre.normalised").unwrap();
+    let top = (0..grid.values.len())
+        .max_by(|&a, &b| {
+            grid.values[a]
+                .abs()
+                .total_cmp(&grid.values[b].abs())
+                .then(b.cmp(&a))
+        })
+        .unwrap();
+    let (layer, pos) = (top / grid.shape[1], top % grid.shape[1]);
+    let token = &result.tokens["clean"][0][pos];
+    let percent = format!("{:.0} %", 100.0 * grid.values[top]).replace('-', "−");
+    let sentence = format!(
+        "Patching the residual stream entering each layer: layer {layer} at position {pos} ({token:?}) recovers {percent} of the effect"
+    );
+    assert!(said.contains(&sentence), "expected {sentence:?} in {said}");
+    // The paper puts the information at S2 (position 10) in every layer's residual stream.
+    if pos == 10 {
+        assert!(
+            said.contains(&format!("{sentence} (published: 1.00)")),
+            "{said}"
+        );
+    }
+    for what in [
+        "each layer's attention output",
+        "each layer's MLP output",
+        "each head's output (all positions)",
+    ] {
+        assert!(
+            said.contains(&format!("Patching {what}: ")),
+            "{what}: {said}"
+        );
+    }
+}

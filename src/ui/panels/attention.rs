@@ -44,7 +44,7 @@ fn weights(
 }
 
 /// The selected head, large: key tokens across the top, query tokens down the side.
-fn focused_view(
+pub(crate) fn focused_view(
     layer: usize,
     head: usize,
     values: &[f32],

@@ -12,10 +12,13 @@ use crate::figures::{
     scaled_bars, scatter_svg,
 };
 use crate::history::RunRecord;
+use crate::reading::{Finding, summarise, title};
 use crate::share::SharedRun;
 use crate::spec::Experiment;
+use crate::spec::RunResult;
 use crate::spec::published::{Comparison, Found};
 use crate::ui::panels::tagging::{Spectrum, TaggedByLayer, TaggedNeurons};
+use crate::ui::storage::StoredRun;
 use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -41,6 +44,349 @@ fn drawn(name: &GridName, grid: &Grid) -> bool {
     name.variant != Variant::PerPrompt
         && !grid.axes.iter().any(|a| a == "d_model")
         && grid.values.len() <= 20_000
+}
+
+fn drawn_grids(result: &RunResult) -> impl Iterator<Item = (&GridName, &Grid)> {
+    result.grids.iter().filter(|(name, grid)| drawn(name, grid))
+}
+
+/// The run's answer in words (`reading::summarise`), each sentence with a button to the figure
+/// it reads.
+#[component]
+fn Answer(
+    findings: Vec<Finding>,
+    drawn: Vec<GridName>,
+    shown: RwSignal<Option<GridName>>,
+) -> impl IntoView {
+    (!findings.is_empty()).then(|| {
+        let items = findings
+            .into_iter()
+            .map(|finding| {
+                let show = finding.grid.filter(|g| drawn.contains(g)).map(|grid| {
+                    view! {
+                        " "
+                        <button class="show-figure link" data-show-grid=grid.to_string()
+                            on:click=move |_| shown.set(Some(grid))>"see the figure"</button>
+                    }
+                });
+                view! { <li data-finding=finding.grid.map(|g| g.to_string()).unwrap_or_default()>{finding.text}{show}</li> }
+            })
+            .collect_view();
+        view! {
+            <section id="answer" class="answer" aria-labelledby="answer-title">
+                <h4 id="answer-title">"What this run shows"</h4>
+                <ul>{items}</ul>
+            </section>
+        }
+    })
+}
+
+/// The run's grids one at a time: a list by title (the technical name beside it), the chosen
+/// one drawn large. Every grid stays in the page, hidden but for the one shown, so that its
+/// numbers can be read and found.
+#[component]
+fn Figures(
+    run: RunRecord,
+    shown: RwSignal<Option<GridName>>,
+    tokens: Vec<String>,
+    comparisons: Vec<Comparison>,
+    spec_text: RwSignal<String>,
+) -> impl IntoView {
+    let chosen_head = RwSignal::new(None::<(usize, usize)>);
+    let result = &run.result;
+    // The grids the answer reads first, in its order; then the rest.
+    let read: Vec<GridName> = summarise(result).iter().filter_map(|f| f.grid).collect();
+    let mut grids: Vec<(GridName, Grid)> = drawn_grids(result)
+        .map(|(name, grid)| (*name, grid.clone()))
+        .collect();
+    grids.sort_by_key(|(name, _)| read.iter().position(|r| r == name).unwrap_or(read.len()));
+    if grids.is_empty() {
+        return None;
+    }
+    let list = grids
+        .iter()
+        .map(|(name, grid)| {
+            let name = *name;
+            view! {
+                <li>
+                    <button data-show-grid=name.to_string() aria-pressed=move || (shown.get() == Some(name)).to_string()
+                        on:click=move |_| shown.set(Some(name))>
+                        {title(&name)}<small>{format!("{name} [{}]", grid.axes.join(", "))}</small>
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    let stage = grids
+        .into_iter()
+        .map(|(name, grid)| {
+            // A head's cell (click or Enter) opens what can be asked about that head next.
+            let choose = {
+                let grid = grid.clone();
+                move |ev: &web_sys::Event| {
+                    if let Some(head) = head_at(&grid, ev) {
+                        chosen_head.set(Some(head));
+                    }
+                }
+            };
+            let on_key = {
+                let choose = choose.clone();
+                move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" {
+                        choose(&ev);
+                    }
+                }
+            };
+            view! {
+                <div class="figure-slot" data-slot=name.to_string() hidden=move || shown.get() != Some(name)
+                    on:click=move |ev| choose(&ev) on:keydown=on_key>
+                    <GridView name=name.to_string() grid=grid tokens=tokens.clone() centre=centre(&name, &result.metrics)
+                        exports=true marks=marks_of(&comparisons, &name) title=title(&name)/>
+                </div>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <section class="figures" aria-label="Figures of this run">
+            <nav class="figure-list" aria-label="Choose a figure"><ul>{list}</ul></nav>
+            <div class="figure-stage">
+                {stage}
+                <HeadDrill run=run.clone() head=chosen_head spec_text=spec_text/>
+                <Compare run=run.clone() shown=shown tokens=tokens/>
+            </div>
+        </section>
+    })
+}
+
+/// The layer and head of the heatmap cell `ev` happened in, for grids with both axes.
+fn head_at(grid: &Grid, ev: &web_sys::Event) -> Option<(usize, usize)> {
+    use wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let cell = target.closest("td[data-row][data-col]").ok()??;
+    let table = cell.closest("table[data-offset]").ok()??;
+    let number =
+        |element: &web_sys::Element, name: &str| element.get_attribute(name)?.parse::<usize>().ok();
+    let cols = *grid.shape.last()?;
+    let mut flat = number(&table, "data-offset")?
+        + number(&cell, "data-row")? * cols
+        + number(&cell, "data-col")?;
+    let mut at = vec![0; grid.shape.len()];
+    for (axis, &n) in grid.shape.iter().enumerate().rev() {
+        at[axis] = flat % n.max(1);
+        flat /= n.max(1);
+    }
+    let axis = |name: &str| grid.axes.iter().position(|a| a == name);
+    Some((at[axis("layer")?], at[axis("head")?]))
+}
+
+/// A head chosen in a figure: its attention pattern on the run's first prompt (when the run's
+/// model is loaded and the prompt is text) and the next experiments about it, written into the
+/// form to run.
+#[component]
+fn HeadDrill(
+    run: RunRecord,
+    head: RwSignal<Option<(usize, usize)>>,
+    spec_text: RwSignal<String>,
+) -> impl IntoView {
+    use crate::session::Inspect;
+    use crate::spec::{NextStep, PromptInput};
+    let state = expect_context::<crate::ui::AppState>();
+    let call = crate::ui::ModelCall::<Inspect>::new(state);
+    let spec = StoredValue::new(run.result.spec.clone());
+    let weights = run.result.provenance.weights_sha256.clone();
+    let prompt = run
+        .result
+        .spec
+        .prompts
+        .as_ref()
+        .and_then(|p| match p.clean.first()? {
+            PromptInput::Text(text) => Some(Inspect {
+                text: text.clone(),
+                prepend_bos: p.prepend_bos,
+            }),
+            PromptInput::Ids(_) => None,
+        });
+    let has_prompt = prompt.is_some();
+    let same_model = move || {
+        state
+            .session
+            .with(|s| s.as_ref().is_some_and(|s| s.weights_sha256 == weights))
+    };
+    // The prompt's patterns are computed once, at the first head chosen.
+    let asked = StoredValue::new(false);
+    let same = same_model.clone();
+    Effect::new(move |_| {
+        if head.get().is_some()
+            && !asked.get_value()
+            && same()
+            && let Some(request) = prompt.clone()
+        {
+            asked.set_value(true);
+            call.run(request, |_| {});
+        }
+    });
+    let pattern = move |layer: usize, h: usize| {
+        call.with_answer(|inspection| {
+            let values = inspection.patterns.patterns.get(layer)?.clone();
+            let tokens = inspection.patterns.tokens.clone();
+            Some(super::attention::focused_view(layer, h, &values, &tokens))
+        })
+    };
+    move || {
+        let (layer, h) = head.get()?;
+        let steps = [
+            NextStep::PatchInputs,
+            NextStep::PathInto(crate::experiments::path::HeadInput::Q),
+            NextStep::PathInto(crate::experiments::path::HeadInput::K),
+            NextStep::PathInto(crate::experiments::path::HeadInput::V),
+        ]
+        .into_iter()
+        .filter_map(|step| {
+            let next = spec.with_value(|s| s.next_about_head(layer, h, step))?;
+            let json = next.to_json();
+            let id = match step {
+                NextStep::PatchInputs => "next-patch-inputs".to_string(),
+                NextStep::PathInto(input) => format!("next-path-{}", input.as_str()),
+            };
+            Some(view! {
+                <button id=id on:click=move |_| spec_text.set(json.clone())>{step.label(layer, h)}</button>
+            })
+        })
+        .collect_view();
+        let attention = if !has_prompt {
+            view! { <p class="hint">"This run's prompts are token ids: see the Prompt section for attention patterns of a text."</p> }.into_any()
+        } else if !same_model() {
+            view! { <p class="hint">{format!("Load {} to see L{layer}H{h}'s attention pattern on this run's prompt.", run.model)}</p> }.into_any()
+        } else if call.pending() {
+            view! { <p class="hint">"Computing the attention patterns…"</p> }.into_any()
+        } else {
+            pattern(layer, h).map_or_else(|| ().into_any(), IntoAny::into_any)
+        };
+        Some(view! {
+            <aside id="head-drill" class="drill" data-layer=layer data-head=h aria-label=format!("head L{layer}H{h}")>
+                <h4>{format!("L{layer}H{h}")}<button class="link" on:click=move |_| head.set(None)>"close"</button></h4>
+                {attention}
+                <p class="controls">"Next, written into the experiment form: "{steps}</p>
+            </aside>
+        })
+    }
+}
+
+/// How a figure is compared with another run's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CompareAs {
+    Difference,
+    SideBySide,
+}
+
+/// "Compare with": another stored run with the shown grid at the same shape, drawn beside it
+/// or as the difference (this run minus the other).
+#[component]
+fn Compare(
+    run: RunRecord,
+    shown: RwSignal<Option<GridName>>,
+    tokens: Vec<String>,
+) -> impl IntoView {
+    let state = expect_context::<crate::ui::AppState>();
+    let other = RwSignal::new(None::<String>);
+    let mode = RwSignal::new(CompareAs::Difference);
+    let this = StoredValue::new(run);
+    let tokens = StoredValue::new(tokens);
+    let shown_grid = move || {
+        let name = shown.get()?;
+        Some((
+            name,
+            this.with_value(|run| run.result.grids.get(&name).cloned())?,
+        ))
+    };
+    // Stored runs that have the shown grid at its shape, newest first as the history lists them.
+    let candidates = move || -> Vec<RunRecord> {
+        let Some((name, grid)) = shown_grid() else {
+            return vec![];
+        };
+        let id = this.with_value(|run| run.id.clone());
+        state.history.with(|history| {
+            history
+                .runs
+                .iter()
+                .filter_map(|stored| match stored {
+                    StoredRun::Readable(run) if run.id != id => Some(run.as_ref()),
+                    _ => None,
+                })
+                .filter(|run| {
+                    run.result
+                        .grids
+                        .get(&name)
+                        .is_some_and(|g| g.shape == grid.shape)
+                })
+                .cloned()
+                .collect()
+        })
+    };
+    let figure = move || {
+        let (name, grid) = shown_grid()?;
+        let id = other.get()?;
+        let against = candidates().into_iter().find(|run| run.id == id)?;
+        let theirs = against.result.grids.get(&name)?.clone();
+        let (label, drawn, centre_at) = match mode.get() {
+            CompareAs::Difference => (
+                format!("{name} − {}", against.name),
+                Grid {
+                    values: grid
+                        .values
+                        .iter()
+                        .zip(&theirs.values)
+                        .map(|(a, b)| a - b)
+                        .collect(),
+                    ..grid.clone()
+                },
+                0.0,
+            ),
+            CompareAs::SideBySide => (
+                format!("{name} in {}", against.name),
+                theirs,
+                centre(&name, &against.result.metrics),
+            ),
+        };
+        let heading = match mode.get() {
+            CompareAs::Difference => format!("{}: this run minus “{}”", title(&name), against.name),
+            CompareAs::SideBySide => format!("{} in “{}”", title(&name), against.name),
+        };
+        Some(view! {
+            <div class="compared" data-compared=id>
+                <GridView name=label grid=drawn tokens=tokens.get_value() centre=centre_at exports=true title=heading/>
+            </div>
+        })
+    };
+    move || {
+        let runs = candidates();
+        (!runs.is_empty()).then(|| {
+            let options = runs
+                .iter()
+                .map(|run| view! { <option value=run.id.clone() selected=other.get_untracked().as_deref() == Some(run.id.as_str())>{run.name.clone()}</option> })
+                .collect_view();
+            view! {
+                <div class="compare controls">
+                    <label>"Compare with "
+                        <select id="compare-with" on:change=move |ev| {
+                            let id = event_target_value(&ev);
+                            other.set((!id.is_empty()).then_some(id));
+                        }>
+                            <option value="">"no other run"</option>
+                            {options}
+                        </select>
+                    </label>
+                    <label>"as "
+                        <select id="compare-as" on:change=move |ev| mode.set(if event_target_value(&ev) == "side" { CompareAs::SideBySide } else { CompareAs::Difference })>
+                            <option value="difference">"the difference"</option>
+                            <option value="side">"side by side"</option>
+                        </select>
+                    </label>
+                </div>
+                {figure}
+            }
+        })
+    }
 }
 
 /// The share link of a run: this page with the spec and model in the fragment.
@@ -443,13 +789,17 @@ fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>
         }
     };
     Some(view! {
-        <figure class="published" id="published-values">
-            <table>
-                <caption>"Published values beside this run's: "{cite}</caption>
-                <thead><tr><th scope="col">"what"</th><th scope="col">"published"</th><th scope="col">"this run"</th><th scope="col">"note"</th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </figure>
+        // Folded: the answer above already quotes the values it reads.
+        <details class="published-details">
+            <summary>{format!("All {} published values beside this run's", comparisons.len())}</summary>
+            <figure class="published" id="published-values">
+                <table>
+                    <caption>"Published values beside this run's: "{cite}</caption>
+                    <thead><tr><th scope="col">"what"</th><th scope="col">"published"</th><th scope="col">"this run"</th><th scope="col">"note"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </figure>
+        </details>
     })
 }
 
@@ -485,9 +835,19 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
     let published = result.spec.published.as_ref();
     let comparisons = published.map(|p| p.compare(result)).unwrap_or_default();
     let published_source = published.map(|p| (p.source.clone(), p.url.clone()));
+    let findings = summarise(result);
+    // The figure on screen: the grid the answer reads first, else the first drawn.
+    let drawn_names: Vec<GridName> = drawn_grids(result).map(|(name, _)| *name).collect();
+    let first = findings
+        .iter()
+        .filter_map(|f| f.grid)
+        .find(|g| drawn_names.contains(g))
+        .or_else(|| drawn_names.first().copied());
+    let shown = RwSignal::new(first);
     view! {
         <div id="experiment-result" data-run-id=run.id.clone() data-device=result.provenance.device.clone()>
             <h3>{run.name.clone()}</h3>
+            <Answer findings=findings drawn=drawn_names shown=shown/>
             <p class="provenance">{format!(
                 "{} · weights sha256 {}… · {} · {:.0} ms",
                 run.model,
@@ -530,9 +890,7 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
                 }
             })}
             <EdgeGraph run=run.clone()/>
-            {result.grids.iter().filter(|(name, grid)| drawn(name, grid)).map(|(name, grid)| view! {
-                <GridView name=name.to_string() grid=grid.clone() tokens=tokens.clone() centre=centre(name, &result.metrics) exports=true marks=marks_of(&comparisons, name)/>
-            }).collect_view()}
+            <Figures run=run.clone() shown=shown tokens=tokens comparisons=comparisons spec_text=spec_text/>
         </div>
     }
 }
