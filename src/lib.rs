@@ -24,6 +24,7 @@ pub mod failure;
 pub mod figures;
 pub mod history;
 pub mod hooks;
+pub mod lesson;
 pub mod links;
 pub mod loading;
 pub mod model;

@@ -22,8 +22,9 @@ pub struct PageParams {
     pub model: Option<String>,
     /// `?example=NAME`: a bundled example (file stem in `static/experiments/`).
     pub example: Option<String>,
-    /// `?guide`: the three-step first run, open.
-    pub guide: bool,
+    /// `?lesson=NAME|PATH`: a bundled lesson or a Markdown file from this site, open
+    /// (`?guide`, the first-run guide's old link, opens the bundled IOI lesson).
+    pub lesson: Option<String>,
     /// `?preset=NAME`: a published study (`presets::PRESETS`), its gallery card open.
     pub preset: Option<String>,
     /// The share link in the fragment, or why it could not be read.
@@ -64,7 +65,11 @@ pub fn params() -> PageParams {
         model,
         example: query_param(&query, "example"),
         preset: query_param(&query, "preset"),
-        guide: query.has("guide"),
+        lesson: query_param(&query, "lesson").or_else(|| {
+            query
+                .has("guide")
+                .then(|| crate::lesson::LESSONS[0].name.to_string())
+        }),
         shared,
     }
 }

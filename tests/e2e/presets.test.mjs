@@ -135,23 +135,49 @@ test('a preset opens from its link, runs from its card, and draws the published 
   }
 });
 
-test('the first-run guide: ?guide opens it, each step ticks itself off as the app does it', async () => {
+test('lessons: a Markdown file from this site with runs in it, the bundled IOI lesson (?guide), and bad lessons refused by line', async () => {
   const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
   try {
     const page = await browser.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    // A course link names the model; here the tiny one, which the link loads at once.
-    await page.goto(`${server.app}?guide&model=${encodeURIComponent(`${server.base}/models/tiny-gpt2/`)}`);
+    // A course's own lesson, hosted beside the page: each step a button, ticked when done.
+    await page.goto(`${server.app}?lesson=${encodeURIComponent('/lessons/tiny.md')}`);
     await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-    assert.equal(await page.$eval('#guide', (d) => d.open), true);
-    await page.waitForSelector('#guide li[data-step=load].done', { timeout: 120_000 });
-    assert.equal(await page.$('#guide li[data-step=run].done'), null);
-    assert.equal(await page.isDisabled('#guide-load'), true, 'loaded: nothing to load');
-    await page.click('#guide-run');
-    await page.waitForSelector('#guide li[data-step=read].done', { timeout: 300_000 });
-    await page.waitForSelector('table[data-grid="patch.resid_pre.normalised"]');
-    assert.equal(await page.getAttribute('#guide a[href="#experiment-result"]', 'href'), '#experiment-result');
+    await page.waitForSelector('#lesson[open]');
+    assert.equal(await page.textContent('#lesson > summary'), 'Lesson: A lesson for the tiny model');
+    assert.equal(await page.textContent('#lesson p em'), 'logit difference');
+    assert.equal(await page.getAttribute('#lesson a[href="#experiment-result"]', 'href'), '#experiment-result');
+    assert.equal(await page.isDisabled('.lesson-step[data-step="2"] button'), true, 'no model yet');
+    await page.click('.lesson-step[data-step="1"] button');
+    await page.waitForSelector('.lesson-step[data-step="1"].done', { timeout: 120_000 });
+    await page.click('.lesson-step[data-step="2"] button');
+    await page.waitForSelector('.lesson-step[data-step="2"].done', { timeout: 300_000 });
+    // The step's answer is the result's, in the lesson.
+    const inLesson = await page.$$eval('.lesson-step[data-step="2"] .lesson-answer li', (lis) => lis.map((li) => li.textContent));
+    const inResult = await page.$$eval('#answer li', (lis) => lis.map((li) => li.firstChild.textContent));
+    assert.ok(inLesson.length >= 2, inLesson.join(' | '));
+    assert.deepEqual(inLesson, inResult);
+    assert.match(inLesson[1], /^Zero-ablating each head: L\dH\d moves the logit difference most/);
+
+    // The bundled lesson replaces the first-run guide (its old link opens it).
+    await page.goto(`${server.app}?guide&model=${encodeURIComponent(`${server.base}/models/tiny-gpt2/`)}`);
+    await page.waitForSelector('#lesson[open]');
+    assert.equal(await page.textContent('#lesson > summary'), 'Lesson: Indirect object identification in four steps');
+    assert.equal(await page.$$eval('.lesson-step', (steps) => steps.length), 4);
+    await page.waitForSelector('.lesson-step[data-kind=load].done', { timeout: 120_000 });
+    await page.click('.lesson-step[data-step="3"] button');
+    await page.waitForSelector('.lesson-step[data-step="3"].done', { timeout: 300_000 });
+    assert.match(await page.textContent('.lesson-step[data-step="3"] .lesson-answer'), /Patching the residual stream entering each layer: layer \d at position \d+/);
+
+    // A lesson that links to script, and one from another host, are refused in words.
+    await page.goto(`${server.app}?lesson=${encodeURIComponent('/lessons/bad.md')}`);
+    await page.waitForSelector('#lesson-error');
+    assert.match(await page.textContent('#lesson-error'), /line 5: a link to a `javascript:` address is not allowed/);
+    await page.goto(`${server.app}?lesson=${encodeURIComponent('https://elsewhere.example/lesson.md')}`);
+    await page.waitForSelector('#lesson-error');
+    assert.match(await page.textContent('#lesson-error'), /a lesson is read from this site, not from elsewhere\.example/);
+    assert.equal(await page.$('#lesson'), null);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

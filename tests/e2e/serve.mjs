@@ -229,6 +229,17 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
     }
     let body;
     let name = url.pathname;
+    const lesson = url.pathname.match(/^\/lessons\/([a-z-]+\.md)$/);
+    if (lesson) {
+      // Lessons a course would host beside the page (tests/e2e/lessons/).
+      const file = path.join(repo, 'tests/e2e/lessons', lesson[1]);
+      if (!fs.existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/markdown; charset=utf-8' }).end(fs.readFileSync(file));
+      return;
+    }
     const model = url.pathname.match(/^\/models\/([^/]+)\/([^/]+)$/);
     const tree = url.pathname.match(/^\/api\/models\/(.+)\/tree\/main$/);
     const resolve = url.pathname.match(/^\/(test\/[^/]+)\/resolve\/main\/([^/]+)$/);

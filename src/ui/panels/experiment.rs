@@ -3,8 +3,8 @@
 //! every result grid as a figure with its numbers.
 
 use super::{
-    dataset_form::DatasetForm, experiment_form::ExperimentForm, generation::TokenStrip,
-    guide::Guide, history, presets::PresetGallery, result::RunView,
+    dataset_form::DatasetForm, experiment_form::ExperimentForm, generation::TokenStrip, history,
+    lesson::LessonPanel, presets::PresetGallery, result::RunView,
 };
 use crate::experiments::{Filling, Grid};
 use crate::failure::Failure;
@@ -166,7 +166,7 @@ pub fn ExperimentPanel(#[prop(optional)] embed: bool) -> impl IntoView {
         <section class="panel" aria-labelledby="experiment-heading">
             <h2 id="experiment-heading" class:visually-hidden=move || embed && state.opened.get().is_some()>{move || if embed { title() } else { "Experiment".to_string() }}</h2>
             {(!embed).then(|| view! {
-                <Guide spec_text=spec_text run=run_now/>
+                <LessonPanel spec_text=spec_text run=run_now/>
                 <PresetGallery spec_text=spec_text run=run_now opened=preset_opened.clone()/>
                 <label>"Example: "
                     <select id="example" on:change=move |ev| {
