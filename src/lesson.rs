@@ -249,6 +249,8 @@ fn inline(text: &str, line: usize) -> Result<Vec<Inline>, LessonError> {
     let mut out: Vec<Inline> = vec![];
     let mut text_run = String::new();
     let mut rest = text;
+    // `_` and `*` inside a word (`hook_resid_pre`) are the word's, not emphasis.
+    let mut previous: Option<char> = None;
     let push_text = |out: &mut Vec<Inline>, run: &mut String| {
         if !run.is_empty() {
             out.push(Inline::Text(std::mem::take(run)));
@@ -267,9 +269,9 @@ fn inline(text: &str, line: usize) -> Result<Vec<Inline>, LessonError> {
             '*' if rest.starts_with("**") => {
                 closing("**").map(|(t, after)| (Inline::Strong(t.into()), after))
             }
-            '*' | '_' => {
-                closing(&c.to_string()).map(|(t, after)| (Inline::Emphasis(t.into()), after))
-            }
+            '*' | '_' if !previous.is_some_and(char::is_alphanumeric) => closing(&c.to_string())
+                .filter(|(_, after)| !after.starts_with(char::is_alphanumeric))
+                .map(|(t, after)| (Inline::Emphasis(t.into()), after)),
             '[' => match link(rest) {
                 Some((text, url, after)) => {
                     check_url(url, line)?;
@@ -289,10 +291,12 @@ fn inline(text: &str, line: usize) -> Result<Vec<Inline>, LessonError> {
             Some((node, after)) => {
                 push_text(&mut out, &mut text_run);
                 out.push(node);
+                previous = rest[..rest.len() - after.len()].chars().last();
                 rest = after;
             }
             None => {
                 text_run.push(c);
+                previous = Some(c);
                 rest = &rest[c.len_utf8()..];
             }
         }
@@ -387,6 +391,21 @@ mod tests {
             matches!(&lesson.blocks[3], Block::List { ordered: true, items } if items.len() == 2)
         );
         assert_eq!(lesson.blocks[4], Block::Code("plain code".into()));
+    }
+
+    #[test]
+    fn underscores_inside_words_stay_in_the_word() {
+        let lesson = parse("Patch hook_resid_pre, not _this_ or *that*.").unwrap();
+        assert_eq!(
+            lesson.blocks[0],
+            Block::Paragraph(vec![
+                Inline::Text("Patch hook_resid_pre, not ".into()),
+                Inline::Emphasis("this".into()),
+                Inline::Text(" or ".into()),
+                Inline::Emphasis("that".into()),
+                Inline::Text(".".into()),
+            ])
+        );
     }
 
     #[test]
