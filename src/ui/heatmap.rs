@@ -174,12 +174,16 @@ pub fn GridView(
                 let _ = files::download_png(&format!("{stem}.png"), &svg).await;
             });
         };
+        // One menu for the figure's downloads.
         view! {
-            <div class="exports" role="group" aria-label=format!("download {name}")>
-                <button data-export="csv" on:click=csv>"CSV"</button>
-                <button data-export="svg" on:click=save_svg>"SVG"</button>
-                <button data-export="png" on:click=save_png>"PNG"</button>
-            </div>
+            <details class="menu downloads">
+                <summary>"Download"</summary>
+                <div class="menu-items" role="group" aria-label=format!("download {name}")>
+                    <button data-export="csv" on:click=csv>"CSV (the numbers)"</button>
+                    <button data-export="svg" on:click=save_svg>"SVG (the figure)"</button>
+                    <button data-export="png" on:click=save_png>"PNG (an image)"</button>
+                </div>
+            </details>
         }
     });
     // The colour scale: blue below the centre, white at it, red above, with its numbers.

@@ -89,9 +89,9 @@ test('a preset opens from its link, runs from its card, and draws the published 
     // each query row a distribution) and the next experiments about it, written into the form.
     await page.click('.figure-list button[data-show-grid="patch.attn_head_out_all_pos.normalised"]');
     await page.click('table[data-grid="patch.attn_head_out_all_pos.normalised"] td[data-row="1"][data-col="2"]');
-    await page.waitForSelector('#head-drill[data-layer="1"][data-head="2"] #pattern-focus[data-layer="1"][data-head="2"]', { timeout: 120_000 });
-    const weights = await page.$$eval('#head-drill #pattern-focus td[data-value]', (tds) => tds.map((td) => [Number(td.dataset.row), Number(td.dataset.col), Number(td.dataset.value)]));
-    const tokens = (await page.$$eval('#head-drill #pattern-focus tbody tr', (trs) => trs.length));
+    await page.waitForSelector('#cell-drill[data-layer="1"][data-head="2"] #pattern-focus[data-layer="1"][data-head="2"]', { timeout: 120_000 });
+    const weights = await page.$$eval('#cell-drill #pattern-focus td[data-value]', (tds) => tds.map((td) => [Number(td.dataset.row), Number(td.dataset.col), Number(td.dataset.value)]));
+    const tokens = (await page.$$eval('#cell-drill #pattern-focus tbody tr', (trs) => trs.length));
     assert.equal(weights.length, tokens * tokens);
     for (let q = 0; q < tokens; q++) {
       const row = weights.filter(([r]) => r === q);
@@ -104,6 +104,13 @@ test('a preset opens from its link, runs from its card, and draws the published 
     assert.deepEqual(next.experiment.path_patching.receivers, { heads: [[1, 2]], input: 'k' });
     assert.deepEqual([next.prompts.clean, next.prompts.corrupted, next.metric], [ran.prompts.clean, ran.prompts.corrupted, ran.metric]);
     assert.equal(next.published, undefined);
+    // A residual-stream cell offers which heads write there and which reach the logits.
+    await page.click('.figure-list button[data-show-grid="patch.resid_pre.normalised"]');
+    await page.click('table[data-grid="patch.resid_pre.normalised"] td[data-row="1"][data-col="14"]');
+    await page.waitForSelector('#cell-drill[data-layer="1"][data-pos="14"]');
+    assert.match(await page.textContent('#cell-drill h4'), /^Layer 1 at position 14 \(" to"\)/);
+    await page.click('#next-heads-by-position');
+    assert.deepEqual(JSON.parse(await page.inputValue('#spec-text')).experiment.activation_patching.targets, ['attn_head_out_by_pos']);
 
     // The logit lens of the same study: a line by layer with the paper's final value as a
     // diamond, and the heads ranked by direct logit attribution, as the heatmap has them.

@@ -148,6 +148,8 @@ test('export, clear, import restores byte for byte; a malformed import and a ful
     assert.match(pinned.bytes.toString(), /from transformer_lens import HookedTransformer/);
 
     await page.click('.figure-list button[data-show-grid="patch.resid_pre"]');
+    // The figure's downloads are in one menu.
+    await page.click('figure[data-figure="patch.resid_pre"] .downloads > summary');
     const csv = await download(page, () => page.click('figure[data-figure="patch.resid_pre"] [data-export=csv]'));
     assert.equal(csv.name, 'patch-resid-pre.csv');
     const lines = csv.bytes.toString().trim().split('\n');

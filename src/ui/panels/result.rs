@@ -92,7 +92,7 @@ fn Figures(
     comparisons: Vec<Comparison>,
     spec_text: RwSignal<String>,
 ) -> impl IntoView {
-    let chosen_head = RwSignal::new(None::<(usize, usize)>);
+    let chosen = RwSignal::new(None::<Chosen>);
     let result = &run.result;
     // The grids the answer reads first, in its order; then the rest.
     let read: Vec<GridName> = summarise(result).iter().filter_map(|f| f.grid).collect();
@@ -120,12 +120,13 @@ fn Figures(
     let stage = grids
         .into_iter()
         .map(|(name, grid)| {
-            // A head's cell (click or Enter) opens what can be asked about that head next.
+            // A head's or a layer-and-position cell (click or Enter) opens what can be asked
+            // about it next.
             let choose = {
                 let grid = grid.clone();
                 move |ev: &web_sys::Event| {
-                    if let Some(head) = head_at(&grid, ev) {
-                        chosen_head.set(Some(head));
+                    if let Some(cell) = cell_at(&grid, ev) {
+                        chosen.set(Some(cell));
                     }
                 }
             };
@@ -151,15 +152,22 @@ fn Figures(
             <nav class="figure-list" aria-label="Choose a figure"><ul>{list}</ul></nav>
             <div class="figure-stage">
                 {stage}
-                <HeadDrill run=run.clone() head=chosen_head spec_text=spec_text/>
+                <CellDrill run=run.clone() chosen=chosen spec_text=spec_text/>
                 <Compare run=run.clone() shown=shown tokens=tokens/>
             </div>
         </section>
     })
 }
 
-/// The layer and head of the heatmap cell `ev` happened in, for grids with both axes.
-fn head_at(grid: &Grid, ev: &web_sys::Event) -> Option<(usize, usize)> {
+/// A cell of a figure, as the next experiments see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chosen {
+    Head { layer: usize, head: usize },
+    Position { layer: usize, pos: usize },
+}
+
+/// The head, or the layer and position, of the heatmap cell `ev` happened in.
+fn cell_at(grid: &Grid, ev: &web_sys::Event) -> Option<Chosen> {
     use wasm_bindgen::JsCast;
     let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
     let cell = target.closest("td[data-row][data-col]").ok()??;
@@ -175,17 +183,22 @@ fn head_at(grid: &Grid, ev: &web_sys::Event) -> Option<(usize, usize)> {
         at[axis] = flat % n.max(1);
         flat /= n.max(1);
     }
-    let axis = |name: &str| grid.axes.iter().position(|a| a == name);
-    Some((at[axis("layer")?], at[axis("head")?]))
+    let at_axis = |name: &str| grid.axes.iter().position(|a| a == name).map(|i| at[i]);
+    let layer = at_axis("layer")?;
+    match (at_axis("head"), at_axis("pos")) {
+        (Some(head), _) => Some(Chosen::Head { layer, head }),
+        (None, Some(pos)) => Some(Chosen::Position { layer, pos }),
+        (None, None) => None,
+    }
 }
 
-/// A head chosen in a figure: its attention pattern on the run's first prompt (when the run's
-/// model is loaded and the prompt is text) and the next experiments about it, written into the
-/// form to run.
+/// A cell chosen in a figure and what to ask about it next, written into the form to run: for
+/// a head, also its attention pattern on the run's first prompt (when the run's model is loaded
+/// and the prompt is text).
 #[component]
-fn HeadDrill(
+fn CellDrill(
     run: RunRecord,
-    head: RwSignal<Option<(usize, usize)>>,
+    chosen: RwSignal<Option<Chosen>>,
     spec_text: RwSignal<String>,
 ) -> impl IntoView {
     use crate::session::Inspect;
@@ -194,6 +207,14 @@ fn HeadDrill(
     let call = crate::ui::ModelCall::<Inspect>::new(state);
     let spec = StoredValue::new(run.result.spec.clone());
     let weights = run.result.provenance.weights_sha256.clone();
+    let tokens = StoredValue::new(
+        run.result
+            .tokens
+            .get("clean")
+            .and_then(|t| t.first())
+            .cloned()
+            .unwrap_or_default(),
+    );
     let prompt = run
         .result
         .spec
@@ -216,7 +237,7 @@ fn HeadDrill(
     let asked = StoredValue::new(false);
     let same = same_model.clone();
     Effect::new(move |_| {
-        if head.get().is_some()
+        if matches!(chosen.get(), Some(Chosen::Head { .. }))
             && !asked.get_value()
             && same()
             && let Some(request) = prompt.clone()
@@ -233,40 +254,55 @@ fn HeadDrill(
         })
     };
     move || {
-        let (layer, h) = head.get()?;
-        let steps = [
-            NextStep::PatchInputs,
-            NextStep::PathInto(crate::experiments::path::HeadInput::Q),
-            NextStep::PathInto(crate::experiments::path::HeadInput::K),
-            NextStep::PathInto(crate::experiments::path::HeadInput::V),
-        ]
-        .into_iter()
-        .filter_map(|step| {
-            let next = spec.with_value(|s| s.next_about_head(layer, h, step))?;
-            let json = next.to_json();
-            let id = match step {
-                NextStep::PatchInputs => "next-patch-inputs".to_string(),
-                NextStep::PathInto(input) => format!("next-path-{}", input.as_str()),
-            };
-            Some(view! {
-                <button id=id on:click=move |_| spec_text.set(json.clone())>{step.label(layer, h)}</button>
+        let cell = chosen.get()?;
+        let (name, steps): (String, Vec<NextStep>) = match cell {
+            Chosen::Head { layer, head } => (
+                format!("L{layer}H{head}"),
+                NextStep::about_head(layer, head).to_vec(),
+            ),
+            Chosen::Position { layer, pos } => (
+                match tokens.with_value(|t| t.get(pos).cloned()) {
+                    Some(token) => format!("Layer {layer} at position {pos} ({token:?})"),
+                    None => format!("Layer {layer} at position {pos}"),
+                },
+                NextStep::ABOUT_POSITION.to_vec(),
+            ),
+        };
+        let buttons = steps
+            .into_iter()
+            .filter_map(|step| {
+                let json = spec.with_value(|s| s.next(step))?.to_json();
+                Some(view! {
+                    <button id=step.id() on:click=move |_| spec_text.set(json.clone())>{step.label()}</button>
+                })
             })
-        })
-        .collect_view();
-        let attention = if !has_prompt {
-            view! { <p class="hint">"This run's prompts are token ids: see the Prompt section for attention patterns of a text."</p> }.into_any()
-        } else if !same_model() {
-            view! { <p class="hint">{format!("Load {} to see L{layer}H{h}'s attention pattern on this run's prompt.", run.model)}</p> }.into_any()
-        } else if call.pending() {
-            view! { <p class="hint">"Computing the attention patterns…"</p> }.into_any()
-        } else {
-            pattern(layer, h).map_or_else(|| ().into_any(), IntoAny::into_any)
+            .collect_view();
+        let attention = match cell {
+            Chosen::Position { .. } => ().into_any(),
+            Chosen::Head { .. } if !has_prompt => view! {
+                <p class="hint">"This run's prompts are token ids: see the Prompt section for attention patterns of a text."</p>
+            }
+            .into_any(),
+            Chosen::Head { layer, head } if !same_model() => view! {
+                <p class="hint">{format!("Load {} to see L{layer}H{head}'s attention pattern on this run's prompt.", run.model)}</p>
+            }
+            .into_any(),
+            Chosen::Head { .. } if call.pending() => {
+                view! { <p class="hint">"Computing the attention patterns…"</p> }.into_any()
+            }
+            Chosen::Head { layer, head } => {
+                pattern(layer, head).map_or_else(|| ().into_any(), IntoAny::into_any)
+            }
+        };
+        let (layer, head, pos) = match cell {
+            Chosen::Head { layer, head } => (layer, Some(head), None),
+            Chosen::Position { layer, pos } => (layer, None, Some(pos)),
         };
         Some(view! {
-            <aside id="head-drill" class="drill" data-layer=layer data-head=h aria-label=format!("head L{layer}H{h}")>
-                <h4>{format!("L{layer}H{h}")}<button class="link" on:click=move |_| head.set(None)>"close"</button></h4>
+            <aside id="cell-drill" class="drill" data-layer=layer data-head=head data-pos=pos aria-label=name.clone()>
+                <h4>{name.clone()}<button class="link" on:click=move |_| chosen.set(None)>"close"</button></h4>
                 {attention}
-                <p class="controls">"Next, written into the experiment form: "{steps}</p>
+                <p class="controls">"Next, written into the experiment form: "{buttons}</p>
             </aside>
         })
     }
