@@ -1,7 +1,7 @@
 // Accessibility and layout, checked by tools in a real browser: axe-core on every page state a
-// user reaches (no serious or critical violation), the page at a 360 px phone width with nothing
-// wider than the screen, and screenshots of each state at phone and desktop widths
-// (docs/screenshots/, linked from the README).
+// user reaches (no serious or critical violation), the page at 768 px tablet and 360 px phone
+// widths with nothing wider than the screen, and screenshots of each state at phone, tablet and
+// desktop widths (docs/screenshots/, linked from the README).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -42,20 +42,20 @@ async function overflow(page, width) {
   }, width);
 }
 
-/** Checks the page in `state` at both widths: axe, no sideways scrolling on a phone, screenshots. */
+/** Checks the page in `state` at three widths: axe, no sideways scrolling on a tablet or a phone, screenshots. */
 async function check(page, state, problems) {
-  for (const [name, width, height] of [['desktop', 1280, 900], ['phone', 360, 740]]) {
+  for (const [name, width, height] of [['desktop', 1280, 900], ['tablet', 768, 1024], ['phone', 360, 740]]) {
     await page.setViewportSize({ width, height });
     for (const v of await violations(page)) problems.push(`${state} at ${name} width: ${v}`);
-    if (name === 'phone') {
+    if (name !== 'desktop') {
       const wide = await overflow(page, width);
-      if (wide) problems.push(`${state} at 360 px: ${wide}`);
+      if (wide) problems.push(`${state} at ${width} px: ${wide}`);
     }
     await page.screenshot({ path: path.join(shots, `${name}-${state}.png`), fullPage: true });
   }
 }
 
-test('every page state passes axe-core and fits a 360 px phone; screenshots at both widths', async () => {
+test('every page state passes axe-core and fits a 768 px tablet and a 360 px phone; screenshots at three widths', async () => {
   const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
   const problems = [];
   try {
