@@ -305,17 +305,29 @@ fn inline(text: &str, line: usize) -> Result<Vec<Inline>, LessonError> {
     Ok(out)
 }
 
-/// `[text](url)` at the start of `s`: the text, the address and what follows.
+/// The longest link text and address read (a lesson's links are a few words and one URL).
+const MAX_LINK_TEXT: usize = 1000;
+const MAX_LINK_URL: usize = 2000;
+
+/// `[text](url)` at the start of `s`: the text, the address and what follows. The text ends at
+/// the first `]` (a `[` before it starts a link of its own), and both parts are read within a
+/// bound, so that a paragraph of brackets costs a pass over it, not one per bracket.
 fn link(s: &str) -> Option<(&str, &str, &str)> {
-    let close = s.find("](")?;
-    let text = &s[1..close];
-    let after = &s[close + 2..];
-    let end = after.find(')')?;
-    (!text.is_empty() && !text.contains('[')).then_some((
-        text,
-        after[..end].trim(),
-        &after[end + 1..],
-    ))
+    let bytes = s.as_bytes();
+    let close = 1 + bytes[1..]
+        .iter()
+        .take(MAX_LINK_TEXT)
+        .position(|&b| b == b']' || b == b'[')?;
+    if close == 1 || bytes[close] != b']' || bytes.get(close + 1) != Some(&b'(') {
+        return None;
+    }
+    let start = close + 2;
+    let end = start
+        + bytes[start..]
+            .iter()
+            .take(MAX_LINK_URL)
+            .position(|&b| b == b')')?;
+    Some((&s[1..close], s[start..end].trim(), &s[end + 1..]))
 }
 
 /// Links go to the web, to this site or within the page; nothing else (`javascript:`,
@@ -463,6 +475,19 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("256 KiB")
+        );
+        // Brackets that never close are text.
+        let brackets = parse(&"[a ".repeat(80_000)).unwrap();
+        assert!(matches!(&brackets.blocks[0], Block::Paragraph(p) if p.len() == 1));
+        assert_eq!(
+            parse("[a]b](c) [d](e)").unwrap().blocks[0],
+            Block::Paragraph(vec![
+                Inline::Text("[a]b](c) ".into()),
+                Inline::Link {
+                    text: "d".into(),
+                    url: "e".into()
+                },
+            ])
         );
     }
 

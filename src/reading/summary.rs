@@ -453,6 +453,7 @@ impl Reader<'_> {
         let kept = self.metric(MetricName::Circuit)?;
         let of_clean = self
             .metric(MetricName::Clean)
+            .filter(|&clean| clean != 0.0)
             .map(|clean| {
                 format!(
                     " ({} of the clean {})",
@@ -472,13 +473,15 @@ impl Reader<'_> {
         let name = GridName::raw(GridKind::Neurons(
             crate::experiments::neurons::NeuronGrid::Dla,
         ));
-        let grid = self.grid(name)?;
+        // `[layer, neuron]` (a stored run is checked against its shape, not its kind's axes).
+        let grid = self.grid(name).filter(|g| g.shape.len() == 2)?;
+        let width = grid.shape[1].max(1);
         let cells = ranked_cells(grid, NAMED);
         let metric = self.metric_name();
         let named: Vec<String> = cells
             .iter()
             .map(|&i| {
-                let (layer, neuron) = (i / grid.shape[1], i % grid.shape[1]);
+                let (layer, neuron) = (i / width, i % width);
                 format!("L{layer} neuron {neuron} ({})", signed(grid.values[i]))
             })
             .collect();
@@ -585,7 +588,7 @@ impl Reader<'_> {
         let rates = *tagged.shape.get(1)?;
         let layers = tagged.shape[0];
         let (layer, share) = (0..layers)
-            .map(|l| (l, tagged.values[l * rates]))
+            .filter_map(|l| Some((l, *tagged.values.get(l * rates)?)))
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
         let control = self
             .result

@@ -91,11 +91,11 @@ fn Figures(
     tokens: Vec<String>,
     comparisons: Vec<Comparison>,
     spec_text: RwSignal<String>,
+    /// The grids the answer reads, in its order: listed first.
+    read: Vec<GridName>,
 ) -> impl IntoView {
     let chosen = RwSignal::new(None::<Chosen>);
     let result = &run.result;
-    // The grids the answer reads first, in its order; then the rest.
-    let read: Vec<GridName> = summarise(result).iter().filter_map(|f| f.grid).collect();
     let mut grids: Vec<(GridName, Grid)> = drawn_grids(result)
         .map(|(name, grid)| (*name, grid.clone()))
         .collect();
@@ -328,16 +328,14 @@ fn Compare(
     let mode = RwSignal::new(CompareAs::Difference);
     let this = StoredValue::new(run);
     let tokens = StoredValue::new(tokens);
-    let shown_grid = move || {
+    // The shown grid's name and shape, read in place.
+    let shown_shape = move || {
         let name = shown.get()?;
-        Some((
-            name,
-            this.with_value(|run| run.result.grids.get(&name).cloned())?,
-        ))
+        this.with_value(|run| Some((name, run.result.grids.get(&name)?.shape.clone())))
     };
-    // Stored runs that have the shown grid at its shape, newest first as the history lists them.
-    let candidates = move || -> Vec<RunRecord> {
-        let Some((name, grid)) = shown_grid() else {
+    // Stored runs (id, name) that have the shown grid at its shape, in the history's order.
+    let candidates = move || -> Vec<(String, String)> {
+        let Some((name, shape)) = shown_shape() else {
             return vec![];
         };
         let id = this.with_value(|run| run.id.clone());
@@ -353,20 +351,33 @@ fn Compare(
                     run.result
                         .grids
                         .get(&name)
-                        .is_some_and(|g| g.shape == grid.shape)
+                        .is_some_and(|g| g.shape == shape)
                 })
-                .cloned()
+                .map(|run| (run.id.clone(), run.name.clone()))
                 .collect()
         })
     };
     let figure = move || {
-        let (name, grid) = shown_grid()?;
+        let name = shown.get()?;
         let id = other.get()?;
-        let against = candidates().into_iter().find(|run| run.id == id)?;
-        let theirs = against.result.grids.get(&name)?.clone();
+        let grid = this.with_value(|run| run.result.grids.get(&name).cloned())?;
+        // Only the chosen run's grid is copied out of the history.
+        let (theirs, their_name, their_centre) = state.history.with(|history| {
+            history.runs.iter().find_map(|stored| match stored {
+                StoredRun::Readable(run) if run.id == id => Some((
+                    run.result.grids.get(&name)?.clone(),
+                    run.name.clone(),
+                    centre(&name, &run.result.metrics),
+                )),
+                _ => None,
+            })
+        })?;
+        if theirs.shape != grid.shape {
+            return None;
+        }
         let (label, drawn, centre_at) = match mode.get() {
             CompareAs::Difference => (
-                format!("{name} − {}", against.name),
+                format!("{name} − {their_name}"),
                 Grid {
                     values: grid
                         .values
@@ -378,15 +389,11 @@ fn Compare(
                 },
                 0.0,
             ),
-            CompareAs::SideBySide => (
-                format!("{name} in {}", against.name),
-                theirs,
-                centre(&name, &against.result.metrics),
-            ),
+            CompareAs::SideBySide => (format!("{name} in {their_name}"), theirs, their_centre),
         };
         let heading = match mode.get() {
-            CompareAs::Difference => format!("{}: this run minus “{}”", title(&name), against.name),
-            CompareAs::SideBySide => format!("{} in “{}”", title(&name), against.name),
+            CompareAs::Difference => format!("{}: this run minus “{their_name}”", title(&name)),
+            CompareAs::SideBySide => format!("{} in “{their_name}”", title(&name)),
         };
         Some(view! {
             <div class="compared" data-compared=id>
@@ -398,8 +405,11 @@ fn Compare(
         let runs = candidates();
         (!runs.is_empty()).then(|| {
             let options = runs
-                .iter()
-                .map(|run| view! { <option value=run.id.clone() selected=other.get_untracked().as_deref() == Some(run.id.as_str())>{run.name.clone()}</option> })
+                .into_iter()
+                .map(|(id, name)| {
+                    let selected = other.get_untracked().as_deref() == Some(id.as_str());
+                    view! { <option value=id selected=selected>{name}</option> }
+                })
                 .collect_view();
             view! {
                 <div class="compare controls">
@@ -872,13 +882,14 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
     let comparisons = published.map(|p| p.compare(result)).unwrap_or_default();
     let published_source = published.map(|p| (p.source.clone(), p.url.clone()));
     let findings = summarise(result);
+    let read: Vec<GridName> = findings.iter().filter_map(|f| f.grid).collect();
     // The figure on screen: the grid the answer reads first, else the first drawn.
     let drawn_names: Vec<GridName> = drawn_grids(result).map(|(name, _)| *name).collect();
-    let first = findings
+    let first = read
         .iter()
-        .filter_map(|f| f.grid)
         .find(|g| drawn_names.contains(g))
-        .or_else(|| drawn_names.first().copied());
+        .or(drawn_names.first())
+        .copied();
     let shown = RwSignal::new(first);
     view! {
         <div id="experiment-result" data-run-id=run.id.clone() data-device=result.provenance.device.clone()>
@@ -926,7 +937,7 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
                 }
             })}
             <EdgeGraph run=run.clone()/>
-            <Figures run=run.clone() shown=shown tokens=tokens comparisons=comparisons spec_text=spec_text/>
+            <Figures run=run.clone() shown=shown tokens=tokens comparisons=comparisons spec_text=spec_text read=read/>
         </div>
     }
 }
