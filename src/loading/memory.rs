@@ -33,7 +33,7 @@ pub struct MemoryEstimate {
 impl MemoryEstimate {
     /// The estimate for a config, with the weights file's size when it is known.
     pub fn new(config: &Gpt2Config, weights_file: Option<u64>) -> Self {
-        let parameters = config.n_params() as u64;
+        let parameters = config.n_params();
         let parameter_bytes = 4 * parameters;
         let ffn = (config.n_embd * config.n_inner) as u64;
         let embedding = (config.vocab_size * config.n_embd) as u64;

@@ -66,6 +66,13 @@ fn end_of_text() -> u32 {
     END_OF_TEXT
 }
 
+/// The largest width, depth, context or vocabulary a `config.json` may name (2^24): sixteen
+/// thousand times GPT-2 XL's widest, and small enough that no shape product overflows.
+pub const MAX_DIMENSION: usize = 1 << 24;
+
+/// The most parameters a `config.json` may describe (2^40, about 1.1 trillion).
+pub const MAX_PARAMETERS: u64 = 1 << 40;
+
 /// Why a `config.json` cannot describe a GPT-2 we can run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
@@ -126,11 +133,13 @@ impl Gpt2Config {
                 problem: "missing".into(),
             })?;
             v.as_u64()
-                .filter(|&n| n > 0)
+                .filter(|&n| n > 0 && n <= MAX_DIMENSION as u64)
                 .map(|n| n as usize)
                 .ok_or_else(|| ConfigError::Field {
                     field,
-                    problem: format!("expected a positive integer, found {v}"),
+                    problem: format!(
+                        "expected a positive integer of at most {MAX_DIMENSION}, found {v}"
+                    ),
                 })
         };
         let n_embd = usize_field("n_embd")?;
@@ -193,7 +202,7 @@ impl Gpt2Config {
             }
         };
 
-        Ok(Self {
+        let config = Self {
             family,
             n_layer,
             n_head,
@@ -209,7 +218,14 @@ impl Gpt2Config {
                 .unwrap_or(true),
             bos_token_id: token_field("bos_token_id")?,
             eos_token_id: token_field("eos_token_id")?,
-        })
+        };
+        let parameters = config.n_params_wide();
+        if parameters > u128::from(MAX_PARAMETERS) {
+            return Err(ConfigError::Unsupported(format!(
+                "a model of {parameters} parameters (at most {MAX_PARAMETERS})"
+            )));
+        }
+        Ok(config)
     }
 
     /// GPT-2 small's shape (124M parameters), for benchmarks and memory estimates.
@@ -240,19 +256,29 @@ impl Gpt2Config {
         self.n_embd / self.n_head
     }
 
-    /// Number of parameters (tied unembedding counted once).
-    pub fn n_params(&self) -> usize {
-        let d = self.n_embd;
-        let per_block = 2 * 2 * d
-            + (d * 3 * d + 3 * d)
-            + (d * d + d)
-            + (d * self.n_inner + self.n_inner)
-            + (self.n_inner * d + d);
+    /// Number of parameters (tied unembedding counted once). At most [`MAX_PARAMETERS`] for a
+    /// parsed config.
+    pub fn n_params(&self) -> u64 {
+        u64::try_from(self.n_params_wide()).unwrap_or(u64::MAX)
+    }
+
+    /// [`Self::n_params`] in a width no config within [`MAX_DIMENSION`] overflows.
+    fn n_params_wide(&self) -> u128 {
+        let [d, d_mlp, layers, vocab, positions] = [
+            self.n_embd,
+            self.n_inner,
+            self.n_layer,
+            self.vocab_size,
+            self.n_positions,
+        ]
+        .map(|n| n as u128);
+        let per_block =
+            2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * d_mlp + d_mlp) + (d_mlp * d + d);
         let unembed = if self.tie_word_embeddings {
             0
         } else {
-            self.vocab_size * d
+            vocab * d
         };
-        self.vocab_size * d + self.n_positions * d + self.n_layer * per_block + 2 * d + unembed
+        vocab * d + positions * d + layers * per_block + 2 * d + unembed
     }
 }

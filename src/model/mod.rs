@@ -16,7 +16,7 @@ pub use attention::{Attention, LayerKv};
 pub use block::Block;
 pub use build::{ParameterSource, RandomParameters};
 pub use class_head::ClassHead;
-pub use config::{Activation, ConfigError, END_OF_TEXT, Gpt2Config};
+pub use config::{Activation, ConfigError, END_OF_TEXT, Gpt2Config, MAX_DIMENSION, MAX_PARAMETERS};
 pub use family::{BlockOrder, Family, Layout, Norm, ParameterNames, Positions};
 pub use gpt2::{Gpt2, InputError, KvCache};
 pub use layer_norm::LayerNorm;

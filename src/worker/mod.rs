@@ -256,10 +256,9 @@ async fn load(
             }
         };
         match (state.backend, other) {
-            (Backend::Cpu, Some(other)) => Some((
-                other.name.clone(),
-                4 * other.model.model.config.n_params() as u64,
-            )),
+            (Backend::Cpu, Some(other)) => {
+                Some((other.name.clone(), 4 * other.model.model.config.n_params()))
+            }
             _ => None,
         }
     };

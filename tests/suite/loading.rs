@@ -633,3 +633,28 @@ fn a_config_missing_fields_names_n_layer_first() {
     let err = Gpt2Config::from_hf_json(&bytes).unwrap_err();
     assert_eq!(err.to_string(), "config.json field `n_layer`: missing");
 }
+
+/// Sizes that would overflow a shape or a parameter count are refused by name (the fuzzer found
+/// `n_embd` = 2^62 overflowing `4 · n_embd`).
+#[test]
+fn a_config_too_large_to_count_is_refused() {
+    let config = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut value: serde_json::Value = serde_json::from_slice(&files().config).unwrap();
+        edit(&mut value);
+        Gpt2Config::from_hf_json(value.to_string().as_bytes())
+    };
+    let err = config(&|c| c["n_embd"] = (1u64 << 62).into()).unwrap_err();
+    assert!(
+        err.to_string().contains("n_embd") && err.to_string().contains("16777216"),
+        "{err}"
+    );
+    let err = config(&|c| {
+        c["n_embd"] = (1u64 << 24).into();
+        c["n_head"] = 1.into();
+        c["n_inner"] = (1u64 << 24).into();
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("parameters"), "{err}");
+    let fine = config(&|c| c["n_layer"] = 48.into()).unwrap();
+    assert!(fine.n_params() < patchbay::model::MAX_PARAMETERS);
+}
