@@ -4,6 +4,8 @@
 use super::js::{apply_update, register_service_worker_js, report_height};
 use super::panels::{bench, experiment, generation, history, loader, prompt};
 use super::state::{AppState, backend_label, on_worker_news};
+use super::views::{View, Views};
+use super::workbench::Workbench;
 use super::{ModelWorker, page};
 use history::HistoryState;
 use leptos::prelude::*;
@@ -74,6 +76,25 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     provide_context(control);
     provide_context(params.clone());
+    // A lesson, a study or an example opens at the experiment; anything else at the model.
+    let opens_experiment =
+        params.lesson.is_some() || params.preset.is_some() || params.example.is_some();
+    let views = (!params.embed).then(|| {
+        Views::from_address(if opens_experiment {
+            View::Experiment
+        } else {
+            View::Model
+        })
+    });
+    if let Some(views) = views {
+        provide_context(views);
+    }
+    provide_context(Workbench::new(
+        state,
+        views,
+        experiment::initial_spec(&params),
+        params.autorun,
+    ));
     leptos::task::spawn_local(history::start(state));
 
     // A link that names a model loads it at once (embeds only with `run`, so that a course
@@ -124,6 +145,7 @@ pub fn App() -> impl IntoView {
         }
         .into_any();
     }
+    let share_error = params.shared.clone().and_then(|s| s.err());
     view! {
         {lost_banner}
         <UpdateBanner update_ready=update_ready/>
@@ -137,17 +159,23 @@ pub fn App() -> impl IntoView {
                     <details><summary>"Details"</summary><code>{why}</code></details>
                 </div>
             })}
+            {share_error.map(|e| view! { <p id="share-error" class="error" role="alert">{e}</p> })}
         </header>
-        <SectionNav/>
+        <WorkBar/>
         <main>
-            <div id="model" class="anchor"><loader::ModelLoader/></div>
-            {move || state.session.get().map(|_| view! {
-                <div id="prompt" class="anchor"><prompt::PromptPanel/></div>
-                <div id="generation" class="anchor"><generation::GenerationPanel/></div>
-            })}
-            <div id="experiment" class="anchor"><experiment::ExperimentPanel/></div>
-            <history::HistoryPanel/>
-            <bench::BenchPanel open=params.bench autorun=params.bench && params.autorun/>
+            <ViewSection view=View::Model>
+                <loader::ModelLoader/>
+                <bench::BenchPanel open=params.bench autorun=params.bench && params.autorun/>
+            </ViewSection>
+            <ViewSection view=View::Prompt>
+                <WithModel what="read a prompt">{|| view! { <prompt::PromptPanel/> }}</WithModel>
+            </ViewSection>
+            <ViewSection view=View::Generation>
+                <WithModel what="generate text">{|| view! { <generation::GenerationPanel/> }}</WithModel>
+            </ViewSection>
+            <ViewSection view=View::Experiment><experiment::ExperimentPanel/></ViewSection>
+            <ViewSection view=View::Results><experiment::ResultsPanel/></ViewSection>
+            <ViewSection view=View::History><history::HistoryPanel/></ViewSection>
         </main>
         <footer>
             <p>"Patchbay build " <code id="build">{build_id()}</code>
@@ -157,12 +185,37 @@ pub fn App() -> impl IntoView {
     .into_any()
 }
 
-/// The sections in the order of the work (model → prompt → experiments → results →
-/// history), deep-linkable, with the model and device always in view.
+/// One view: in the page always (its state kept), on screen when chosen.
 #[component]
-fn SectionNav() -> impl IntoView {
+fn ViewSection(view: View, children: Children) -> impl IntoView {
+    let views = expect_context::<Views>();
+    view! {
+        <div class="view" id=format!("view-{}", view.id()) data-view=view.id() hidden=move || views.current() != view>
+            {children()}
+        </div>
+    }
+}
+
+/// A view's panel once a model is loaded; before, where to load one.
+#[component]
+fn WithModel(what: &'static str, children: ChildrenFn) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let loaded = move || state.session.get().is_some();
+    move || {
+        match state.session.get() {
+        Some(_) => children().into_any(),
+        None => view! {
+            <p class="panel hint needs-model">{format!("Load a model to {what}: ")}<a href="#model">"Model"</a></p>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// The bar always in view: the views, the model and device, and the experiment's run controls.
+#[component]
+fn WorkBar() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let views = expect_context::<Views>();
     let model = move || match state.session.get() {
         Some(info) => format!(
             "{} ({} layers × {} heads)",
@@ -181,19 +234,19 @@ fn SectionNav() -> impl IntoView {
             .get()
             .map_or("…".to_string(), |b| backend_label(b).to_string())
     };
+    let has_result = move || state.opened.get().is_some();
     view! {
-        <nav id="sections" aria-label="Sections">
+        <nav id="sections" aria-label="Views">
             <ul>
-                <li><a href="#model">"Model"</a></li>
-                {move || loaded().then(|| view! {
-                    <li><a href="#prompt">"Prompt"</a></li>
-                    <li><a href="#generation">"Generation"</a></li>
-                })}
-                <li><a href="#experiment">"Experiments"</a></li>
-                {move || state.opened.get().is_some().then(|| view! { <li><a href="#experiment-result">"Result"</a></li> })}
-                <li><a href="#history">"History"</a></li>
+                {View::ALL.into_iter().map(|view| view! {
+                    <li><a href=format!("#{}", view.id()) data-view=view.id()
+                        aria-current=move || (views.current() == view).then_some("page")
+                        class:dim=move || view.needs_model() && state.session.get().is_none()
+                        class:fresh=move || view == View::Results && has_result()>{view.label()}</a></li>
+                }).collect_view()}
             </ul>
             <p id="status" role="status"><span id="status-model">{model}</span>{beside}" · "<span id="status-device">{device}</span></p>
+            <experiment::RunBar/>
         </nav>
     }
 }
@@ -229,7 +282,7 @@ fn Embed(
                 view! { <button id="load-model" on:click=load disabled=move || state.backend.get().is_none()>{format!("Load {model}")}</button> }
             })}
             <loader::LoadStatus/>
-            <experiment::ExperimentPanel embed=true/>
+            <experiment::EmbeddedExperiment/>
         </div>
     }
 }

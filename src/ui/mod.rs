@@ -4,8 +4,9 @@
 //! The model never runs here: it lives in a Web Worker (`crate::worker`) that `model_worker`
 //! starts and talks to, so the page keeps drawing while the model works.
 //!
-//! Rooms: `page` (address, embed mode, security policy), `model_worker` (requests to the
-//! model), `loader` + `files` (getting models and files in and out), `storage` + `history`
+//! Rooms: `page` (address, embed mode, security policy), `views` (the view on screen, from the
+//! address), `workbench` (the spec being edited and the run in flight), `model_worker` (requests
+//! to the model), `loader` + `files` (getting models and files in and out), `storage` + `history`
 //! (IndexedDB), the panels (`prompt`, `attention`, `generation`, `experiment`, `result`,
 //! `heatmap`, `bench`).
 
@@ -21,6 +22,8 @@ mod page;
 mod panels;
 mod state;
 mod storage;
+mod views;
+mod workbench;
 
 pub use app::App;
 pub use crash::install_panic_banner;

@@ -1,7 +1,7 @@
-// Accessibility and layout, checked by tools in a real browser: axe-core on every page state a
-// user reaches (no serious or critical violation), the page at 768 px tablet and 360 px phone
-// widths with nothing wider than the screen, and screenshots of each state at phone, tablet and
-// desktop widths (docs/screenshots/, linked from the README).
+// Accessibility and layout, checked by tools in a real browser: axe-core on every view of the
+// page, light and dark, and the embed (no serious or critical violation), at 768 px tablet and
+// 360 px phone widths with nothing wider than the screen, and screenshots of each at phone,
+// tablet and desktop widths (docs/screenshots/, linked from the README).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,9 +9,13 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo } from './serve.mjs';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const shots = path.join(repo, 'docs/screenshots');
 const axeSource = path.join(repo, 'tests/e2e/node_modules/axe-core/axe.min.js');
+
+/** The page's views, in the bar's order. */
+const VIEWS = ['model', 'prompt', 'generation', 'experiment', 'results', 'history'];
 
 let server;
 before(async () => {
@@ -72,15 +76,20 @@ test('every page state passes axe-core and fits a 768 px tablet and a 360 px pho
     await page.waitForSelector('#prompt-text', { timeout: 120_000 });
     await page.click('#run-prompt');
     await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 180_000 });
-    await check(page, 'model-loaded', problems);
-
     await page.click('#presets > summary');
     await page.click('[data-preset-spec=ioi-activation-patching] .run-spec');
     await page.waitForSelector('#published-values', { timeout: 300_000, state: 'attached' });
-    await check(page, 'result', problems);
+    await page.click('#presets > summary'); // folded again: the experiment view as it opens
 
-    await page.emulateMedia({ colorScheme: 'dark' });
-    await check(page, 'result-dark', problems);
+    // Every view, as the bar opens it, in both themes.
+    for (const view of VIEWS) {
+      await page.click(`#sections a[data-view=${view}]`);
+      await page.waitForFunction((v) => !document.querySelector(`#view-${v}`).hidden, view);
+      for (const scheme of ['light', 'dark']) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await check(page, `${view}-${scheme}`, problems);
+      }
+    }
     await page.emulateMedia({ colorScheme: 'light' });
 
     await page.goto(`${server.app}?embed&example=ioi-logit-lens`);
@@ -112,8 +121,18 @@ test('keyboard only: load a model, open a published study, run it, read the resu
     await page.keyboard.type(`${server.base}/models/tiny-gpt2/`);
     await tabTo(page, '#load-model');
     await page.keyboard.press('Enter');
-    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
-    assert.match(await page.textContent('#status-model'), /2 layers × 4 heads/);
+    await page.waitForFunction(() => /2 layers × 4 heads/.test(document.querySelector('#status-model').textContent), null, { timeout: 120_000 });
+
+    // The views' bar: each link in turn with Tab, Enter opens its view, alone on screen.
+    for (const view of VIEWS) {
+      await tabTo(page, `#sections a[data-view=${view}]`);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((v) => [...document.querySelectorAll('.view')].every((e) => e.hidden === (e.dataset.view !== v)), view);
+      assert.equal(await page.getAttribute(`#sections a[data-view=${view}]`, 'aria-current'), 'page');
+    }
+    await tabTo(page, '#sections a[data-view=experiment]');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !document.querySelector('#view-experiment').hidden);
 
     await tabTo(page, '#presets > summary');
     await page.keyboard.press('Enter');

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, readTensor, tiny, repo, wide } from './serve.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const browsers = {

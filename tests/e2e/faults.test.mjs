@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startServer, repo, tiny } from './serve.mjs';
 import { openProfile } from './chromium.mjs';
 import { runSpec } from './page.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const example = (name) => fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8');
 const rejected = (kind, name) => path.join(repo, 'tests/e2e/rejected', kind, name);

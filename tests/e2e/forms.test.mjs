@@ -10,6 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo, tiny, readTensor } from './serve.mjs';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const example = (name) => JSON.parse(fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8'));
 const oracle = (name) => readTensor(path.join(tiny, 'reference.safetensors'), name);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startServer, repo } from './serve.mjs';
 import { chromium } from 'playwright-core';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 let server;
 before(async () => {

@@ -2,7 +2,8 @@
 
 /** Runs `spec` (JSON text) from the editor; resolves to the new run's id once it is shown. */
 export async function runSpec(page, spec) {
-  const before = await page.getAttribute('#experiment-result', 'data-run-id').catch(() => null);
+  // (Read without waiting: before the first run there is no result.)
+  const before = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
   await page.fill('#spec-text', spec);
   await page.click('#run-experiment');
   await page.waitForFunction((previous) => {
@@ -10,4 +11,13 @@ export async function runSpec(page, spec) {
     return id && id !== previous && !document.querySelector('#run-experiment').disabled;
   }, before, { timeout: 300_000 });
   return page.getAttribute('#experiment-result', 'data-run-id');
+}
+
+/** The page's height with the results view on screen, and the screen's: the answer, the figure
+ * list and one figure should fit in two screens. */
+export async function resultHeight(page) {
+  return page.evaluate(() => {
+    if (document.querySelector('#view-results')?.hidden) throw new Error('the results view is not on screen');
+    return { height: document.documentElement.scrollHeight, screen: window.innerHeight };
+  });
 }

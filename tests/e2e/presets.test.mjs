@@ -6,8 +6,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { startServer } from './serve.mjs';
+import { startServer, repo } from './serve.mjs';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { resultHeight, runSpec } from './page.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
+
+/** The result view at 1280 px is at most two screens high. */
+async function fitsTwoScreens(page) {
+  const { height, screen } = await resultHeight(page);
+  assert.ok(height <= 2 * screen, `the result view is ${height} px high at 1280 px (two screens: ${2 * screen} px)`);
+}
+
+/** The views on screen (one at a time). */
+const shownViews = (page) => page.$$eval('.view', (views) => views.filter((v) => !v.hidden).map((v) => v.dataset.view));
 
 let server;
 before(async () => {
@@ -18,11 +31,15 @@ after(() => server.server.close());
 test('a preset opens from its link, runs from its card, and draws the published values beside the computed ones', async () => {
   const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
   try {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${server.app}?preset=ioi-demo`);
     await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+    // A study's link opens the experiment view (the bar marks it); its JSON is one click away.
+    assert.deepEqual(await shownViews(page), ['experiment']);
+    assert.equal(await page.getAttribute('#sections a[data-view=experiment]', 'aria-current'), 'page');
+    assert.equal(await page.$eval('#spec-json', (d) => d.open), false);
 
     // The link opens the gallery at the study, with its first spec in the editor.
     assert.equal(await page.$eval('#presets', (d) => d.open), true);
@@ -40,6 +57,10 @@ test('a preset opens from its link, runs from its card, and draws the published 
     await page.waitForFunction(() => document.querySelector('#experiment-result h3')?.textContent.includes('activation patching')
       && !document.querySelector('#run-experiment').disabled, null, { timeout: 600_000 });
     assert.match(await page.inputValue('#spec-text'), /"activation_patching"/);
+    // The run opened the results view, a step back in the browser's history.
+    assert.deepEqual(await shownViews(page), ['results']);
+    assert.equal(new URL(page.url()).hash, '#results');
+    await fitsTwoScreens(page);
 
     const rows = await page.$$eval('#published-values tbody tr', (trs) => trs.map((tr) => ({
       what: tr.dataset.published, published: tr.dataset.value, computed: tr.dataset.computed, text: tr.textContent,
@@ -104,6 +125,11 @@ test('a preset opens from its link, runs from its card, and draws the published 
     assert.deepEqual(next.experiment.path_patching.receivers, { heads: [[1, 2]], input: 'k' });
     assert.deepEqual([next.prompts.clean, next.prompts.corrupted, next.metric], [ran.prompts.clean, ran.prompts.corrupted, ran.metric]);
     assert.equal(next.published, undefined);
+    // The next step is in the editor, on screen; Back returns to the result.
+    assert.deepEqual(await shownViews(page), ['experiment']);
+    await page.goBack();
+    await page.waitForFunction(() => !document.querySelector('#view-results').hidden);
+    assert.deepEqual(await shownViews(page), ['results']);
     // A residual-stream cell offers which heads write there and which reach the logits.
     await page.click('.figure-list button[data-show-grid="patch.resid_pre.normalised"]');
     await page.click('table[data-grid="patch.resid_pre.normalised"] td[data-row="1"][data-col="14"]');
@@ -117,6 +143,7 @@ test('a preset opens from its link, runs from its card, and draws the published 
     await page.click('[data-preset-spec=ioi-logit-lens] .run-spec');
     await page.waitForFunction(() => document.querySelector('#experiment-result h3')?.textContent.includes('logit lens')
       && !document.querySelector('#run-experiment').disabled, null, { timeout: 600_000 });
+    await fitsTwoScreens(page);
     const line = 'figure.line-chart[data-chart="lens.accumulated_resid_ln_cached_logit_diff"]';
     assert.equal(await page.$$eval(`${line} circle`, (c) => c.length), 5, '0_pre, 0_mid, 1_pre, 1_mid, final_post');
     assert.match(await page.$eval(`${line} path.published title`, (t) => t.textContent), /final_post: published 3\.55/);
@@ -151,6 +178,7 @@ test('lessons: a Markdown file from this site with runs in it, the bundled IOI l
     // A course's own lesson, hosted beside the page: each step a button, ticked when done.
     await page.goto(`${server.app}?lesson=${encodeURIComponent('/lessons/tiny.md')}`);
     await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+    assert.deepEqual(await shownViews(page), ['experiment']);
     await page.waitForSelector('#lesson[open]');
     assert.equal(await page.textContent('#lesson > summary'), 'Lesson: A lesson for the tiny model');
     assert.equal(await page.textContent('#lesson p em'), 'logit difference');
@@ -166,6 +194,11 @@ test('lessons: a Markdown file from this site with runs in it, the bundled IOI l
     assert.ok(inLesson.length >= 2, inLesson.join(' | '));
     assert.deepEqual(inLesson, inResult);
     assert.match(inLesson[1], /^Zero-ablating each head: L\dH\d moves the logit difference most/);
+    // A lesson's run leaves the lesson on screen; its link shows the figures.
+    assert.deepEqual(await shownViews(page), ['experiment']);
+    await page.click('.lesson-step[data-step="2"] a[href="#results"]');
+    await page.waitForFunction(() => !document.querySelector('#view-results').hidden);
+    assert.deepEqual(await shownViews(page), ['results']);
 
     // The bundled lesson replaces the first-run guide (its old link opens it).
     await page.goto(`${server.app}?guide&model=${encodeURIComponent(`${server.base}/models/tiny-gpt2/`)}`);
@@ -185,6 +218,34 @@ test('lessons: a Markdown file from this site with runs in it, the bundled IOI l
     await page.waitForSelector('#lesson-error');
     assert.match(await page.textContent('#lesson-error'), /a lesson is read from this site, not from elsewhere\.example/);
     assert.equal(await page.$('#lesson'), null);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('every kind of experiment opens a result at most two screens high at 1280 px (the tiny specs on the tiny model)', async () => {
+  const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(server.app);
+    await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
+    await page.fill('#model-url', `${server.base}/models/tiny-gpt2/`);
+    await page.click('#load-model');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    // GeDi needs its discriminator loaded beside the model (app.test.mjs runs it); the oracle's
+    // steering spec is a second steering run.
+    const specs = fs.readdirSync(path.join(repo, 'tests/specs')).filter((f) => f.endsWith('-tiny.json') && !f.startsWith('gedi'));
+    assert.ok(specs.length >= 16, specs.join(' '));
+    for (const file of specs) {
+      const spec = JSON.parse(fs.readFileSync(path.join(repo, 'tests/specs', file), 'utf8'));
+      await runSpec(page, JSON.stringify({ ...spec, title: file }));
+      assert.equal(await page.textContent('#experiment-result h3'), file);
+      const { height, screen } = await resultHeight(page);
+      assert.ok(height <= 2 * screen, `${file}: the result view is ${height} px high (two screens: ${2 * screen} px)`);
+    }
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

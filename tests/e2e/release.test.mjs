@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startServer, publicUrl, repo, tiny } from './serve.mjs';
 import { stamp, APP_BUDGET_BYTES } from '../../ci/site.mjs';
 import { openProfile } from './chromium.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const screenshots = path.join(repo, 'tests/e2e/screenshots');
 const isApp = (p) => /\.(wasm|js|css)$/.test(p);

@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { startServer, repo } from './serve.mjs';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const example = (name) => JSON.parse(fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8'));
 

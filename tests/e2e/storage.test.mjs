@@ -9,7 +9,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo } from './serve.mjs';
 import { cpuArgs, executablePath, openProfile } from './chromium.mjs';
-import { runSpec } from './page.mjs';
+import { resultHeight, runSpec } from './page.mjs';
+import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const args = cpuArgs;
 const screenshots = path.join(repo, 'tests/e2e/screenshots');
@@ -83,6 +84,39 @@ test('history: kept across reloads, tabs and browser restarts; renamed, pinned, 
     await page.click(`li[data-run-id="${second}"] .delete-run`);
     await page.waitForFunction((gone) => !document.querySelector(`li[data-run-id="${gone}"]`), second);
     assert.deepEqual((await listed(page)).map((r) => r.id), [id]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('with the model in the browser cache, two interactions put the IOI patching figure on screen: Load, Run', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'patchbay-profile-'));
+  let { context, page, errors } = await profile(dir);
+  try {
+    await loadTiny(page);
+    await context.close();
+
+    // The next visit: the page opens at the model, offering the one loaded last.
+    ({ context, page, errors } = await profile(dir));
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const interactions = [];
+    const act = async (selector) => {
+      assert.ok(await page.isVisible(selector), `${selector} is on screen without another step`);
+      interactions.push(selector);
+      await page.click(selector);
+    };
+    assert.equal(await page.inputValue('#model-url'), `${server.base}/models/tiny-gpt2/`);
+    await act('#load-model');
+    await page.waitForFunction(() => !document.querySelector('#run-experiment').disabled, null, { timeout: 120_000 });
+    assert.match(await page.textContent('#load-status'), /from the browser cache/);
+    await act('#run-experiment');
+    await page.waitForFunction(() => document.querySelector('.figure-slot:not([hidden]) table[data-grid^="patch."]')?.checkVisibility(), null, { timeout: 300_000 });
+    assert.deepEqual(interactions, ['#load-model', '#run-experiment']);
+    assert.equal(await page.getAttribute('#experiment-result', 'data-run-id') !== null, true);
+    assert.match(await page.textContent('#experiment-result h3'), /IOI: activation patching/);
+    const { height, screen } = await resultHeight(page);
+    assert.ok(height <= 2 * screen, `the result view is ${height} px at 1280 px (two screens: ${2 * screen} px)`);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

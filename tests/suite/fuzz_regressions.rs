@@ -58,3 +58,20 @@ fn tables_that_once_broke_the_row_limit_list_at_most_a_hundred() {
         }
     }
 }
+
+#[test]
+fn configs_that_once_overflowed_are_refused() {
+    let found = inputs("config_json");
+    assert!(!found.is_empty(), "the known finding is kept");
+    for (path, bytes) in found {
+        let err = patchbay::model::Gpt2Config::from_hf_json(&bytes).expect_err(&format!(
+            "{} describes no model Patchbay can run",
+            path.display()
+        ));
+        assert!(
+            err.to_string().contains("at most"),
+            "{}: {err}",
+            path.display()
+        );
+    }
+}

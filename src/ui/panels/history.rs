@@ -2,6 +2,7 @@
 //! searched, opened without recomputing, renamed, pinned, deleted, exported and imported.
 
 use crate::history::{HistoryFile, RunRecord};
+use crate::ui::views::{View, Views};
 use crate::ui::{
     AppState, files,
     storage::{self, StoredRun},
@@ -153,7 +154,12 @@ fn RunItem(run: RunRecord) -> impl IntoView {
     };
     let open = {
         let run = run.clone();
-        move |_| state.opened.set(Some(Rc::new(run.clone())))
+        move |_| {
+            state.opened.set(Some(Rc::new(run.clone())));
+            if let Some(views) = use_context::<Views>() {
+                views.show(View::Results);
+            }
+        }
     };
     let export = {
         let run = run.clone();

@@ -6,6 +6,7 @@
 use super::loader::{LoadControl, ModelSource};
 use crate::lesson::{self, Block, Inline, Lesson, Step};
 use crate::reading::summarise;
+use crate::ui::workbench::{OnStart, Workbench};
 use crate::ui::{AppState, page::PageParams};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -72,12 +73,8 @@ fn inlines(nodes: Vec<Inline>) -> impl IntoView {
 
 /// One step: a button, ticked when the app has done it; a run's answer beneath it.
 #[component]
-fn StepView(
-    step: Step,
-    index: usize,
-    spec_text: RwSignal<String>,
-    run: Callback<()>,
-) -> impl IntoView {
+fn StepView(step: Step, index: usize) -> impl IntoView {
+    let bench = expect_context::<Workbench>();
     let state = expect_context::<AppState>();
     let control = expect_context::<LoadControl>();
     let params = expect_context::<PageParams>();
@@ -109,8 +106,8 @@ fn StepView(
                     .filter(|run| this.with_value(|spec| run.result.spec == *spec))
             };
             let start = move |_| {
-                spec_text.set(json.clone());
-                run.run(());
+                bench.spec_text.set(json.clone());
+                bench.start(OnStart::Stay);
             };
             view! {
                 <div class="lesson-step" data-step=index data-kind="run" class:done=move || done().is_some()>
@@ -122,7 +119,7 @@ fn StepView(
                             <ul class="lesson-answer">
                                 {findings.into_iter().map(|f| view! { <li>{f.text}</li> }).collect_view()}
                             </ul>
-                            <a href="#experiment-result">"See the figures"</a>
+                            <a href="#results">"See the figures"</a>
                         }
                     })}
                 </div>
@@ -132,7 +129,7 @@ fn StepView(
     }
 }
 
-fn lesson_view(lesson: Lesson, spec_text: RwSignal<String>, run: Callback<()>) -> impl IntoView {
+fn lesson_view(lesson: Lesson) -> impl IntoView {
     let mut steps = 0;
     lesson
         .blocks
@@ -159,14 +156,14 @@ fn lesson_view(lesson: Lesson, spec_text: RwSignal<String>, run: Callback<()>) -
             Block::Code(code) => view! { <pre><code>{code}</code></pre> }.into_any(),
             Block::Step(step) => {
                 steps += 1;
-                view! { <StepView step=step index=steps spec_text=spec_text run=run/> }.into_any()
+                view! { <StepView step=step index=steps/> }.into_any()
             }
         })
         .collect_view()
 }
 
 #[component]
-pub fn LessonPanel(spec_text: RwSignal<String>, run: Callback<()>) -> impl IntoView {
+pub fn LessonPanel() -> impl IntoView {
     let params = expect_context::<PageParams>();
     let source = requested(&params);
     let opened = params.lesson.is_some();
@@ -183,7 +180,7 @@ pub fn LessonPanel(spec_text: RwSignal<String>, run: Callback<()>) -> impl IntoV
             Ok(lesson) => view! {
                 <details id="lesson" class="lesson" open=opened>
                     <summary>{format!("Lesson: {}", lesson.title)}</summary>
-                    {lesson_view(lesson, spec_text, run)}
+                    {lesson_view(lesson)}
                 </details>
             }
             .into_any(),

@@ -45,6 +45,25 @@ pub struct LoadControl {
     backend: StoredValue<Option<Backend>>,
     /// A model a link names on another host, with that host: loaded only on a click.
     pub asking: RwSignal<Option<(String, String)>>,
+    /// The name (hub id or address) of the load in flight, remembered once it loads.
+    named: StoredValue<Option<String>>,
+}
+
+/// Where the browser keeps the name of the last model loaded by name: the model field offers
+/// it on the next visit (its files are in the browser's cache), so that Load is one click.
+const LAST_MODEL_KEY: &str = "patchbay-last-model";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The last model loaded by name in this browser, if any (and if storage is allowed).
+fn last_model() -> Option<String> {
+    local_storage()?
+        .get_item(LAST_MODEL_KEY)
+        .ok()
+        .flatten()
+        .filter(|name| !name.is_empty() && name.len() <= 2048)
 }
 
 impl LoadControl {
@@ -59,6 +78,7 @@ impl LoadControl {
             call: ModelCall::new(state),
             backend: StoredValue::new(None),
             asking: RwSignal::new(None),
+            named: StoredValue::new(None),
         };
         Effect::new(move |_| {
             control.call.version();
@@ -103,6 +123,10 @@ impl LoadControl {
             return;
         }
         self.problem.set(None);
+        self.named.set_value(match &source {
+            ModelSource::Named(text) => Some(text.clone()),
+            ModelSource::Files(_) => None,
+        });
         let (source, files) = match source {
             ModelSource::Named(text) => match self.locate(&params, &text) {
                 Ok(Some(source)) => (source, vec![]),
@@ -159,6 +183,10 @@ impl LoadControl {
         self.timings
             .set(serde_json::to_string(&info.timings_ms).expect("timings serialise"));
         state.session.set(Some(Rc::new(info)));
+        if let (Some(name), Some(storage)) = (self.named.get_value(), local_storage()) {
+            // Storage refused (a private window, a full quota) costs only the suggestion.
+            let _ = storage.set_item(LAST_MODEL_KEY, &name);
+        }
     }
 
     /// Where a typed model lives; `Ok(None)` when the page reloads to allow a new host.
@@ -239,6 +267,7 @@ pub fn ModelLoader() -> impl IntoView {
         params
             .model
             .clone()
+            .or_else(last_model)
             .unwrap_or_else(|| HUB_MODELS[0].to_string()),
     );
     let dragging = RwSignal::new(false);

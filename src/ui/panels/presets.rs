@@ -7,13 +7,11 @@ use crate::spec::Spec;
 use crate::spec::examples::Example;
 use crate::ui::AppState;
 use crate::ui::panels::history::HistoryState;
+use crate::ui::workbench::{OnStart, Workbench};
 use leptos::prelude::*;
 
 #[component]
 pub fn PresetGallery(
-    spec_text: RwSignal<String>,
-    /// Runs the spec now in the editor.
-    run: Callback<()>,
     /// The preset `?preset=` names, shown open.
     opened: Option<String>,
 ) -> impl IntoView {
@@ -21,7 +19,7 @@ pub fn PresetGallery(
     let cards = PRESETS
         .iter()
         .map(|preset| {
-            view! { <PresetCard preset=*preset spec_text=spec_text run=run open=opened.as_deref() == Some(preset.name) state=state/> }
+            view! { <PresetCard preset=*preset open=opened.as_deref() == Some(preset.name) state=state/> }
         })
         .collect_view();
     view! {
@@ -34,20 +32,15 @@ pub fn PresetGallery(
 }
 
 #[component]
-fn PresetCard(
-    preset: Preset,
-    spec_text: RwSignal<String>,
-    run: Callback<()>,
-    open: bool,
-    state: AppState,
-) -> impl IntoView {
+fn PresetCard(preset: Preset, open: bool, state: AppState) -> impl IntoView {
+    let bench = expect_context::<Workbench>();
     let specs = preset
         .examples()
         .map(|example: &'static Example| {
-            let open_spec = move |_| spec_text.set(with_found_direction(example, state));
+            let open_spec = move |_| bench.spec_text.set(with_found_direction(example, state));
             let open_and_run = move |_| {
-                spec_text.set(with_found_direction(example, state));
-                run.run(());
+                bench.spec_text.set(with_found_direction(example, state));
+                bench.start(OnStart::ShowResults);
             };
             let source = Spec::from_json(example.json)
                 .ok()

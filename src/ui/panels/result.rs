@@ -15,10 +15,10 @@ use crate::history::RunRecord;
 use crate::reading::{Finding, summarise, title};
 use crate::share::SharedRun;
 use crate::spec::Experiment;
-use crate::spec::RunResult;
 use crate::spec::published::{Comparison, Found};
-use crate::ui::panels::tagging::{Spectrum, TaggedByLayer, TaggedNeurons};
+use crate::ui::panels::tagging::{spectrum, tagged_by_layer, tagged_neurons};
 use crate::ui::storage::StoredRun;
+use crate::ui::workbench::Workbench;
 use crate::ui::{files, heatmap::GridView};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -44,10 +44,6 @@ fn drawn(name: &GridName, grid: &Grid) -> bool {
     name.variant != Variant::PerPrompt
         && !grid.axes.iter().any(|a| a == "d_model")
         && grid.values.len() <= 20_000
-}
-
-fn drawn_grids(result: &RunResult) -> impl Iterator<Item = (&GridName, &Grid)> {
-    result.grids.iter().filter(|(name, grid)| drawn(name, grid))
 }
 
 /// The run's answer in words (`reading::summarise`), each sentence with a button to the figure
@@ -81,6 +77,44 @@ fn Answer(
     })
 }
 
+/// The figures drawn from a grid besides (or instead of) its heatmap, by that grid: charts, an
+/// attribution target's scatter, an edge graph, words on a direction, frequency tagging's.
+fn extra_figures(run: &RunRecord, comparisons: &[Comparison]) -> Vec<(GridName, AnyView)> {
+    let result = &run.result;
+    let mut extras: Vec<(GridName, AnyView)> = result
+        .grids
+        .iter()
+        .filter_map(|(name, grid)| Some((*name, chart_for(name, grid, comparisons)?)))
+        .collect();
+    for method in AttributionMethod::ALL {
+        if let Some(graph) = edge_graph(run, method) {
+            extras.push((GridName::raw(GridKind::EdgeScores(method)), graph));
+        }
+    }
+    for target in AttributionTarget::ALL {
+        let estimated = AttributionMethod::ALL
+            .into_iter()
+            .map(|method| GridName::raw(GridKind::Attribution(method, target)))
+            .find(|name| result.grids.contains_key(name));
+        if let (Some(name), Some(figure)) = (estimated, scatter(run, target)) {
+            extras.push((name, figure));
+        }
+    }
+    extras.extend(dot_rows(run));
+    type Draw = fn(&RunRecord) -> Option<AnyView>;
+    let tagging: [(&str, Draw); 3] = [
+        ("hftp.tagged", tagged_by_layer),
+        ("hftp.spectrum", spectrum),
+        ("hftp.snr_sentence", tagged_neurons),
+    ];
+    for (name, draw) in tagging {
+        if let (Ok(name), Some(figure)) = (name.parse(), draw(run)) {
+            extras.push((name, figure));
+        }
+    }
+    extras
+}
+
 /// The run's grids one at a time: a list by title (the technical name beside it), the chosen
 /// one drawn large. Every grid stays in the page, hidden but for the one shown, so that its
 /// numbers can be read and found.
@@ -90,22 +124,27 @@ fn Figures(
     shown: RwSignal<Option<GridName>>,
     tokens: Vec<String>,
     comparisons: Vec<Comparison>,
-    spec_text: RwSignal<String>,
     /// The grids the answer reads, in its order: listed first.
     read: Vec<GridName>,
+    /// What else is drawn from a grid (`extra_figures`).
+    mut extras: Vec<(GridName, AnyView)>,
 ) -> impl IntoView {
     let chosen = RwSignal::new(None::<Chosen>);
     let result = &run.result;
-    let mut grids: Vec<(GridName, Grid)> = drawn_grids(result)
-        .map(|(name, grid)| (*name, grid.clone()))
+    // Each figure: a grid, its heatmap if it is drawn, and what else is drawn from it.
+    let mut grids: Vec<(GridName, Grid, bool)> = result
+        .grids
+        .iter()
+        .filter(|(name, grid)| drawn(name, grid) || extras.iter().any(|(e, _)| e == *name))
+        .map(|(name, grid)| (*name, grid.clone(), drawn(name, grid)))
         .collect();
-    grids.sort_by_key(|(name, _)| read.iter().position(|r| r == name).unwrap_or(read.len()));
+    grids.sort_by_key(|(name, _, _)| read.iter().position(|r| r == name).unwrap_or(read.len()));
     if grids.is_empty() {
         return None;
     }
     let list = grids
         .iter()
-        .map(|(name, grid)| {
+        .map(|(name, grid, _)| {
             let name = *name;
             view! {
                 <li>
@@ -119,7 +158,11 @@ fn Figures(
         .collect_view();
     let stage = grids
         .into_iter()
-        .map(|(name, grid)| {
+        .map(|(name, grid, heatmap)| {
+            let extra = extras
+                .iter()
+                .position(|(e, _)| *e == name)
+                .map(|i| extras.swap_remove(i).1);
             // A head's or a layer-and-position cell (click or Enter) opens what can be asked
             // about it next.
             let choose = {
@@ -141,8 +184,11 @@ fn Figures(
             view! {
                 <div class="figure-slot" data-slot=name.to_string() hidden=move || shown.get() != Some(name)
                     on:click=move |ev| choose(&ev) on:keydown=on_key>
-                    <GridView name=name.to_string() grid=grid tokens=tokens.clone() centre=centre(&name, &result.metrics)
-                        exports=true marks=marks_of(&comparisons, &name) title=title(&name)/>
+                    {extra}
+                    {heatmap.then(|| view! {
+                        <GridView name=name.to_string() grid=grid tokens=tokens.clone() centre=centre(&name, &result.metrics)
+                            exports=true marks=marks_of(&comparisons, &name) title=title(&name)/>
+                    })}
                 </div>
             }
         })
@@ -152,7 +198,7 @@ fn Figures(
             <nav class="figure-list" aria-label="Choose a figure"><ul>{list}</ul></nav>
             <div class="figure-stage">
                 {stage}
-                <CellDrill run=run.clone() chosen=chosen spec_text=spec_text/>
+                <CellDrill run=run.clone() chosen=chosen/>
                 <Compare run=run.clone() shown=shown tokens=tokens/>
             </div>
         </section>
@@ -196,11 +242,8 @@ fn cell_at(grid: &Grid, ev: &web_sys::Event) -> Option<Chosen> {
 /// a head, also its attention pattern on the run's first prompt (when the run's model is loaded
 /// and the prompt is text).
 #[component]
-fn CellDrill(
-    run: RunRecord,
-    chosen: RwSignal<Option<Chosen>>,
-    spec_text: RwSignal<String>,
-) -> impl IntoView {
+fn CellDrill(run: RunRecord, chosen: RwSignal<Option<Chosen>>) -> impl IntoView {
+    let bench = expect_context::<Workbench>();
     use crate::session::Inspect;
     use crate::spec::{NextStep, PromptInput};
     let state = expect_context::<crate::ui::AppState>();
@@ -273,7 +316,7 @@ fn CellDrill(
             .filter_map(|step| {
                 let json = spec.with_value(|s| s.next(step))?.to_json();
                 Some(view! {
-                    <button id=step.id() on:click=move |_| spec_text.set(json.clone())>{step.label()}</button>
+                    <button id=step.id() on:click=move |_| bench.edit(json.clone())>{step.label()}</button>
                 })
             })
             .collect_view();
@@ -328,10 +371,14 @@ fn Compare(
     let mode = RwSignal::new(CompareAs::Difference);
     let this = StoredValue::new(run);
     let tokens = StoredValue::new(tokens);
-    // The shown grid's name and shape, read in place.
+    // The shown grid's name and shape, read in place (a grid drawn as a heatmap only: an edge
+    // graph's full score matrix is too large to draw twice).
     let shown_shape = move || {
         let name = shown.get()?;
-        this.with_value(|run| Some((name, run.result.grids.get(&name)?.shape.clone())))
+        this.with_value(|run| {
+            let grid = run.result.grids.get(&name)?;
+            drawn(&name, grid).then(|| (name, grid.shape.clone()))
+        })
     };
     // Stored runs (id, name) that have the shown grid at its shape, in the history's order.
     let candidates = move || -> Vec<(String, String)> {
@@ -456,17 +503,9 @@ pub fn share_link(run: &RunRecord) -> String {
     format!("{base}#{fragment}")
 }
 
-/// Edge attribution patching's strongest edges, per method: the graph, a table, CSV and SVG
+/// Edge attribution patching's strongest edges by one method: the graph, a table, CSV and SVG
 /// downloads.
-#[component]
-fn EdgeGraph(run: RunRecord) -> impl IntoView {
-    AttributionMethod::ALL
-        .into_iter()
-        .filter_map(|method| edge_graph(&run, method))
-        .collect_view()
-}
-
-fn edge_graph(run: &RunRecord, method: AttributionMethod) -> Option<impl IntoView + use<>> {
+fn edge_graph(run: &RunRecord, method: AttributionMethod) -> Option<AnyView> {
     let grid = run
         .result
         .grids
@@ -525,94 +564,89 @@ fn edge_graph(run: &RunRecord, method: AttributionMethod) -> Option<impl IntoVie
                 </table>
             </details>
         </figure>
-    })
+    }.into_any())
 }
 
-/// Per target, each method's estimates against activation patching's effects, with each
+/// One target's estimates by each method against activation patching's effects, with each
 /// method's Pearson r in the legend.
-#[component]
-fn Scatter(run: RunRecord) -> impl IntoView {
+fn scatter(run: &RunRecord, target: AttributionTarget) -> Option<AnyView> {
     let metrics = &run.result.metrics;
     let grids = &run.result.grids;
     let corrupted = metrics.get(&MetricName::Corrupted).copied().unwrap_or(0.0);
-    AttributionTarget::ALL
+    let name = target.as_str();
+    let actual = grids.get(&GridName::raw(GridKind::Patch(target.patch_target())))?;
+    let labels = (0..actual.values.len())
+        .map(|i| cell_label(actual, i))
+        .collect::<Vec<_>>();
+    let methods: Vec<(AttributionMethod, f32, Points)> = AttributionMethod::ALL
         .into_iter()
-        .filter_map(|target| {
-            let name = target.as_str();
-            let actual = grids.get(&GridName::raw(GridKind::Patch(target.patch_target())))?;
-            let labels = (0..actual.values.len())
-                .map(|i| cell_label(actual, i))
-                .collect::<Vec<_>>();
-            let methods: Vec<(AttributionMethod, f32, Points)> =
-                AttributionMethod::ALL
-                    .into_iter()
-                    .filter_map(|method| {
-                        let estimate =
-                            grids.get(&GridName::raw(GridKind::Attribution(method, target)))?;
-                        let r = metrics.get(&MetricName::Pearson(method, target)).copied()?;
-                        (estimate.values.len() == actual.values.len()).then_some(())?;
-                        let points = actual
-                            .values
-                            .iter()
-                            .zip(&estimate.values)
-                            .zip(&labels)
-                            .map(|((a, e), l)| (a - corrupted, *e, l.clone()))
-                            .collect();
-                        Some((method, r, points))
-                    })
-                    .collect();
-            let (_, first_r, _) = methods.first()?;
-            let first_r = *first_r;
-            let series: Vec<Series> = methods
+        .filter_map(|method| {
+            let estimate = grids.get(&GridName::raw(GridKind::Attribution(method, target)))?;
+            let r = metrics.get(&MetricName::Pearson(method, target)).copied()?;
+            (estimate.values.len() == actual.values.len()).then_some(())?;
+            let points = actual
+                .values
                 .iter()
-                .map(|(method, r, points)| Series {
-                    id: method.as_str(),
-                    name: method_name(*method),
-                    r: Some(*r),
-                    points,
-                })
+                .zip(&estimate.values)
+                .zip(&labels)
+                .map(|((a, e), l)| (a - corrupted, *e, l.clone()))
                 .collect();
-            let title = format!("{name}: estimates vs activation patching");
-            let svg = scatter_svg(
-                &title,
-                "activation patching (change of metric)",
-                "estimate",
-                &series,
-            );
-            let agreement = methods
-                .iter()
-                .map(|(method, r, _)| {
-                    view! { <span data-method=method.as_str() data-pearson=r.to_string()>{format!("{} r = {r:.3}", method_name(*method))}</span> }
-                })
-                .collect_view();
-            let stem = format!("attribution-vs-activation-{name}");
-            let save_svg = {
-                let (svg, stem) = (svg.clone(), stem.clone());
-                move |_| {
-                    let _ = files::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
-                }
-            };
-            let save_png = {
-                let svg = svg.clone();
-                move |_| {
-                    let (svg, stem) = (svg.clone(), stem.clone());
-                    leptos::task::spawn_local(async move {
-                        let _ = files::download_png(&format!("{stem}.png"), &svg).await;
-                    });
-                }
-            };
-            Some(view! {
-                <figure class="scatter" data-scatter=name.to_string() data-pearson=first_r.to_string()>
-                    <div class="exports" role="group" aria-label="download the scatter">
-                        <button data-export="svg" on:click=save_svg>"SVG"</button>
-                        <button data-export="png" on:click=save_png>"PNG"</button>
-                    </div>
-                    <div inner_html=svg></div>
-                    <figcaption>{title}": "{agreement}</figcaption>
-                </figure>
-            })
+            Some((method, r, points))
         })
-        .collect_view()
+        .collect();
+    let (_, first_r, _) = methods.first()?;
+    let first_r = *first_r;
+    let series: Vec<Series> = methods
+        .iter()
+        .map(|(method, r, points)| Series {
+            id: method.as_str(),
+            name: method_name(*method),
+            r: Some(*r),
+            points,
+        })
+        .collect();
+    let title = format!("{name}: estimates vs activation patching");
+    let svg = scatter_svg(
+        &title,
+        "activation patching (change of metric)",
+        "estimate",
+        &series,
+    );
+    let agreement = methods
+        .iter()
+        .map(|(method, r, _)| {
+            view! { <span data-method=method.as_str() data-pearson=r.to_string()>{format!("{} r = {r:.3}", method_name(*method))}</span> }
+        })
+        .collect_view();
+    let stem = format!("attribution-vs-activation-{name}");
+    let save_svg = {
+        let (svg, stem) = (svg.clone(), stem.clone());
+        move |_| {
+            let _ = files::download_text(&format!("{stem}.svg"), "image/svg+xml", &svg);
+        }
+    };
+    let save_png = {
+        let svg = svg.clone();
+        move |_| {
+            let (svg, stem) = (svg.clone(), stem.clone());
+            leptos::task::spawn_local(async move {
+                let _ = files::download_png(&format!("{stem}.png"), &svg).await;
+            });
+        }
+    };
+    Some(
+        view! {
+            <figure class="scatter" data-scatter=name.to_string() data-pearson=first_r.to_string()>
+                <div class="exports" role="group" aria-label="download the scatter">
+                    <button data-export="svg" on:click=save_svg>"SVG"</button>
+                    <button data-export="png" on:click=save_png>"PNG"</button>
+                </div>
+                <div inner_html=svg></div>
+                <figcaption>{title}": "{agreement}</figcaption>
+            </figure>
+        }
+        .into_any(),
+    )
 }
 
 /// A scatter's `(effect, estimate, cell)` points.
@@ -621,8 +655,7 @@ type Points = Vec<(f32, f32, String)>;
 /// Words by their association (`weat.s`, the two target sets in two colours) and texts on a
 /// direction (`direction.projection`; for the mean difference, the two halves), largest first,
 /// with the statistics beside them.
-#[component]
-fn DotRows(run: RunRecord) -> impl IntoView {
+fn dot_rows(run: &RunRecord) -> Option<(GridName, AnyView)> {
     let result = &run.result;
     let metric = |name: &str| result.metric(name).unwrap_or(f32::NAN);
     let (name, first_group, groups, axis, caption) = match &result.spec.experiment {
@@ -682,7 +715,7 @@ fn DotRows(run: RunRecord) -> impl IntoView {
             let _ = files::download_text(&format!("{name}.svg"), "image/svg+xml", &svg);
         }
     };
-    Some(view! {
+    let figure = view! {
         <figure class="dot-rows" data-figure=name>
             <div class="exports" role="group" aria-label="download the figure">
                 <button data-export="svg" on:click=save_svg>"SVG"</button>
@@ -690,7 +723,8 @@ fn DotRows(run: RunRecord) -> impl IntoView {
             <div inner_html=svg></div>
             <figcaption>{caption}</figcaption>
         </figure>
-    })
+    };
+    Some((name.parse().ok()?, figure.into_any()))
 }
 
 /// How a method is called in figures.
@@ -744,40 +778,19 @@ fn marks_of(comparisons: &[Comparison], name: &GridName) -> Vec<Mark> {
         .collect()
 }
 
-/// Lines for quantities that change layer by layer (the logit lens, the decomposed residual)
-/// or copy by copy (the repetition curves), with published values as diamonds; the heads that
-/// write the answer most, ranked.
-#[component]
-fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
-    let grids = &run.result.grids;
-    let lines = grids
-        .iter()
-        .filter(|(name, grid)| {
-            grid.shape.len() == 1
-                && name.variant == Variant::Raw
-                && matches!(grid.axes[0].as_str(), "component" | "copy")
-                && grid.labels.first().is_some_and(|l| l.len() == grid.values.len())
-                && !matches!(name.kind, GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid)))
-        })
-        .map(|(name, grid)| {
-            let y_name = match name.kind {
-                GridKind::Repetition(_) => "probability",
-                _ => "logit difference",
-            };
-            let svg = line_svg(&name.to_string(), y_name, &grid.labels[0], &grid.values, &marks_of(&comparisons, name));
-            view! { <figure class="line-chart" data-chart=name.to_string() inner_html=svg></figure> }
-        })
-        .collect_view();
-    let ranked = [
-        (GridName::raw(GridKind::Lens(crate::experiments::LensGrid::HeadDla)), "Heads by direct logit attribution"),
-        (
-            GridName::raw(GridKind::Lens(crate::experiments::LensGrid::StackLogitDiff(crate::experiments::LensStackName::DecomposeResid))),
-            "Components by direct logit attribution",
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(name, title)| {
-        let grid = grids.get(&name)?;
+/// A grid's chart, drawn above its heatmap: a line for quantities that change layer by layer
+/// (the logit lens, the decomposed residual) or copy by copy (the repetition curves), with
+/// published values as diamonds; the heads or components that write the answer most, ranked.
+fn chart_for(name: &GridName, grid: &Grid, comparisons: &[Comparison]) -> Option<AnyView> {
+    use crate::experiments::{LensGrid, LensStackName};
+    let decomposed = GridKind::Lens(LensGrid::StackLogitDiff(LensStackName::DecomposeResid));
+    let ranked_title = match name.kind {
+        _ if name.variant != Variant::Raw => None,
+        GridKind::Lens(LensGrid::HeadDla) => Some("Heads by direct logit attribution"),
+        kind if kind == decomposed => Some("Components by direct logit attribution"),
+        _ => None,
+    };
+    if let Some(title) = ranked_title {
         let rows = scaled_bars(grid, RANKED_BARS)
             .into_iter()
             .map(|(label, v, width)| {
@@ -791,14 +804,40 @@ fn Charts(run: RunRecord, comparisons: Vec<Comparison>) -> impl IntoView {
                 }
             })
             .collect_view();
-        Some(view! {
-            <figure class="ranked" data-ranked=name.to_string()>
-                <table><caption>{title}" (largest |effect| first)"</caption><tbody>{rows}</tbody></table>
-            </figure>
-        })
-    })
-    .collect_view();
-    view! { {lines}{ranked} }
+        return Some(
+            view! {
+                <figure class="ranked" data-ranked=name.to_string()>
+                    <table><caption>{title}" (largest |effect| first)"</caption><tbody>{rows}</tbody></table>
+                </figure>
+            }
+            .into_any(),
+        );
+    }
+    let is_line = grid.shape.len() == 1
+        && name.variant == Variant::Raw
+        && matches!(grid.axes[0].as_str(), "component" | "copy")
+        && grid
+            .labels
+            .first()
+            .is_some_and(|l| l.len() == grid.values.len());
+    if !is_line {
+        return None;
+    }
+    let y_name = match name.kind {
+        GridKind::Repetition(_) => "probability",
+        _ => "logit difference",
+    };
+    let svg = line_svg(
+        &name.to_string(),
+        y_name,
+        &grid.labels[0],
+        &grid.values,
+        &marks_of(comparisons, name),
+    );
+    Some(
+        view! { <figure class="line-chart" data-chart=name.to_string() inner_html=svg></figure> }
+            .into_any(),
+    )
 }
 
 /// The paper's numbers beside this run's: a row per published value.
@@ -849,10 +888,11 @@ fn PublishedTable(comparisons: Vec<Comparison>, source: Option<(String, String)>
     })
 }
 
-/// A run's results; `spec_text` is the experiment editor, which a direction run can fill
-/// with a steering spec that uses its direction.
+/// A run's results: its answer, its figures, what to do next (a direction run offers a steering
+/// spec that uses its direction).
 #[component]
-pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
+pub fn RunView(run: RunRecord) -> impl IntoView {
+    let bench = expect_context::<Workbench>();
     let tokens = run
         .result
         .tokens
@@ -884,7 +924,14 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
     let findings = summarise(result);
     let read: Vec<GridName> = findings.iter().filter_map(|f| f.grid).collect();
     // The figure on screen: the grid the answer reads first, else the first drawn.
-    let drawn_names: Vec<GridName> = drawn_grids(result).map(|(name, _)| *name).collect();
+    let extras = extra_figures(&run, &comparisons);
+    // The grids with a figure: a heatmap, or another drawing of them.
+    let drawn_names: Vec<GridName> = result
+        .grids
+        .iter()
+        .filter(|(name, grid)| drawn(name, grid) || extras.iter().any(|(e, _)| e == *name))
+        .map(|(name, _)| *name)
+        .collect();
     let first = read
         .iter()
         .find(|g| drawn_names.contains(g))
@@ -923,21 +970,14 @@ pub fn RunView(run: RunRecord, spec_text: RwSignal<String>) -> impl IntoView {
                 }
             }).collect_view()}
             <PublishedTable comparisons=comparisons.clone() source=published_source/>
-            <Charts run=run.clone() comparisons=comparisons.clone()/>
-            <Scatter run=run.clone()/>
-            <DotRows run=run.clone()/>
-            <TaggedByLayer run=run.clone()/>
-            <Spectrum run=run.clone()/>
-            <TaggedNeurons run=run.clone()/>
             {run.result.steering_spec().map(|spec| {
                 let json = spec.to_json();
                 view! {
-                    <p><button id="steer-with-direction" on:click=move |_| spec_text.set(json.clone())>"Steer with this direction"</button>
+                    <p><button id="steer-with-direction" on:click=move |_| bench.edit(json.clone())>"Steer with this direction"</button>
                     " writes a steering spec that adds it (unit length, × 10) while GPT-2 continues a prompt; edit it below, then run it."</p>
                 }
             })}
-            <EdgeGraph run=run.clone()/>
-            <Figures run=run.clone() shown=shown tokens=tokens comparisons=comparisons spec_text=spec_text read=read/>
+            <Figures run=run.clone() shown=shown tokens=tokens comparisons=comparisons read=read extras=extras/>
         </div>
     }
 }

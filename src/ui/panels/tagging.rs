@@ -10,8 +10,7 @@ use leptos::prelude::*;
 
 /// The share of each layer's neurons tagged at the sentence and the phrase rate, beside the
 /// shuffled control (dashed).
-#[component]
-pub fn TaggedByLayer(run: RunRecord) -> impl IntoView {
+pub fn tagged_by_layer(run: &RunRecord) -> Option<AnyView> {
     let tagged = run.result.grid("hftp.tagged").filter(|g| by_rate(g))?;
     let layers = tagged.shape[0];
     let column = |grid: &Grid, c: usize| -> Vec<f32> {
@@ -36,7 +35,10 @@ pub fn TaggedByLayer(run: RunRecord) -> impl IntoView {
         &labels,
         &series,
     );
-    Some(view! { <figure class="line-chart" data-chart="hftp.tagged" inner_html=svg></figure> })
+    Some(
+        view! { <figure class="line-chart" data-chart="hftp.tagged" inner_html=svg></figure> }
+            .into_any(),
+    )
 }
 
 /// Whether `grid` is `[layer, rate]` with the sentence and phrase rates.
@@ -56,9 +58,8 @@ fn rhythm(run: &RunRecord) -> Option<(usize, usize, usize)> {
 
 /// One layer's mean amplitude by frequency, the sentence and phrase rates marked; the layer
 /// is chosen in a list, the one with the most neurons tagged at the sentence rate first.
-#[component]
-pub fn Spectrum(run: RunRecord) -> impl IntoView {
-    let (tokens, per_sentence, per_phrase) = rhythm(&run)?;
+pub fn spectrum(run: &RunRecord) -> Option<AnyView> {
+    let (tokens, per_sentence, per_phrase) = rhythm(run)?;
     let spectrum = run.result.grid("hftp.spectrum")?.clone();
     let [layers, bins] = spectrum.shape[..] else {
         return None;
@@ -112,14 +113,13 @@ pub fn Spectrum(run: RunRecord) -> impl IntoView {
             </label>
             <div inner_html=svg></div>
         </figure>
-    })
+    }.into_any())
 }
 
 /// The neurons of highest SNR at each rate as ranked bars; a neuron's button shows its
 /// activation over the stream (`hftp.traces`), the sentences' first words ruled.
-#[component]
-pub fn TaggedNeurons(run: RunRecord) -> impl IntoView {
-    let (_, per_sentence, _) = rhythm(&run)?;
+pub fn tagged_neurons(run: &RunRecord) -> Option<AnyView> {
+    let (_, per_sentence, _) = rhythm(run)?;
     let traces = run.result.grid("hftp.traces")?.clone();
     let chosen = RwSignal::new(None::<String>);
     let ranked = [
@@ -177,5 +177,5 @@ pub fn TaggedNeurons(run: RunRecord) -> impl IntoView {
         );
         Some(view! { <figure class="signal" data-trace=label inner_html=svg></figure> })
     };
-    Some(view! { <div class="tagged-neurons">{ranked}{trace}</div> })
+    Some(view! { <div class="tagged-neurons">{ranked}{trace}</div> }.into_any())
 }
