@@ -155,8 +155,11 @@ pub fn App() -> impl IntoView {
             {device_line}
             {move || note.get().map(|why| view! {
                 <div class="notice" id="device-notice" role="status">
-                    <p>"This browser offers no WebGPU, so Patchbay runs the model on the CPU: everything works, more slowly (GPT-2 small takes seconds per prompt, a minute or more per patching sweep). For the GPU, use a recent Chrome or Edge, or turn WebGPU on in your browser's settings."</p>
-                    <details><summary>"Details"</summary><code>{why}</code></details>
+                    <p>"This browser offers no WebGPU, so Patchbay runs the model on the CPU: everything works, more slowly."</p>
+                    <details><summary>"Details"</summary>
+                        <p>"GPT-2 small takes seconds per prompt, a minute or more per patching sweep. For the GPU, use a recent Chrome or Edge, or turn WebGPU on in your browser's settings."</p>
+                        <code>{why}</code>
+                    </details>
                 </div>
             })}
             {share_error.map(|e| view! { <p id="share-error" class="error" role="alert">{e}</p> })}

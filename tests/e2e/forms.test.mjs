@@ -10,6 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer, repo, tiny, readTensor } from './serve.mjs';
 import { executablePath, cpuArgs } from './chromium.mjs';
+import { loadTiny } from './page.mjs';
 import './views.mjs'; // acts as a user does: opens the view (and fold) of what it touches
 
 const example = (name) => JSON.parse(fs.readFileSync(path.join(repo, `static/experiments/${name}.json`), 'utf8'));
@@ -187,9 +188,7 @@ test('every bundled example is built by hand in the form; three run and match th
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.app);
     await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-    await page.fill('#model-url', `${server.base}/models/tiny-gpt2/`);
-    await page.click('#load-model');
-    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    await loadTiny(page, server.base);
     await page.click('#patching-form summary');
 
     // The JSON editor fills the form where the form can hold the spec.

@@ -1,5 +1,12 @@
 // What the tests do on the app's page, shared between test files.
 
+/** Loads the tiny model served at `base` (the test server's) from the Model view. */
+export async function loadTiny(page, base) {
+  await page.fill('#model-url', `${base}/models/tiny-gpt2/`);
+  await page.click('#load-model');
+  await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+}
+
 /** Runs `spec` (JSON text) from the editor; resolves to the new run's id once it is shown. */
 export async function runSpec(page, spec) {
   // (Read without waiting: before the first run there is no result.)

@@ -151,6 +151,12 @@ export const medium = randomModel({ d: 1024, layers: 24, heads: 16, seed: 11 });
 /** GPT-2 small's shape (12 layers, d_model 768, 124M parameters): 249 MB of f16 weights. */
 export const small = randomModel({ d: 768, layers: 12, heads: 12, seed: 13 });
 
+/**
+ * GPT-2 small's depth, heads and vocabulary at a width of 48 (d_head 4, 9.7 MB of f16 weights):
+ * its grids have GPT-2 small's shapes, so every bundled example runs in seconds.
+ */
+export const narrow = randomModel({ d: 48, layers: 12, heads: 12, seed: 17 });
+
 /** gpt2-xl's config: the app must refuse it before downloading anything else. */
 const xlConfig = () => Buffer.from(JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(tiny, 'config.json'))), n_embd: 1600, n_head: 25, n_layer: 48, n_positions: 1024 }));
 
@@ -269,8 +275,8 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
       else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
       else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));
       else if (model && model[1] === 'wide') body = model[2] === 'config.json' ? wide.config : model[2] === 'model.safetensors' ? wide.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
-      else if (model && (model[1] === 'medium' || model[1] === 'small')) {
-        const shaped = model[1] === 'medium' ? medium : small;
+      else if (model && ['medium', 'small', 'narrow'].includes(model[1])) {
+        const shaped = { medium, small, narrow }[model[1]];
         body = model[2] === 'config.json' ? shaped.config : model[2] === 'model.safetensors' ? shaped.weights() : fs.readFileSync(path.join(tiny, path.basename(model[2])));
       }
       else if (model && model[1] === 'huge') body = model[2] === 'config.json' ? xlConfig() : fs.readFileSync(path.join(tiny, path.basename(model[2])));

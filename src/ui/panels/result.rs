@@ -184,11 +184,21 @@ fn Figures(
             view! {
                 <div class="figure-slot" data-slot=name.to_string() hidden=move || shown.get() != Some(name)
                     on:click=move |ev| choose(&ev) on:keydown=on_key>
-                    {extra}
-                    {heatmap.then(|| view! {
-                        <GridView name=name.to_string() grid=grid tokens=tokens.clone() centre=centre(&name, &result.metrics)
-                            exports=true marks=marks_of(&comparisons, &name) title=title(&name)/>
-                    })}
+                    {
+                        let drawing = heatmap.then(|| view! {
+                            <GridView name=name.to_string() grid=grid tokens=tokens.clone() centre=centre(&name, &result.metrics)
+                                exports=true marks=marks_of(&comparisons, &name) title=title(&name)/>
+                        });
+                        // Beside a chart or scatter of the same numbers, the heatmap is one click away.
+                        match (extra, drawing) {
+                            (Some(extra), Some(drawing)) => view! {
+                                {extra}
+                                <details class="as-heatmap"><summary>"The same numbers as a heatmap"</summary>{drawing}</details>
+                            }
+                            .into_any(),
+                            (extra, drawing) => view! { {extra}{drawing} }.into_any(),
+                        }
+                    }
                 </div>
             }
         })
