@@ -222,7 +222,8 @@ test('lessons: a Markdown file from this site with runs in it, the bundled IOI l
   }
 });
 
-test('every kind of experiment opens a result at most two screens high at 1280 px (the tiny specs on the tiny model)', async () => {
+/** Runs `use` on a 1280 × 900 page with the test server's model `name` loaded; no page errors. */
+async function withModel(name, use) {
   const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -230,7 +231,18 @@ test('every kind of experiment opens a result at most two screens high at 1280 p
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.app);
     await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-    await loadTiny(page, server.base);
+    await page.fill('#model-url', `${server.base}/models/${name}/`);
+    await page.click('#load-model');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    await use(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
+test('every kind of experiment opens a result at most two screens high at 1280 px (the tiny specs on the tiny model)', async () => {
+  await withModel('tiny-gpt2', async (page) => {
     // GeDi needs its discriminator loaded beside the model (app.test.mjs runs it).
     const specs = fs.readdirSync(path.join(repo, 'tests/specs')).filter((f) => f.endsWith('-tiny.json') && !f.startsWith('gedi'));
     assert.ok(specs.length >= 16, specs.join(' '));
@@ -241,10 +253,7 @@ test('every kind of experiment opens a result at most two screens high at 1280 p
       const { height, screen } = await resultHeight(page);
       assert.ok(height <= 2 * screen, `${file}: the result view is ${height} px high (two screens: ${2 * screen} px)`);
     }
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 test('every bundled example opens a result at most two screens high at 1280 px, on a model of GPT-2 small\'s depth and heads', async () => {
@@ -253,16 +262,7 @@ test('every bundled example opens a result at most two screens high at 1280 px, 
   // moral-direction finds, and two sweeps of ioi-activation-patching's kind take minutes at
   // GPT-2 small's depth on the CPU (measured once: colored-objects 1,149 px, mcq-anchored 1,305 px).
   const skipped = ['gedi-sentiment-negative', 'gedi-sentiment-positive', 'moral-direction-steering', 'colored-objects-head-patching', 'mcq-anchored-patching'];
-  const browser = await chromium.launch({ executablePath, headless: true, args: cpuArgs });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(server.app);
-    await page.waitForSelector('#device[data-state=ready]', { timeout: 60_000 });
-    await page.fill('#model-url', `${server.base}/models/narrow/`);
-    await page.click('#load-model');
-    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+  await withModel('narrow', async (page) => {
     const examples = fs.readdirSync(path.join(repo, 'static/experiments')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
     assert.ok(examples.length >= 36, examples.join(' '));
     const heights = [];
@@ -275,8 +275,5 @@ test('every bundled example opens a result at most two screens high at 1280 px, 
       assert.ok(height <= 2 * screen, `${name}: the result view is ${height} px high (two screens: ${2 * screen} px)`);
     }
     console.log(`result view heights at 1280 × 900: ${heights.join(', ')}`);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
+  });
 });
