@@ -26,6 +26,8 @@ pub enum OnStart {
 pub struct Workbench {
     /// The spec in the editor, as JSON text (the form and the JSON editor both write it).
     pub spec_text: RwSignal<String>,
+    /// Its title, if it parses: read by the run bar and the editor, parsed once per edit.
+    title: Memo<Option<String>>,
     /// Why the spec in the editor cannot run, after Run was pressed.
     problem: RwSignal<Option<Failure>>,
     /// Cells (or prompts) done and in all, while a run is in flight.
@@ -63,8 +65,16 @@ impl Workbench {
     /// A workbench with `spec` in the editor; with `autorun`, it runs it once a model is loaded
     /// (links and embeds with `run`).
     pub fn new(state: AppState, views: Option<Views>, spec: String, autorun: bool) -> Self {
+        let spec_text = RwSignal::new(spec);
+        let title = Memo::new(move |_| {
+            Spec::from_json(&spec_text.get())
+                .ok()
+                .map(|s| s.title)
+                .filter(|t| !t.is_empty())
+        });
         let bench = Self {
-            spec_text: RwSignal::new(spec),
+            spec_text,
+            title,
             problem: RwSignal::new(None),
             progress: RwSignal::new((0, 0)),
             live: RwSignal::new(None),
@@ -228,10 +238,7 @@ impl Workbench {
 
     /// The editor's spec's title, if it parses (reactive).
     pub fn title(&self) -> Option<String> {
-        Spec::from_json(&self.spec_text.get())
-            .ok()
-            .map(|s| s.title)
-            .filter(|t| !t.is_empty())
+        self.title.get()
     }
 
     /// Puts `json` in the editor and the editor on screen: a next step, ready to run or change.

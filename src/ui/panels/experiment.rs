@@ -6,7 +6,6 @@ use super::{
     dataset_form::DatasetForm, experiment_form::ExperimentForm, generation::TokenStrip,
     lesson::LessonPanel, presets::PresetGallery, result::RunView,
 };
-use crate::spec::Spec;
 use crate::spec::examples::{self, EXAMPLES};
 use crate::ui::workbench::{OnStart, Workbench};
 use crate::ui::{AppState, FailureView, heatmap::GridView, page::PageParams};
@@ -141,11 +140,7 @@ pub fn EmbeddedExperiment() -> impl IntoView {
     let params = expect_context::<PageParams>();
     let bench = expect_context::<Workbench>();
     let share_error = params.shared.clone().and_then(|s| s.err());
-    let title = move || {
-        Spec::from_json(&bench.spec_text.get())
-            .map(|s| s.title)
-            .unwrap_or_default()
-    };
+    let title = move || bench.title().unwrap_or_default();
     view! {
         <section class="panel" aria-labelledby="experiment-heading">
             <h2 id="experiment-heading" class:visually-hidden=move || state.opened.get().is_some()>{title}</h2>
