@@ -335,6 +335,10 @@ test('offline: the second visit opens the app and the cached model with the netw
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
+    // Closed above when the test gets that far; a server left listening keeps the file's
+    // process (and CI) waiting forever after a failure.
+    own.server.closeAllConnections();
+    own.server.close();
   }
 
   const browser = await chromium.launch({ executablePath, headless: true, args });
