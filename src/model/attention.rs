@@ -84,17 +84,11 @@ impl Attention {
         let (n_head, d_head) = (self.n_head, d_model / self.n_head);
         let hook = |h| HookPoint::Block(layer, h);
 
-        let qkv = self.c_attn.forward(x); // [batch, pos, 3·d_model]
-        let split = |i: usize| {
-            qkv.clone()
-                .narrow(2, i * d_model, d_model)
-                .reshape([batch, pos, n_head, d_head])
-        };
-        let q = hooks.fwd(hook(BlockHook::Q), split(0)); // [batch, pos, head, d_head]
-        let k = hooks.fwd(hook(BlockHook::K), split(1));
-        let v = hooks.fwd(hook(BlockHook::V), split(2));
-
-        let (mut k, mut v) = (k.swap_dims(1, 2), v.swap_dims(1, 2)); // [batch, head, k_pos, d_head]
+        let [q, k, v] = head_major(self.c_attn.forward(x), n_head); // [batch, head, pos, d_head]
+        // The hooks see TransformerLens's `[batch, pos, head, d_head]`: views, no copies.
+        let mut hooked = |h, t: Tensor<4>| hooks.fwd(hook(h), t.swap_dims(1, 2)).swap_dims(1, 2);
+        let q = hooked(BlockHook::Q, q);
+        let (mut k, mut v) = (hooked(BlockHook::K, k), hooked(BlockHook::V, v));
         let mut past = 0;
         if let Some(kv) = kv {
             if let Some(cached) = kv.take() {
@@ -109,7 +103,6 @@ impl Attention {
         }
         let keys = past + pos;
 
-        let q = q.swap_dims(1, 2); // [batch, head, q_pos, d_head]
         let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
         // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
         let future = Tensor::<2, Bool>::tril_mask([pos, keys], past as i64, &scores.device())
@@ -125,4 +118,22 @@ impl Attention {
         let z = hooks.fwd(hook(BlockHook::Z), z);
         self.c_proj.forward(z.reshape([batch, pos, d_model]))
     }
+}
+
+/// The query, key and value projections, each `[batch, head, pos, d_head]` and contiguous, from
+/// their side-by-side output: one copy for the three (a copy each, and three more where the
+/// matrix products needed them contiguous, before).
+///
+/// # Shapes
+/// - qkv: `[batch, pos, 3·d_model]`
+fn head_major(qkv: Tensor<3>, n_head: usize) -> [Tensor<4>; 3] {
+    let [batch, pos, three_d] = qkv.dims();
+    let d_head = three_d / 3 / n_head;
+    // `· 1` writes the permuted view out once, in its own (head-major) order.
+    let heads = qkv
+        .reshape([batch, pos, 3, n_head, d_head])
+        .permute([2, 0, 3, 1, 4])
+        .mul_scalar(1.0); // [3, batch, head, pos, d_head]
+    let part = |i: usize| heads.clone().narrow(0, i, 1).squeeze_dim::<4>(0);
+    [part(0), part(1), part(2)]
 }
