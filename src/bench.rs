@@ -8,8 +8,9 @@ use crate::experiments::{
     GenerationConfig, Metric, PatchTarget, Progress, PromptInput, PromptSet, RelpRule, attribution,
     frequency, generate, patching, path, read,
 };
+use crate::gpu_calls::{Counting, GpuCalls};
 use crate::loading::ModelRef;
-use crate::model::Gpt2;
+use crate::model::{Gpt2, Gpt2Config};
 use crate::rng::SplitMix64;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -153,6 +154,53 @@ impl std::str::FromStr for Workload {
                 let names: Vec<_> = Self::ALL.iter().map(|w| w.name()).collect();
                 format!("unknown workload `{s}`: one of {}", names.join(", "))
             })
+    }
+}
+
+/// The model a benchmark builds, with seeded random weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchModel {
+    /// GPT-2 small's shape (124M parameters).
+    #[default]
+    Small,
+    /// GPT-2 small's depth, heads, context and vocabulary at width 48: the same kernels and
+    /// launches, a sixteenth of the width, so that a GPU emulated on the CPU (SwiftShader,
+    /// lavapipe) counts and times it in seconds.
+    Narrow,
+}
+
+impl BenchModel {
+    pub fn config(self) -> Gpt2Config {
+        let mut config = Gpt2Config::gpt2_small();
+        if self == Self::Narrow {
+            config.n_embd = 48;
+            config.n_inner = 4 * 48;
+        }
+        config
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Small => {
+                "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights"
+            }
+            Self::Narrow => {
+                "GPT-2 small's depth, heads and vocabulary at d_model 48 (12 layers, vocab 50257), random weights"
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for BenchModel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "small" => Ok(Self::Small),
+            "narrow" => Ok(Self::Narrow),
+            _ => Err(format!("unknown benchmark model `{s}`: small or narrow")),
+        }
     }
 }
 
@@ -391,6 +439,12 @@ pub struct Timing {
     pub workload: Workload,
     pub median_s: f64,
     pub runs_s: Vec<f64>,
+    /// The first run, warm-up included: on a GPU it compiles every kernel it launches.
+    #[serde(default)]
+    pub first_run_s: f64,
+    /// What the last timed run asked of the GPU (on a GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_calls: Option<GpuCalls>,
 }
 
 /// What a benchmark run reports, in the browser's Benchmark panel and `patchbay bench --json`
@@ -423,13 +477,18 @@ pub struct BenchReport {
 pub struct Case {
     pub median_s: f64,
     pub runs_s: Vec<f64>,
+    #[serde(default)]
+    pub first_run_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_calls: Option<GpuCalls>,
 }
 
 impl BenchReport {
-    /// The report of `timings` on `device`, `reps` runs each; the rest is for the caller to add.
-    pub fn new(device: impl ToString, reps: usize, timings: &[Timing]) -> Self {
+    /// The report of `timings` of `model` on `device`, `reps` runs each; the rest is for the
+    /// caller to add.
+    pub fn new(model: BenchModel, device: impl ToString, reps: usize, timings: &[Timing]) -> Self {
         Self {
-            model: "GPT-2 small shape (12 layers, d_model 768, vocab 50257), random weights".into(),
+            model: model.describe().into(),
             device: device.to_string(),
             adapter: None,
             browser: None,
@@ -443,6 +502,8 @@ impl BenchReport {
                     let case = Case {
                         median_s: t.median_s,
                         runs_s: t.runs_s.clone(),
+                        first_run_s: t.first_run_s,
+                        gpu_calls: t.gpu_calls.clone(),
                     };
                     (t.workload.name().to_string(), case)
                 })
@@ -451,29 +512,39 @@ impl BenchReport {
     }
 }
 
-/// Median of `reps` runs after `warmup` runs.
+/// Median of `reps` runs after `warmup` runs; with `count_gpu_calls`, what the last run asked
+/// of the GPU.
 pub async fn time(
     model: &Gpt2,
     inputs: &Inputs,
     workload: Workload,
-    warmup: usize,
-    reps: usize,
+    (warmup, reps): (usize, usize),
+    count_gpu_calls: bool,
 ) -> Result<Timing, ExperimentError> {
+    let reps = reps.max(1);
+    let mut first_run_s = None;
     for _ in 0..warmup {
+        let start = Instant::now();
         run(model, inputs, workload).await?;
+        first_run_s.get_or_insert(start.elapsed().as_secs_f64());
     }
     let mut runs_s = Vec::with_capacity(reps);
-    for _ in 0..reps.max(1) {
+    let mut gpu_calls = None;
+    for rep in 0..reps {
+        let counting = (count_gpu_calls && rep + 1 == reps).then(Counting::start);
         let start = Instant::now();
         run(model, inputs, workload).await?;
         runs_s.push(start.elapsed().as_secs_f64());
+        gpu_calls = counting.map(Counting::finish);
     }
     let mut sorted = runs_s.clone();
     sorted.sort_by(f64::total_cmp);
     Ok(Timing {
         workload,
         median_s: sorted[sorted.len() / 2],
+        first_run_s: first_run_s.unwrap_or(runs_s[0]),
         runs_s,
+        gpu_calls,
     })
 }
 
@@ -509,7 +580,7 @@ mod tests {
                 .all(|(c, k)| c.len() == 15 && k.len() == 15 && c != k)
         );
         for w in Workload::ALL {
-            let timing = pollster::block_on(time(&model, &inputs, w, 0, 1)).expect("runs");
+            let timing = pollster::block_on(time(&model, &inputs, w, (0, 1), false)).expect("runs");
             assert_eq!(timing.runs_s.len(), 1);
             assert!(timing.median_s >= 0.0);
         }

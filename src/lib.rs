@@ -22,6 +22,7 @@ pub mod experiments;
 pub mod export;
 pub mod failure;
 pub mod figures;
+pub mod gpu_calls;
 pub mod history;
 pub mod hooks;
 pub mod lesson;

@@ -104,6 +104,10 @@ mod cli {
             default_value = "forward,cache,patch_sweep,generate_kv,generate_no_kv"
         )]
         workloads: Vec<patchbay::bench::Workload>,
+        /// The model: `small` (GPT-2 small's shape) or `narrow` (its depth, heads and
+        /// vocabulary at width 48: the same kernel launches in a sixteenth of the work).
+        #[arg(long, default_value = "small")]
+        model: patchbay::bench::BenchModel,
     }
 
     #[derive(Args)]
@@ -277,10 +281,10 @@ mod cli {
     }
 
     mod bench {
-        use patchbay::bench::{BenchReport, Inputs, Workload, time};
+        use patchbay::bench::{BenchModel, BenchReport, Inputs, Workload, time};
         use patchbay::device::Backend;
         use patchbay::failure::Failure;
-        use patchbay::model::{Gpt2, Gpt2Config};
+        use patchbay::model::Gpt2;
         use std::path::PathBuf;
 
         fn peak_rss_mb() -> f64 {
@@ -297,28 +301,40 @@ mod cli {
             backend: Backend,
             reps: usize,
             workloads: &[Workload],
+            shape: BenchModel,
             json: Option<PathBuf>,
         ) -> Result<(), Failure> {
             let device = super::open_device(backend)?;
-            let config = Gpt2Config::gpt2_small();
+            let config = shape.config();
             let model = Gpt2::random(&config, 0, &device);
             let inputs = Inputs::new(config.vocab_size, 12345);
+            let counted = backend == Backend::Wgpu;
             let mut timings = vec![];
             for &workload in workloads {
-                let (warmup, reps) = workload.schedule(reps);
-                let timing = pollster::block_on(time(&model, &inputs, workload, warmup, reps))
+                let schedule = workload.schedule(reps);
+                let timing = pollster::block_on(time(&model, &inputs, workload, schedule, counted))
                     .map_err(|e| match Failure::from(e) {
                         Failure::Experiment { message } => {
                             Failure::internal(format!("{}: {message}", workload.name()))
                         }
                         other => other,
                     })?;
-                say!("{:<20} {:>9.1} ms", workload.name(), timing.median_s * 1e3);
+                let launches = timing
+                    .gpu_calls
+                    .as_ref()
+                    .map(|c| format!(" {:>7} kernel launches", c.kernel_launches))
+                    .unwrap_or_default();
+                say!(
+                    "{:<20} {:>9.1} ms  (first run {:.1} ms){launches}",
+                    workload.name(),
+                    timing.median_s * 1e3,
+                    timing.first_run_s * 1e3
+                );
                 timings.push(timing);
             }
             let value = BenchReport {
                 peak_rss_mb: Some(peak_rss_mb()),
-                ..BenchReport::new(backend, reps, &timings)
+                ..BenchReport::new(shape, backend, reps, &timings)
             };
             if let Some(path) = json {
                 super::write(&path, serde_json::to_string_pretty(&value).expect("json"))?;
@@ -622,7 +638,13 @@ mod cli {
                     None => print_out(&script),
                 }
             }
-            Command::Bench(args) => bench::run(args.device, args.reps, &args.workloads, args.json),
+            Command::Bench(args) => bench::run(
+                args.device,
+                args.reps,
+                &args.workloads,
+                args.model,
+                args.json,
+            ),
             Command::Tokenize {
                 model,
                 prepend_bos,

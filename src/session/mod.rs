@@ -9,13 +9,13 @@
 
 pub mod inspect;
 
-use crate::bench::{BenchReport, Inputs, Timing, Workload, time};
+use crate::bench::{BenchModel, BenchReport, Inputs, Timing, Workload, time};
 use crate::datasets::{DatasetSource, Made};
 use crate::device::Backend;
 use crate::experiments::{Filling, GenerationName, Progress, yield_to_browser};
 pub use crate::failure::Failure;
 use crate::loading::LoadedModel;
-use crate::model::{Gpt2, Gpt2Config};
+use crate::model::Gpt2;
 use crate::spec::{RunContext, RunResult, Spec, run};
 use burn::tensor::Device;
 use inspect::Inspection;
@@ -186,11 +186,14 @@ pub struct MakeDataset {
     pub source: DatasetSource,
 }
 
-/// The Benchmark panel: GPT-2 small's shape with random weights, built on the worker's device.
+/// The Benchmark panel: GPT-2 small's shape (or its narrow variant) with random weights, built
+/// on the worker's device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bench {
     pub workloads: Vec<Workload>,
     pub reps: usize,
+    #[serde(default)]
+    pub model: BenchModel,
 }
 
 /// The answer to a request.
@@ -360,15 +363,21 @@ pub async fn handle_beside(
 /// the model took to build and the timings.
 pub async fn bench(
     device: &Device,
-    workloads: &[Workload],
-    reps: usize,
+    request: &Bench,
+    count_gpu_calls: bool,
     emit: &mut dyn FnMut(Event) -> bool,
 ) -> Result<(f64, Vec<Timing>), Failure> {
+    let Bench {
+        workloads,
+        reps,
+        model,
+    } = request;
+    let reps = *reps;
     emit(Event::Status {
-        text: "building GPT-2 small's shape with random weights…".into(),
+        text: format!("building the model ({})…", model.describe()),
     });
     yield_to_browser().await;
-    let config = Gpt2Config::gpt2_small();
+    let config = model.config();
     let started = Instant::now();
     let model = Gpt2::random(&config, 0, device);
     let inputs = Inputs::new(config.vocab_size, 12345);
@@ -381,8 +390,8 @@ pub async fn bench(
             return Err(Failure::Cancelled);
         }
         yield_to_browser().await;
-        let (warmup, reps) = workload.schedule(reps.max(1));
-        let timing = time(&model, &inputs, workload, warmup, reps)
+        let schedule = workload.schedule(reps.max(1));
+        let timing = time(&model, &inputs, workload, schedule, count_gpu_calls)
             .await
             .map_err(|e| match Failure::from(e) {
                 Failure::Experiment { message } => {

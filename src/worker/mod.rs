@@ -219,11 +219,12 @@ async fn serve(
         Request::Load(Load { source, beside }) => load(worker, id, source, beside, files)
             .await
             .map(Reply::Loaded),
-        Request::Bench(Bench { workloads, reps }) => {
+        Request::Bench(bench) => {
             let (device, backend) = worker.borrow().device();
-            let (build_s, timings) = session::bench(&device, &workloads, reps, &mut emit).await?;
+            let counted = backend == Backend::Wgpu;
+            let (build_s, timings) = session::bench(&device, &bench, counted, &mut emit).await?;
             Ok(Reply::Bench {
-                report: bench_report(backend, reps, build_s, &timings),
+                report: bench_report(backend, &bench, build_s, &timings),
             })
         }
         request => {
@@ -337,7 +338,7 @@ fn user_agent() -> String {
 /// The Benchmark panel's report, in the shape of `patchbay bench --json` plus where it ran.
 fn bench_report(
     backend: Backend,
-    reps: usize,
+    bench: &Bench,
     build_s: f64,
     timings: &[crate::bench::Timing],
 ) -> BenchReport {
@@ -346,6 +347,6 @@ fn bench_report(
         browser: Some(user_agent()),
         build_model_s: Some(build_s),
         wasm_memory_mb: Some(wasm_memory_mb()),
-        ..BenchReport::new(backend, reps, timings)
+        ..BenchReport::new(bench.model, backend, bench.reps, timings)
     }
 }

@@ -641,6 +641,8 @@ test('benchmark panel (?bench&run): GPT-2 small\'s shape built in the tab, timed
     assert.match(report.browser, /Chrome/);
     assert.deepEqual(Object.keys(report.cases), ['forward', 'generate_kv']);
     assert.equal(report.cases.forward.runs_s.length, 1);
+    assert.ok(report.cases.forward.first_run_s > 0, 'the first run (warm-up) is timed apart');
+    assert.equal(report.cases.forward.gpu_calls, undefined, 'the CPU backend asks nothing of a GPU');
     assert.ok(report.wasm_memory_mb > 475, `the 124M-parameter model lives in wasm memory (${report.wasm_memory_mb} MiB)`);
     console.log(`in-browser CPU, GPT-2 small shape: forward ${rows[0].ms.toFixed(0)} ms, 32 tokens with KV cache ${rows[1].ms.toFixed(0)} ms`);
     await page.screenshot({ path: path.join(screenshots, 'benchmark.png'), fullPage: true });
@@ -650,6 +652,40 @@ test('benchmark panel (?bench&run): GPT-2 small\'s shape built in the tab, timed
     await page.waitForSelector('#bench-error');
     assert.match(await page.textContent('#bench-error'), /unknown workload `fastest`: one of forward, cache/);
     assert.equal(await page.$$eval('#bench-table tbody tr', (trs) => trs.length), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('benchmark panel on WebGPU: each run\'s GPU work counted (dispatches, uploads, read-backs), no pipeline created once compiled', async () => {
+  // The narrow model: GPT-2 small's 12 layers, heads and vocabulary at width 48 — the same
+  // launches as GPT-2 small at a speed SwiftShader manages.
+  const { browser, page, errors } = await openAt('webgpu', '?bench&run&workloads=forward,generate_kv&reps=1&shape=narrow');
+  try {
+    await page.waitForSelector('#bench-result', { timeout: 600_000 });
+    const report = JSON.parse(await page.getAttribute('#bench-result', 'data-report'));
+    assert.equal(report.device, 'wgpu');
+    assert.match(report.model, /d_model 48/);
+    assert.match(await page.textContent('#bench-shape'), /d_model 48/);
+    const forward = report.cases.forward.gpu_calls;
+    const generated = report.cases.generate_kv.gpu_calls;
+    console.log(`WebGPU (SwiftShader), narrow GPT-2 small: forward ${JSON.stringify(forward.webgpu)}, ${forward.kernel_launches} launches; ` +
+      `32 tokens ${JSON.stringify(generated.webgpu)}, ${generated.kernel_launches} launches; first forward ${(report.cases.forward.first_run_s * 1e3).toFixed(0)} ms, steady ${(report.cases.forward.median_s * 1e3).toFixed(0)} ms`);
+    // Every CubeCL launch is one dispatch, counted on both sides of the API.
+    assert.equal(forward.webgpu.dispatches, forward.kernel_launches);
+    assert.equal(generated.webgpu.dispatches, generated.kernel_launches);
+    assert.ok(forward.kernel_launches >= 12 * 10, `12 blocks of at least 10 kernels (${forward.kernel_launches})`);
+    assert.ok(Object.keys(forward.kernels).length > 3);
+    // Kernels are compiled in the warm-up and reused: a steady run creates no pipeline.
+    assert.equal(forward.webgpu.pipelines, 0);
+    assert.equal(generated.webgpu.pipelines, 0);
+    // The forward reads its logits back once; generation reads each new token.
+    assert.ok(forward.webgpu.reads >= 1 && forward.webgpu.reads <= 2, `reads: ${forward.webgpu.reads}`);
+    assert.ok(generated.webgpu.reads >= 32, `reads: ${generated.webgpu.reads}`);
+    assert.ok(generated.webgpu.dispatches > forward.webgpu.dispatches);
+    const cell = await page.textContent('#bench-table tr[data-workload=forward] .gpu-calls');
+    assert.match(cell, new RegExp(`^${forward.webgpu.dispatches} dispatches · \\d+ uploads .* 0 pipelines created`));
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

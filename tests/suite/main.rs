@@ -12,6 +12,7 @@ mod experiments_wgpu;
 mod export;
 mod export_hostile;
 mod fuzz_regressions;
+mod gpu_calls;
 mod history;
 mod hooks;
 mod loading;

@@ -2,8 +2,9 @@
 //! built in this tab's model worker on its device (nothing is downloaded), and the workloads of
 //! `patchbay bench` timed there; a table, and the report as JSON for BENCHMARKS.md.
 
-use crate::bench::{Timing, Workload};
+use crate::bench::{BenchModel, Timing, Workload};
 use crate::device::Backend;
+use crate::gpu_calls::GpuCalls;
 use crate::session::{Bench, Event};
 use crate::ui::{AppState, ModelCall, backend_label, files};
 use leptos::prelude::*;
@@ -19,9 +20,9 @@ const DEFAULT_WORKLOADS: [Workload; 6] = [
     Workload::GenerateNoKv,
 ];
 
-/// `?workloads=forward,cache&reps=3`, or the defaults; an unknown workload or a bad count is
-/// reported (and nothing runs) rather than dropped.
-fn settings_from_address() -> Result<(Vec<Workload>, usize), String> {
+/// `?workloads=forward,cache&reps=3&shape=narrow`, or the defaults; an unknown workload, a bad
+/// count or shape is reported (and nothing runs) rather than dropped.
+fn settings_from_address() -> Result<(Vec<Workload>, usize, BenchModel), String> {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
@@ -44,16 +45,36 @@ fn settings_from_address() -> Result<(Vec<Workload>, usize), String> {
             .ok_or_else(|| format!("?reps=: `{text}` is not a whole number from 1 to 20"))?,
         None => 3,
     };
-    Ok((workloads, reps))
+    let shape = match get("shape") {
+        Some(text) => text.parse().map_err(|e| format!("?shape=: {e}"))?,
+        None => BenchModel::Small,
+    };
+    Ok((workloads, reps, shape))
+}
+
+/// A run's GPU work in a line: "412 dispatches · 3 uploads (1.2 kB) · 1 read-back · 0 pipelines".
+fn gpu_calls_line(calls: &GpuCalls) -> String {
+    match &calls.webgpu {
+        Some(w) => format!(
+            "{} dispatches · {} uploads ({:.1} kB) · {} read-backs · {} pipelines created · {} submits",
+            w.dispatches,
+            w.writes,
+            w.written_bytes as f64 / 1e3,
+            w.reads,
+            w.pipelines,
+            w.submits
+        ),
+        None => format!("{} kernel launches", calls.kernel_launches),
+    }
 }
 
 #[component]
 pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
     let state = expect_context::<AppState>();
     let settings = settings_from_address();
-    let (workloads, reps) = settings
+    let (workloads, reps, shape) = settings
         .clone()
-        .unwrap_or_else(|_| (DEFAULT_WORKLOADS.to_vec(), 3));
+        .unwrap_or_else(|_| (DEFAULT_WORKLOADS.to_vec(), 3, BenchModel::Small));
     let chosen = RwSignal::new(workloads);
     let reps = RwSignal::new(reps);
     let timings = RwSignal::new(Vec::<Timing>::new());
@@ -87,6 +108,7 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
         let request = Bench {
             workloads: chosen.get_untracked(),
             reps: reps.get_untracked().max(1),
+            model: shape,
         };
         call.run(request, on_event);
     };
@@ -154,7 +176,10 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             <summary><h2 id="bench-title">"Benchmark this device"</h2></summary>
             <p>"Builds a model of GPT-2 small's shape (124M parameters) with random weights in this tab \
                 — nothing is downloaded — and times what you would do with it, on this page's device. \
-                The same workloads as " <code>"patchbay bench"</code> " on the command line."</p>
+                The same workloads as " <code>"patchbay bench"</code> " on the command line. \
+                On WebGPU the last run of each is counted: compute dispatches, uploads, read-backs \
+                and pipelines created (none once every kernel is compiled)."</p>
+            {(shape == BenchModel::Narrow).then(|| view! { <p id="bench-shape">"Model: " {shape.describe()}</p> })}
             <fieldset>
                 <legend>"Workloads"</legend>
                 {Workload::ALL.into_iter().map(checkbox).collect_view()}
@@ -172,15 +197,21 @@ pub fn BenchPanel(open: bool, autorun: bool) -> impl IntoView {
             {move || error().map(|e| view! { <p id="bench-error" class="error" role="alert">{e}</p> })}
             <table id="bench-table">
                 <caption>"Median time of each workload on this device"</caption>
-                <thead><tr><th scope="col">"workload"</th><th scope="col">"median (ms)"</th><th scope="col">"runs (ms)"</th></tr></thead>
+                <thead><tr>
+                    <th scope="col">"workload"</th><th scope="col">"median (ms)"</th><th scope="col">"runs (ms)"</th>
+                    <th scope="col">"first run (ms)"</th><th scope="col">"GPU work of the last run"</th>
+                </tr></thead>
                 <tbody>
                     {move || timings.get().into_iter().map(|t| {
                         let runs = t.runs_s.iter().map(|r| format!("{:.1}", r * 1e3)).collect::<Vec<_>>().join(", ");
+                        let gpu = t.gpu_calls.as_ref().map(gpu_calls_line).unwrap_or_else(|| "–".into());
                         view! {
                             <tr data-workload=t.workload.name() data-median-ms=format!("{}", t.median_s * 1e3)>
                                 <th scope="row">{t.workload.describe()}</th>
                                 <td>{format!("{:.1}", t.median_s * 1e3)}</td>
                                 <td>{runs}</td>
+                                <td>{format!("{:.1}", t.first_run_s * 1e3)}</td>
+                                <td class="gpu-calls">{gpu}</td>
                             </tr>
                         }
                     }).collect_view()}
