@@ -2,6 +2,9 @@
 // dist/ and prints its report as JSON: `node bench/browser.mjs cpu|webgpu WORKLOADS [REPS]`.
 // The CPU fallback is Chromium without WebGPU; `webgpu` is SwiftShader here (a real GPU where
 // the machine has one and Chromium is started without the SwiftShader flags: PATCHBAY_GPU=1).
+// PATCHBAY_BENCH_SHAPE=narrow benchmarks GPT-2 small's depth at width 48 (the same launches).
+// On WebGPU both libraries' last run of each workload is counted (dispatches, uploads,
+// read-backs, pipelines: src/ui/gpu.js's wrappers, injected into transformers.js's page too).
 // `node bench/browser.mjs tjs-cpu|tjs-webgpu MODEL_DIR [REPS]` runs transformers.js instead
 // (bench/tjs/, the model from bench/tjs/export.py) in the same browser.
 // `node bench/browser.mjs first-cpu|first-webgpu [ioi|ioi-resid-pre]` times a returning user's
@@ -128,13 +131,18 @@ try {
       if (text) process.stderr.write(`${kind}: ${text}\n`);
     }, 30_000);
     if (tjs) {
+      // The WebGPU calls counted by Patchbay's own wrappers (ES module syntax dropped: an init
+      // script is a classic script), so that both libraries are counted alike.
+      const counters = fs.readFileSync(path.join(repo, 'src/ui/gpu.js'), 'utf8').replace(/^export /gm, '');
+      await page.addInitScript({ content: `${counters}\ninstallGpuCallCounters();\nglobalThis.patchbayGpuCalls = gpuCalls;\n` });
       await page.goto(`${site.base}/bench.html?device=${kind === 'tjs-cpu' ? 'wasm' : 'webgpu'}&reps=${reps}`);
       await page.waitForSelector('body[data-report], body[data-error]', { timeout: 0 });
       const error = await page.getAttribute('body', 'data-error');
       if (error) throw new Error(error);
       process.stdout.write(`${await page.getAttribute('body', 'data-report')}\n`);
     } else {
-      await page.goto(`${site.app}?bench&run&workloads=${workloads}&reps=${reps}`);
+      const shape = process.env.PATCHBAY_BENCH_SHAPE ? `&shape=${process.env.PATCHBAY_BENCH_SHAPE}` : '';
+      await page.goto(`${site.app}?bench&run&workloads=${workloads}&reps=${reps}${shape}`);
       await page.waitForSelector('#bench-result, #bench-error', { timeout: 0 });
       const error = await page.$('#bench-error');
       if (error) throw new Error(await error.textContent());

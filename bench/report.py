@@ -179,6 +179,12 @@ if any(tjs.values()):
             print(f"| {name} | {label} | {mine * 1e3:.1f} | {theirs * 1e3:.1f} | {ratio} |" if mine and theirs
                   else f"| {name} | {label} | {mine * 1e3 if mine else '–'} | {theirs * 1e3 if theirs else '–'} | {ratio} |")
 
+
+
+from gpu_work import gpu_work_section  # noqa: E402
+
+gpu_work_section(ours_in_browser.get("wgpu"), tjs.get("wgpu"))
+
 # A returning user's visit: opening the page to the first result, and memory while loading.
 visits = [v for v in (optional(8), optional(9)) if v]
 if visits:

@@ -126,3 +126,44 @@ ensure_browser_tests() {
 rebuild_if_other_clone_built "$CARGO_TARGET_DIR"
 rebuild_if_other_clone_built "$WASM_TARGET_DIR"
 rebuild_if_other_clone_built "$PATCHBAY_CACHE/fuzz-target"
+
+# The benchmarks' Python: TransformerLens 3.9 / torch 2.15 / transformers 5.24 (torch's PyPI
+# wheel, CUDA included). ci/interop's pinned environment holds the same versions: it is used
+# where it exists instead of installing 6 GB twice. Prints the venv's directory.
+bench_venv() {
+  local pins=(torch==2.15.0 transformers==5.24.0 transformer-lens==3.9.0)
+  local venv
+  for venv in "$PATCHBAY_CACHE/bench-venv" "$PATCHBAY_CACHE/interop-venv"; do
+    if "$venv/bin/python" - "${pins[@]}" <<'PY' 2>/dev/null; then echo "$venv"; return; fi
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != want for name, want in (p.split("==") for p in sys.argv[1:])))
+PY
+  done
+  venv="$PATCHBAY_CACHE/bench-venv"
+  log "installing ${pins[*]} into $venv"
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q "${pins[@]}" numpy safetensors >&2
+  echo "$venv"
+}
+
+# transformers.js's side of the browser benchmarks: GPT-2 small's depth with random weights at
+# width $1 (768: GPT-2 small; 48: the `narrow` model) exported to ONNX once (bench/tjs/export.py,
+# in its own venv: optimum pins the transformers it exports with), and the library's npm
+# packages. Prints the model's directory.
+tjs_model() {
+  local width="$1" onnx_venv="$PATCHBAY_CACHE/onnx-venv"
+  local model="$PATCHBAY_CACHE/gpt2-random-onnx"
+  [ "$width" = 768 ] || model="$model-$width"
+  if [ ! -f "$model/onnx/model.onnx" ]; then
+    "$onnx_venv/bin/python" -c "import optimum.exporters.onnx" 2>/dev/null || {
+      log "installing optimum-onnx into $onnx_venv"
+      python3 -m venv "$onnx_venv" >&2
+      "$onnx_venv/bin/pip" install -q torch==2.15.0 optimum-onnx onnx onnxruntime >&2
+    }
+    "$onnx_venv/bin/python" bench/tjs/export.py "${PATCHBAY_REFS:-../shared/refs}/tiny-gpt2" "$model" "$width" >&2
+  fi
+  [ -d bench/tjs/node_modules/@huggingface/transformers ] ||
+    (cd bench/tjs && npm install --no-audit --no-fund --ignore-scripts >&2)
+  echo "$model"
+}

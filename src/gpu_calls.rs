@@ -149,10 +149,11 @@ mod launches {
         pub fn take(&self) -> BTreeMap<String, u64> {
             let counts =
                 std::mem::take(&mut *self.counts.lock().unwrap_or_else(|e| e.into_inner()));
-            counts
-                .into_iter()
-                .map(|(k, n)| (k.to_string(), n))
-                .collect()
+            let mut named = BTreeMap::new();
+            for (kernel, n) in counts {
+                *named.entry(super::kernel_name(kernel)).or_default() += n;
+            }
+            named
         }
     }
 

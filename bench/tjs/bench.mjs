@@ -15,16 +15,34 @@ env.localModelPath = new URL('./models/', location.href).href;
 env.backends.onnx.wasm.wasmPaths = new URL('./lib/', location.href).href;
 env.backends.onnx.wasm.numThreads = 1;
 
+// WebGPU calls so far, counted by Patchbay's own wrappers (src/ui/gpu.js, injected by
+// bench/browser.mjs before this page's scripts), or null.
+const gpuCalls = () => (globalThis.patchbayGpuCalls?.() ? JSON.parse(globalThis.patchbayGpuCalls()) : null);
+const since = (now, before) => now && before && Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - before[k]]));
+
 async function time(warmup, runs, f) {
-  for (let i = 0; i < warmup; i++) await f();
+  let first_run_s = null;
+  for (let i = 0; i < warmup; i++) {
+    const start = performance.now();
+    await f();
+    first_run_s ??= (performance.now() - start) / 1000;
+  }
   const all = [];
+  let webgpu = null;
   for (let i = 0; i < runs; i++) {
+    const before = gpuCalls();
     const start = performance.now();
     await f();
     all.push((performance.now() - start) / 1000);
+    webgpu = since(gpuCalls(), before);
   }
   const sorted = [...all].sort((a, b) => a - b);
-  return { median_s: sorted[Math.floor(sorted.length / 2)], runs_s: all };
+  return {
+    median_s: sorted[Math.floor(sorted.length / 2)],
+    runs_s: all,
+    first_run_s: first_run_s ?? all[0],
+    ...(webgpu ? { gpu_calls: { webgpu } } : {}),
+  };
 }
 
 try {

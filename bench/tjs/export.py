@@ -4,7 +4,9 @@ the ONNX model transformers.js loads: OUT/config.json, tokenizer files, OUT/onnx
 (optimum's text-generation-with-past export: one graph with the KV cache). Nothing is downloaded:
 the tokenizer is the real GPT-2 one from ../shared/refs.
 
-Usage: python export.py TOKENIZER_DIR OUT"""
+Usage: python export.py TOKENIZER_DIR OUT [WIDTH]
+WIDTH (default 768) narrows d_model, keeping the 12 layers, 12 heads and the vocabulary: 48 is
+Patchbay's `narrow` benchmark model, the same launches in a sixteenth of the work."""
 import os
 import shutil
 import sys
@@ -18,8 +20,9 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from optimum.exporters.onnx import main_export
 
 tokenizer_dir, out = sys.argv[1], sys.argv[2]
+width = int(sys.argv[3]) if len(sys.argv) > 3 else 768
 torch.manual_seed(0)
-config = GPT2Config(n_layer=12, n_head=12, n_embd=768, n_positions=1024, vocab_size=50257)
+config = GPT2Config(n_layer=12, n_head=12, n_embd=width, n_positions=1024, vocab_size=50257)
 model = GPT2LMHeadModel(config).eval()
 with tempfile.TemporaryDirectory() as work:
     model.save_pretrained(work)
