@@ -15,6 +15,25 @@ pub struct Attention {
     pub n_head: usize,
 }
 
+/// The keys each new position must not attend to: those after it. Built once per pass and
+/// shared by every layer; none when a single new position attends to all before it (a
+/// decoding step).
+///
+/// # Shapes
+/// - `[pos, past_pos + pos]`, true where the key is in the query's future
+#[derive(Debug, Clone)]
+pub struct FutureMask(Option<Tensor<2, Bool>>);
+
+impl FutureMask {
+    /// For `pos` new positions after `past` seen ones.
+    pub fn new(pos: usize, past: usize, device: &burn::tensor::Device) -> Self {
+        // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
+        Self(
+            (pos > 1).then(|| Tensor::<2, Bool>::tril_mask([pos, past + pos], past as i64, device)),
+        )
+    }
+}
+
 /// Keys and values of the positions already seen, for incremental decoding.
 ///
 /// # Shapes
@@ -78,6 +97,7 @@ impl Attention {
         layer: usize,
         x: Tensor<3>,
         kv: Option<&mut Option<LayerKv>>,
+        future: &FutureMask,
         hooks: &mut impl Hooks,
     ) -> Tensor<3> {
         let [batch, pos, d_model] = x.dims();
@@ -104,14 +124,18 @@ impl Attention {
         let keys = past + pos;
 
         let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
-        // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
-        let future = Tensor::<2, Bool>::tril_mask([pos, keys], past as i64, &scores.device())
-            .unsqueeze::<4>()
-            .expand([batch, n_head, pos, keys]);
-        let scores = hooks.fwd(
-            hook(BlockHook::AttnScores),
-            scores.mask_fill(future, f32::NEG_INFINITY),
-        );
+        let scores = match &future.0 {
+            Some(mask) => {
+                debug_assert_eq!(mask.dims(), [pos, keys], "a mask for another pass");
+                let mask = mask
+                    .clone()
+                    .unsqueeze::<4>()
+                    .expand([batch, n_head, pos, keys]);
+                scores.mask_fill(mask, f32::NEG_INFINITY)
+            }
+            None => scores,
+        };
+        let scores = hooks.fwd(hook(BlockHook::AttnScores), scores);
         let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
 
         let z = pattern.matmul(v).swap_dims(1, 2); // [batch, pos, head, d_head]

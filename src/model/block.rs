@@ -1,7 +1,7 @@
 //! One transformer block: `x = x + attn(ln_1(x)); x = x + mlp(ln_2(x))`.
 
 use super::{
-    attention::{Attention, LayerKv},
+    attention::{Attention, FutureMask, LayerKv},
     layer_norm::LayerNorm,
     mlp::Mlp,
 };
@@ -28,6 +28,7 @@ impl Block {
         &self,
         resid: Tensor<3>,
         kv: Option<&mut Option<LayerKv>>,
+        future: &FutureMask,
         hooks: &mut impl Hooks,
     ) -> Tensor<3> {
         let layer = self.layer;
@@ -38,7 +39,7 @@ impl Block {
             [hook(BlockHook::Ln1Scale), hook(BlockHook::Ln1Normalized)],
             hooks,
         );
-        let attn_out = self.attn.forward(layer, ln1, kv, hooks);
+        let attn_out = self.attn.forward(layer, ln1, kv, future, hooks);
         let attn_out = hooks.fwd(hook(BlockHook::AttnOut), attn_out);
         let resid = hooks.fwd(hook(BlockHook::ResidMid), resid + attn_out);
         self.mlp_half(resid, hooks)

@@ -1,6 +1,11 @@
 //! GPT-2: token and position embeddings, `n_layer` blocks, final LayerNorm, tied unembedding.
 
-use super::{ClassHead, Gpt2Config, attention::LayerKv, block::Block, layer_norm::LayerNorm};
+use super::{
+    ClassHead, Gpt2Config,
+    attention::{FutureMask, LayerKv},
+    block::Block,
+    layer_norm::LayerNorm,
+};
 use crate::hooks::{
     ActivationCache, CacheHooks, HookPoint, Hooks, Intervention, InterventionError,
     InterventionHooks, NoHooks,
@@ -163,9 +168,10 @@ impl Gpt2 {
     ) -> Tensor<3> {
         let new = tokens.dims()[1];
         let mut resid = self.embed(tokens, cache.len, hooks);
+        let future = FutureMask::new(new, cache.len, &resid.device());
         cache.layers.resize(self.h.len(), None);
         for (block, kv) in self.h.iter().zip(cache.layers.iter_mut()) {
-            resid = block.forward(resid, Some(kv), hooks);
+            resid = block.forward(resid, Some(kv), &future, hooks);
         }
         cache.len += new;
         self.unembed(resid, hooks)
@@ -222,8 +228,13 @@ impl Gpt2 {
         mut resid: Tensor<3>,
         hooks: &mut impl Hooks,
     ) -> Tensor<3> {
-        for block in self.h.get(start..end).unwrap_or_default() {
-            resid = block.forward(resid, None, hooks);
+        let blocks = self.h.get(start..end).unwrap_or_default();
+        if blocks.is_empty() {
+            return resid;
+        }
+        let future = FutureMask::new(resid.dims()[1], 0, &resid.device());
+        for block in blocks {
+            resid = block.forward(resid, None, &future, hooks);
         }
         resid
     }

@@ -12,7 +12,7 @@ mod gpt2;
 mod layer_norm;
 mod mlp;
 
-pub use attention::{Attention, LayerKv};
+pub use attention::{Attention, FutureMask, LayerKv};
 pub use block::Block;
 pub use build::{ParameterSource, RandomParameters};
 pub use class_head::ClassHead;

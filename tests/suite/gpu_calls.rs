@@ -25,7 +25,11 @@ fn forward_launches(device: &burn::tensor::Device) -> Vec<u64> {
             let calls = timing.gpu_calls.expect("counted when asked");
             assert_eq!(calls.kernel_launches, calls.kernels.values().sum::<u64>());
             assert!(calls.webgpu.is_none(), "natively wgpu is not wrapped");
-            assert!(calls.kernels.keys().all(|k| !k.contains("::")), "{:?}", calls.kernels);
+            assert!(
+                calls.kernels.keys().all(|k| !k.contains("::")),
+                "{:?}",
+                calls.kernels
+            );
             calls.kernel_launches
         })
         .collect()
