@@ -50,6 +50,48 @@ def timer(device, reps, warmup):
     return timed
 
 
+def transformer_lens_cases(device, width, vocab, clean, corrupt, answers, timed, reps):
+    """TransformerLens's forward, resid_pre patching sweep and generation with its KV cache."""
+    import transformer_lens.patching as patching
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    cfg = HookedTransformerConfig(n_layers=12, d_model=width, n_heads=12, d_head=width // 12, d_mlp=4 * width,
+                                  d_vocab=vocab, d_vocab_out=vocab, n_ctx=1024, act_fn="gelu_new",
+                                  normalization_type="LN", positional_embedding_type="standard",
+                                  original_architecture="GPT2LMHeadModel", init_weights=True, seed=0,
+                                  device=str(device), dtype=torch.float32)
+    tl = HookedTransformer(cfg).eval()
+    cases = {"tl_forward": timed(lambda: tl(clean))}
+    _, clean_cache = tl.run_with_cache(clean)
+
+    def metric(logits):
+        return logits[0, -1, answers[0]] - logits[0, -1, answers[1]]
+
+    cases["tl_patch_sweep"] = timer(device, max(1, reps // 2), warmup=1)(
+        lambda: patching.get_act_patch_resid_pre(tl, corrupt, clean_cache, metric))
+    cases["tl_generate_kv"] = timed(lambda: tl.generate(clean, max_new_tokens=32, do_sample=False,
+                                                        use_past_kv_cache=True, stop_at_eos=False,
+                                                        verbose=False, return_type="tokens"))
+    return cases
+
+
+def hugging_face_cases(device, width, vocab, clean, timed):
+    """GPT2LMHeadModel's forward and generate (KV cache, greedy, exactly 32 new tokens)."""
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
+    from transformers import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=1024, n_embd=width, n_layer=12, n_head=12,
+                                    activation_function="gelu_new")).eval().to(device)
+    generation = GenerationConfig(do_sample=False, max_new_tokens=32, min_new_tokens=32, eos_token_id=None,
+                                  bos_token_id=None, pad_token_id=50256, use_cache=True)
+    return {
+        "hf_forward": timed(lambda: hf(clean)),
+        "hf_generate_kv": timed(lambda: hf.generate(input_ids=clean, attention_mask=torch.ones_like(clean),
+                                                    generation_config=generation)),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shape", choices=WIDTHS, default="small")
@@ -66,40 +108,8 @@ def main():
     answers = (int(clean[0, 3]), int(clean[0, 7]))
     timed = timer(device, args.reps, warmup=2)
     cases = {}
-
-    import transformer_lens.patching as patching
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
-
-    cfg = HookedTransformerConfig(n_layers=12, d_model=width, n_heads=12, d_head=width // 12, d_mlp=4 * width,
-                                  d_vocab=vocab, d_vocab_out=vocab, n_ctx=1024, act_fn="gelu_new",
-                                  normalization_type="LN", positional_embedding_type="standard",
-                                  original_architecture="GPT2LMHeadModel", init_weights=True, seed=0,
-                                  device=str(device), dtype=torch.float32)
-    tl = HookedTransformer(cfg).eval()
-    cases["tl_forward"] = timed(lambda: tl(clean))
-    _, clean_cache = tl.run_with_cache(clean)
-
-    def metric(logits):
-        return logits[0, -1, answers[0]] - logits[0, -1, answers[1]]
-
-    cases["tl_patch_sweep"] = timer(device, max(1, args.reps // 2), warmup=1)(
-        lambda: patching.get_act_patch_resid_pre(tl, corrupt, clean_cache, metric))
-    cases["tl_generate_kv"] = timed(lambda: tl.generate(clean, max_new_tokens=32, do_sample=False,
-                                                        use_past_kv_cache=True, stop_at_eos=False,
-                                                        verbose=False, return_type="tokens"))
-    del tl, clean_cache
-
-    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
-    from transformers import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=1024, n_embd=width, n_layer=12, n_head=12,
-                                    activation_function="gelu_new")).eval().to(device)
-    cases["hf_forward"] = timed(lambda: hf(clean))
-    generation = GenerationConfig(do_sample=False, max_new_tokens=32, min_new_tokens=32, eos_token_id=None,
-                                  bos_token_id=None, pad_token_id=50256, use_cache=True)
-    cases["hf_generate_kv"] = timed(lambda: hf.generate(input_ids=clean, attention_mask=torch.ones_like(clean),
-                                                        generation_config=generation))
+    cases.update(transformer_lens_cases(device, width, vocab, clean, corrupt, answers, timed, args.reps))
+    cases.update(hugging_face_cases(device, width, vocab, clean, timed))
 
     from importlib.metadata import version
 
