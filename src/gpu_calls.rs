@@ -57,7 +57,8 @@ impl WebGpuCalls {
 }
 
 /// Counts the GPU calls this thread makes from its start to [`Counting::finish`]. CubeCL has one
-/// launch observer per process, so countings on other threads wait for this one to finish.
+/// launch observer per process, so countings on other threads wait for this one to finish; on
+/// one thread they must not overlap (the browser's worker runs one benchmark at a time).
 pub struct Counting {
     #[cfg(feature = "gpu")]
     launches: std::sync::Arc<launches::Counter>,

@@ -74,6 +74,8 @@ struct Worker {
     running: HashSet<u32>,
     cancelled: HashSet<u32>,
     downloads: HashMap<u32, web_sys::AbortController>,
+    /// A benchmark is running (they run one at a time).
+    benchmarking: bool,
 }
 
 impl Worker {
@@ -105,6 +107,7 @@ pub fn start() {
         running: HashSet::new(),
         cancelled: HashSet::new(),
         downloads: HashMap::new(),
+        benchmarking: false,
     }));
     let on_loss = {
         let worker = worker.clone();
@@ -220,9 +223,18 @@ async fn serve(
             .await
             .map(Reply::Loaded),
         Request::Bench(bench) => {
+            // One at a time: a second would time the first's work too, and CubeCL has one launch
+            // observer, which the first's counting holds.
+            if std::mem::replace(&mut worker.borrow_mut().benchmarking, true) {
+                return Err(Failure::input(
+                    "a benchmark is already running in this tab: wait for it, or cancel it first",
+                ));
+            }
             let (device, backend) = worker.borrow().device();
             let counted = backend == Backend::Wgpu;
-            let (build_s, timings) = session::bench(&device, &bench, counted, &mut emit).await?;
+            let timed = session::bench(&device, &bench, counted, &mut emit).await;
+            worker.borrow_mut().benchmarking = false;
+            let (build_s, timings) = timed?;
             Ok(Reply::Bench {
                 report: bench_report(backend, &bench, build_s, &timings),
             })
