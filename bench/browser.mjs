@@ -12,6 +12,10 @@
 // browser's cache from a first visit): opening the page to the first top-k (and, with `ioi`,
 // to the finished IOI patching example; `ioi-resid-pre`: its resid_pre grid only), with a
 // breakdown and the worker's peak WebAssembly memory.
+// `node bench/browser.mjs pool-cpu|pool-webgpu [small|narrow] [WORKERS,...]` times the IOI
+// patching example's resid_pre sweep with its cells shared among 1, 2, 4... workers (each its
+// own copy of the model, loaded from the browser's cache): each pool's first run (the new
+// workers load the model) and a second run, and the speed-up of the second against one worker.
 import { chromium } from '../tests/e2e/node_modules/playwright-core/index.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -21,13 +25,14 @@ import { startServer, repo } from '../tests/e2e/serve.mjs';
 const [kind = 'cpu', workloads = 'forward', reps = '3'] = process.argv.slice(2);
 const tjs = kind.startsWith('tjs-');
 const first = kind.startsWith('first-');
+const pooled = kind.startsWith('pool-');
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const args = {
   cpu: [...common, '--disable-gpu', '--disable-features=WebGPU'],
   webgpu: process.env.PATCHBAY_GPU
     ? [...common, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--ignore-gpu-blocklist']
     : [...common, '--enable-unsafe-webgpu', '--ignore-gpu-blocklist', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader'],
-}[tjs ? kind.slice(4) : first ? kind.slice(6) : kind];
+}[tjs ? kind.slice(4) : first ? kind.slice(6) : pooled ? kind.slice(5) : kind];
 if (!args) throw new Error(`unknown device kind ${kind}: cpu or webgpu`);
 
 /** The release build, under the public URL dist/ was built for (`ci/dist --public-url`). */
@@ -116,10 +121,59 @@ async function firstResult(context, site, withIoi) {
   };
 }
 
+/** The IOI example's resid_pre sweep on `model`, with its cells shared among each count of
+ * `pools` workers in turn (one page, so that a pool's workers stay for its second run). */
+async function poolSpeedUp(page, site, model, pools) {
+  await page.goto(`${site.app}?model=${encodeURIComponent(`${site.base}/models/${model}/`)}`);
+  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  const status = await page.textContent('#load-status');
+  const spec = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
+  spec.experiment.activation_patching.targets = ['resid_pre'];
+  await page.evaluate((text) => {
+    const editor = document.querySelector('#spec-text');
+    editor.value = text;
+    editor.dispatchEvent(new Event('input', { bubbles: true }));
+  }, JSON.stringify(spec));
+  const run = async () => {
+    const before = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
+    const started = await page.evaluate(() => performance.now());
+    await page.click('#run-experiment');
+    await page.waitForFunction((previous) => {
+      const id = document.querySelector('#experiment-result')?.dataset.runId;
+      return (id && id !== previous) || document.querySelector('#experiment-error');
+    }, before, { timeout: 0 });
+    const error = await page.$('#experiment-error');
+    if (error) throw new Error(await error.textContent());
+    return (await page.evaluate(() => performance.now())) - started;
+  };
+  const runs = [];
+  for (const workers of pools) {
+    await page.selectOption('#workers', String(workers));
+    const first = await run();
+    const second = await run();
+    runs.push({ workers, first_run_ms: first, second_run_ms: second });
+    process.stderr.write(`${workers} worker(s): ${(first / 1e3).toFixed(1)} s, then ${(second / 1e3).toFixed(1)} s\n`);
+  }
+  const one = runs.find((r) => r.workers === 1)?.second_run_ms;
+  return {
+    model,
+    sweep: 'ioi-activation-patching, resid_pre',
+    device: await page.getAttribute('#device', 'data-backend'),
+    cores: await page.evaluate(() => navigator.hardwareConcurrency),
+    device_memory_gib: await page.evaluate(() => navigator.deviceMemory ?? null),
+    memory_mb: Number(/memory peaked at (\d+) MiB/.exec(status)?.[1] ?? NaN),
+    runs: runs.map((r) => ({ ...r, speed_up: one ? one / r.second_run_ms : null })),
+  };
+}
+
 const site = tjs ? await transformersJs(workloads) : await patchbay();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 try {
-  if (first) {
+  if (pooled) {
+    const pools = (reps === '3' ? '1,2,4' : reps).split(',').map(Number);
+    const report = await poolSpeedUp(await browser.newPage(), site, workloads === 'forward' ? 'narrow' : workloads, pools);
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else if (first) {
     const report = await firstResult(await browser.newContext(), site, workloads.startsWith('ioi') && workloads);
     report.ioi_example = workloads.startsWith('ioi') ? workloads : null;
     process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -54,6 +54,7 @@ pub struct Params {
 }
 
 impl ExperimentKind for Params {
+    const SWEEPS_CELLS: bool = true;
     const ABOUT: About = About {
         title: "Ablation (knock components out)",
         what: "Knocks out one component at a time on the clean prompts — sets its output to zero, to its mean over the batch, or to its value on a corrupted prompt (resample) — and measures the metric. Optionally only at one position, as the IOI demo knocks out a name mover at the last token.",

@@ -36,6 +36,10 @@ pub trait ExperimentKind: Sized {
     /// `MetricName::Named`.
     const METRICS: &'static [&'static str] = &[];
 
+    /// Whether its run sweeps cells with [`super::Sweep`], which a worker pool can share
+    /// (`super::shares`).
+    const SWEEPS_CELLS: bool = false;
+
     /// The prompts these parameters read (resampling ablation reads corrupted prompts too).
     fn needs(&self) -> Needs {
         Self::NEEDS

@@ -205,6 +205,7 @@ pub fn default_max_rows() -> usize {
 }
 
 impl ExperimentKind for Params {
+    const SWEEPS_CELLS: bool = true;
     const ABOUT: About = About {
         title: "Activation patching",
         what: "Runs the corrupted prompts and puts back one activation from the clean run at a time (a layer's residual stream at one position, a head's output, ...). Where putting one piece back restores the clean answer, that piece carries the information the corruption removed.",

@@ -2,6 +2,7 @@
 //! (each new token).
 
 use super::generation::Step;
+use super::shares::{Share, Sharing, SweptShare};
 use super::{ExperimentError, GenerationName, GridName};
 use serde::{Deserialize, Serialize};
 
@@ -34,13 +35,16 @@ type TokenCallback<'a> = Box<dyn FnMut(&TokenUpdate<'_>) -> bool + 'a>;
 
 /// Where an experiment reports. A sweep's callback returns `false` to cancel (the experiment
 /// fails with [`ExperimentError::Cancelled`]); a generation's returns `false` to stop (the
-/// tokens so far are the result, and no further continuation starts).
+/// tokens so far are the result, and no further continuation starts). It also carries which of
+/// a sweep's cells the run computes (`super::shares`): all of them unless a worker pool shares
+/// them.
 pub struct Progress<'a> {
     cells: Option<CellsCallback<'a>>,
     tokens: Option<TokenCallback<'a>>,
     generation: GenerationName,
     filling: Option<Filling>,
     stopped: bool,
+    sharing: Sharing,
 }
 
 impl Default for Progress<'_> {
@@ -51,6 +55,7 @@ impl Default for Progress<'_> {
             generation: GenerationName::Default,
             filling: None,
             stopped: false,
+            sharing: Sharing::Whole,
         }
     }
 }
@@ -78,6 +83,34 @@ impl<'a> Progress<'a> {
     pub fn with_tokens(mut self, callback: impl FnMut(&TokenUpdate<'_>) -> bool + 'a) -> Self {
         self.tokens = Some(Box::new(callback));
         self
+    }
+
+    /// Computes only `share`'s cells of each sweep; [`Self::take_swept`] has their values.
+    pub fn with_share(mut self, share: Share) -> Self {
+        self.sharing = Sharing::Part {
+            share,
+            swept: vec![],
+        };
+        self
+    }
+
+    /// Computes no cell: each sweep's values (`[cells, prompts]`, in the order the run sweeps)
+    /// are `swept`, merged from the shares (`super::shares::merge`).
+    pub fn with_swept(mut self, swept: Vec<Vec<f32>>) -> Self {
+        self.sharing = Sharing::Given(swept.into());
+        self
+    }
+
+    /// What a share's run computed, sweep by sweep.
+    pub fn take_swept(&mut self) -> Vec<SweptShare> {
+        match &mut self.sharing {
+            Sharing::Part { swept, .. } => std::mem::take(swept),
+            _ => vec![],
+        }
+    }
+
+    pub(crate) fn sharing(&mut self) -> &mut Sharing {
+        &mut self.sharing
     }
 
     /// Reports `done` of `total` with `per_prompt` values (`prompts` per cell).

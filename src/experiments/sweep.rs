@@ -39,19 +39,30 @@ pub struct Sweep<'a> {
 }
 
 impl Sweep<'_> {
-    /// The metric of every prompt after patching each cell: `[cells, prompts]`, row-major.
+    /// The metric of every prompt after patching each cell: `[cells, prompts]`, row-major. A
+    /// share of a worker pool computes only its cells (`progress` says which).
     pub async fn run(
         &self,
         cells: &[Cell],
         progress: &mut Progress<'_>,
     ) -> Result<Vec<f32>, ExperimentError> {
         let prompts = self.answers.len();
-        let mut values = Vec::with_capacity(cells.len() * prompts);
-        for chunk in layer_chunks(cells, self.max_rows / prompts) {
-            values.extend(self.run_chunk(chunk[0].layer, chunk).await?);
-            progress.report(values.len() / prompts, cells.len(), &values, prompts)?;
+        if let Some(values) = progress.sharing().given(cells.len(), prompts)? {
+            progress.report(cells.len(), cells.len(), &values, prompts)?;
+            return Ok(values);
         }
-        Ok(values)
+        let mine: Vec<Cell> = progress
+            .sharing()
+            .mine(cells.len())
+            .into_iter()
+            .map(|i| cells[i])
+            .collect();
+        let mut values = Vec::with_capacity(mine.len() * prompts);
+        for chunk in layer_chunks(&mine, self.max_rows / prompts) {
+            values.extend(self.run_chunk(chunk[0].layer, chunk).await?);
+            progress.report(values.len() / prompts, mine.len(), &values, prompts)?;
+        }
+        Ok(progress.sharing().finish(cells.len(), prompts, values))
     }
 
     async fn run_chunk(&self, layer: usize, cells: &[Cell]) -> Result<Vec<f32>, ExperimentError> {

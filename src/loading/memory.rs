@@ -115,6 +115,64 @@ pub enum TooLarge {
     Binding { tensor: u64, max_binding: u64 },
 }
 
+/// The device memory assumed where the browser does not report it (`navigator.deviceMemory`).
+pub const ASSUMED_DEVICE_MEMORY: u64 = 4 << 30;
+
+/// What a worker pool holds: each member its own copy of the model, against the tab's budget —
+/// half of the device's memory as the browser reports it (Chromium rounds it down and reports
+/// at most 8 GiB), of [`ASSUMED_DEVICE_MEMORY`] where it does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolMemory {
+    /// One worker with the model loaded: its WebAssembly memory, and on a GPU the parameters.
+    pub per_worker: u64,
+    pub budget: u64,
+}
+
+impl PoolMemory {
+    pub fn new(per_worker: u64, device_memory: Option<u64>) -> Self {
+        Self {
+            per_worker,
+            budget: device_memory.unwrap_or(ASSUMED_DEVICE_MEMORY) / 2,
+        }
+    }
+
+    /// The most workers that fit; at least the one that holds the model already.
+    pub fn most_workers(&self) -> usize {
+        (self.budget / self.per_worker.max(1)).max(1) as usize
+    }
+
+    /// Whether `workers` copies of the model fit the budget.
+    pub fn check(&self, workers: usize) -> Result<(), PoolTooLarge> {
+        let needed = self.per_worker.saturating_mul(workers as u64);
+        if workers > 1 && needed > self.budget {
+            return Err(PoolTooLarge {
+                workers,
+                needed,
+                per_worker: self.per_worker,
+                budget: self.budget,
+                most: self.most_workers(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a sweep cannot be shared among that many workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{workers} workers would hold {} ({} each: every worker holds its own copy of the model), over this tab's budget of {} (half the memory the browser reports); at most {most} fit",
+    bytes(*needed),
+    bytes(*per_worker),
+    bytes(*budget)
+)]
+pub struct PoolTooLarge {
+    pub workers: usize,
+    pub needed: u64,
+    pub per_worker: u64,
+    pub budget: u64,
+    pub most: usize,
+}
+
 /// `1.5 GB`, `498.4 MB`.
 pub fn bytes(n: u64) -> String {
     if n >= 1_000_000_000 {
@@ -169,6 +227,25 @@ mod tests {
                 )
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_worker_pool_is_refused_past_half_the_devices_memory() {
+        // GPT-2 small on the CPU: its 498 MB of f32 weights and the working margin per worker.
+        let small = MemoryEstimate::new(&config(12, 768), Some(SMALL_FILE));
+        let per_worker = small.host_peak(&Target::Cpu);
+        let pool = PoolMemory::new(per_worker, Some(8 << 30));
+        assert_eq!(pool.most_workers(), 4);
+        assert!(pool.check(4).is_ok());
+        let message = pool.check(5).unwrap_err().to_string();
+        assert!(message.contains("5 workers"), "{message}");
+        assert!(message.contains("at most 4 fit"), "{message}");
+        // Unreported memory counts as 4 GiB; one worker always fits (it holds the model already).
+        let unknown = PoolMemory::new(per_worker, None);
+        assert_eq!(unknown.budget, 2 << 30);
+        assert!(unknown.check(3).is_err());
+        assert!(PoolMemory::new(u64::MAX, Some(1 << 20)).check(1).is_ok());
+        assert_eq!(PoolMemory::new(u64::MAX, Some(1 << 20)).most_workers(), 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod inspect;
 use crate::bench::{BenchModel, BenchReport, Inputs, Timing, Workload, time};
 use crate::datasets::{DatasetSource, Made};
 use crate::device::Backend;
-use crate::experiments::{Filling, GenerationName, Progress, yield_to_browser};
+use crate::experiments::{Filling, GenerationName, Progress, Share, SweptShare, yield_to_browser};
 pub use crate::failure::Failure;
 use crate::loading::LoadedModel;
 use crate::model::Gpt2;
@@ -44,6 +44,7 @@ impl Session {
             backend: self.backend,
             weights_sha256: self.weights_sha256.clone(),
             memory_mb,
+            parameter_bytes: 4 * config.n_params(),
             notes,
             timings_ms,
         }
@@ -61,10 +62,26 @@ pub struct ModelInfo {
     pub weights_sha256: String,
     /// The worker's WebAssembly memory after loading (it only grows: the peak), in MiB.
     pub memory_mb: f64,
+    /// The f32 parameters on the device.
+    #[serde(default)]
+    pub parameter_bytes: u64,
     /// What the user should know: cache use, checks skipped (each starts with `; `).
     pub notes: String,
     /// Milliseconds of each step of loading, in order.
     pub timings_ms: Vec<(String, f64)>,
+}
+
+impl ModelInfo {
+    /// What a worker pool of this model holds: per worker, this worker's WebAssembly memory
+    /// and on a GPU the parameters; `device_memory` as the browser reports it.
+    pub fn pool_memory(&self, device_memory: Option<u64>) -> crate::loading::memory::PoolMemory {
+        let wasm = (self.memory_mb * (1u64 << 20) as f64) as u64;
+        let device = match self.backend {
+            Backend::Wgpu => self.parameter_bytes,
+            Backend::Cpu => 0,
+        };
+        crate::loading::memory::PoolMemory::new(wasm + device, device_memory)
+    }
 }
 
 /// Where a model comes from.
@@ -99,6 +116,7 @@ pub enum Request {
     Inspect(Inspect),
     Tokenize(Tokenize),
     Run(RunSpec),
+    RunShare(RunShare),
     Dataset(MakeDataset),
     Bench(Bench),
 }
@@ -146,6 +164,7 @@ asks! {
     Inspect(Inspect) => Reply::Inspection(inspection) => inspection; Inspection,
     Tokenize(Tokenize) => Reply::Tokens { texts } => texts; Vec<Vec<String>>,
     Run(RunSpec) => Reply::Run(result) => &**result; RunResult,
+    RunShare(RunShare) => Reply::Swept { sweeps } => sweeps; Vec<SweptShare>,
     Dataset(MakeDataset) => Reply::Dataset(dataset) => &**dataset; Made,
     Bench(Bench) => Reply::Bench { report } => report; BenchReport,
 }
@@ -178,6 +197,27 @@ pub struct Tokenize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     pub spec: Box<Spec>,
+    /// Each sweep's values, merged from a worker pool's shares ([`RunShare`]): the run computes
+    /// no cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swept: Option<Vec<Vec<f32>>>,
+}
+
+impl RunSpec {
+    pub fn new(spec: Spec) -> Self {
+        Self {
+            spec: Box::new(spec),
+            swept: None,
+        }
+    }
+}
+
+/// Runs a spec that sweeps cells, computing only `share`'s cells of each sweep (a worker
+/// pool's member); answered with their values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunShare {
+    pub spec: Box<Spec>,
+    pub share: Share,
 }
 
 /// A prompt set made and checked with the model's tokenizer (the dataset form).
@@ -204,6 +244,7 @@ pub enum Reply {
     Inspection(Inspection),
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
+    Swept { sweeps: Vec<SweptShare> },
     Dataset(Box<Made>),
     Bench { report: BenchReport },
 }
@@ -314,48 +355,93 @@ pub async fn handle_beside(
             .make(&loaded.tokenizer)
             .map(|dataset| Reply::Dataset(Box::new(dataset)))
             .map_err(|e| Failure::input(e.to_string())),
-        Request::Run(RunSpec { spec }) => {
-            let context = RunContext {
-                model: loaded,
-                others: others
-                    .iter()
-                    .map(|(id, other)| (id.as_str(), &other.model))
-                    .collect(),
-                weights_sha256: session.weights_sha256.clone(),
-                device: session.backend.to_string(),
-                limits: crate::spec::Limits::default(),
+        Request::Run(RunSpec { spec, swept }) => {
+            let cells = match swept {
+                Some(swept) => Cells::Given(swept.clone()),
+                None => Cells::All,
             };
-            // `emit` reports both kinds of progress, so it is shared between the callbacks.
-            let emit = std::cell::RefCell::new(emit);
-            let mut runs: Vec<GenerationName> = Vec::new();
-            let mut progress = Progress::new(|update| {
-                (emit.borrow_mut())(Event::Progress {
-                    done: update.done,
-                    total: update.total,
-                    values: update.values.to_vec(),
-                    grid: update.grid.cloned(),
-                })
-            })
-            .with_tokens(|update| {
-                if runs.last() != Some(&update.generation) {
-                    runs.push(update.generation);
-                }
-                (emit.borrow_mut())(Event::Token(NewToken {
-                    run: runs.len() - 1,
-                    name: update.generation,
-                    token: update.step.token,
-                    choice: crate::spec::TokenChoice::named(update.step, &loaded.tokenizer),
-                }))
-            });
-            run(spec, &context, &mut progress)
+            run_reported(session, others, spec, cells, emit)
                 .await
-                .map(|result| Reply::Run(Box::new(result)))
-                .map_err(Failure::from)
+                .map(|(result, _)| Reply::Run(Box::new(result)))
+        }
+        Request::RunShare(RunShare { spec, share }) => {
+            let share =
+                Share::new(share.index, share.of).map_err(|e| Failure::input(e.to_string()))?;
+            if !spec.experiment.sweeps_cells() {
+                return Err(Failure::input(format!(
+                    "a {} run has no sweep to share among workers",
+                    spec.experiment.kind().name()
+                )));
+            }
+            run_reported(session, others, spec, Cells::Share(share), emit)
+                .await
+                .map(|(_, sweeps)| Reply::Swept { sweeps })
         }
         Request::Load(_) | Request::Bench(_) => Err(Failure::internal(
             "this request does not run on a loaded model",
         )),
     }
+}
+
+/// Which cells of its sweeps a run computes (`experiments::shares`).
+enum Cells {
+    All,
+    Share(Share),
+    /// None: every sweep's values are given.
+    Given(Vec<Vec<f32>>),
+}
+
+/// Runs `spec` on the session's model, its progress and tokens sent as events; returns the
+/// result and, for a share, the values of its cells.
+async fn run_reported(
+    session: &Session,
+    others: &[(String, std::rc::Rc<Session>)],
+    spec: &Spec,
+    cells: Cells,
+    emit: &mut dyn FnMut(Event) -> bool,
+) -> Result<(RunResult, Vec<SweptShare>), Failure> {
+    let loaded = &session.model;
+    let context = RunContext {
+        model: loaded,
+        others: others
+            .iter()
+            .map(|(id, other)| (id.as_str(), &other.model))
+            .collect(),
+        weights_sha256: session.weights_sha256.clone(),
+        device: session.backend.to_string(),
+        limits: crate::spec::Limits::default(),
+    };
+    // `emit` reports both kinds of progress, so it is shared between the callbacks.
+    let emit = std::cell::RefCell::new(emit);
+    let mut runs: Vec<GenerationName> = Vec::new();
+    let mut progress = Progress::new(|update| {
+        (emit.borrow_mut())(Event::Progress {
+            done: update.done,
+            total: update.total,
+            values: update.values.to_vec(),
+            grid: update.grid.cloned(),
+        })
+    })
+    .with_tokens(|update| {
+        if runs.last() != Some(&update.generation) {
+            runs.push(update.generation);
+        }
+        (emit.borrow_mut())(Event::Token(NewToken {
+            run: runs.len() - 1,
+            name: update.generation,
+            token: update.step.token,
+            choice: crate::spec::TokenChoice::named(update.step, &loaded.tokenizer),
+        }))
+    });
+    progress = match cells {
+        Cells::All => progress,
+        Cells::Share(share) => progress.with_share(share),
+        Cells::Given(swept) => progress.with_swept(swept),
+    };
+    let result = run(spec, &context, &mut progress)
+        .await
+        .map_err(Failure::from)?;
+    Ok((result, progress.take_swept()))
 }
 
 /// The Benchmark panel's work: builds GPT-2 small's shape with seeded random weights on

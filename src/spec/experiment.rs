@@ -79,6 +79,13 @@ macro_rules! experiment_kinds {
                 }
             }
 
+            /// Whether its run sweeps cells a worker pool can share.
+            pub fn sweeps_cells(&self) -> bool {
+                match self {
+                    $(Self::$kind(_) => <$crate::experiments::$module::Params as $crate::experiments::ExperimentKind>::SWEEPS_CELLS,)+
+                }
+            }
+
             /// Models the parameters name besides the spec's own.
             pub fn models(&self) -> Vec<&$crate::loading::ModelRef> {
                 match self {

@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
         history: RwSignal::new_local(HistoryState::default()),
         opened: RwSignal::new_local(None),
         worker: StoredValue::new_local(worker),
+        model_source: StoredValue::new_local(None),
     };
     let control = LoadControl::new(state);
     provide_context(state);

@@ -5,10 +5,10 @@
 //! starts and talks to, so the page keeps drawing while the model works.
 //!
 //! Rooms: `page` (address, embed mode, security policy), `views` (the view on screen, from the
-//! address), `workbench` (the spec being edited and the run in flight), `model_worker` (requests
-//! to the model), `loader` + `files` (getting models and files in and out), `storage` + `history`
-//! (IndexedDB), the panels (`prompt`, `attention`, `generation`, `experiment`, `result`,
-//! `heatmap`, `bench`).
+//! address), `workbench` (the spec being edited and the run in flight), `model_worker` (requests to
+//! the model), `pool` (a sweep shared among workers), `loader` + `files` (getting models and files
+//! in and out), `storage` + `history` (IndexedDB), the panels (`prompt`, `attention`, `generation`,
+//! `experiment`, `result`, `heatmap`, `bench`).
 
 mod app;
 mod crash;
@@ -20,6 +20,7 @@ mod model_call;
 mod model_worker;
 mod page;
 mod panels;
+mod pool;
 mod state;
 mod storage;
 mod views;

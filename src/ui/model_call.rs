@@ -4,23 +4,37 @@
 //! is typed by its request ([`Ask`]): the panel reads the request's answer.
 
 use super::AppState;
+use super::pool::Pool;
 use crate::session::{Ask, Event, Failure, Reply, Request};
 use leptos::prelude::*;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::rc::Rc;
 
-/// One dispatch: the request, the files travelling with it, its event handler.
+/// One dispatch: the request, the files travelling with it, its event handler, and for a
+/// spec's run shared among workers the pool and how many.
 struct Dispatch {
     request: Request,
     files: Vec<web_sys::File>,
     on_event: Rc<dyn Fn(Event)>,
+    pooled: Option<(Pool, usize)>,
 }
+
+/// What is in flight, for cancelling it.
+#[derive(Clone)]
+enum InFlight {
+    /// A call to the page's worker, by its id.
+    Call(u32),
+    Pool(Pool),
+}
+
+type Outcome = Pin<Box<dyn Future<Output = Result<Reply, Failure>>>>;
 
 /// The request of type `Q` a panel runs, and its outcome.
 pub struct ModelCall<Q> {
     action: Action<Dispatch, Result<Reply, Failure>>,
-    /// The worker's id of the call in flight, for cancelling it.
-    id: StoredValue<Option<u32>, LocalStorage>,
+    in_flight: StoredValue<Option<InFlight>, LocalStorage>,
     state: AppState,
     asks: PhantomData<fn() -> Q>,
 }
@@ -35,24 +49,36 @@ impl<Q> Copy for ModelCall<Q> {}
 
 impl<Q: Ask + 'static> ModelCall<Q> {
     pub fn new(state: AppState) -> Self {
-        let id = StoredValue::new_local(None);
-        let action = Action::new_local(move |dispatch: &Dispatch| {
+        let in_flight = StoredValue::new_local(None);
+        let action = Action::new_local(move |dispatch: &Dispatch| -> Outcome {
             let on_event = dispatch.on_event.clone();
+            if let (Some((pool, workers)), Request::Run(run)) =
+                (&dispatch.pooled, &dispatch.request)
+            {
+                let (pool, workers, spec) = (pool.clone(), *workers, (*run.spec).clone());
+                in_flight.set_value(Some(InFlight::Pool(pool.clone())));
+                let source = state.model_source.get_value();
+                return Box::pin(async move {
+                    let outcome = pool.run(state, source, spec, workers, on_event).await;
+                    in_flight.set_value(None);
+                    outcome
+                });
+            }
             let (call, outcome) = state.worker().call(
                 dispatch.request.clone(),
                 dispatch.files.clone(),
                 move |event| on_event(event),
             );
-            id.set_value(Some(call));
-            async move {
+            in_flight.set_value(Some(InFlight::Call(call)));
+            Box::pin(async move {
                 let outcome = outcome.await;
-                id.set_value(None);
+                in_flight.set_value(None);
                 outcome
-            }
+            })
         });
         Self {
             action,
-            id,
+            in_flight,
             state,
             asks: PhantomData,
         }
@@ -73,6 +99,23 @@ impl<Q: Ask + 'static> ModelCall<Q> {
             request: request.into(),
             files,
             on_event: Rc::new(on_event),
+            pooled: None,
+        });
+    }
+
+    /// Sends `request`, a spec's run, with its sweeps shared among `workers` workers of `pool`.
+    pub fn run_pooled(
+        &self,
+        request: Q,
+        pool: Pool,
+        workers: usize,
+        on_event: impl Fn(Event) + 'static,
+    ) {
+        self.action.dispatch_local(Dispatch {
+            request: request.into(),
+            files: vec![],
+            on_event: Rc::new(on_event),
+            pooled: Some((pool, workers)),
         });
     }
 
@@ -111,10 +154,13 @@ impl<Q: Ask + 'static> ModelCall<Q> {
         self.action.version().get()
     }
 
-    /// Asks the worker to stop the request in flight (it ends at its next yield).
+    /// Asks the worker (or the pool's workers) to stop the request in flight (it ends at its
+    /// next yield).
     pub fn cancel(&self) {
-        if let Some(id) = self.id.get_value() {
-            self.state.worker().cancel(id);
+        match self.in_flight.get_value() {
+            Some(InFlight::Call(id)) => self.state.worker().cancel(id),
+            Some(InFlight::Pool(pool)) => pool.cancel(),
+            None => {}
         }
     }
 }

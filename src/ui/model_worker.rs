@@ -133,6 +133,14 @@ impl ModelWorker {
         }
     }
 
+    /// Stops the worker: its calls in flight end, and later ones at once.
+    pub fn terminate(&self) {
+        if let Some(worker) = &self.0.worker {
+            worker.terminate();
+        }
+        self.fail("the worker was stopped");
+    }
+
     /// Every call in flight ends with `message`, and later ones at once.
     fn fail(&self, message: &str) {
         self.0.failed.replace(Some(message.to_string()));

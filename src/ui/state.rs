@@ -4,6 +4,7 @@
 use super::crash;
 use super::model_worker::ModelWorker;
 use super::panels::history::HistoryState;
+use super::pool::LoadedFrom;
 use crate::device::Backend;
 use crate::history::RunRecord;
 use crate::session::{Event, ModelInfo};
@@ -23,6 +24,8 @@ pub struct AppState {
     /// The run whose results are on screen (just computed, or opened from the history).
     pub opened: RwSignal<Option<Rc<RunRecord>>, LocalStorage>,
     pub worker: StoredValue<ModelWorker, LocalStorage>,
+    /// Where the session's model came from: what a worker pool's members load.
+    pub model_source: StoredValue<Option<LoadedFrom>, LocalStorage>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! record in the history). The panels read it; what they do goes through its operations.
 
 use super::panels::history;
+use super::pool::Pool;
 use super::views::{View, Views};
 use super::{AppState, ModelCall};
 use crate::experiments::{Filling, Grid};
@@ -42,6 +43,11 @@ pub struct Workbench {
     state: AppState,
     /// The page's views (none in an embed, which is one view).
     views: Option<Views>,
+    /// How many workers share a sweep's cells (1: the page's worker alone).
+    pub workers: RwSignal<usize>,
+    pool: StoredValue<Pool, LocalStorage>,
+    /// Whether the spec in the editor sweeps cells a pool can share (reactive).
+    sweeps: Memo<bool>,
 }
 
 /// The grid so far while a sweep runs, as the experiment names it: cells in row-major order,
@@ -66,12 +72,18 @@ impl Workbench {
     /// (links and embeds with `run`).
     pub fn new(state: AppState, views: Option<Views>, spec: String, autorun: bool) -> Self {
         let spec_text = RwSignal::new(spec);
-        let title = Memo::new(move |_| {
+        let parsed = Memo::new(move |_| {
             Spec::from_json(&spec_text.get())
                 .ok()
-                .map(|s| s.title)
+                .map(|s| (s.title, s.experiment.sweeps_cells()))
+        });
+        let title = Memo::new(move |_| {
+            parsed
+                .get()
+                .map(|(title, _)| title)
                 .filter(|t| !t.is_empty())
         });
+        let sweeps = Memo::new(move |_| parsed.get().is_some_and(|(_, sweeps)| sweeps));
         let bench = Self {
             spec_text,
             title,
@@ -83,8 +95,20 @@ impl Workbench {
             running: StoredValue::new_local(None),
             state,
             views,
+            workers: RwSignal::new(1),
+            pool: StoredValue::new_local(Pool::default()),
+            sweeps,
         };
         bench.keep_finished_runs();
+        // The pool's workers hold the model they loaded: none is kept past it.
+        let pool = bench.pool;
+        Effect::new(move |previous: Option<Option<String>>| {
+            let holding = state.session.get().map(|s| s.weights_sha256.clone());
+            if previous.is_some_and(|p| p != holding) {
+                pool.with_value(Pool::clear);
+            }
+            holding
+        });
         let autorun = StoredValue::new(autorun);
         Effect::new(move |_| {
             if state.session.get().is_some() && autorun.get_value() {
@@ -188,12 +212,14 @@ impl Workbench {
         };
         self.running
             .set_value(Some((spec.title.clone(), session.name.clone())));
-        self.call.run(
-            RunSpec {
-                spec: Box::new(spec),
-            },
-            on_event,
-        );
+        let workers = self.workers.get_untracked();
+        if workers > 1 && spec.experiment.sweeps_cells() {
+            let pool = self.pool.get_value();
+            self.call
+                .run_pooled(RunSpec::new(spec), pool, workers, on_event);
+        } else {
+            self.call.run(RunSpec::new(spec), on_event);
+        }
         if then == OnStart::ShowResults {
             self.show(View::Results);
         }
@@ -234,6 +260,11 @@ impl Workbench {
     /// Continuations as their tokens arrive (reactive).
     pub fn streamed(&self) -> Vec<(String, Vec<TokenChoice>)> {
         self.streamed.get()
+    }
+
+    /// Whether the editor's spec sweeps cells a worker pool can share (reactive).
+    pub fn sweeps(&self) -> bool {
+        self.sweeps.get()
     }
 
     /// The editor's spec's title, if it parses (reactive).

@@ -108,8 +108,9 @@ async function gridValues(page, name) {
     tables.flatMap((t) => [...t.querySelectorAll('td[data-value]')].map((td) => Number(td.dataset.value))));
 }
 
-/** The experiment panel: the IOI patching example's heatmaps and the steered generation equal the oracle. */
-async function checkExperiments(page, shots) {
+/** Runs the spec in the editor, the IOI patching example: a partly filled heatmap is shown while
+ * it runs, and its heatmaps and clean metric equal the oracle. */
+async function checkPatching(page) {
   // The heatmap fills as the sweep runs: cells computed so far have values, the rest NaN.
   await page.evaluate(() => {
     window.partial = [];
@@ -130,6 +131,11 @@ async function checkExperiments(page, shots) {
   }
   const clean = Number(await page.getAttribute('[data-metric=clean]', 'data-value'));
   assert.ok(Math.abs(clean - reference.metric.clean) < 1e-4);
+}
+
+/** The experiment panel: the IOI patching example's heatmaps and the steered generation equal the oracle. */
+async function checkExperiments(page, shots) {
+  await checkPatching(page);
   const title = await page.getAttribute('table[data-grid="patch.resid_pre"] td[data-row="1"][data-col="10"]', 'title');
   assert.match(title, /layer L1, pos 10 " John": /, 'cells name their layer and token');
   // A heatmap per layer: each cell names its layer too, not only its own row and column.
@@ -708,6 +714,34 @@ test('a gpt2-medium-shaped model (355M parameters, 710 MB of f16 weights) loads 
     const probs = await page.$$eval('#top-k tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.prob)));
     assert.ok(probs.every((p) => p > 0 && p < 1), `next-token probabilities ${probs}`);
     assert.equal(await page.$$eval('table.pattern', (t) => t.length), 24 * 16, 'an attention pattern for every head');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a sweep shared among a pool of workers equals the oracle, fills its heatmap as it goes, and is refused past the tab\'s memory budget', async () => {
+  const { browser, page, errors } = await open('cpu');
+  try {
+    await loadModel(page, 'tiny-gpt2');
+    await page.waitForSelector('#prompt-text', { timeout: 120_000 });
+    // The IOI patching example: six sweeps, each cell computed by one of three workers.
+    await page.selectOption('#workers', '3');
+    await checkPatching(page);
+    // Each worker holds its own copy of the model: with the device's memory reported as
+    // 32 MiB (a budget of 16), a second copy does not fit, and nothing runs.
+    await page.evaluate(() => Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 1 / 32 }));
+    const before = await page.getAttribute('#experiment-result', 'data-run-id');
+    await page.selectOption('#workers', '2');
+    await page.click('#run-experiment');
+    await page.waitForSelector('#experiment-error', { timeout: 60_000 });
+    const message = await page.textContent('#experiment-error');
+    assert.match(message, /2 workers would hold .* over this tab's budget of .*; at most 1 fit/);
+    assert.equal(await page.getAttribute('#experiment-result', 'data-run-id'), before, 'the last result stays');
+    // One worker needs no second copy.
+    await page.selectOption('#workers', '1');
+    await page.click('#run-experiment');
+    await page.waitForFunction((previous) => document.querySelector('#experiment-result')?.dataset.runId !== previous, before, { timeout: 300_000 });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

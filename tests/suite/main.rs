@@ -24,3 +24,4 @@ mod session;
 mod spec;
 mod studies;
 mod tokenizer;
+mod worker_pool;

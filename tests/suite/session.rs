@@ -118,9 +118,7 @@ fn steered_generation_streams_the_oracle_tokens_and_stops_when_asked() {
         seed: 0,
         published: None,
     };
-    let request = Request::Run(RunSpec {
-        spec: Box::new(spec),
-    });
+    let request = Request::Run(RunSpec::new(spec));
     let mut tokens = vec![];
     let reply = block_on(handle(&session, &request, &mut |event| {
         if let Event::Token(token) = event {
@@ -172,9 +170,7 @@ fn a_cancelled_sweep_ends_with_the_cancelled_error() {
         "../../static/experiments/ioi-activation-patching.json"
     ))
     .unwrap();
-    let request = Request::Run(RunSpec {
-        spec: Box::new(spec),
-    });
+    let request = Request::Run(RunSpec::new(spec));
     let mut updates = 0;
     let outcome = block_on(handle(&session, &request, &mut |event| {
         if let Event::Progress {
@@ -208,9 +204,7 @@ fn a_failure_crosses_to_the_page_typed() {
     let mut spec: serde_json::Value =
         serde_json::from_str(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
     spec["prompts"]["answers"][1][0] = " Mary and John".into();
-    let request = Request::Run(RunSpec {
-        spec: Box::new(Spec::from_json(&spec.to_string()).unwrap()),
-    });
+    let request = Request::Run(RunSpec::new(Spec::from_json(&spec.to_string()).unwrap()));
     let failure = block_on(handle(&session, &request, &mut |_| true)).unwrap_err();
     let message = FromWorker {
         id: 4,
@@ -283,9 +277,7 @@ fn a_run_reply_survives_the_trip_as_json() {
     let session = session();
     let spec =
         Spec::from_json(include_str!("../../static/experiments/ioi-logit-lens.json")).unwrap();
-    let request = Request::Run(RunSpec {
-        spec: Box::new(spec),
-    });
+    let request = Request::Run(RunSpec::new(spec));
     let reply = block_on(handle(&session, &request, &mut |_| true)).unwrap();
     let message = FromWorker {
         id: 3,

@@ -40,6 +40,7 @@ pub fn RunBar() -> impl IntoView {
             <button id="run-experiment" on:click=move |_| bench.start(OnStart::ShowResults) disabled=move || bench.busy() || state.session.get().is_none()
                 title=move || bench.title().map(|t| format!("Run: {t}"))>"Run experiment"</button>
             <button id="cancel-experiment" on:click=move |_| bench.cancel() disabled=move || !bench.busy()>"Cancel"</button>
+            <WorkersChoice/>
             {move || bench.busy().then(|| {
                 let (done, total) = bench.progress();
                 view! {
@@ -48,6 +49,26 @@ pub fn RunBar() -> impl IntoView {
                 }
             })}
         </div>
+    }
+}
+
+/// How many workers share a sweep's cells, for specs that sweep: each holds its own copy of
+/// the model, so a pool of N needs N times its memory (checked when the run starts).
+#[component]
+fn WorkersChoice() -> impl IntoView {
+    let bench = expect_context::<Workbench>();
+    let most = crate::ui::pool::cores().clamp(2, 8);
+    view! {
+        <Show when=move || bench.sweeps()>
+            <label class="workers" title="Shares the sweep's cells among this many workers, each on a core of its own with its own copy of the model (memory times workers)">"Workers "
+                <select id="workers" disabled=move || bench.busy()
+                    on:change=move |ev| bench.workers.set(event_target_value(&ev).parse().unwrap_or(1))>
+                    {(1..=most).map(|n| view! {
+                        <option value=n.to_string() selected=move || bench.workers.get() == n>{n.to_string()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </Show>
     }
 }
 

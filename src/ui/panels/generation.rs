@@ -143,12 +143,7 @@ pub fn GenerationPanel() -> impl IntoView {
                 });
             }
         };
-        call.run(
-            RunSpec {
-                spec: Box::new(spec),
-            },
-            on_event,
-        );
+        call.run(RunSpec::new(spec), on_event);
     };
     let stop = move |_| call.cancel();
 

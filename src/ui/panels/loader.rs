@@ -4,6 +4,7 @@
 
 use crate::device::Backend;
 use crate::session::{Event, Failure, HubRepo, Load, LoadSource};
+use crate::ui::pool::LoadedFrom;
 use crate::ui::{
     AppState, FailureView, ModelCall, backend_label, files,
     page::{ModelLocation, PageParams, allowed_by_policy, origin_of},
@@ -47,6 +48,8 @@ pub struct LoadControl {
     pub asking: RwSignal<Option<(String, String)>>,
     /// The name (hub id or address) of the load in flight, remembered once it loads.
     named: StoredValue<Option<String>>,
+    /// The load in flight, which a worker pool repeats once it has loaded.
+    loading: StoredValue<Option<LoadedFrom>, LocalStorage>,
 }
 
 /// Where the browser keeps the name of the last model loaded by name: the model field offers
@@ -79,6 +82,7 @@ impl LoadControl {
             backend: StoredValue::new(None),
             asking: RwSignal::new(None),
             named: StoredValue::new(None),
+            loading: StoredValue::new_local(None),
         };
         Effect::new(move |_| {
             control.call.version();
@@ -145,14 +149,15 @@ impl LoadControl {
             }
             _ => {}
         };
-        self.call.run_with_files(
-            Load {
-                source,
-                beside: None,
-            },
-            files,
-            on_event,
-        );
+        let load = Load {
+            source,
+            beside: None,
+        };
+        self.loading.set_value(Some(LoadedFrom {
+            load: load.clone(),
+            files: files.clone(),
+        }));
+        self.call.run_with_files(load, files, on_event);
     }
 
     /// A load has ended: the model becomes the session, or the status clears for the error.
@@ -169,6 +174,7 @@ impl LoadControl {
             return;
         };
         self.backend.set_value(None);
+        state.model_source.set_value(self.loading.get_value());
         self.status.set(format!(
             "loaded {} ({} layers, {} heads, d_model {}) on {}; the model's WebAssembly memory \
              peaked at {:.0} MiB{}",
