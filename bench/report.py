@@ -223,3 +223,23 @@ if visits:
         print(f"\nA prompt in the app on the CPU fallback (15 tokens: forward with every attention pattern "
               f"cached, read back, top-k, drawn) took {prompt_ms:.0f} ms; the native CLI's 20-token forward "
               f"{native_ms:.0f} ms in the same run: {prompt_ms / native_ms:.1f}× (target ≤ 5×).")
+
+# A sweep's cells shared among a pool of workers, each with its own copy of the model.
+pool = optional(10)
+if pool:
+    print("\n## A sweep shared among workers\n")
+    print(f"The IOI patching example's `{pool['sweep'].split(', ')[-1]}` sweep on {pool['model']}'s shape in "
+          f"headless Chromium on the {pool['device'].upper()} fallback, its cells dealt out among the run "
+          f"bar's *Workers* (`node bench/browser.mjs pool-cpu`; {pool['cores']} cores, the browser reports "
+          f"{pool['device_memory_gib']} GiB of device memory; one worker's WebAssembly memory "
+          f"{pool['memory_mb']:.0f} MiB). A pool's first run includes its new workers loading the model "
+          f"from the browser's cache; speed-up = one worker's time / the pool's second run.\n")
+    print("| workers | first run (s) | second run (s) | speed-up |")
+    print("|---|---|---|---|")
+    for r in pool["runs"]:
+        print(f"| {r['workers']} | {r['first_run_ms'] / 1e3:.1f} | {r['second_run_ms'] / 1e3:.1f} | "
+              f"{r['speed_up']:.2f}× |")
+    print("\nEach worker computes its share of the cells from its own base runs (the clean and "
+          "corrupted caches, a few forward passes), and the page's worker writes the result from the "
+          "merged values: the parts that do not divide are those base runs and the final write-up. "
+          "More workers than cores share the cores and add a copy of the model each.")

@@ -9,8 +9,9 @@ use super::AppState;
 use super::model_worker::ModelWorker;
 use crate::experiments::shares::{merge, merge_partial};
 use crate::experiments::{Filling, Share, SweptShare};
-use crate::session::{Ask, Event, Failure, Load, ModelInfo, Reply, Request, RunShare, RunSpec};
+use crate::session::{Ask, Event, Failure, Load, ModelInfo, Reply, RunShare, RunSpec};
 use crate::spec::Spec;
+use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -42,7 +43,7 @@ pub fn device_memory() -> Option<u64> {
     let gib = js_sys::Reflect::get(&navigator, &"deviceMemory".into())
         .ok()?
         .as_f64()?;
-    (gib > 0.0).then(|| (gib * (1u64 << 30) as f64) as u64)
+    (gib > 0.0).then_some((gib * (1u64 << 30) as f64) as u64)
 }
 
 /// The logical cores the browser reports.
@@ -237,10 +238,18 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// A share's last progress report: cells done and in all, its cells' values, the grid.
+#[derive(Clone)]
+struct ShareProgress {
+    done: usize,
+    total: usize,
+    values: Vec<f32>,
+    grid: Option<Filling>,
+}
+
 /// The pool's progress as one sweep's: cells done in all shares, and the grid so far.
 struct MergedProgress {
-    /// Each share's last report: cells done and in all, its cells' values, the grid.
-    shares: Vec<Option<(usize, usize, Vec<f32>, Option<Filling>)>>,
+    shares: Vec<Option<ShareProgress>>,
 }
 
 impl MergedProgress {
@@ -258,12 +267,17 @@ impl MergedProgress {
         values: Vec<f32>,
         grid: Option<Filling>,
     ) -> Event {
-        self.shares[index] = Some((done, total, values, grid.clone()));
+        self.shares[index] = Some(ShareProgress {
+            done,
+            total,
+            values,
+            grid: grid.clone(),
+        });
         let (done, total) = self
             .shares
             .iter()
             .flatten()
-            .fold((0, 0), |(d, t), share| (d + share.0, t + share.1));
+            .fold((0, 0), |(d, t), share| (d + share.done, t + share.total));
         // Shares still on another sweep add nothing to this one's picture.
         let values = match &grid {
             Some(filling) => {
@@ -271,7 +285,7 @@ impl MergedProgress {
                     .shares
                     .iter()
                     .map(|share| match share {
-                        Some((_, _, values, Some(g))) if g == filling => values.clone(),
+                        Some(share) if share.grid.as_ref() == Some(filling) => share.values.clone(),
                         _ => vec![],
                     })
                     .collect();

@@ -109,8 +109,8 @@ async function gridValues(page, name) {
 }
 
 /** Runs the spec in the editor, the IOI patching example: a partly filled heatmap is shown while
- * it runs, and its heatmaps and clean metric equal the oracle. */
-async function checkPatching(page) {
+ * it runs (unless `partly` is false), and its heatmaps and clean metric equal the oracle. */
+async function checkPatching(page, { partly = true } = {}) {
   // The heatmap fills as the sweep runs: cells computed so far have values, the rest NaN.
   await page.evaluate(() => {
     window.partial = [];
@@ -119,10 +119,14 @@ async function checkPatching(page) {
       if (cells.length) window.partial.push([cells.filter((v) => v === 'NaN').length, cells.length]);
     }).observe(document.body, { subtree: true, childList: true, attributes: true });
   });
+  const previous = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
   await page.click('#run-experiment');
-  await page.waitForSelector('#experiment-result', { timeout: 300_000 });
+  await page.waitForFunction((before) => {
+    const id = document.querySelector('#experiment-result')?.dataset.runId;
+    return id && id !== before;
+  }, previous, { timeout: 300_000 });
   const partial = await page.evaluate(() => window.partial);
-  assert.ok(partial.some(([nan, all]) => nan > 0 && nan < all), `a partly filled heatmap was shown: ${JSON.stringify(partial.slice(0, 5))}`);
+  if (partly) assert.ok(partial.some(([nan, all]) => nan > 0 && nan < all), `a partly filled heatmap was shown: ${JSON.stringify(partial.slice(0, 5))}`);
   for (const name of ['resid_pre', 'attn_out', 'attn_head_out_all_pos', 'attn_head_out_by_pos']) {
     const expected = readTensor(path.join(tiny, 'reference.safetensors'), `patch.batch.${name}`);
     const values = await gridValues(page, `patch.${name}`);
@@ -725,9 +729,18 @@ test('a sweep shared among a pool of workers equals the oracle, fills its heatma
   try {
     await loadModel(page, 'tiny-gpt2');
     await page.waitForSelector('#prompt-text', { timeout: 120_000 });
-    // The IOI patching example: six sweeps, each cell computed by one of three workers.
+    // The IOI patching example: six sweeps, each cell computed by one of three workers (the
+    // page's model worker and two more, started for the run).
+    await page.evaluate(() => {
+      window.workersStarted = 0;
+      window.Worker = new Proxy(window.Worker, { construct(target, args) { window.workersStarted++; return new target(...args); } });
+    });
     await page.selectOption('#workers', '3');
     await checkPatching(page);
+    assert.equal(await page.evaluate(() => window.workersStarted), 2);
+    // A second run reuses them (too fast on the tiny model to catch a partial heatmap).
+    await checkPatching(page, { partly: false });
+    assert.equal(await page.evaluate(() => window.workersStarted), 2);
     // Each worker holds its own copy of the model: with the device's memory reported as
     // 32 MiB (a budget of 16), a second copy does not fit, and nothing runs.
     await page.evaluate(() => Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 1 / 32 }));
@@ -742,6 +755,7 @@ test('a sweep shared among a pool of workers equals the oracle, fills its heatma
     await page.selectOption('#workers', '1');
     await page.click('#run-experiment');
     await page.waitForFunction((previous) => document.querySelector('#experiment-result')?.dataset.runId !== previous, before, { timeout: 300_000 });
+    assert.equal(await page.evaluate(() => window.workersStarted), 2, 'no worker started past the budget');
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -53,11 +53,12 @@ pub fn RunBar() -> impl IntoView {
 }
 
 /// How many workers share a sweep's cells, for specs that sweep: each holds its own copy of
-/// the model, so a pool of N needs N times its memory (checked when the run starts).
+/// the model, so a pool of N needs N times its memory (checked when the run starts). Up to the
+/// cores the browser reports, and at least four (browsers may report fewer than there are).
 #[component]
 fn WorkersChoice() -> impl IntoView {
     let bench = expect_context::<Workbench>();
-    let most = crate::ui::pool::cores().clamp(2, 8);
+    let most = crate::ui::pool::cores().clamp(4, 8);
     view! {
         <Show when=move || bench.sweeps()>
             <label class="workers" title="Shares the sweep's cells among this many workers, each on a core of its own with its own copy of the model (memory times workers)">"Workers "
