@@ -63,6 +63,15 @@ async function transformersJs(modelDir) {
   return { server, base: `http://127.0.0.1:${server.address().port}` };
 }
 
+/** Puts `text` in the spec editor (which sits folded in the Experiment view) as typing would. */
+function setSpec(page, text) {
+  return page.evaluate((json) => {
+    const editor = document.querySelector('#spec-text');
+    editor.value = json;
+    editor.dispatchEvent(new Event('input', { bubbles: true }));
+  }, text);
+}
+
 /**
  * A returning user's visit, measured from navigation: the app shell and the model's files are
  * in the browser's caches from a first visit in the same profile.
@@ -72,7 +81,7 @@ async function firstResult(context, site, withIoi) {
   const url = `${site.app}?model=${encodeURIComponent(model)}`;
   let page = await context.newPage();
   await page.goto(url);
-  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  await page.waitForSelector('#prompt-text', { state: 'attached', timeout: 0 });
   await page.close();
 
   page = await context.newPage();
@@ -84,10 +93,11 @@ async function firstResult(context, site, withIoi) {
     const entry = performance.getEntriesByType('resource').find((e) => e.name.endsWith('_bg.wasm'));
     return entry && { start: entry.startTime, end: entry.responseEnd, transferred: entry.transferSize };
   });
-  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  await page.waitForSelector('#prompt-text', { state: 'attached', timeout: 0 });
   const loaded = await now();
   const status = await page.textContent('#load-status');
   const steps = JSON.parse((await page.getAttribute('#load-status', 'data-timings')) || '[]');
+  await page.click('#sections a[data-view=prompt]');
   await page.click('#run-prompt');
   await page.waitForFunction(() => document.querySelectorAll('#top-k tbody tr').length === 10, null, { timeout: 0 });
   const topK = await now();
@@ -97,7 +107,7 @@ async function firstResult(context, site, withIoi) {
       // The example's headline grid only (its head-by-position target alone is 2160 cells).
       const spec = JSON.parse(await page.inputValue('#spec-text'));
       spec.experiment.activation_patching.targets = ['resid_pre'];
-      await page.fill('#spec-text', JSON.stringify(spec));
+      await setSpec(page, JSON.stringify(spec));
     }
     await page.click('#run-experiment');
     await page.waitForSelector('#experiment-result', { timeout: 0 });
@@ -125,15 +135,11 @@ async function firstResult(context, site, withIoi) {
  * `pools` workers in turn (one page, so that a pool's workers stay for its second run). */
 async function poolSpeedUp(page, site, model, pools) {
   await page.goto(`${site.app}?model=${encodeURIComponent(`${site.base}/models/${model}/`)}`);
-  await page.waitForSelector('#prompt-text', { timeout: 0 });
+  await page.waitForSelector('#prompt-text', { state: 'attached', timeout: 0 });
   const status = await page.textContent('#load-status');
   const spec = JSON.parse(fs.readFileSync(path.join(repo, 'static/experiments/ioi-activation-patching.json'), 'utf8'));
   spec.experiment.activation_patching.targets = ['resid_pre'];
-  await page.evaluate((text) => {
-    const editor = document.querySelector('#spec-text');
-    editor.value = text;
-    editor.dispatchEvent(new Event('input', { bubbles: true }));
-  }, JSON.stringify(spec));
+  await setSpec(page, JSON.stringify(spec));
   const run = async () => {
     const before = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
     const started = await page.evaluate(() => performance.now());
