@@ -142,6 +142,17 @@ async function poolSpeedUp(page, site, model, pools) {
   await setSpec(page, JSON.stringify(spec));
   const run = async () => {
     const before = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
+    // The longest gap between the page's animation frames while the pool works.
+    await page.evaluate(() => {
+      const gaps = (window.frameGaps = { longest: 0, running: true });
+      let last = performance.now();
+      const tick = (now) => {
+        gaps.longest = Math.max(gaps.longest, now - last);
+        last = now;
+        if (gaps.running) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
     const started = await page.evaluate(() => performance.now());
     await page.click('#run-experiment');
     await page.waitForFunction((previous) => {
@@ -150,15 +161,22 @@ async function poolSpeedUp(page, site, model, pools) {
     }, before, { timeout: 0 });
     const error = await page.$('#experiment-error');
     if (error) throw new Error(await error.textContent());
-    return (await page.evaluate(() => performance.now())) - started;
+    const ms = (await page.evaluate(() => performance.now())) - started;
+    longestFrameGap = Math.max(longestFrameGap, await page.evaluate(() => {
+      window.frameGaps.running = false;
+      return window.frameGaps.longest;
+    }));
+    return ms;
   };
+  let longestFrameGap = 0;
   const runs = [];
   for (const workers of pools) {
     await page.selectOption('#workers', String(workers));
     // One worker holds the model already: its first run is a steady one.
     const first = await run();
     const second = workers === 1 ? first : await run();
-    runs.push({ workers, first_run_ms: first, second_run_ms: second });
+    runs.push({ workers, first_run_ms: first, second_run_ms: second, longest_frame_gap_ms: longestFrameGap });
+    longestFrameGap = 0;
     process.stderr.write(`${workers} worker(s): ${(first / 1e3).toFixed(1)} s, then ${(second / 1e3).toFixed(1)} s\n`);
   }
   const one = runs.find((r) => r.workers === 1)?.second_run_ms;

@@ -234,11 +234,12 @@ if pool:
           f"{pool['device_memory_gib']} GiB of device memory; one worker's WebAssembly memory "
           f"{pool['memory_mb']:.0f} MiB). A pool's first run includes its new workers loading the model "
           f"from the browser's cache; speed-up = one worker's time / the pool's second run.\n")
-    print("| workers | first run (s) | second run (s) | speed-up |")
-    print("|---|---|---|---|")
+    print("| workers | first run (s) | second run (s) | speed-up | the page's longest frame gap (ms) |")
+    print("|---|---|---|---|---|")
     for r in pool["runs"]:
+        gap = r.get("longest_frame_gap_ms")
         print(f"| {r['workers']} | {r['first_run_ms'] / 1e3:.1f} | {r['second_run_ms'] / 1e3:.1f} | "
-              f"{r['speed_up']:.2f}× |")
+              f"{r['speed_up']:.2f}× | {f'{gap:.0f}' if gap is not None else '–'} |")
     print("\nEach worker computes its share of the cells from its own base runs (the clean and "
           "corrupted caches, a few forward passes), and the page's worker writes the result from the "
           "merged values: the parts that do not divide are those base runs and the final write-up. "
