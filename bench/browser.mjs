@@ -131,6 +131,29 @@ async function firstResult(context, site, withIoi) {
   };
 }
 
+/** Peak resident memory (VmHWM, MiB) of each renderer process of the browsers this script
+ * started (Linux): a tab's page and its workers live in one. */
+function rendererPeaksMiB() {
+  const root = process.pid;
+  const parent = (pid) => Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+  const descends = (pid) => {
+    for (let p = pid; p > 1; p = parent(p)) if (p === root) return true;
+    return false;
+  };
+  const peaks = [];
+  for (const entry of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const pid = Number(entry);
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=renderer') || !descends(pid)) continue;
+      const kb = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (kb) peaks.push(Number(kb) / 1024);
+    } catch {
+      // A process that ended meanwhile.
+    }
+  }
+  return peaks;
+}
+
 /** The IOI example's resid_pre sweep on `model`, with its cells shared among each count of
  * `pools` workers in turn (one page, so that a pool's workers stay for its second run). */
 async function poolSpeedUp(page, site, model, pools) {
@@ -175,7 +198,11 @@ async function poolSpeedUp(page, site, model, pools) {
     // One worker holds the model already: its first run is a steady one.
     const first = await run();
     const second = workers === 1 ? first : await run();
-    runs.push({ workers, first_run_ms: first, second_run_ms: second, longest_frame_gap_ms: longestFrameGap });
+    runs.push({
+      workers, first_run_ms: first, second_run_ms: second, longest_frame_gap_ms: longestFrameGap,
+      // The tab's renderer (the page and every worker) at its peak so far.
+      renderer_peak_mb: Math.max(...rendererPeaksMiB()),
+    });
     longestFrameGap = 0;
     process.stderr.write(`${workers} worker(s): ${(first / 1e3).toFixed(1)} s, then ${(second / 1e3).toFixed(1)} s\n`);
   }
@@ -186,6 +213,7 @@ async function poolSpeedUp(page, site, model, pools) {
     device: await page.getAttribute('#device', 'data-backend'),
     cores: await page.evaluate(() => navigator.hardwareConcurrency),
     device_memory_gib: await page.evaluate(() => navigator.deviceMemory ?? null),
+    parameters_f32_mb: model === 'small' ? (124_439_808 * 4) / 1048576 : null,
     memory_mb: Number(/memory peaked at (\d+) MiB/.exec(status)?.[1] ?? NaN),
     runs: runs.map((r) => ({ ...r, speed_up: one ? one / r.second_run_ms : null })),
   };

@@ -234,12 +234,20 @@ if pool:
           f"{pool['device_memory_gib']} GiB of device memory; one worker's WebAssembly memory "
           f"{pool['memory_mb']:.0f} MiB). A pool's first run includes its new workers loading the model "
           f"from the browser's cache; speed-up = one worker's time / the pool's second run.\n")
-    print("| workers | first run (s) | second run (s) | speed-up | the page's longest frame gap (ms) |")
-    print("|---|---|---|---|---|")
+    print("| workers | first run (s) | second run (s) | speed-up | the page's longest frame gap (ms) | the tab's peak memory (MiB) |")
+    print("|---|---|---|---|---|---|")
     for r in pool["runs"]:
-        gap = r.get("longest_frame_gap_ms")
+        gap, peak = r.get("longest_frame_gap_ms"), r.get("renderer_peak_mb")
         print(f"| {r['workers']} | {r['first_run_ms'] / 1e3:.1f} | {r['second_run_ms'] / 1e3:.1f} | "
-              f"{r['speed_up']:.2f}× | {f'{gap:.0f}' if gap is not None else '–'} |")
+              f"{r['speed_up']:.2f}× | {f'{gap:.0f}' if gap is not None else '–'} | {f'{peak:.0f}' if peak else '–'} |")
+    one = next((r for r in pool["runs"] if r["workers"] == 1), None)
+    if one and one.get("renderer_peak_mb") and pool.get("parameters_f32_mb"):
+        ratio = one["renderer_peak_mb"] / pool["parameters_f32_mb"]
+        gap = one["longest_frame_gap_ms"]
+        print(f"\nOne worker, at full size: the page's longest frame gap {gap:.0f} ms (target ≤ 100 ms: "
+              f"{'met' if gap <= 100 else 'not met'}); the tab's renderer process peaked at "
+              f"{one['renderer_peak_mb']:.0f} MiB = {ratio:.2f}× the f32 weights (target ≤ 1.5×: "
+              f"{'met' if ratio <= 1.5 else 'not met'}).")
     print("\nEach worker computes its share of the cells from its own base runs (the clean and "
           "corrupted caches, a few forward passes), and the page's worker writes the result from the "
           "merged values: the parts that do not divide are those base runs and the final write-up. "
