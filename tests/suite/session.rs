@@ -4,8 +4,7 @@
 use crate::common;
 
 use common::experiments::block_on;
-use common::{load_tiny, reference, reference_json};
-use patchbay::device::{self, Backend};
+use common::{reference, reference_json};
 use patchbay::experiments::GenerationConfig;
 use patchbay::experiments::{Metric, steering};
 use patchbay::session::{
@@ -16,12 +15,7 @@ use patchbay::spec::Spec;
 use patchbay::spec::{Experiment, ModelRef, PromptInput, SPEC_VERSION};
 
 fn session() -> Session {
-    Session {
-        name: "tiny".into(),
-        model: load_tiny("model.safetensors", &device::cpu()),
-        weights_sha256: "0".repeat(64),
-        backend: Backend::Cpu,
-    }
+    common::tiny_session()
 }
 
 fn ids(value: &serde_json::Value) -> Vec<u32> {

@@ -5,20 +5,13 @@
 use crate::common;
 
 use common::experiments::block_on;
-use common::load_tiny;
-use patchbay::device::{self, Backend};
 use patchbay::experiments::shares::merge;
 use patchbay::experiments::{Share, SweptShare};
 use patchbay::session::{Failure, Reply, Request, RunShare, RunSpec, Session, handle};
 use patchbay::spec::{RunResult, Spec};
 
 fn session() -> Session {
-    Session {
-        name: "tiny".into(),
-        model: load_tiny("model.safetensors", &device::cpu()),
-        weights_sha256: "0".repeat(64),
-        backend: Backend::Cpu,
-    }
+    common::tiny_session()
 }
 
 fn spec(example: &str) -> Spec {

@@ -73,6 +73,16 @@ pub fn load_tiny(weights: &str, device: &Device) -> LoadedModel {
     files.load(device).unwrap()
 }
 
+/// The tiny model as the browser's worker holds it, on the CPU.
+pub fn tiny_session() -> patchbay::session::Session {
+    patchbay::session::Session {
+        name: "tiny".into(),
+        model: load_tiny("model.safetensors", &patchbay::device::cpu()),
+        weights_sha256: "0".repeat(64),
+        backend: patchbay::device::Backend::Cpu,
+    }
+}
+
 /// Token ids as `Vec<Vec<u32>>` from a JSON array of arrays.
 pub fn ids(value: &Value) -> Vec<Vec<u32>> {
     value
