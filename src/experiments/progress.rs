@@ -109,6 +109,18 @@ impl<'a> Progress<'a> {
         }
     }
 
+    /// Whether every sweep's given values were read: more values than sweeps means they were
+    /// merged for another spec.
+    pub fn check_swept_read(&self) -> Result<(), ExperimentError> {
+        match self.sharing.unread() {
+            0 => Ok(()),
+            n => Err(ExperimentError::Parameter(format!(
+                "{n} more sweep{} given than the run has: the values do not fit its cells",
+                if n == 1 { " was" } else { "s were" }
+            ))),
+        }
+    }
+
     pub(crate) fn sharing(&mut self) -> &mut Sharing {
         &mut self.sharing
     }

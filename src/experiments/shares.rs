@@ -131,6 +131,14 @@ impl Sharing {
         }
     }
 
+    /// How many of the given sweeps' values the run did not read (0 unless given).
+    pub(crate) fn unread(&self) -> usize {
+        match self {
+            Sharing::Given(sweeps) => sweeps.len(),
+            _ => 0,
+        }
+    }
+
     /// The indices of the cells this run computes, of `cells`.
     pub(crate) fn mine(&self, cells: usize) -> Vec<usize> {
         match self {

@@ -441,6 +441,9 @@ async fn run_reported(
     let result = run(spec, &context, &mut progress)
         .await
         .map_err(Failure::from)?;
+    progress
+        .check_swept_read()
+        .map_err(|e| Failure::input(e.to_string()))?;
     Ok((result, progress.take_swept()))
 }
 

@@ -91,8 +91,15 @@ fn a_share_of_a_run_without_a_sweep_or_out_of_range_is_refused() {
     let patching = spec("ioi-mean-ablation-heads");
     let message = share(&session, &patching, 2, 2).unwrap_err().to_string();
     assert!(message.contains("share 2 of 2"), "{message}");
-    let mut given = RunSpec::new(patching);
+    let mut given = RunSpec::new(patching.clone());
     given.swept = Some(vec![vec![0.0; 3]]);
+    let failure = block_on(handle(&session, &Request::Run(given), &mut |_| true)).unwrap_err();
+    assert!(failure.to_string().contains("do not fit"), "{failure}");
+    // The run's one sweep fits, but a second sweep's values were given: merged for another spec.
+    let mut values = merge(&[share(&session, &patching, 0, 1).unwrap()]).unwrap();
+    values.push(values[0].clone());
+    let mut given = RunSpec::new(patching);
+    given.swept = Some(values);
     let failure = block_on(handle(&session, &Request::Run(given), &mut |_| true)).unwrap_err();
     assert!(failure.to_string().contains("do not fit"), "{failure}");
 }
