@@ -181,4 +181,8 @@ impl Hooks for SweepHooks {
         let mask = self.mask.tensor(x.dims(), &x.device());
         x.mask_where(mask, source)
     }
+
+    fn sees(&self, point: HookPoint) -> bool {
+        point == self.point
+    }
 }

@@ -138,4 +138,8 @@ impl<F: Fn(HookPoint) -> bool> Hooks for CacheHooks<F> {
         }
         x
     }
+
+    fn sees(&self, point: HookPoint) -> bool {
+        (self.filter)(point)
+    }
 }

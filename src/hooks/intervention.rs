@@ -300,4 +300,8 @@ impl Hooks for InterventionHooks {
         }
         x
     }
+
+    fn sees(&self, point: HookPoint) -> bool {
+        self.interventions.iter().any(|i| i.hook == point)
+    }
 }

@@ -19,6 +19,13 @@ use burn::tensor::Tensor;
 pub trait Hooks {
     /// Called once per hook point with the activation; returns what the model uses onwards.
     fn fwd<const D: usize>(&mut self, point: HookPoint, x: Tensor<D>) -> Tensor<D>;
+
+    /// Whether this hook set reads or replaces `point`. Where none of a computation's hook
+    /// points is seen, the model may run it as one fused kernel that never forms them (a
+    /// LayerNorm's scale and normalized input, an attention's scores and pattern).
+    fn sees(&self, _point: HookPoint) -> bool {
+        true
+    }
 }
 
 /// The hooks of plain inference: none.
@@ -30,12 +37,20 @@ impl Hooks for NoHooks {
     fn fwd<const D: usize>(&mut self, _point: HookPoint, x: Tensor<D>) -> Tensor<D> {
         x
     }
+
+    fn sees(&self, _point: HookPoint) -> bool {
+        false
+    }
 }
 
 impl<H: Hooks> Hooks for &mut H {
     #[inline(always)]
     fn fwd<const D: usize>(&mut self, point: HookPoint, x: Tensor<D>) -> Tensor<D> {
         (**self).fwd(point, x)
+    }
+
+    fn sees(&self, point: HookPoint) -> bool {
+        (**self).sees(point)
     }
 }
 
@@ -46,5 +61,9 @@ impl<A: Hooks, B: Hooks> Hooks for (A, B) {
     fn fwd<const D: usize>(&mut self, point: HookPoint, x: Tensor<D>) -> Tensor<D> {
         let x = self.0.fwd(point, x);
         self.1.fwd(point, x)
+    }
+
+    fn sees(&self, point: HookPoint) -> bool {
+        self.0.sees(point) || self.1.sees(point)
     }
 }

@@ -15,22 +15,44 @@ pub struct Attention {
     pub n_head: usize,
 }
 
-/// The keys each new position must not attend to: those after it. Built once per pass and
-/// shared by every layer; none when a single new position attends to all before it (a
-/// decoding step).
+/// The keys each new position must not attend to: those after it. Built on first use (a pass
+/// whose attention runs fused never builds it) and shared by every layer; none when a single
+/// new position attends to all before it (a decoding step).
 ///
 /// # Shapes
 /// - `[pos, past_pos + pos]`, true where the key is in the query's future
-#[derive(Debug, Clone)]
-pub struct FutureMask(Option<Tensor<2, Bool>>);
+#[derive(Debug)]
+pub struct FutureMask {
+    pos: usize,
+    past: usize,
+    device: burn::tensor::Device,
+    mask: std::cell::OnceCell<Option<Tensor<2, Bool>>>,
+}
 
 impl FutureMask {
     /// For `pos` new positions after `past` seen ones.
     pub fn new(pos: usize, past: usize, device: &burn::tensor::Device) -> Self {
-        // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
-        Self(
-            (pos > 1).then(|| Tensor::<2, Bool>::tril_mask([pos, past + pos], past as i64, device)),
-        )
+        Self {
+            pos,
+            past,
+            device: device.clone(),
+            mask: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&Tensor<2, Bool>> {
+        self.mask
+            .get_or_init(|| {
+                // burn's `tril_mask` is true *outside* the lower triangle: the future keys.
+                (self.pos > 1).then(|| {
+                    Tensor::<2, Bool>::tril_mask(
+                        [self.pos, self.past + self.pos],
+                        self.past as i64,
+                        &self.device,
+                    )
+                })
+            })
+            .as_ref()
     }
 }
 
@@ -123,22 +145,28 @@ impl Attention {
         }
         let keys = past + pos;
 
-        let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
-        let scores = match &future.0 {
-            Some(mask) => {
-                debug_assert_eq!(mask.dims(), [pos, keys], "a mask for another pass");
-                let mask = mask
-                    .clone()
-                    .unsqueeze::<4>()
-                    .expand([batch, n_head, pos, keys]);
-                scores.mask_fill(mask, f32::NEG_INFINITY)
-            }
-            None => scores,
+        let fused =
+            !hooks.sees(hook(BlockHook::AttnScores)) && !hooks.sees(hook(BlockHook::Pattern));
+        let z = if fused {
+            super::fused::causal_attention(q, k, v)
+        } else {
+            let scores = q.matmul(k.swap_dims(2, 3)) / (d_head as f64).sqrt(); // [batch, head, q_pos, k_pos]
+            let scores = match future.get() {
+                Some(mask) => {
+                    debug_assert_eq!(mask.dims(), [pos, keys], "a mask for another pass");
+                    let mask = mask
+                        .clone()
+                        .unsqueeze::<4>()
+                        .expand([batch, n_head, pos, keys]);
+                    scores.mask_fill(mask, f32::NEG_INFINITY)
+                }
+                None => scores,
+            };
+            let scores = hooks.fwd(hook(BlockHook::AttnScores), scores);
+            let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
+            pattern.matmul(v)
         };
-        let scores = hooks.fwd(hook(BlockHook::AttnScores), scores);
-        let pattern = hooks.fwd(hook(BlockHook::Pattern), activation::softmax(scores, 3));
-
-        let z = pattern.matmul(v).swap_dims(1, 2); // [batch, pos, head, d_head]
+        let z = z.swap_dims(1, 2); // [batch, pos, head, d_head]
         let z = hooks.fwd(hook(BlockHook::Z), z);
         self.c_proj.forward(z.reshape([batch, pos, d_model]))
     }

@@ -1,5 +1,5 @@
 //! LayerNorm with TransformerLens's two hook points: `hook_scale` and `hook_normalized`
-//! (taken before the affine).
+//! (taken before the affine). Where neither is hooked, one fused kernel ([`super::fused`]).
 
 use crate::hooks::{HookPoint, Hooks};
 use burn::module::{Module, Param};
@@ -30,6 +30,9 @@ impl LayerNorm {
         [scale_hook, normalized_hook]: [HookPoint; 2],
         hooks: &mut impl Hooks,
     ) -> Tensor<3> {
+        if !hooks.sees(scale_hook) && !hooks.sees(normalized_hook) {
+            return super::fused::layer_norm(x, self.w(), self.b(), self.epsilon);
+        }
         let centred = x.clone() - x.mean_dim(2); // [batch, pos, d_model]
         let var = centred.clone().square().mean_dim(2); // [batch, pos, 1]
         let scale = hooks.fwd(scale_hook, (var + self.epsilon).sqrt()); // [batch, pos, 1]

@@ -53,19 +53,9 @@ impl Activation {
     /// Applies the non-linearity elementwise.
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            Self::GeluNew => gelu_new(x),
+            Self::GeluNew => super::fused::gelu_new(x),
             Self::Gelu => activation::gelu(x),
             Self::Relu => activation::relu(x),
         }
     }
-}
-
-/// GPT-2's `gelu_new`: `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))`.
-///
-/// `x³` is written as a product: `powf` of a negative base is NaN on some backends.
-pub fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-    let cube = x.clone() * x.clone() * x.clone();
-    let inner = (x.clone() + cube * 0.044715) * SQRT_2_OVER_PI;
-    x * (inner.tanh() + 1.0) * 0.5
 }

@@ -8,6 +8,7 @@ mod build;
 mod class_head;
 mod config;
 mod family;
+pub mod fused;
 mod gpt2;
 mod layer_norm;
 mod mlp;
@@ -20,4 +21,4 @@ pub use config::{Activation, ConfigError, END_OF_TEXT, Gpt2Config, MAX_DIMENSION
 pub use family::{BlockOrder, Family, Layout, Norm, ParameterNames, Positions};
 pub use gpt2::{Gpt2, InputError, KvCache};
 pub use layer_norm::LayerNorm;
-pub use mlp::{Mlp, gelu_new};
+pub use mlp::Mlp;

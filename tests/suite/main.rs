@@ -11,6 +11,7 @@ mod experiments_cpu;
 mod experiments_wgpu;
 mod export;
 mod export_hostile;
+mod fused;
 mod fuzz_regressions;
 mod gpu_calls;
 mod history;

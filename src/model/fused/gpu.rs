@@ -1,0 +1,313 @@
+//! The fused kernels on burn's GPU backend, in CubeCL (WGSL in the browser, SPIR-V on Vulkan).
+//!
+//! A row kernel (LayerNorm, softmax) runs one cube of [`ROW_UNITS`] units per row; each unit
+//! strides over the row and the cube sums through shared memory. Inputs are made contiguous
+//! first, so a row is `width` consecutive values.
+
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
+use burn::tensor::{Shape, Tensor};
+use burn_cubecl::CubeBackend;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
+use kernels::{causal_softmax_kernel, gelu_new_kernel, layer_norm_kernel};
+
+/// Units per cube for a row: a power of two (the sums halve it), at most WebGPU's guaranteed
+/// 256 invocations per workgroup.
+const ROW_UNITS: usize = 64;
+
+/// Units per cube for an elementwise kernel.
+const ELEMENTWISE_UNITS: u32 = 256;
+
+/// Kernels that the hooked model composes from several.
+#[backend_extension(Cube)]
+pub trait FusedKernels: Backend {
+    /// LayerNorm over the last axis with its affine.
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
+
+    /// `gelu_new`, elementwise.
+    fn fused_gelu_new(x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// `softmax(scores / divisor)` over the last axis, keys after the query masked.
+    fn fused_causal_softmax(scores: FloatTensor<Self>, divisor: f64) -> FloatTensor<Self>;
+}
+
+/// See [`super::layer_norm`].
+pub fn layer_norm(x: Tensor<3>, weight: Tensor<1>, bias: Tensor<1>, epsilon: f64) -> Tensor<3> {
+    Tensor::from_dispatch(Dispatch::fused_layer_norm(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        epsilon,
+    ))
+}
+
+/// See [`super::gelu_new`].
+pub fn gelu_new<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    Tensor::from_dispatch(Dispatch::fused_gelu_new(x.into_dispatch()))
+}
+
+/// `softmax(scores / divisor)` over the keys, each query masked from the keys after it (the
+/// last query aligned with the last key).
+///
+/// # Shapes
+/// - scores: `[batch, head, queries, keys]`
+/// - output: `[batch, head, queries, keys]`
+pub fn causal_softmax(scores: Tensor<4>, divisor: f64) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::fused_causal_softmax(
+        scores.into_dispatch(),
+        divisor,
+    ))
+}
+
+impl FusedKernels for CubeBackend {
+    fn fused_layer_norm(
+        x: CubeTensor,
+        weight: CubeTensor,
+        bias: CubeTensor,
+        epsilon: f64,
+    ) -> CubeTensor {
+        let (x, weight, bias) = (
+            into_contiguous(x),
+            into_contiguous(weight),
+            into_contiguous(bias),
+        );
+        let output = empty_like(&x);
+        let width = *x
+            .meta
+            .shape()
+            .last()
+            .expect("a LayerNorm's input has a last axis");
+        let rows = x.meta.shape().num_elements() / width.max(1);
+        let client = output.client.clone();
+        layer_norm_kernel::launch(
+            &client,
+            row_cubes(&client, rows),
+            CubeDim::new_1d(ROW_UNITS as u32),
+            x.into_tensor_arg(),
+            weight.into_tensor_arg(),
+            bias.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            epsilon as f32,
+            ROW_UNITS,
+            dtype_to_storage_type(output.dtype),
+        );
+        output
+    }
+
+    fn fused_gelu_new(x: CubeTensor) -> CubeTensor {
+        let x = into_contiguous(x);
+        let output = empty_like(&x);
+        let client = output.client.clone();
+        let cube_dim = CubeDim::new_1d(ELEMENTWISE_UNITS);
+        let cubes = calculate_cube_count_elemwise(&client, x.meta.shape().num_elements(), cube_dim);
+        gelu_new_kernel::launch(
+            &client,
+            cubes,
+            cube_dim,
+            x.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            dtype_to_storage_type(output.dtype),
+        );
+        output
+    }
+
+    fn fused_causal_softmax(scores: CubeTensor, divisor: f64) -> CubeTensor {
+        let scores = into_contiguous(scores);
+        let output = empty_like(&scores);
+        let shape = scores.meta.shape();
+        let keys = shape[shape.num_dims() - 1];
+        let rows = shape.num_elements() / keys.max(1);
+        let client = output.client.clone();
+        causal_softmax_kernel::launch(
+            &client,
+            row_cubes(&client, rows),
+            CubeDim::new_1d(ROW_UNITS as u32),
+            scores.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            divisor as f32,
+            ROW_UNITS,
+            dtype_to_storage_type(output.dtype),
+        );
+        output
+    }
+}
+
+/// A contiguous tensor of `like`'s shape and type, uninitialised.
+fn empty_like(like: &CubeTensor) -> CubeTensor {
+    empty_device_contiguous_dtype(
+        like.client.clone(),
+        like.device.clone(),
+        Shape::from(like.meta.shape().to_vec()),
+        like.dtype,
+    )
+}
+
+/// One cube per row, spread over the grid's axes where there are more rows than one axis takes.
+fn row_cubes(client: &cubecl::client::Client, rows: usize) -> CubeCount {
+    calculate_cube_count_elemwise(client, rows, CubeDim::new_1d(1))
+}
+
+mod kernels {
+    use cubecl::prelude::*;
+
+    /// The sum of every unit's `value` in the cube, returned to every unit.
+    #[cube]
+    fn cube_sum<F: Float>(partial: &mut Shared<[F]>, value: F, #[comptime] units: usize) -> F {
+        let unit = UNIT_POS_X as usize;
+        partial[unit] = value;
+        sync_cube();
+        let mut stride = (units / 2).runtime();
+        while stride > 0 {
+            if unit < stride {
+                let other = partial[unit + stride];
+                partial[unit] += other;
+            }
+            sync_cube();
+            stride /= 2;
+        }
+        let total = partial[0];
+        sync_cube();
+        total
+    }
+
+    /// The largest of every unit's `value` in the cube, returned to every unit.
+    #[cube]
+    fn cube_max<F: Float>(partial: &mut Shared<[F]>, value: F, #[comptime] units: usize) -> F {
+        let unit = UNIT_POS_X as usize;
+        partial[unit] = value;
+        sync_cube();
+        let mut stride = (units / 2).runtime();
+        while stride > 0 {
+            if unit < stride {
+                let other = partial[unit + stride];
+                partial[unit] = F::max(partial[unit], other);
+            }
+            sync_cube();
+            stride /= 2;
+        }
+        let total = partial[0];
+        sync_cube();
+        total
+    }
+
+    /// One row of a LayerNorm per cube: the mean, then the variance of the centred values (two
+    /// passes, as the composed ops), then the normalised, scaled and shifted row.
+    #[cube(launch)]
+    pub fn layer_norm_kernel<F: Float>(
+        input: &Tensor<F>,
+        weight: &Tensor<F>,
+        bias: &Tensor<F>,
+        output: &mut Tensor<F>,
+        epsilon: f32,
+        #[comptime] units: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let width = weight.len();
+        let row = CUBE_POS;
+        if row * width >= input.len() {
+            terminate!();
+        }
+        let start = row * width;
+        let unit = UNIT_POS_X as usize;
+        let mut partial = Shared::new_slice(units);
+
+        let mut sum = F::new(0.0);
+        let mut i = unit;
+        while i < width {
+            sum += input[start + i];
+            i += units;
+        }
+        let mean = cube_sum::<F>(&mut partial, sum, units) / F::cast_from(width);
+
+        let mut squares = F::new(0.0);
+        let mut i = unit;
+        while i < width {
+            let centred = input[start + i] - mean;
+            squares += centred * centred;
+            i += units;
+        }
+        let variance = cube_sum::<F>(&mut partial, squares, units) / F::cast_from(width);
+        let scale = F::sqrt(variance + F::cast_from(epsilon));
+
+        let mut i = unit;
+        while i < width {
+            output[start + i] = (input[start + i] - mean) / scale * weight[i] + bias[i];
+            i += units;
+        }
+    }
+
+    /// `gelu_new` of each element.
+    #[cube(launch)]
+    pub fn gelu_new_kernel<F: Float>(
+        input: &Tensor<F>,
+        output: &mut Tensor<F>,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let i = ABSOLUTE_POS;
+        if i >= input.len() {
+            terminate!();
+        }
+        let x = input[i];
+        let inner = (x + x * x * x * F::new(0.044715)) * F::new(0.797_884_6);
+        output[i] = x * (F::tanh(inner) + F::new(1.0)) * F::new(0.5);
+    }
+
+    /// One row of attention scores per cube, `[.., queries, keys]`: divided by `divisor`, the
+    /// keys after the query (the last query aligned with the last key) set to 0, the rest
+    /// softmaxed. Key 0 is visible to every query, so no row is empty.
+    #[cube(launch)]
+    pub fn causal_softmax_kernel<F: Float>(
+        scores: &Tensor<F>,
+        output: &mut Tensor<F>,
+        divisor: f32,
+        #[comptime] units: usize,
+        #[define(F)] _dtype: ElemType,
+    ) {
+        let rank = scores.rank();
+        let keys = scores.shape(rank - 1);
+        let queries = scores.shape(rank - 2);
+        let row = CUBE_POS;
+        if row * keys >= scores.len() {
+            terminate!();
+        }
+        let start = row * keys;
+        let visible = row % queries + 1 + keys - queries;
+        let unit = UNIT_POS_X as usize;
+        let divisor = F::cast_from(divisor);
+        let mut partial = Shared::new_slice(units);
+
+        let mut largest = scores[start] / divisor;
+        let mut i = unit;
+        while i < visible {
+            largest = F::max(largest, scores[start + i] / divisor);
+            i += units;
+        }
+        let largest = cube_max::<F>(&mut partial, largest, units);
+
+        let mut sum = F::new(0.0);
+        let mut i = unit;
+        while i < visible {
+            sum += F::exp(scores[start + i] / divisor - largest);
+            i += units;
+        }
+        let sum = cube_sum::<F>(&mut partial, sum, units);
+
+        let mut i = unit;
+        while i < keys {
+            let mut p = F::new(0.0);
+            if i < visible {
+                p = F::exp(scores[start + i] / divisor - largest) / sum;
+            }
+            output[start + i] = p;
+            i += units;
+        }
+    }
+}
