@@ -687,6 +687,10 @@ test('benchmark panel on WebGPU: each run\'s GPU work counted (dispatches, uploa
     assert.equal(generated.webgpu.dispatches, generated.kernel_launches);
     assert.ok(forward.kernel_launches >= 12 * 10, `12 blocks of at least 10 kernels (${forward.kernel_launches})`);
     assert.ok(Object.keys(forward.kernels).length > 3);
+    // Each LayerNorm, GELU and masked softmax is one kernel (CubeCL compiled to WGSL).
+    assert.equal(forward.kernels.LayerNormKernel, 2 * 12 + 1, JSON.stringify(forward.kernels));
+    assert.equal(forward.kernels.GeluNewKernel, 12, JSON.stringify(forward.kernels));
+    assert.equal(forward.kernels.CausalSoftmaxKernel, 12, JSON.stringify(forward.kernels));
     // Kernels are compiled in the warm-up and reused: a steady run creates no pipeline.
     assert.equal(forward.webgpu.pipelines, 0);
     assert.equal(generated.webgpu.pipelines, 0);
