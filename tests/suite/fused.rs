@@ -54,17 +54,19 @@ fn composed_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
 #[test]
 fn a_fused_layer_norm_equals_the_composed_ops() {
     for device in devices() {
-        // Widths below, at and above the kernel's 64 units; one row's mean far from 0 (the
-        // residual stream's outlier dimensions).
+        // Narrow and GPT-2-small widths, more rows than one cube's 64; every row's mean far
+        // from 0 (the residual stream's outlier dimensions).
         for (width, epsilon) in [(48, 1e-5), (64, 1e-5), (768, 1e-5), (100, 1e12)] {
-            let x = random([2, 5, width], 3.0, &device) + 40.0;
+            let x = random([3, 30, width], 3.0, &device) + 40.0;
             let (w, b) = (random([width], 1.0, &device), random([width], 1.0, &device));
             let (w, b) = if epsilon > 1.0 { (w * 1e6, b) } else { (w, b) };
             assert_close(
                 &format!("LayerNorm of width {width}, eps {epsilon} on {device:?}"),
                 fused::layer_norm(x.clone(), w.clone(), b.clone(), epsilon),
                 composed_layer_norm(x, w, b, epsilon),
-                1e-5,
+                // One GPU unit sums a row in order where burn's reductions sum in a tree: the
+                // two differ by f32 rounding over 768 terms (~1e-5), well inside the oracle's 1e-4.
+                5e-5,
             );
         }
     }
@@ -87,8 +89,8 @@ fn a_fused_gelu_new_equals_the_composed_ops() {
 #[test]
 fn fused_causal_attention_equals_the_composed_ops() {
     for device in devices() {
-        // A whole prompt, a KV-cached step of one query and one of three, a row longer than
-        // the kernel's 64 units.
+        // A whole prompt, a KV-cached step of one query and one of three, a long prompt
+        // (more rows than one cube's 64, rows of 90 keys).
         for (queries, keys) in [(7, 7), (1, 9), (3, 10), (90, 90)] {
             let q = random([2, 3, queries, 16], 1.5, &device);
             let k = random([2, 3, keys, 16], 1.5, &device);

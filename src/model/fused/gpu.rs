@@ -1,8 +1,10 @@
 //! The fused kernels on burn's GPU backend, in CubeCL (WGSL in the browser, SPIR-V on Vulkan).
 //!
-//! A row kernel (LayerNorm, softmax) runs one cube of [`ROW_UNITS`] units per row; each unit
-//! strides over the row and the cube sums through shared memory. Inputs are made contiguous
-//! first, so a row is `width` consecutive values.
+//! A row kernel (LayerNorm, softmax) gives each row to one unit, which loops over it: no
+//! barriers, which CPU-emulated GPUs (SwiftShader, lavapipe) pay dearly for — with a cube per
+//! row and its units summing through shared memory, the masked softmax took three times as
+//! long as the five kernels it replaced on lavapipe. Inputs are made contiguous first, so a
+//! row is `width` consecutive values.
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
@@ -14,9 +16,8 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
 use kernels::{causal_softmax_kernel, gelu_new_kernel, layer_norm_kernel};
 
-/// Units per cube for a row: a power of two (the sums halve it), at most WebGPU's guaranteed
-/// 256 invocations per workgroup.
-const ROW_UNITS: usize = 64;
+/// Rows per cube for a row kernel.
+const ROW_UNITS: u32 = 64;
 
 /// Units per cube for an elementwise kernel.
 const ELEMENTWISE_UNITS: u32 = 256;
@@ -87,16 +88,16 @@ impl FusedKernels for CubeBackend {
             .expect("a LayerNorm's input has a last axis");
         let rows = x.meta.shape().num_elements() / width.max(1);
         let client = output.client.clone();
+        let (cubes, cube_dim) = row_launch(&client, rows);
         layer_norm_kernel::launch(
             &client,
-            row_cubes(&client, rows),
-            CubeDim::new_1d(ROW_UNITS as u32),
+            cubes,
+            cube_dim,
             x.into_tensor_arg(),
             weight.into_tensor_arg(),
             bias.into_tensor_arg(),
             output.clone().into_tensor_arg(),
             epsilon as f32,
-            ROW_UNITS,
             dtype_to_storage_type(output.dtype),
         );
         output
@@ -126,14 +127,14 @@ impl FusedKernels for CubeBackend {
         let keys = shape[shape.num_dims() - 1];
         let rows = shape.num_elements() / keys.max(1);
         let client = output.client.clone();
+        let (cubes, cube_dim) = row_launch(&client, rows);
         causal_softmax_kernel::launch(
             &client,
-            row_cubes(&client, rows),
-            CubeDim::new_1d(ROW_UNITS as u32),
+            cubes,
+            cube_dim,
             scores.into_tensor_arg(),
             output.clone().into_tensor_arg(),
             divisor as f32,
-            ROW_UNITS,
             dtype_to_storage_type(output.dtype),
         );
         output
@@ -150,55 +151,19 @@ fn empty_like(like: &CubeTensor) -> CubeTensor {
     )
 }
 
-/// One cube per row, spread over the grid's axes where there are more rows than one axis takes.
-fn row_cubes(client: &cubecl::client::Client, rows: usize) -> CubeCount {
-    calculate_cube_count_elemwise(client, rows, CubeDim::new_1d(1))
+/// One unit per row, [`ROW_UNITS`] rows per cube.
+fn row_launch(client: &cubecl::client::Client, rows: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new_1d(ROW_UNITS);
+    (
+        calculate_cube_count_elemwise(client, rows, cube_dim),
+        cube_dim,
+    )
 }
 
 mod kernels {
     use cubecl::prelude::*;
 
-    /// The sum of every unit's `value` in the cube, returned to every unit.
-    #[cube]
-    fn cube_sum<F: Float>(partial: &mut Shared<[F]>, value: F, #[comptime] units: usize) -> F {
-        let unit = UNIT_POS_X as usize;
-        partial[unit] = value;
-        sync_cube();
-        let mut stride = (units / 2).runtime();
-        while stride > 0 {
-            if unit < stride {
-                let other = partial[unit + stride];
-                partial[unit] += other;
-            }
-            sync_cube();
-            stride /= 2;
-        }
-        let total = partial[0];
-        sync_cube();
-        total
-    }
-
-    /// The largest of every unit's `value` in the cube, returned to every unit.
-    #[cube]
-    fn cube_max<F: Float>(partial: &mut Shared<[F]>, value: F, #[comptime] units: usize) -> F {
-        let unit = UNIT_POS_X as usize;
-        partial[unit] = value;
-        sync_cube();
-        let mut stride = (units / 2).runtime();
-        while stride > 0 {
-            if unit < stride {
-                let other = partial[unit + stride];
-                partial[unit] = F::max(partial[unit], other);
-            }
-            sync_cube();
-            stride /= 2;
-        }
-        let total = partial[0];
-        sync_cube();
-        total
-    }
-
-    /// One row of a LayerNorm per cube: the mean, then the variance of the centred values (two
+    /// One row of a LayerNorm per unit: the mean, then the variance of the centred values (two
     /// passes, as the composed ops), then the normalised, scaled and shifted row.
     #[cube(launch)]
     pub fn layer_norm_kernel<F: Float>(
@@ -207,40 +172,29 @@ mod kernels {
         bias: &Tensor<F>,
         output: &mut Tensor<F>,
         epsilon: f32,
-        #[comptime] units: usize,
         #[define(F)] _dtype: ElemType,
     ) {
         let width = weight.len();
-        let row = CUBE_POS;
-        if row * width >= input.len() {
+        let start = ABSOLUTE_POS * width;
+        if start >= input.len() {
             terminate!();
         }
-        let start = row * width;
-        let unit = UNIT_POS_X as usize;
-        let mut partial = Shared::new_slice(units);
-
+        // Summed as offsets from the row's first value: one unit adds the row in order, and
+        // a residual stream's large common offset would cost the sum its low bits.
+        let shift = input[start];
         let mut sum = F::new(0.0);
-        let mut i = unit;
-        while i < width {
-            sum += input[start + i];
-            i += units;
+        for i in 0..width {
+            sum += input[start + i] - shift;
         }
-        let mean = cube_sum::<F>(&mut partial, sum, units) / F::cast_from(width);
-
+        let mean = shift + sum / F::cast_from(width);
         let mut squares = F::new(0.0);
-        let mut i = unit;
-        while i < width {
+        for i in 0..width {
             let centred = input[start + i] - mean;
             squares += centred * centred;
-            i += units;
         }
-        let variance = cube_sum::<F>(&mut partial, squares, units) / F::cast_from(width);
-        let scale = F::sqrt(variance + F::cast_from(epsilon));
-
-        let mut i = unit;
-        while i < width {
+        let scale = F::sqrt(squares / F::cast_from(width) + F::cast_from(epsilon));
+        for i in 0..width {
             output[start + i] = (input[start + i] - mean) / scale * weight[i] + bias[i];
-            i += units;
         }
     }
 
@@ -260,7 +214,7 @@ mod kernels {
         output[i] = x * (F::tanh(inner) + F::new(1.0)) * F::new(0.5);
     }
 
-    /// One row of attention scores per cube, `[.., queries, keys]`: divided by `divisor`, the
+    /// One row of attention scores per unit, `[.., queries, keys]`: divided by `divisor`, the
     /// keys after the query (the last query aligned with the last key) set to 0, the rest
     /// softmaxed. Key 0 is visible to every query, so no row is empty.
     #[cube(launch)]
@@ -268,46 +222,31 @@ mod kernels {
         scores: &Tensor<F>,
         output: &mut Tensor<F>,
         divisor: f32,
-        #[comptime] units: usize,
         #[define(F)] _dtype: ElemType,
     ) {
         let rank = scores.rank();
         let keys = scores.shape(rank - 1);
         let queries = scores.shape(rank - 2);
-        let row = CUBE_POS;
-        if row * keys >= scores.len() {
+        let row = ABSOLUTE_POS;
+        let start = row * keys;
+        if start >= scores.len() {
             terminate!();
         }
-        let start = row * keys;
         let visible = row % queries + 1 + keys - queries;
-        let unit = UNIT_POS_X as usize;
         let divisor = F::cast_from(divisor);
-        let mut partial = Shared::new_slice(units);
-
         let mut largest = scores[start] / divisor;
-        let mut i = unit;
-        while i < visible {
+        for i in 1..visible {
             largest = F::max(largest, scores[start + i] / divisor);
-            i += units;
         }
-        let largest = cube_max::<F>(&mut partial, largest, units);
-
         let mut sum = F::new(0.0);
-        let mut i = unit;
-        while i < visible {
+        for i in 0..visible {
             sum += F::exp(scores[start + i] / divisor - largest);
-            i += units;
         }
-        let sum = cube_sum::<F>(&mut partial, sum, units);
-
-        let mut i = unit;
-        while i < keys {
-            let mut p = F::new(0.0);
-            if i < visible {
-                p = F::exp(scores[start + i] / divisor - largest) / sum;
-            }
-            output[start + i] = p;
-            i += units;
+        for i in 0..visible {
+            output[start + i] = F::exp(scores[start + i] / divisor - largest) / sum;
+        }
+        for i in visible..keys {
+            output[start + i] = F::new(0.0);
         }
     }
 }
