@@ -33,6 +33,7 @@ pub mod open;
 pub mod presets;
 pub mod reading;
 pub mod rng;
+pub mod sae;
 pub mod session;
 pub mod share;
 pub mod spec;

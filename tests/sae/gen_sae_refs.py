@@ -1,0 +1,185 @@
+"""SAE oracle (issue 31): random sparse autoencoders for the tiny GPT-2, written in SAELens's
+own file format by SAELens, and what SAELens computes with them.
+
+Usage: PY tests/sae/gen_sae_refs.py REFS_DIR OUT_DIR
+  PY:       a Python with transformer-lens 3.9.0, transformers 5.24 and sae-lens 6.54.12
+            (`ci/sae-refs` installs sae-lens into the interop venv and runs this).
+  REFS_DIR: ../shared/refs (gen_refs.py, tiny-gpt2/ with its weights and tokenizer).
+  OUT_DIR:  one folder per SAE, `cfg.json` + `sae_weights.safetensors` exactly as
+            `SAE.save_model` writes them, and `sae.json` with what SAELens computed.
+
+The SAEs (d_in 64 = the tiny model's width, d_sae 256, float32, weights from fixed seeds):
+  standard  ReLU,          blocks.1.hook_resid_pre,  apply_b_dec_to_input true
+  jumprelu  JumpReLU,      blocks.0.hook_resid_post, apply_b_dec_to_input true, threshold > 0
+  topk      top-k (k = 8), blocks.1.hook_mlp_out,    apply_b_dec_to_input false
+  legacy    the standard SAE's files with the config in the pre-6 layout of gpt2-small-res-jb
+            (`hook_point` at the top level, no `metadata`, no `architecture`): SAELens loads it
+            to the same numbers.
+
+Semantics (SAELens 6.54, `SAE.encode` / `SAE.decode`, normalize_activations "none"):
+  sae_in  = x - b_dec * apply_b_dec_to_input              x: the hook's activation [pos, d_in]
+  pre     = sae_in @ W_enc + b_enc                         [pos, d_sae]
+  acts    = relu(pre)                                      standard
+          = relu(pre) * (pre > threshold)                  jumprelu
+          = relu(pre) at each row's k largest pre, else 0  topk
+  recon   = acts @ W_dec + b_dec                           [pos, d_in]
+  error   = x - recon
+Per SAE, for the IOI prompt "When John and Mary went to the shops, John gave the bag to" with
+BOS (TransformerLens's default): `x`, `acts` and `recon` (sae.safetensors, `<name>.x` ...), each
+position's error norm ||x - recon||, each position's 8 most active features (ids, values;
+ties by lower id), and the fraction of variance explained over the prompt's positions:
+  fve = 1 - sum_pos ||x - recon||^2 / sum_pos ||x - mean_pos(x)||^2.
+Generation (TransformerLens's `generate`, greedy, KV cache, "The quick brown fox" without BOS,
+10 new tokens) with the SAE spliced in by `HookedSAETransformer.add_sae(sae, use_error_term=True)`
+(the model then computes recon(acts') + error, error from the unedited acts: the residual stream
+changes only by what the edit changes in the reconstruction), and a hook on
+`<hook>.hook_sae_acts_post` editing one feature at every position:
+  none    no edit: the plain model's ids
+  clamp   acts[f] = value
+  scale   acts[f] *= factor
+  ablate  acts[f] = 0
+"""
+import json
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+REFS = Path(sys.argv[1]).resolve()
+OUT = Path(sys.argv[2]).resolve()
+sys.path.insert(0, str(REFS))
+import gen_refs as G  # noqa: E402
+from sae_lens import (  # noqa: E402
+    SAE,
+    HookedSAETransformer,
+    JumpReLUSAE,
+    JumpReLUSAEConfig,
+    StandardSAE,
+    StandardSAEConfig,
+    TopKSAE,
+    TopKSAEConfig,
+)
+from sae_lens.saes.sae import SAEMetadata  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+from transformers import GPT2LMHeadModel  # noqa: E402
+
+torch.set_grad_enabled(False)
+D_IN, D_SAE, TOP = 64, 256, 8
+PROMPT = "When John and Mary went to the shops, John gave the bag to"
+GEN_TEXT, GEN_NEW = "The quick brown fox", 10
+
+SAES = [
+    ("standard", StandardSAE, StandardSAEConfig, "blocks.1.hook_resid_pre", True, {}),
+    ("jumprelu", JumpReLUSAE, JumpReLUSAEConfig, "blocks.0.hook_resid_post", True, {}),
+    ("topk", TopKSAE, TopKSAEConfig, "blocks.1.hook_mlp_out", False, {"k": 8}),
+]
+
+
+def random_sae(seed, cls, cfg_cls, hook, apply_b_dec, extra):
+    cfg = cfg_cls(d_in=D_IN, d_sae=D_SAE, apply_b_dec_to_input=apply_b_dec,
+                  metadata=SAEMetadata(hook_name=hook, model_name="tiny-gpt2"), **extra)
+    sae = cls(cfg)
+    g = torch.Generator().manual_seed(seed)
+    sae.W_enc.copy_(torch.randn(D_IN, D_SAE, generator=g) / D_IN ** 0.5)
+    sae.W_dec.copy_(torch.randn(D_SAE, D_IN, generator=g) / D_SAE ** 0.5)
+    sae.b_enc.copy_(torch.randn(D_SAE, generator=g) * 0.1 - 0.2)
+    sae.b_dec.copy_(torch.randn(D_IN, generator=g) * 0.05)
+    if hasattr(sae, "threshold"):
+        sae.threshold.copy_(torch.rand(D_SAE, generator=g) * 0.5)
+    return sae
+
+
+def top_features(acts):
+    ids, values = [], []
+    for row in acts:
+        order = sorted(range(len(row)), key=lambda i: (-float(row[i]), i))[:TOP]
+        ids.append(order)
+        values.append([float(row[i]) for i in order])
+    return ids, values
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    mdir = REFS / "tiny-gpt2"
+    tok = Tokenizer.from_file(str(mdir / "tokenizer.json"))
+    hf = GPT2LMHeadModel.from_pretrained(str(mdir), local_files_only=True, attn_implementation="eager").eval()
+    cfg = G.tl_config_for(hf.config)
+    model = HookedSAETransformer(cfg)
+    model.load_and_process_state_dict(
+        {k: v.detach().clone() for k, v in G.convert_gpt2_weights(hf, cfg).items()},
+        fold_ln=False, center_writing_weights=False, center_unembed=False,
+        fold_value_biases=False, refactor_factored_attn_matrices=False)
+    model.eval()
+
+    bos = 50256
+    prompt = [bos] + tok.encode(PROMPT).ids
+    gen_ids = tok.encode(GEN_TEXT).ids
+    tensors, report = {}, {"prompt": PROMPT, "prompt_ids": prompt, "generation_prompt": GEN_TEXT,
+                           "generation_prompt_ids": gen_ids, "new_tokens": GEN_NEW, "top": TOP,
+                           "sae_lens": __import__("sae_lens").__version__, "saes": {}}
+    plain = model.generate(torch.tensor([gen_ids]), max_new_tokens=GEN_NEW, do_sample=False,
+                           use_past_kv_cache=True, prepend_bos=False, verbose=False)
+    plain = plain[0, len(gen_ids):].tolist()
+
+    for seed, (name, cls, cfg_cls, hook, apply_b_dec, extra) in enumerate(SAES, start=1):
+        random_sae(seed, cls, cfg_cls, hook, apply_b_dec, extra).save_model(OUT / name)
+        sae = SAE.load_from_disk(OUT / name)
+        _, cache = model.run_with_cache(torch.tensor([prompt]), names_filter=[hook])
+        x = cache[hook][0]
+        acts = sae.encode(x)
+        recon = sae.decode(acts)
+        err = x - recon
+        fve = 1 - float(err.pow(2).sum()) / float((x - x.mean(0)).pow(2).sum())
+        ids, values = top_features(acts)
+        for key, t in (("x", x), ("acts", acts), ("recon", recon)):
+            tensors[f"{name}.{key}"] = t.contiguous()
+        active = acts[-1] > 0
+        feature = int(torch.nonzero(active)[0]) if active.any() else 0
+        runs = {}
+        for edit, value in (("none", None), ("clamp", 8.0), ("scale", 3.0), ("ablate", 0.0)):
+            def edit_acts(a, hook=None, edit=edit, value=value):
+                if edit == "clamp" or edit == "ablate":
+                    a[..., feature] = value
+                elif edit == "scale":
+                    a[..., feature] = a[..., feature] * value
+                return a
+            model.add_sae(sae, use_error_term=True)
+            hooks = [] if edit == "none" else [(f"{hook}.hook_sae_acts_post", edit_acts)]
+            with model.hooks(fwd_hooks=hooks):
+                out = model.generate(torch.tensor([gen_ids]), max_new_tokens=GEN_NEW, do_sample=False,
+                                     use_past_kv_cache=True, prepend_bos=False, verbose=False)
+            model.reset_saes()
+            runs[edit] = {"value": value, "new_ids": out[0, len(gen_ids):].tolist()}
+        assert runs["none"]["new_ids"] == plain, (name, runs["none"], plain)
+        report["saes"][name] = {
+            "architecture": sae.cfg.architecture(), "hook_name": hook,
+            "apply_b_dec_to_input": apply_b_dec, **extra,
+            "error_norm": err.norm(dim=-1).tolist(), "fve": fve,
+            "top_ids": ids, "top_values": values,
+            "active_per_position": (acts > 0).sum(-1).tolist(),
+            "generation": {"feature": feature, **runs},
+        }
+
+    # The pre-6 layout of the standard SAE's config: SAELens must read it to the same numbers.
+    legacy = OUT / "legacy"
+    legacy.mkdir(exist_ok=True)
+    cfg6 = json.loads((OUT / "standard" / "cfg.json").read_text())
+    old = {k: v for k, v in cfg6.items() if k not in ("metadata", "architecture", "reshape_activations")}
+    old.update({"hook_point": cfg6["metadata"]["hook_name"], "hook_point_layer": 1,
+                "model_name": "tiny-gpt2", "activation_fn_str": "relu"})
+    del old["architecture"]
+    (legacy / "cfg.json").write_text(json.dumps(old, indent=2))
+    (legacy / "sae_weights.safetensors").write_bytes((OUT / "standard" / "sae_weights.safetensors").read_bytes())
+    again = SAE.load_from_disk(legacy)
+    assert again.cfg.metadata.hook_name == cfg6["metadata"]["hook_name"], again.cfg.metadata
+    assert torch.equal(again.encode(tensors["standard.x"]), tensors["standard.acts"])
+    report["saes"]["legacy"] = {"same_as": "standard"}
+
+    save_file(tensors, str(OUT / "sae.safetensors"))
+    (OUT / "sae.json").write_text(json.dumps(report, indent=1))
+    print(f"wrote {OUT}: " + ", ".join(f"{n} fve {r['fve']:.3f}" for n, r in report["saes"].items() if "fve" in r))
+
+
+if __name__ == "__main__":
+    main()
