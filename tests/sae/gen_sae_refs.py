@@ -4,7 +4,7 @@ own file format by SAELens, and what SAELens computes with them.
 Usage: PY tests/sae/gen_sae_refs.py REFS_DIR OUT_DIR
   PY:       a Python with transformer-lens 3.9.0, transformers 5.24 and sae-lens 6.54.12
             (`ci/sae-refs` installs sae-lens into the interop venv and runs this).
-  REFS_DIR: ../shared/refs (gen_refs.py, tiny-gpt2/ with its weights and tokenizer).
+  REFS_DIR: ../shared/refs (tiny-gpt2/ with its weights and tokenizer).
   OUT_DIR:  one folder per SAE, `cfg.json` + `sae_weights.safetensors` exactly as
             `SAE.save_model` writes them, and `sae.json` with what SAELens computed.
 
@@ -48,8 +48,6 @@ from safetensors.torch import save_file
 
 REFS = Path(sys.argv[1]).resolve()
 OUT = Path(sys.argv[2]).resolve()
-sys.path.insert(0, str(REFS))
-import gen_refs as G  # noqa: E402
 from sae_lens import (  # noqa: E402
     SAE,
     HookedSAETransformer,
@@ -62,6 +60,8 @@ from sae_lens import (  # noqa: E402
 )
 from sae_lens.saes.sae import SAEMetadata  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
+from transformer_lens import HookedTransformerConfig  # noqa: E402
+from transformer_lens.pretrained.weight_conversions.gpt2 import convert_gpt2_weights  # noqa: E402
 from transformers import GPT2LMHeadModel  # noqa: E402
 
 torch.set_grad_enabled(False)
@@ -74,6 +74,20 @@ SAES = [
     ("jumprelu", JumpReLUSAE, JumpReLUSAEConfig, "blocks.0.hook_resid_post", True, {}),
     ("topk", TopKSAE, TopKSAEConfig, "blocks.1.hook_mlp_out", False, {"k": 8}),
 ]
+
+
+def tl_config_for(hf_cfg):
+    """TransformerLens's config for a Hugging Face GPT-2, as shared/refs/gen_refs.py builds it
+    (its GPT2LMHeadModel branch, no weight processing)."""
+    return HookedTransformerConfig(
+        d_model=hf_cfg.n_embd, d_head=hf_cfg.n_embd // hf_cfg.n_head, n_heads=hf_cfg.n_head,
+        d_mlp=hf_cfg.n_embd * 4, n_layers=hf_cfg.n_layer, n_ctx=hf_cfg.n_positions,
+        eps=hf_cfg.layer_norm_epsilon, d_vocab=hf_cfg.vocab_size, d_vocab_out=hf_cfg.vocab_size,
+        act_fn=hf_cfg.activation_function, use_attn_scale=True, use_local_attn=False,
+        scale_attn_by_inverse_layer_idx=False, normalization_type="LN",
+        positional_embedding_type="standard", original_architecture="GPT2LMHeadModel",
+        default_prepend_bos=True, tokenizer_prepends_bos=False, init_weights=False,
+        device="cpu", dtype=torch.float32)
 
 
 def random_sae(seed, cls, cfg_cls, hook, apply_b_dec, extra):
@@ -104,10 +118,10 @@ def main():
     mdir = REFS / "tiny-gpt2"
     tok = Tokenizer.from_file(str(mdir / "tokenizer.json"))
     hf = GPT2LMHeadModel.from_pretrained(str(mdir), local_files_only=True, attn_implementation="eager").eval()
-    cfg = G.tl_config_for(hf.config)
+    cfg = tl_config_for(hf.config)
     model = HookedSAETransformer(cfg)
     model.load_and_process_state_dict(
-        {k: v.detach().clone() for k, v in G.convert_gpt2_weights(hf, cfg).items()},
+        {k: v.detach().clone() for k, v in convert_gpt2_weights(hf, cfg).items()},
         fold_ln=False, center_writing_weights=False, center_unembed=False,
         fold_value_biases=False, refactor_factored_attn_matrices=False)
     model.eval()
@@ -119,7 +133,7 @@ def main():
                            "generation_prompt_ids": gen_ids, "new_tokens": GEN_NEW, "top": TOP,
                            "sae_lens": __import__("sae_lens").__version__, "saes": {}}
     plain = model.generate(torch.tensor([gen_ids]), max_new_tokens=GEN_NEW, do_sample=False,
-                           use_past_kv_cache=True, prepend_bos=False, verbose=False)
+                           use_past_kv_cache=True, prepend_bos=False, verbose=False, stop_at_eos=False)
     plain = plain[0, len(gen_ids):].tolist()
 
     for seed, (name, cls, cfg_cls, hook, apply_b_dec, extra) in enumerate(SAES, start=1):
@@ -148,7 +162,7 @@ def main():
             hooks = [] if edit == "none" else [(f"{hook}.hook_sae_acts_post", edit_acts)]
             with model.hooks(fwd_hooks=hooks):
                 out = model.generate(torch.tensor([gen_ids]), max_new_tokens=GEN_NEW, do_sample=False,
-                                     use_past_kv_cache=True, prepend_bos=False, verbose=False)
+                                     use_past_kv_cache=True, prepend_bos=False, verbose=False, stop_at_eos=False)
             model.reset_saes()
             runs[edit] = {"value": value, "new_ids": out[0, len(gen_ids):].tolist()}
         assert runs["none"]["new_ids"] == plain, (name, runs["none"], plain)
@@ -168,7 +182,6 @@ def main():
     old = {k: v for k, v in cfg6.items() if k not in ("metadata", "architecture", "reshape_activations")}
     old.update({"hook_point": cfg6["metadata"]["hook_name"], "hook_point_layer": 1,
                 "model_name": "tiny-gpt2", "activation_fn_str": "relu"})
-    del old["architecture"]
     (legacy / "cfg.json").write_text(json.dumps(old, indent=2))
     (legacy / "sae_weights.safetensors").write_bytes((OUT / "standard" / "sae_weights.safetensors").read_bytes())
     again = SAE.load_from_disk(legacy)
