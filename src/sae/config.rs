@@ -227,6 +227,22 @@ mod tests {
     }
 
     #[test]
+    fn the_files_saelens_wrote_for_the_oracle_parse() {
+        let file = |name| parse(std::str::from_utf8(name).unwrap()).unwrap();
+        let standard = file(include_bytes!("../../tests/sae/refs/standard/cfg.json"));
+        let legacy = file(include_bytes!("../../tests/sae/refs/legacy/cfg.json"));
+        let jumprelu = file(include_bytes!("../../tests/sae/refs/jumprelu/cfg.json"));
+        let topk = file(include_bytes!("../../tests/sae/refs/topk/cfg.json"));
+        assert_eq!(standard, legacy);
+        assert_eq!(standard.hook, HookPoint::Block(1, BlockHook::ResidPre));
+        assert_eq!(jumprelu.architecture, Architecture::JumpRelu);
+        assert_eq!(jumprelu.hook, HookPoint::Block(0, BlockHook::ResidPost));
+        assert_eq!(topk.architecture, Architecture::TopK { k: 8 });
+        assert!(!topk.apply_b_dec_to_input);
+        assert_eq!((topk.d_in, topk.d_sae), (64, 256));
+    }
+
+    #[test]
     fn top_k_reads_k_in_either_layout() {
         let six = parse(r#"{"architecture":"topk","k":32,"d_in":64,"d_sae":256,"metadata":{"hook_name":"blocks.1.hook_mlp_out"}}"#).unwrap();
         let old = parse(r#"{"activation_fn_str":"topk","activation_fn_kwargs":{"k":32},"d_in":64,"d_sae":256,"hook_name":"blocks.1.hook_mlp_out"}"#).unwrap();
