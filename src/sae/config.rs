@@ -68,6 +68,10 @@ pub enum SaeConfigError {
     )]
     Normalization(String, &'static str),
     #[error(
+        "this top-k SAE scales its pre-activations by its decoder norms (`rescale_acts_by_decoder_norm`), which Patchbay does not apply yet"
+    )]
+    RescaledByDecoderNorm,
+    #[error(
         "reshape_activations `{0}`: SAEs on attention heads' `hook_z` are not supported yet; residual-stream and MLP SAEs are"
     )]
     Reshape(String),
@@ -202,6 +206,9 @@ fn normalization(cfg: &Map<String, Value>) -> Result<Normalization, SaeConfigErr
 }
 
 fn reshape(cfg: &Map<String, Value>) -> Result<(), SaeConfigError> {
+    if cfg.get("rescale_acts_by_decoder_norm") == Some(&Value::Bool(true)) {
+        return Err(SaeConfigError::RescaledByDecoderNorm);
+    }
     match cfg.get("reshape_activations").and_then(Value::as_str) {
         None | Some("none") => Ok(()),
         Some(other) => Err(SaeConfigError::Reshape(other.to_string())),
@@ -276,5 +283,6 @@ mod tests {
                 .contains("d_sae")
         );
         assert!(refused("[1, 2]").contains("JSON object"));
+        assert!(refused(r#"{"architecture":"topk","k":8,"rescale_acts_by_decoder_norm":true,"d_in":64,"d_sae":256,"hook_name":"blocks.1.hook_mlp_out"}"#).contains("rescale_acts_by_decoder_norm"));
     }
 }

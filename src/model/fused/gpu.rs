@@ -86,6 +86,11 @@ impl FusedKernels for CubeBackend {
             .shape()
             .last()
             .expect("a LayerNorm's input has a last axis");
+        assert!(
+            weight.meta.shape().num_elements() == width
+                && bias.meta.shape().num_elements() == width,
+            "a LayerNorm of width {width} was given weights of another width"
+        );
         let rows = x.meta.shape().num_elements() / width.max(1);
         let client = output.client.clone();
         let (cubes, cube_dim) = row_launch(&client, rows);
