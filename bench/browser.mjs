@@ -12,6 +12,9 @@
 // browser's cache from a first visit): opening the page to the first top-k (and, with `ioi`,
 // to the finished IOI patching example; `ioi-resid-pre`: its resid_pre grid only), with a
 // breakdown and the worker's peak WebAssembly memory.
+// `node bench/browser.mjs sae-cpu|sae-webgpu` loads GPT-2 small's shape, then an SAE of
+// gpt2-small-res-jb's shape (151 MB of f32, random) in the Features view: the SAE's load time,
+// the longest gap between the page's animation frames meanwhile, and one prompt's features.
 // `node bench/browser.mjs pool-cpu|pool-webgpu [small|narrow] [WORKERS,...]` times the IOI
 // patching example's resid_pre sweep with its cells shared among 1, 2, 4... workers (each its
 // own copy of the model, loaded from the browser's cache): each pool's first run (its new
@@ -26,13 +29,14 @@ const [kind = 'cpu', workloads = 'forward', reps = '3'] = process.argv.slice(2);
 const tjs = kind.startsWith('tjs-');
 const first = kind.startsWith('first-');
 const pooled = kind.startsWith('pool-');
+const saeLoad = kind.startsWith('sae-');
 const common = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const args = {
   cpu: [...common, '--disable-gpu', '--disable-features=WebGPU'],
   webgpu: process.env.PATCHBAY_GPU
     ? [...common, '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--ignore-gpu-blocklist']
     : [...common, '--enable-unsafe-webgpu', '--ignore-gpu-blocklist', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader'],
-}[tjs ? kind.slice(4) : first ? kind.slice(6) : pooled ? kind.slice(5) : kind];
+}[tjs ? kind.slice(4) : first ? kind.slice(6) : pooled ? kind.slice(5) : saeLoad ? kind.slice(4) : kind];
 if (!args) throw new Error(`unknown device kind ${kind}: cpu or webgpu`);
 
 /** The release build, under the public URL dist/ was built for (`ci/dist --public-url`). */
@@ -219,10 +223,65 @@ async function poolSpeedUp(page, site, model, pools) {
   };
 }
 
+/** Watches the page's animation frames: `stop()` resolves to the longest gap, in ms. */
+async function watchFrames(page) {
+  await page.evaluate(() => {
+    const gaps = (window.frameGaps = { longest: 0, running: true });
+    let last = performance.now();
+    const tick = (now) => {
+      gaps.longest = Math.max(gaps.longest, now - last);
+      last = now;
+      if (gaps.running) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  return {
+    stop: () => page.evaluate(() => {
+      window.frameGaps.running = false;
+      return window.frameGaps.longest;
+    }),
+  };
+}
+
+/** GPT-2 small's shape loaded, then a gpt2-small-res-jb-shaped SAE beside it; its features. */
+async function saeLoading(page, site) {
+  await page.goto(`${site.app}?model=${encodeURIComponent(`${site.base}/models/small/`)}`);
+  await page.waitForSelector('#prompt-text', { state: 'attached', timeout: 0 });
+  await page.click('#sections a[data-view=features]');
+  await page.fill('#sae-source', `${site.base}/saes/small/`);
+  const frames = await watchFrames(page);
+  const started = await page.evaluate(() => performance.now());
+  await page.click('#sae-load');
+  await page.waitForSelector('#sae-loaded, #sae-load-error', { timeout: 0 });
+  const error = await page.$('#sae-load-error');
+  if (error) throw new Error(await error.textContent());
+  const load = (await page.evaluate(() => performance.now())) - started;
+  const loadGap = await frames.stop();
+  // A 20-token prompt's features (the bench panel's prompt length; here text).
+  await page.fill('#sae-prompt', 'The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat by the');
+  const run = await watchFrames(page);
+  const runStarted = await page.evaluate(() => performance.now());
+  await page.click('#sae-run');
+  await page.waitForSelector('#sae-summary, #sae-run-error', { timeout: 0 });
+  const runError = await page.$('#sae-run-error');
+  if (runError) throw new Error(await runError.textContent());
+  const features = (await page.evaluate(() => performance.now())) - runStarted;
+  return {
+    model: 'small', sae: "gpt2-small-res-jb's shape, 24576 features, f32 (151 MB)",
+    device: await page.getAttribute('#device', 'data-backend'),
+    sae_load_ms: load, longest_frame_gap_during_load_ms: loadGap,
+    features_ms: features, longest_frame_gap_during_features_ms: await run.stop(),
+    tokens: await page.$$eval('.sae-token', (t) => t.length),
+    renderer_peak_mb: Math.max(...rendererPeaksMiB()),
+  };
+}
+
 const site = tjs ? await transformersJs(workloads) : await patchbay();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args });
 try {
-  if (pooled) {
+  if (saeLoad) {
+    process.stdout.write(`${JSON.stringify(await saeLoading(await browser.newPage(), site))}\n`);
+  } else if (pooled) {
     const pools = (reps === '3' ? '1,2,4' : reps).split(',').map(Number);
     const report = await poolSpeedUp(await browser.newPage(), site, workloads === 'forward' ? 'narrow' : workloads, pools);
     process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -6,12 +6,16 @@
 use crate::experiments::{
     AnswerPair, AttributionMethod, AttributionTarget, Discriminator, ExperimentError, Gedi,
     GenerationConfig, Metric, PatchTarget, Progress, PromptInput, PromptSet, RelpRule, attribution,
-    frequency, generate, patching, path, read,
+    features, frequency, generate, generation, patching, path, read,
 };
 use crate::gpu_calls::{Counting, GpuCalls};
+use crate::hooks::HookPoint;
 use crate::loading::ModelRef;
 use crate::model::{Gpt2, Gpt2Config};
 use crate::rng::SplitMix64;
+use crate::sae::{
+    Architecture, FeatureAction, FeatureEdit, FeatureEdits, Normalization, Sae, SaeConfig,
+};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,10 +56,15 @@ pub enum Workload {
     /// The same 32 tokens with the KV cache, guided by GeDi (ω 30, ρ 0.8, τ 0.8) with the model
     /// itself as the GeDi model: a second model of the same shape costs the same time.
     GenerateGedi,
+    /// An SAE of `gpt2-small-res-jb`'s shape (24,576 features at `blocks.8.hook_resid_pre`,
+    /// random weights) on the 20-token prompt: every token's features read back and ranked.
+    SaeFeatures,
+    /// The 32 tokens with the KV cache and one of that SAE's features clamped at every step.
+    SaeClamped,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 15] = [
         Self::Forward,
         Self::Cache,
         Self::PatchSweep,
@@ -69,6 +78,8 @@ impl Workload {
         Self::GenerateNoKv,
         Self::GenerateGedi,
         Self::Hftp,
+        Self::SaeFeatures,
+        Self::SaeClamped,
     ];
 
     /// The name in reports and JSON (`patchbay bench`'s names since its first version).
@@ -87,6 +98,8 @@ impl Workload {
             Self::GenerateNoKv => "generate_no_kv",
             Self::GenerateGedi => "generate_gedi",
             Self::Hftp => "hftp",
+            Self::SaeFeatures => "sae_features",
+            Self::SaeClamped => "sae_clamped",
         }
     }
 
@@ -119,6 +132,12 @@ impl Workload {
             Self::Hftp => {
                 "frequency tagging of every MLP neuron, 64 four-token sentences, shuffled control"
             }
+            Self::SaeFeatures => {
+                "SAE features of 1×20 tokens, gpt2-small-res-jb's shape (24,576 features, layer 8)"
+            }
+            Self::SaeClamped => {
+                "32 greedy tokens after 20, KV cache, one of that SAE's features clamped"
+            }
         }
     }
 
@@ -137,7 +156,9 @@ impl Workload {
             | Self::GenerateKv
             | Self::GenerateNoKv
             | Self::GenerateGedi
-            | Self::Hftp => (1, reps),
+            | Self::Hftp
+            | Self::SaeFeatures
+            | Self::SaeClamped => (1, reps),
             Self::Forward | Self::Cache => (2, reps),
         }
     }
@@ -216,6 +237,8 @@ pub struct Inputs {
     pub ioi_clean: Vec<Vec<u32>>,
     pub ioi_corrupted: Vec<Vec<u32>>,
     pub ioi_answers: Vec<AnswerPair>,
+    /// The SAE of the SAE workloads, built on the first (warm-up) run.
+    sae: std::cell::OnceCell<Sae>,
 }
 
 impl Inputs {
@@ -253,7 +276,24 @@ impl Inputs {
             ioi_clean,
             ioi_corrupted,
             ioi_answers,
+            sae: std::cell::OnceCell::new(),
         }
+    }
+
+    /// An SAE of `gpt2-small-res-jb`'s shape for `model` (at its layer 8, or its last layer),
+    /// with random weights.
+    pub fn sae(&self, model: &Gpt2) -> &Sae {
+        self.sae.get_or_init(|| {
+            let config = SaeConfig {
+                architecture: Architecture::Standard,
+                d_in: model.config.n_embd,
+                d_sae: 24_576,
+                hook: HookPoint::resid_pre(8.min(model.config.n_layer - 1)),
+                apply_b_dec_to_input: true,
+                normalization: Normalization::None,
+            };
+            Sae::random(config, 5, &model.device())
+        })
     }
 }
 
@@ -400,6 +440,46 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
             frequency::run(model, &PromptSet::empty(), &params, &mut Progress::none())
                 .await
                 .map(|_| ())
+        }
+        Workload::SaeFeatures | Workload::SaeClamped => {
+            let sae = inputs.sae(model);
+            let id = ModelRef {
+                id: "gpt2-small-res-jb shape".into(),
+                revision: None,
+            };
+            let prompts = PromptSet::empty().with_sae(&id.id, sae);
+            let progress = &mut Progress::none();
+            if workload == Workload::SaeFeatures {
+                let params = features::Params {
+                    sae: id.clone(),
+                    prompt: PromptInput::Ids(inputs.prompt.clone()),
+                    prepend_bos: false,
+                    top: 8,
+                    feature: Some(0),
+                };
+                features::run(model, &prompts, &params, progress).await
+            } else {
+                let params = generation::Params {
+                    prompt: PromptInput::Ids(inputs.prompt.clone()),
+                    prepend_bos: false,
+                    generation: GenerationConfig {
+                        max_new_tokens: 32,
+                        stop_at_eos: false,
+                        kv_cache: true,
+                        ..GenerationConfig::default()
+                    },
+                    interventions: vec![],
+                    features: Some(FeatureEdits {
+                        sae: id.clone(),
+                        edits: vec![FeatureEdit {
+                            feature: 0,
+                            action: FeatureAction::Clamp { value: 10.0 },
+                        }],
+                    }),
+                };
+                generation::run(model, &prompts, &params, progress).await
+            }
+            .map(|_| ())
         }
         Workload::GenerateGedi => {
             let config = GenerationConfig {

@@ -167,6 +167,22 @@ impl From<LoadError> for Failure {
     }
 }
 
+impl From<crate::sae::SaeError> for Failure {
+    fn from(e: crate::sae::SaeError) -> Self {
+        use crate::sae::SaeError;
+        match e {
+            SaeError::Weights(LoadError::Device(_)) => Self::Device {
+                message: e.to_string(),
+            },
+            SaeError::TooLarge(_) => Self::TooLarge {
+                message: e.to_string(),
+            },
+            SaeError::Mismatch(_) => Self::input(e.to_string()),
+            e => Self::load(e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,7 +180,9 @@ mod cli {
         /// the computed ones).
         spec: String,
         /// `HUB_ID=DIR`: the model a spec names as HUB_ID is read from DIR (repeatable): the
-        /// specs of a preset that name other models, a GeDi model (`generation.gedi.model`).
+        /// specs of a preset that name other models, a GeDi model (`generation.gedi.model`),
+        /// an SAE (`sae_features.sae`, `generation.features.sae`: a folder with SAELens's
+        /// cfg.json and sae_weights.safetensors).
         #[arg(long = "model-for", value_name = "HUB_ID=DIR")]
         model_for: Vec<String>,
         /// With a history file of several runs: the id of the run to reproduce.
@@ -474,9 +476,32 @@ mod cli {
             let other = ModelArgs { model: dir.clone() }.load(device)?;
             others.push((named.id.clone(), other));
         }
+        let mut saes = vec![];
+        for named in spec.experiment.saes() {
+            if saes.iter().any(|(id, _)| *id == named.id) {
+                continue;
+            }
+            let dir = folders.get(&named.id).ok_or_else(|| {
+                Failure::input(format!(
+                    "the spec reads the SAE `{0}`: give its folder (cfg.json, sae_weights.safetensors) with --model-for {0}=DIR",
+                    named.id
+                ))
+            })?;
+            let sae_device = open_device(device)?;
+            let sae = patchbay::sae::SaeFiles::from_dir(dir)
+                .and_then(|files| files.load(&sae_device))
+                .map_err(|e| match Failure::from(e) {
+                    Failure::Load { message } => {
+                        Failure::load(format!("{}: {message}", dir.display()))
+                    }
+                    other => other,
+                })?;
+            saes.push((named.id.clone(), sae));
+        }
         let context = RunContext {
             model: &loaded,
             others: others.iter().map(|(id, m)| (id.as_str(), m)).collect(),
+            saes: saes.iter().map(|(id, sae)| (id.as_str(), sae)).collect(),
             weights_sha256: sha256_hex(&files.weights),
             device: device.to_string(),
             limits,

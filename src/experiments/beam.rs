@@ -8,7 +8,7 @@
 use super::generation::{Beam, Generation, GenerationConfig, Step};
 use super::readback::read;
 use super::{ExperimentError, Progress};
-use crate::hooks::InterventionHooks;
+use crate::hooks::Hooks;
 use crate::model::{Gpt2, KvCache};
 use burn::tensor::{Int, Tensor, TensorData};
 
@@ -37,7 +37,7 @@ pub(super) async fn search(
     model: &Gpt2,
     prompt: &[u32],
     config: &GenerationConfig,
-    hooks: &mut InterventionHooks,
+    hooks: &mut impl Hooks,
     use_cache: bool,
     progress: &mut Progress<'_>,
 ) -> Result<Generation, ExperimentError> {

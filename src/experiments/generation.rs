@@ -8,10 +8,11 @@ use super::readback::read;
 use super::{
     ExperimentError, GenerationName, Needs, Output, ParamError, Progress, PromptInput, PromptSet,
 };
-use crate::hooks::{Action, Intervention, InterventionHooks};
+use crate::hooks::{Action, Hooks, Intervention, InterventionHooks};
 use crate::loading::ModelRef;
 use crate::model::{Gpt2, KvCache};
 use crate::rng::SplitMix64;
+use crate::sae::{FeatureEdits, SaeHooks};
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub struct Params {
     pub generation: GenerationConfig,
     #[serde(default)]
     pub interventions: Vec<Intervention>,
+    /// An SAE's features edited at every step (before the interventions at the same hook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureEdits>,
 }
 
 impl ExperimentKind for Params {
@@ -41,11 +45,22 @@ impl ExperimentKind for Params {
     const NEEDS: Needs = Needs::NoPrompts;
 
     fn check(&self) -> Result<(), ParamError> {
-        self.generation.param_check()
+        self.generation.param_check()?;
+        match &self.features {
+            Some(features) => features.check().map_err(|(field, message)| ParamError {
+                field: format!("features.{field}"),
+                message,
+            }),
+            None => Ok(()),
+        }
     }
 
     fn models(&self) -> Vec<&ModelRef> {
         self.generation.models()
+    }
+
+    fn saes(&self) -> Vec<&ModelRef> {
+        self.features.iter().map(|f| &f.sae).collect()
     }
 }
 
@@ -68,15 +83,45 @@ pub async fn run(
     let discriminator =
         prompts.discriminator(&config, model, "experiment.generation.generation")?;
     progress.start_generation(GenerationName::Default);
-    let generation = generate(
-        model,
-        &ids,
-        &config,
-        &params.interventions,
-        discriminator,
-        progress,
-    )
-    .await?;
+    let generation = match &params.features {
+        None => {
+            generate(
+                model,
+                &ids,
+                &config,
+                &params.interventions,
+                discriminator,
+                progress,
+            )
+            .await?
+        }
+        Some(features) => {
+            let path = "experiment.generation.features";
+            let sae = prompts.sae(&features.sae, model, &format!("{path}.sae"))?;
+            features
+                .check_against(sae.config.d_sae)
+                .map_err(|(field, message)| ExperimentError::Prompt {
+                    path: format!("{path}.{field}"),
+                    message,
+                })?;
+            let mut hooks = (
+                SaeHooks::new(sae, &features.edits),
+                intervention_hooks(model, &ids, &config, &params.interventions)?,
+            );
+            let use_cache =
+                config.kv_cache && params.interventions.iter().all(position_independent);
+            generate_hooked(
+                model,
+                &ids,
+                &config,
+                &mut hooks,
+                use_cache,
+                discriminator,
+                progress,
+            )
+            .await?
+        }
+    };
     Ok(Output {
         generations: vec![(GenerationName::Default, ids, generation)],
         ..Output::default()
@@ -454,6 +499,49 @@ pub async fn generate(
     discriminator: Option<Discriminator<'_>>,
     progress: &mut Progress<'_>,
 ) -> Result<Generation, ExperimentError> {
+    let mut hooks = intervention_hooks(model, prompt, config, interventions)?;
+    let use_cache = config.kv_cache && interventions.iter().all(position_independent);
+    generate_hooked(
+        model,
+        prompt,
+        config,
+        &mut hooks,
+        use_cache,
+        discriminator,
+        progress,
+    )
+    .await
+}
+
+/// `interventions` as hooks, checked against the activations of a run of `prompt`.
+fn intervention_hooks(
+    model: &Gpt2,
+    prompt: &[u32],
+    config: &GenerationConfig,
+    interventions: &[Intervention],
+) -> Result<InterventionHooks, ExperimentError> {
+    let hooks = InterventionHooks::new(interventions.to_vec());
+    hooks
+        .validate(|point| {
+            model
+                .config
+                .hook_shape(point, config.num_beams, prompt.len())
+        })
+        .map_err(|e| ExperimentError::Input(e.into()))?;
+    Ok(hooks)
+}
+
+/// [`generate`] with any hooks active at every step; `use_cache` only where they act on each
+/// position alone.
+async fn generate_hooked(
+    model: &Gpt2,
+    prompt: &[u32],
+    config: &GenerationConfig,
+    hooks: &mut impl Hooks,
+    use_cache: bool,
+    discriminator: Option<Discriminator<'_>>,
+    progress: &mut Progress<'_>,
+) -> Result<Generation, ExperimentError> {
     config.validate(model.config.vocab_size)?;
     model.tokens(&[prompt.to_vec()])?;
     let max = model.config.n_positions;
@@ -464,17 +552,8 @@ pub async fn generate(
             config.max_new_tokens
         )));
     }
-    let use_cache = config.kv_cache && interventions.iter().all(position_independent);
-    let mut hooks = InterventionHooks::new(interventions.to_vec());
-    hooks
-        .validate(|point| {
-            model
-                .config
-                .hook_shape(point, config.num_beams, prompt.len())
-        })
-        .map_err(|e| ExperimentError::Input(e.into()))?;
     if config.num_beams > 1 {
-        return super::beam::search(model, prompt, config, &mut hooks, use_cache, progress).await;
+        return super::beam::search(model, prompt, config, hooks, use_cache, progress).await;
     }
     let mut guide = match (&config.gedi, discriminator) {
         (Some(gedi), Some(discriminator)) => {
@@ -503,9 +582,9 @@ pub async fn generate(
         let ids: Vec<i32> = fresh.iter().map(|&id| id as i32).collect();
         let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, fresh.len()]), &device);
         let logits = if use_cache {
-            model.forward_cached(tokens, &mut cache, &mut hooks)
+            model.forward_cached(tokens, &mut cache, &mut *hooks)
         } else {
-            model.forward_hooked(tokens, &mut hooks)
+            model.forward_hooked(tokens, &mut *hooks)
         };
         let [_, pos, vocab] = logits.dims();
         let mut last = read(logits.narrow(1, pos - 1, 1).reshape([vocab]))

@@ -55,6 +55,11 @@ pub trait ExperimentKind: Sized {
         vec![]
     }
 
+    /// SAEs the parameters name (by the id each is loaded under).
+    fn saes(&self) -> Vec<&ModelRef> {
+        vec![]
+    }
+
     /// [`Self::check`] again, for callers of the kind's `run` (a spec checked it already),
     /// as the error a run reports.
     fn checked(&self) -> Result<(), super::ExperimentError> {

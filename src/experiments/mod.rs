@@ -22,6 +22,7 @@ mod beam;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod features;
 pub mod frequency;
 pub mod gedi;
 pub mod generation;
@@ -66,6 +67,7 @@ macro_rules! for_each_kind {
             direction => Direction(direction),
             association_test => AssociationTest(association),
             frequency_tagging => FrequencyTagging(frequency),
+            sae_features => SaeFeatures(features),
         }
     };
 }

@@ -8,8 +8,9 @@ use super::metric::{AnswerPair, Metric, last_position};
 use super::readback::read;
 use super::{ExperimentError, UnequalLengths};
 use crate::hooks::{ActivationCache, HookPoint};
-use crate::loading::{LoadedModel, Tokenizer};
+use crate::loading::{LoadedModel, ModelRef, Tokenizer};
 use crate::model::Gpt2;
+use crate::sae::Sae;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +61,8 @@ pub struct PromptSet<'a> {
     tokenizer: Option<&'a Tokenizer>,
     /// Models the parameters name besides the one run (GeDi's), by id.
     models: Vec<(&'a str, &'a LoadedModel)>,
+    /// SAEs the parameters name, by id.
+    saes: Vec<(&'a str, &'a Sae)>,
 }
 
 /// A batch's run: its metric (mean and per prompt) and the activations asked for.
@@ -109,6 +112,7 @@ impl<'a> PromptSet<'a> {
             seed: 0,
             tokenizer: None,
             models: vec![],
+            saes: vec![],
         })
     }
 
@@ -122,6 +126,7 @@ impl<'a> PromptSet<'a> {
             seed: 0,
             tokenizer: None,
             models: vec![],
+            saes: vec![],
         }
     }
 
@@ -140,6 +145,38 @@ impl<'a> PromptSet<'a> {
     pub fn with_model(mut self, id: &'a str, model: &'a LoadedModel) -> Self {
         self.models.push((id, model));
         self
+    }
+
+    /// The model's tokenizer, where the run has one.
+    pub fn tokenizer(&self) -> Option<&'a Tokenizer> {
+        self.tokenizer
+    }
+
+    /// Makes `sae` available as `id` to parameters that name an SAE.
+    pub fn with_sae(mut self, id: &'a str, sae: &'a Sae) -> Self {
+        self.saes.push((id, sae));
+        self
+    }
+
+    /// The SAE `named` at `path` of the spec, checked against `model`.
+    pub fn sae(
+        &self,
+        named: &ModelRef,
+        model: &Gpt2,
+        path: &str,
+    ) -> Result<&'a Sae, ExperimentError> {
+        let at = |message: String| ExperimentError::Prompt {
+            path: path.into(),
+            message,
+        };
+        let &(_, sae) = self
+            .saes
+            .iter()
+            .find(|(id, _)| *id == named.id)
+            .ok_or_else(|| at(format!("the SAE `{}` is not loaded", named.id)))?;
+        sae.check_fits(&model.config)
+            .map_err(|e| at(e.to_string()))?;
+        Ok(sae)
     }
 
     /// GeDi's model, checked against `base`, with the ids of its two control codes, when

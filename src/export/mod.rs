@@ -155,6 +155,29 @@ struct Parts<'a> {
 }
 
 /// Docstring, prelude, the spec's prompts as constants, the experiment, the results file.
+/// Where an SAE's folder is, for every library.
+const SAE_FOLDER: &str = include_str!("common/sae.py");
+/// SAELens's loader, where SAELens supports the library (TransformerLens 3.x).
+const SAE_LENS: &str = include_str!("common/sae_lens.py");
+/// An SAE in plain torch, where SAELens does not (TransformerLens 4, nnsight).
+const SAE_TORCH: &str = include_str!("common/sae_torch.py");
+/// `sae_features`'s grids from the hook's activation.
+const SAE_FEATURES_COMMON: &str = include_str!("common/sae_features.py");
+
+/// An `sae_features` spec's SAE, prompt and options as the scripts' constants.
+fn sae_constants(params: &crate::experiments::features::Params) -> String {
+    format!(
+        "\nSAE_ID = {}\nPROMPT = {}\nbos = {}\nTOP = {}\nFEATURE = {}\n",
+        python::string(&params.sae.id),
+        python::prompt(&params.prompt),
+        python::boolean(params.prepend_bos),
+        params.top,
+        params
+            .feature
+            .map_or_else(|| "None".to_string(), |f| f.to_string()),
+    )
+}
+
 fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
     let mut out = header(spec, parts.library);
     out.push_str(

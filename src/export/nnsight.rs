@@ -69,6 +69,7 @@ fn unsupported(what: &str) -> ExportError {
 const PRELUDE: &str = include_str!("nnsight/prelude.py");
 
 const TOKENS: &str = include_str!("nnsight/tokens.py");
+const SAE_FEATURES: &str = include_str!("nnsight/sae_features.py");
 const DIRECTION: &str = include_str!("nnsight/direction.py");
 const ASSOCIATION: &str = include_str!("nnsight/association.py");
 const FREQUENCY: &str = include_str!("nnsight/frequency.py");
@@ -103,6 +104,9 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         Experiment::Generation(params) => {
             if params.generation.num_beams > 1 && !params.interventions.is_empty() {
                 return Err(unsupported("beam search with interventions"));
+            }
+            if params.features.is_some() {
+                return Err(unsupported("generation with SAE feature edits"));
             }
             if let Some(i) = params.interventions.iter().find(|i| !has_site(i.hook)) {
                 return Err(unsupported(&format!("an intervention at {}", i.hook)));
@@ -148,6 +152,13 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => attribution(params),
+        Experiment::SaeFeatures(params) => Ok(format!(
+            "{}{}{}{}{SAE_FEATURES}",
+            super::SAE_FOLDER,
+            super::SAE_TORCH,
+            super::SAE_FEATURES_COMMON,
+            super::sae_constants(params),
+        )),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
             list(params.keep.iter().map(|[l, h]| format!("({l}, {h})")))

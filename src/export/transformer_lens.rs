@@ -42,6 +42,7 @@ const PRELUDE_3: &str = concat!(
 );
 
 const TOKENS: &str = include_str!("transformer_lens/tokens.py");
+const SAE_FEATURES: &str = include_str!("transformer_lens/sae_features.py");
 const DIRECTION: &str = include_str!("transformer_lens/direction.py");
 /// What both libraries do with the texts' vectors once they have them.
 pub(super) const DIRECTION_FOUND: &str = include_str!("common/direction.py");
@@ -85,20 +86,27 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => Ok(attribution(params, library)),
         Experiment::Generation(params) => {
-            if params.generation.num_beams > 1 && !params.interventions.is_empty() {
+            if params.generation.num_beams > 1
+                && (!params.interventions.is_empty() || params.features.is_some())
+            {
                 return Err(ExportError(
-                    "beam search with interventions has no export yet; run it with `patchbay run`"
+                    "beam search with interventions or feature edits has no export yet; run it with `patchbay run`"
                         .into(),
                 ));
             }
             Ok(format!(
-                "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}results[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {}}}\n",
+                "{}{}{}\nPROMPT = {}\nprompt_ids = to_ids(PROMPT, {})\n{}{}results[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {}}}\n",
                 GENERATE,
                 FORWARD,
                 generation_config(&params.generation, spec, BEAMS)?,
                 prompt(&params.prompt),
                 boolean(params.prepend_bos),
                 interventions(&params.interventions),
+                params
+                    .features
+                    .as_ref()
+                    .map(|features| feature_edits(features, library))
+                    .unwrap_or_default(),
                 continuation(&params.generation, "hooks"),
             ))
         }
@@ -119,6 +127,16 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             hook = string(&params.hook.to_string()),
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
+        )),
+        Experiment::SaeFeatures(params) => Ok(format!(
+            "{}{}{}{}{SAE_FEATURES}",
+            super::SAE_FOLDER,
+            match library {
+                super::Library::TransformerLens3 => super::SAE_LENS,
+                _ => super::SAE_TORCH,
+            },
+            super::SAE_FEATURES_COMMON,
+            super::sae_constants(params),
         )),
         Experiment::Circuit(params) => Ok(format!(
             "\nKEEP = {}\n{CIRCUIT}",
@@ -279,6 +297,23 @@ pub(super) fn path_constants(params: &path::Params) -> String {
 }
 
 /// The spec's interventions as TransformerLens hooks (`hooks`), read from their JSON.
+/// Hooks that edit an SAE's features, added before the interventions' (`hooks`).
+fn feature_edits(features: &crate::sae::FeatureEdits, library: super::Library) -> String {
+    let edits = serde_json::to_string(&features.edits).expect("edits serialise");
+    format!(
+        "{}{}\nSAE_ID = {}\nEDITS = json.loads({})\n{FEATURE_EDITS}\n",
+        super::SAE_FOLDER,
+        match library {
+            super::Library::TransformerLens3 => super::SAE_LENS,
+            _ => super::SAE_TORCH,
+        },
+        string(&features.sae.id),
+        string(&edits),
+    )
+}
+
+const FEATURE_EDITS: &str = include_str!("transformer_lens/feature_edits.py");
+
 fn interventions(list: &[crate::hooks::Intervention]) -> String {
     if list.is_empty() {
         return "hooks = []\n".into();

@@ -9,7 +9,7 @@ mod weights;
 
 pub use stream::{StreamedWeights, WeightStream};
 pub use tokenizer::{END_OF_TEXT, Tokenizer};
-pub use weights::{assemble, load_gpt2};
+pub use weights::{WeightMap, assemble, load_gpt2};
 
 use crate::model::{ConfigError, Gpt2, Gpt2Config};
 use burn::tensor::Device;

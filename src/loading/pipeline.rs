@@ -71,7 +71,7 @@ pub struct Parts {
 }
 
 /// Reads the whole file `name`.
-async fn whole(source: &mut impl FileSource, name: &str) -> Result<Vec<u8>, LoadError> {
+pub async fn whole(source: &mut impl FileSource, name: &str) -> Result<Vec<u8>, LoadError> {
     let mut bytes = Vec::new();
     source
         .read(name, &mut |_| Ok(()), &mut |chunk| {

@@ -12,9 +12,28 @@ use crate::model::{Gpt2, Gpt2Config, ParameterSource};
 use burn::tensor::{Device, Tensor};
 use std::collections::BTreeMap;
 
-/// The file's tensors on the device, taken one by one into the model.
-struct WeightMap {
+/// The file's tensors on the device, taken one by one into the model (or an SAE: anything
+/// built from a [`ParameterSource`]).
+pub struct WeightMap {
     tensors: BTreeMap<String, Stored>,
+}
+
+impl WeightMap {
+    pub fn new(weights: StreamedWeights) -> Self {
+        Self {
+            tensors: weights.tensors,
+        }
+    }
+
+    /// Every tensor was taken; else an error naming those left.
+    pub fn finish(self) -> Result<(), LoadError> {
+        if self.tensors.is_empty() {
+            return Ok(());
+        }
+        Err(LoadError::UnexpectedTensors(
+            self.tensors.into_keys().collect(),
+        ))
+    }
 }
 
 impl ParameterSource for WeightMap {
@@ -67,14 +86,8 @@ pub fn load_gpt2(config: &Gpt2Config, bytes: &[u8], device: &Device) -> Result<G
 /// Builds a GPT-2 from the tensors of a weights file already on the device; every tensor of
 /// the file must be used.
 pub fn assemble(config: &Gpt2Config, weights: StreamedWeights) -> Result<Gpt2, LoadError> {
-    let mut map = WeightMap {
-        tensors: weights.tensors,
-    };
+    let mut map = WeightMap::new(weights);
     let model = Gpt2::build(config, &mut map)?;
-    if !map.tensors.is_empty() {
-        return Err(LoadError::UnexpectedTensors(
-            map.tensors.into_keys().collect(),
-        ));
-    }
+    map.finish()?;
     Ok(model)
 }

@@ -271,7 +271,70 @@ impl Reader<'_> {
             Experiment::AssociationTest(_) => self.association().into_iter().collect(),
             Experiment::FrequencyTagging(_) => self.frequency().into_iter().collect(),
             Experiment::Repetition(_) => self.repetition().into_iter().collect(),
+            Experiment::SaeFeatures(_) => self.sae_features(),
         }
+    }
+
+    /// How well the SAE rebuilds the activation, the strongest feature of the last token, and
+    /// a followed feature's strongest token.
+    fn sae_features(&self) -> Vec<Finding> {
+        let mut found = vec![];
+        if let (Some(fve), Some(l0)) = (self.result.metric("sae.fve"), self.result.metric("sae.l0"))
+        {
+            found.push(Finding::about(
+                format!(
+                    "The SAE's features explain {} of the activation's variance over the prompt, with {} features active per token on average; the rest is the error term.",
+                    percent(fve),
+                    number(l0)
+                ),
+                "sae.error_norm".parse().expect("a declared grid"),
+            ));
+        }
+        let ids_name: Option<GridName> = "sae.top_features".parse().ok();
+        let values_name: Option<GridName> = "sae.top_activations".parse().ok();
+        if let (Some(ids), Some(values)) = (
+            ids_name.and_then(|n| self.grid(n)),
+            values_name.and_then(|n| self.grid(n)),
+        ) && let [pos, top] = ids.shape[..]
+            && pos > 0
+            && top > 0
+        {
+            let last = (pos - 1) * top;
+            let token = ids
+                .labels
+                .first()
+                .and_then(|l| l.get(pos - 1))
+                .cloned()
+                .unwrap_or_default();
+            found.push(Finding::about(
+                format!(
+                    "At the last token “{token}” feature #{} fires most ({}).",
+                    ids.values[last] as usize,
+                    number(values.values[last])
+                ),
+                values_name.expect("parsed above"),
+            ));
+        }
+        let feature: Option<GridName> = "sae.feature".parse().ok();
+        if let Some(grid) = feature.and_then(|n| self.grid(n))
+            && let Some(&i) = ranked_cells(grid, 1).first()
+            && grid.values[i] > 0.0
+        {
+            let token = grid
+                .labels
+                .first()
+                .and_then(|l| l.get(i))
+                .cloned()
+                .unwrap_or_default();
+            found.push(Finding::about(
+                format!(
+                    "The followed feature fires most on “{token}” (position {i}, {}).",
+                    number(grid.values[i])
+                ),
+                feature.expect("parsed above"),
+            ));
+        }
+        found
     }
 
     /// "Patching each head's output (all positions): L9H9 recovers 61 % of the effect, …"

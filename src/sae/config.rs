@@ -46,7 +46,7 @@ pub struct SaeConfig {
 pub const MAX_FEATURES: usize = 1 << 20;
 
 /// Why a `cfg.json` was refused.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum SaeConfigError {
     #[error("the SAE's cfg.json is not a JSON object: {0}")]
     Json(String),

@@ -113,6 +113,7 @@ pub struct HubRepo {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
     Load(Load),
+    LoadSae(LoadSae),
     Inspect(Inspect),
     Tokenize(Tokenize),
     Run(RunSpec),
@@ -161,6 +162,7 @@ macro_rules! asks {
 
 asks! {
     Load(Load) => Reply::Loaded(info) => info; ModelInfo,
+    LoadSae(LoadSae) => Reply::SaeLoaded(info) => info; SaeInfo,
     Inspect(Inspect) => Reply::Inspection(inspection) => inspection; Inspection,
     Tokenize(Tokenize) => Reply::Tokens { texts } => texts; Vec<Vec<String>>,
     Run(RunSpec) => Reply::Run(result) => &**result; RunResult,
@@ -177,6 +179,48 @@ pub struct Load {
     pub source: LoadSource,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beside: Option<String>,
+}
+
+/// Loads an SAE on the loaded model's activations, kept beside it under `id` (the id specs name
+/// it by; loading another under the same id replaces it). Its folder holds SAELens's `cfg.json`
+/// and `sae_weights.safetensors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSae {
+    pub source: LoadSource,
+    pub id: String,
+}
+
+/// A loaded SAE, for the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaeInfo {
+    pub id: String,
+    /// TransformerLens's name of the hook it reads.
+    pub hook: String,
+    pub architecture: String,
+    pub d_in: usize,
+    pub d_sae: usize,
+    pub sha256: String,
+    /// Each starts with `; ` (where the files came from, cache notes).
+    pub notes: String,
+}
+
+impl SaeInfo {
+    pub fn of(id: &str, sae: &crate::sae::Sae, notes: String) -> Self {
+        use crate::sae::Architecture;
+        Self {
+            id: id.to_string(),
+            hook: sae.config.hook.to_string(),
+            architecture: match sae.config.architecture {
+                Architecture::Standard => "standard (ReLU)".into(),
+                Architecture::JumpRelu => "JumpReLU".into(),
+                Architecture::TopK { k } => format!("top-k (k = {k})"),
+            },
+            d_in: sae.config.d_in,
+            d_sae: sae.config.d_sae,
+            sha256: sae.sha256.clone(),
+            notes,
+        }
+    }
 }
 
 /// The prompt panel: tokens, losses, the next token and attention patterns of one text.
@@ -241,6 +285,7 @@ pub struct Bench {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     Loaded(ModelInfo),
+    SaeLoaded(SaeInfo),
     Inspection(Inspection),
     Tokens { texts: Vec<Vec<String>> },
     Run(Box<RunResult>),
@@ -321,14 +366,22 @@ pub async fn handle(
     request: &Request,
     emit: &mut dyn FnMut(Event) -> bool,
 ) -> Result<Reply, Failure> {
-    handle_beside(session, &[], request, emit).await
+    handle_beside(session, &Beside::default(), request, emit).await
 }
 
-/// [`handle`] with other models loaded beside the session's, by the id a spec names them
-/// (GeDi's discriminator).
+/// What is loaded beside the session's model, by the id a spec names each.
+#[derive(Default)]
+pub struct Beside<'a> {
+    /// Other models (GeDi's discriminator).
+    pub models: &'a [(String, std::rc::Rc<Session>)],
+    /// SAEs on the session's model.
+    pub saes: &'a [(String, std::rc::Rc<crate::sae::Sae>)],
+}
+
+/// [`handle`] with other models and SAEs loaded beside the session's.
 pub async fn handle_beside(
     session: &Session,
-    others: &[(String, std::rc::Rc<Session>)],
+    others: &Beside<'_>,
     request: &Request,
     emit: &mut dyn FnMut(Event) -> bool,
 ) -> Result<Reply, Failure> {
@@ -377,7 +430,7 @@ pub async fn handle_beside(
                 .await
                 .map(|(_, sweeps)| Reply::Swept { sweeps })
         }
-        Request::Load(_) | Request::Bench(_) => Err(Failure::internal(
+        Request::Load(_) | Request::LoadSae(_) | Request::Bench(_) => Err(Failure::internal(
             "this request does not run on a loaded model",
         )),
     }
@@ -395,7 +448,7 @@ enum Cells {
 /// result and, for a share, the values of its cells.
 async fn run_reported(
     session: &Session,
-    others: &[(String, std::rc::Rc<Session>)],
+    others: &Beside<'_>,
     spec: &Spec,
     cells: Cells,
     emit: &mut dyn FnMut(Event) -> bool,
@@ -404,8 +457,14 @@ async fn run_reported(
     let context = RunContext {
         model: loaded,
         others: others
+            .models
             .iter()
             .map(|(id, other)| (id.as_str(), &other.model))
+            .collect(),
+        saes: others
+            .saes
+            .iter()
+            .map(|(id, sae)| (id.as_str(), sae.as_ref()))
             .collect(),
         weights_sha256: session.weights_sha256.clone(),
         device: session.backend.to_string(),

@@ -111,6 +111,19 @@ impl Spec {
                     path: "experiment.loss.texts",
                 }
             }
+            Experiment::SaeFeatures(params) => {
+                // One pass up to the SAE's hook and its features, `d_sae` a position. The SAE's
+                // width is known once it loads: 2^17 here, OpenAI's widest GPT-2 SAEs.
+                let positions =
+                    longest(std::slice::from_ref(&params.prompt), params.prepend_bos).min(context);
+                let features = (1u64 << 17).saturating_mul(positions).saturating_mul(4);
+                Estimate {
+                    prompts: 1,
+                    positions,
+                    bytes: run_bytes(config, 1, positions, 1, 2).saturating_add(features),
+                    path: "experiment.sae_features.prompt",
+                }
+            }
             Experiment::Direction(params) => {
                 // One text at a time, one hook cached.
                 let positions = longest(&params.texts, params.prepend_bos).min(context);

@@ -93,6 +93,13 @@ macro_rules! experiment_kinds {
                 }
             }
 
+            /// SAEs the parameters name.
+            pub fn saes(&self) -> Vec<&$crate::loading::ModelRef> {
+                match self {
+                    $(Self::$kind(p) => p.saes(),)+
+                }
+            }
+
             /// Runs the experiment on `prompts`.
             pub async fn run(
                 &self,

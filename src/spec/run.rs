@@ -9,6 +9,7 @@ use crate::experiments::{
     PromptSet,
 };
 use crate::loading::LoadedModel;
+use crate::sae::Sae;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use web_time::Instant;
@@ -241,6 +242,8 @@ pub struct RunContext<'a> {
     pub model: &'a LoadedModel,
     /// Other models the spec names (GeDi's), by id; the spec's own model is known by its id.
     pub others: Vec<(&'a str, &'a LoadedModel)>,
+    /// SAEs the spec names, by id.
+    pub saes: Vec<(&'a str, &'a Sae)>,
     pub weights_sha256: String,
     pub device: String,
     /// What a run may hold ([`Spec::check_size`], checked before anything is tokenised).
@@ -354,10 +357,13 @@ impl RunContext<'_> {
     }
 
     fn with_models<'s>(&'s self, spec: &'s Spec, prompts: PromptSet<'s>) -> PromptSet<'s> {
-        self.others.iter().fold(
+        let prompts = self.others.iter().fold(
             prompts.with_model(&spec.model.id, self.model),
             |set, &(id, model)| set.with_model(id, model),
-        )
+        );
+        self.saes
+            .iter()
+            .fold(prompts, |set, &(id, sae)| set.with_sae(id, sae))
     }
 
     fn generated(&self, prompt_ids: Vec<u32>, generation: Generation) -> GeneratedText {

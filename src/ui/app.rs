@@ -2,7 +2,7 @@
 //! them, the service worker and the update banner. Panels live in `panels/`.
 
 use super::js::{apply_update, register_service_worker_js, report_height};
-use super::panels::{bench, experiment, generation, history, loader, prompt};
+use super::panels::{bench, experiment, features, generation, history, loader, prompt};
 use super::state::{AppState, backend_label, on_worker_news};
 use super::views::{View, Views};
 use super::workbench::Workbench;
@@ -176,6 +176,9 @@ pub fn App() -> impl IntoView {
             </ViewSection>
             <ViewSection view=View::Generation>
                 <WithModel what="generate text">{|| view! { <generation::GenerationPanel/> }}</WithModel>
+            </ViewSection>
+            <ViewSection view=View::Features>
+                <WithModel what="read SAE features">{|| view! { <features::FeaturesPanel/> }}</WithModel>
             </ViewSection>
             <ViewSection view=View::Experiment><experiment::ExperimentPanel/></ViewSection>
             <ViewSection view=View::Results><experiment::ResultsPanel/></ViewSection>

@@ -1,6 +1,7 @@
-//! The page's views: the work in the order it is done (model → prompt → generation → experiment
-//! → results → history), one on screen at a time, switched by the bar at the top and by the
-//! address's fragment (`#results`), so that links, the back button and bookmarks reach a view.
+//! The page's views: the work in the order it is done (model → prompt → generation → features
+//! → experiment → results → history), one on screen at a time, switched by the bar at the top
+//! and by the address's fragment (`#results`), so that links, the back button and bookmarks
+//! reach a view.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -12,6 +13,7 @@ pub enum View {
     Model,
     Prompt,
     Generation,
+    Features,
     Experiment,
     Results,
     History,
@@ -19,10 +21,11 @@ pub enum View {
 
 impl View {
     /// In the switcher's order.
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Model,
         View::Prompt,
         View::Generation,
+        View::Features,
         View::Experiment,
         View::Results,
         View::History,
@@ -34,6 +37,7 @@ impl View {
             View::Model => "model",
             View::Prompt => "prompt",
             View::Generation => "generation",
+            View::Features => "features",
             View::Experiment => "experiment",
             View::Results => "results",
             View::History => "history",
@@ -46,6 +50,7 @@ impl View {
             View::Model => "Model",
             View::Prompt => "Prompt",
             View::Generation => "Generate",
+            View::Features => "Features",
             View::Experiment => "Experiment",
             View::Results => "Results",
             View::History => "History",
@@ -54,7 +59,7 @@ impl View {
 
     /// Whether it shows anything before a model is loaded.
     pub fn needs_model(self) -> bool {
-        matches!(self, View::Prompt | View::Generation)
+        matches!(self, View::Prompt | View::Generation | View::Features)
     }
 
     /// The view a fragment names (`#results`; the older `#experiment-result` too), if any.

@@ -135,13 +135,30 @@ pub async fn get(url: &str, signal: &AbortSignal) -> Result<Response, String> {
     Ok(response)
 }
 
-/// The files of `id` at `main` with their sizes and (for large files) sha256, from the hub API.
+/// The files of the hub repository `id`.
 pub async fn hub_files(
     hub: &str,
     id: &str,
     signal: &AbortSignal,
 ) -> Result<Vec<ListedFile>, String> {
-    let url = format!("{hub}/api/models/{id}/tree/main");
+    hub_files_in(hub, id, "", signal).await
+}
+
+/// The files in `folder` of the hub repository `id` (its root when empty), paths from the
+/// repository's root.
+pub async fn hub_files_in(
+    hub: &str,
+    id: &str,
+    folder: &str,
+    signal: &AbortSignal,
+) -> Result<Vec<ListedFile>, String> {
+    let (url, what) = match folder {
+        "" => (format!("{hub}/api/models/{id}/tree/main"), id.to_string()),
+        folder => (
+            format!("{hub}/api/models/{id}/tree/main/{folder}"),
+            format!("{id}/{folder}"),
+        ),
+    };
     let response = get(&url, signal).await?;
     let text = JsFuture::from(response.text().map_err(|e| js_error("no body", e))?)
         .await
@@ -149,7 +166,7 @@ pub async fn hub_files(
         .as_string()
         .unwrap_or_default();
     serde_json::from_str(&text)
-        .map_err(|e| format!("the hub's file list for {id} is not what Patchbay expects: {e}"))
+        .map_err(|e| format!("the hub's file list for {what} is not what Patchbay expects: {e}"))
 }
 
 fn content_length(response: &Response) -> Option<u64> {

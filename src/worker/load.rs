@@ -4,12 +4,14 @@
 //! they arrive (`loading::WeightStream`), never whole in memory; files that fail to load are
 //! dropped from the cache.
 
-use super::fetch::{BodyFailure, Origin, fetch_cached_into, forget, hub_files, read_stream};
+use super::fetch::{
+    BodyFailure, Origin, fetch_cached_into, forget, hub_files, hub_files_in, read_stream,
+};
 use crate::device::Backend;
 use crate::loading::LoadError;
 use crate::loading::memory::{STREAM_BLOCK, Target, bytes};
 use crate::loading::pipeline::{self, FileSource, Parts, Plan, listed_weights};
-use crate::session::{Event, HubRepo};
+use crate::session::{Event, HubRepo, LoadSource};
 use burn::tensor::Device;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -288,4 +290,96 @@ async fn adapter_max_binding() -> Option<u64> {
         .ok()?
         .as_f64()
         .map(|v| v as u64)
+}
+
+/// Loads an SAE's `cfg.json` and `sae_weights.safetensors` from a folder URL (a hub id may name
+/// a folder inside its repository: `owner/repo/blocks.8.hook_resid_pre`) or the user's files;
+/// returns it with notes for the user.
+pub async fn load_sae(
+    request: &crate::session::LoadSae,
+    files: Vec<web_sys::File>,
+    (device, backend): (&Device, Backend),
+    held: u64,
+    signal: &web_sys::AbortSignal,
+    emit: &dyn Fn(Event),
+) -> Result<(crate::sae::Sae, String), crate::sae::SaeError> {
+    use crate::sae::{SaeError, SaePlan, WEIGHTS_FILE};
+    let status = |text: String| emit(Event::Status { text });
+    let target = target(backend).await;
+    let plan = |listed| SaePlan {
+        label: &request.id,
+        target,
+        device,
+        block_bytes: block_bytes(backend),
+        held,
+        listed,
+    };
+    match &request.source {
+        LoadSource::Files => {
+            let mut source = PickedFiles { files, emit };
+            let sae = crate::sae::load(&mut source, &plan(None), &status).await?;
+            Ok((sae, ", from your files".into()))
+        }
+        LoadSource::Url { base, hub, .. } => {
+            let mut notes = String::new();
+            let listed = match hub {
+                Some(HubRepo { hub, id }) => {
+                    let (repo, folder) = repo_and_folder(id);
+                    status(format!("asking the hub for the files of {id}"));
+                    match hub_files_in(hub, repo, folder, signal).await {
+                        Ok(list) => {
+                            let path = match folder {
+                                "" => WEIGHTS_FILE.to_string(),
+                                folder => format!("{folder}/{WEIGHTS_FILE}"),
+                            };
+                            let found = list.into_iter().find(|f| f.path == path);
+                            if found.is_none() {
+                                return Err(SaeError::Weights(LoadError::Listing(format!(
+                                    "{id} has no {WEIGHTS_FILE}: is it an SAE folder in SAELens's format?"
+                                ))));
+                            }
+                            found
+                        }
+                        Err(e) if signal.aborted() => {
+                            return Err(SaeError::Weights(LoadError::Source(e)));
+                        }
+                        Err(e) => {
+                            notes.push_str(&format!("; size and sha256 not checked ({e})"));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            let urls: Vec<String> = [crate::sae::CONFIG_FILE, WEIGHTS_FILE]
+                .iter()
+                .map(|f| format!("{base}{f}"))
+                .collect();
+            let mut folder = WebFolder {
+                base,
+                signal,
+                emit,
+                use_cache: true,
+                last_from_cache: false,
+                origins: vec![],
+                notes,
+            };
+            match crate::sae::load(&mut folder, &plan(listed.as_ref()), &status).await {
+                Ok(sae) => Ok((sae, folder.notes)),
+                Err(e) => {
+                    forget(&urls).await;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// `owner/repo` and the folder after it (empty for the repository's root).
+fn repo_and_folder(id: &str) -> (&str, &str) {
+    let mut slashes = id.match_indices('/').map(|(i, _)| i);
+    match (slashes.next(), slashes.next()) {
+        (Some(_), Some(second)) => (&id[..second], &id[second + 1..]),
+        _ => (id, ""),
+    }
 }

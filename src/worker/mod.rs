@@ -70,6 +70,8 @@ struct Worker {
     session: Option<Rc<Session>>,
     /// A second model beside it, by the id specs name it with (GeDi's discriminator).
     beside: Option<(String, Rc<Session>)>,
+    /// SAEs on the model's activations, by the id specs name them with.
+    saes: Vec<(String, Rc<crate::sae::Sae>)>,
     /// Calls in flight, and those of them the page has cancelled.
     running: HashSet<u32>,
     cancelled: HashSet<u32>,
@@ -104,6 +106,7 @@ pub fn start() {
         backend: Backend::Cpu,
         session: None,
         beside: None,
+        saes: vec![],
         running: HashSet::new(),
         cancelled: HashSet::new(),
         downloads: HashMap::new(),
@@ -222,6 +225,7 @@ async fn serve(
         Request::Load(Load { source, beside }) => load(worker, id, source, beside, files)
             .await
             .map(Reply::Loaded),
+        Request::LoadSae(request) => load_sae(worker, id, request, files).await,
         Request::Bench(bench) => {
             // One at a time: a second would time the first's work too, and CubeCL has one launch
             // observer, which the first's counting holds.
@@ -242,6 +246,11 @@ async fn serve(
         request => {
             let session = worker.borrow().session.clone().ok_or(Failure::NoModel)?;
             let beside: Vec<_> = worker.borrow().beside.iter().cloned().collect();
+            let saes = worker.borrow().saes.clone();
+            let beside = session::Beside {
+                models: &beside,
+                saes: &saes,
+            };
             session::handle_beside(&session, &beside, &request, &mut emit).await
         }
     }
@@ -265,6 +274,8 @@ async fn load(
             }
             None => {
                 state.session = None;
+                // SAEs read the model they were loaded on.
+                state.saes.clear();
                 state.beside.as_ref().map(|(_, s)| s.clone())
             }
         };
@@ -337,6 +348,55 @@ async fn load(
         None => state.session = Some(Rc::new(session)),
     }
     Ok(info)
+}
+
+/// Loads an SAE on the loaded model's activations, replacing one loaded under the same id.
+async fn load_sae(
+    worker: &Shared,
+    id: u32,
+    request: session::LoadSae,
+    files: Vec<web_sys::File>,
+) -> Result<Reply, Failure> {
+    let session = worker.borrow().session.clone().ok_or(Failure::NoModel)?;
+    let (device, backend) = worker.borrow().device();
+    // On the CPU backend the model's parameters and the other SAEs share the worker's memory.
+    let held = match backend {
+        Backend::Cpu => {
+            4 * session.model.model.config.n_params()
+                + worker
+                    .borrow()
+                    .saes
+                    .iter()
+                    .filter(|(other, _)| *other != request.id)
+                    .map(|(_, sae)| crate::sae::sae_bytes(&sae.config))
+                    .sum::<u64>()
+        }
+        Backend::Wgpu => 0,
+    };
+    let emit = |event: Event| post(id, event);
+    let controller = web_sys::AbortController::new()
+        .map_err(|_| Failure::internal("this browser has no AbortController"))?;
+    worker.borrow_mut().downloads.insert(id, controller.clone());
+    let loaded = load::load_sae(
+        &request,
+        files,
+        (&device, backend),
+        held,
+        &controller.signal(),
+        &emit,
+    )
+    .await;
+    worker.borrow_mut().downloads.remove(&id);
+    if worker.borrow().cancelled.contains(&id) {
+        return Err(Failure::Cancelled);
+    }
+    let (sae, notes) = loaded?;
+    sae.check_fits(&session.model.model.config)?;
+    let info = session::SaeInfo::of(&request.id, &sae, notes);
+    let mut state = worker.borrow_mut();
+    state.saes.retain(|(other, _)| *other != request.id);
+    state.saes.push((request.id, Rc::new(sae)));
+    Ok(Reply::SaeLoaded(info))
 }
 
 fn user_agent() -> String {

@@ -15,7 +15,7 @@ const shots = path.join(repo, 'docs/screenshots');
 const axeSource = path.join(repo, 'tests/e2e/node_modules/axe-core/axe.min.js');
 
 /** The page's views, in the bar's order. */
-const VIEWS = ['model', 'prompt', 'generation', 'experiment', 'results', 'history'];
+const VIEWS = ['model', 'prompt', 'generation', 'features', 'experiment', 'results', 'history'];
 
 let server;
 before(async () => {

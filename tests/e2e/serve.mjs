@@ -14,6 +14,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
 export const refs = process.env.PATCHBAY_REFS ?? path.resolve(repo, '../shared/refs');
 export const tiny = path.join(refs, 'tiny-gpt2');
+/** SAELens's SAEs for the tiny model and what SAELens computed with them (tests/sae). */
+export const saeRefs = path.join(repo, 'tests/sae/refs');
 const defaultDist = process.env.PATCHBAY_DIST ?? path.join(repo, 'dist');
 /** Where the app lives on the server: the `--public-url` that `ci/dist` was given. */
 export const publicUrl = process.env.PATCHBAY_PUBLIC_URL ?? '/';
@@ -152,6 +154,32 @@ export const medium = randomModel({ d: 1024, layers: 24, heads: 16, seed: 11 });
 export const small = randomModel({ d: 768, layers: 12, heads: 12, seed: 13 });
 
 /**
+ * An SAE of `gpt2-small-res-jb`'s shape (24,576 features reading blocks.8.hook_resid_pre of
+ * GPT-2 small, f32 as that release ships: 151 MB), random, made once on demand.
+ */
+export const smallSae = (() => {
+  const dIn = 768, dSae = 24576;
+  const config = { architecture: 'standard', d_in: dIn, d_sae: dSae, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none', metadata: { hook_name: 'blocks.8.hook_resid_pre' } };
+  let weights;
+  return {
+    config: Buffer.from(JSON.stringify(config)),
+    weights: () => {
+      if (weights) return weights;
+      const random = uniform(19);
+      const cycle = Float32Array.from({ length: 65536 }, () => random());
+      let at = 0;
+      const weight = (...shape) => {
+        const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        for (let i = 0; i < values.length; i++) values[i] = cycle[(at++ * 40503) & 0xffff];
+        return { shape, values };
+      };
+      const filled = (n, v) => ({ shape: [n], values: new Float32Array(n).fill(v) });
+      return (weights = safetensors({ W_enc: weight(dIn, dSae), b_enc: filled(dSae, -0.05), W_dec: weight(dSae, dIn), b_dec: filled(dIn, 0) }));
+    },
+  };
+})();
+
+/**
  * GPT-2 small's depth, heads and vocabulary at a width of 48 (d_head 4, 9.7 MB of f16 weights):
  * its grids have GPT-2 small's shapes, so every bundled example runs in seconds.
  */
@@ -249,6 +277,9 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
     const model = url.pathname.match(/^\/models\/([^/]+)\/([^/]+)$/);
     const tree = url.pathname.match(/^\/api\/models\/(.+)\/tree\/main$/);
     const resolve = url.pathname.match(/^\/(test\/[^/]+)\/resolve\/main\/([^/]+)$/);
+    // SAE folders: served as files (/saes/NAME/) and as folders of a hub repository `test/saes`.
+    const sae = url.pathname.match(/^\/saes\/([a-z]+)\/([^/]+)$/) ?? url.pathname.match(/^\/test\/saes\/resolve\/main\/([a-z]+)\/([^/]+)$/);
+    const saeTree = url.pathname.match(/^\/api\/models\/test\/saes\/tree\/main\/([a-z]+)$/);
     try {
       if (model && model[1] === 'slow' && model[2] === 'model.safetensors') {
         // Trickles the weights so that a test can cancel the download.
@@ -270,7 +301,17 @@ export function startServer({ dist = defaultDist, prefix = publicUrl } = {}) {
         res.write(full.subarray(0, full.length >> 1), () => setTimeout(() => res.socket?.destroy(), 100));
         return;
       }
-      if (model && model[1] === 'empty' && model[2] === 'model.safetensors') body = Buffer.alloc(0);
+      if (sae && sae[1] === 'small') body = sae[2] === 'cfg.json' ? smallSae.config : smallSae.weights();
+      else if (sae) body = fs.readFileSync(path.join(saeRefs, path.basename(sae[1]), path.basename(sae[2])));
+      else if (saeTree) {
+        const folder = path.basename(saeTree[1]);
+        const entry = (f) => {
+          const bytes = fs.readFileSync(path.join(saeRefs, folder, f));
+          const lfs = f.endsWith('.safetensors') ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {};
+          return { type: 'file', path: `${folder}/${f}`, size: bytes.length, oid: 'git-blob', ...lfs };
+        };
+        body = Buffer.from(JSON.stringify(['cfg.json', 'sae_weights.safetensors'].map(entry)));
+      } else if (model && model[1] === 'empty' && model[2] === 'model.safetensors') body = Buffer.alloc(0);
       else if (tree) body = Buffer.from(JSON.stringify(hubTree(tree[1])));
       else if (resolve) body = hubFile(resolve[1], path.basename(resolve[2]));
       else if (model && model[1] === 'slow') body = fs.readFileSync(path.join(tiny, path.basename(model[2])));

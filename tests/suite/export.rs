@@ -7,7 +7,7 @@ use patchbay::spec::{Spec, examples::EXAMPLES};
 use std::process::Command;
 
 /// Parses `script` with the machine's Python (no PyTorch needed); no Python is a failure.
-fn parses_as_python(name: &str, script: &str) {
+pub fn parses_as_python(name: &str, script: &str) {
     let Ok(out) = Command::new("python3")
         .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
         .stdin(std::process::Stdio::piped())

@@ -22,6 +22,7 @@ fn saved_run() -> &'static RunRecord {
         .unwrap();
         let context = RunContext {
             model: &model,
+            saes: vec![],
             others: vec![],
             weights_sha256: "00ff".into(),
             device: "cpu".into(),

@@ -20,6 +20,7 @@ mod loading;
 mod presets;
 mod reference_cpu;
 mod reference_wgpu;
+mod sae;
 mod security;
 mod session;
 mod spec;

@@ -87,6 +87,7 @@ fn every_preset_runs_on_its_papers_shape_and_finds_every_published_value() {
                 .collect();
             let context = RunContext {
                 model,
+                saes: vec![],
                 others,
                 weights_sha256: String::new(),
                 device: "cpu".into(),

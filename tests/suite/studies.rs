@@ -24,6 +24,7 @@ fn run_json(model: &LoadedModel, spec: serde_json::Value) -> RunResult {
     let spec = Spec::from_json(&spec.to_string()).unwrap();
     let context = RunContext {
         model,
+        saes: vec![],
         others: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),
@@ -36,6 +37,7 @@ fn run_err(spec: serde_json::Value) -> String {
     let spec = Spec::from_json(&spec.to_string()).unwrap();
     let context = RunContext {
         model: tiny(),
+        saes: vec![],
         others: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),

@@ -37,9 +37,9 @@ impl Draft {
 impl KindDraft for Draft {
     type Params = Params;
 
-    /// A generation with interventions stays in the JSON editor.
+    /// A generation with interventions or feature edits stays in the JSON editor.
     fn from_params(params: &Params, form: &mut FormDraft) -> Option<Self> {
-        if !params.interventions.is_empty() {
+        if !params.interventions.is_empty() || params.features.is_some() {
             return None;
         }
         form.prepend_bos = params.prepend_bos;
@@ -56,6 +56,7 @@ impl KindDraft for Draft {
             prepend_bos: form.prepend_bos,
             generation: self.sampling.config(problems)?,
             interventions: vec![],
+            features: None,
         })
     }
 

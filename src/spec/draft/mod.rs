@@ -12,6 +12,7 @@ pub mod attribution;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod features;
 pub mod frequency;
 pub mod generation;
 pub mod lens;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod dataset_form;
 pub mod experiment;
 pub mod experiment_form;
+pub mod features;
 mod form;
 pub mod gedi;
 pub mod generation;

@@ -131,6 +131,7 @@ pub fn assert_close(what: &str, actual: &HostTensor, expected: &HostTensor, tol:
 pub mod decoding;
 pub mod experiments;
 pub mod parity;
+pub mod sae;
 
 /// The oracle-parity tests for one device, as test functions in the calling file.
 #[allow(unused_macros)]

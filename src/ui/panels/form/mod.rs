@@ -8,6 +8,7 @@ mod attribution;
 mod circuit;
 mod direction;
 mod eap;
+mod features;
 mod frequency;
 mod generation;
 mod lens;

@@ -1,0 +1,244 @@
+//! SAE features against SAELens (`tests/sae/refs`, written by `tests/sae/gen_sae_refs.py`):
+//! the same checks on each device.
+
+use super::load_tiny;
+use burn::tensor::{Device, Tensor, TensorData};
+use patchbay::experiments::{GenerationName, GridName, MetricName, Progress};
+use patchbay::loading::LoadedModel;
+use patchbay::sae::{Sae, SaeFiles};
+use patchbay::spec::{RunContext, RunResult, Spec, run};
+use patchbay::tensor_io::{HostTensor, from_safetensors};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The SAEs of the oracle, each a folder in SAELens's format.
+pub const NAMES: [&str; 3] = ["standard", "jumprelu", "topk"];
+
+pub fn refs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sae/refs")
+}
+
+pub fn oracle() -> &'static Value {
+    static JSON: OnceLock<Value> = OnceLock::new();
+    JSON.get_or_init(|| {
+        serde_json::from_slice(&std::fs::read(refs().join("sae.json")).unwrap()).unwrap()
+    })
+}
+
+pub fn tensor(name: &str) -> &'static HostTensor {
+    static TENSORS: OnceLock<BTreeMap<String, HostTensor>> = OnceLock::new();
+    TENSORS
+        .get_or_init(|| {
+            from_safetensors(&std::fs::read(refs().join("sae.safetensors")).unwrap()).unwrap()
+        })
+        .get(name)
+        .unwrap_or_else(|| panic!("no `{name}` in sae.safetensors"))
+}
+
+pub fn load(name: &str, device: &Device) -> Sae {
+    SaeFiles::from_dir(refs().join(name))
+        .unwrap()
+        .load(device)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn host(tensor: Tensor<2>) -> HostTensor {
+    HostTensor::from_data(tensor.into_data())
+}
+
+/// `encode` and `decode` of the oracle's activations equal SAELens's `acts` and `recon`; the
+/// pre-6 config gives the standard SAE's numbers.
+pub fn encode_matches(device: &Device) {
+    for (name, data) in NAMES
+        .iter()
+        .map(|n| (*n, *n))
+        .chain([("legacy", "standard")])
+    {
+        let sae = load(name, device);
+        let x = tensor(&format!("{data}.x"));
+        let x = Tensor::<2>::from_data(TensorData::new(x.values.clone(), x.shape.clone()), device);
+        let encoded = sae.encode(x);
+        let acts = host(encoded.acts.clone());
+        super::assert_close(
+            &format!("{name} acts"),
+            &acts,
+            tensor(&format!("{data}.acts")),
+            1e-5,
+        );
+        let recon = host(sae.decode(encoded.acts, encoded.scale));
+        super::assert_close(
+            &format!("{name} recon"),
+            &recon,
+            tensor(&format!("{data}.recon")),
+            1e-5,
+        );
+    }
+}
+
+/// Runs `experiment` on the tiny model with every oracle SAE loaded under its name.
+pub fn run_with_saes(model: &LoadedModel, saes: &[(&str, Sae)], experiment: Value) -> RunResult {
+    let spec = Spec::from_json(
+        &json!({"version": 1, "model": {"id": "tiny"}, "seed": 0, "experiment": experiment})
+            .to_string(),
+    )
+    .unwrap();
+    let context = RunContext {
+        model,
+        others: vec![],
+        saes: saes.iter().map(|(id, sae)| (*id, sae)).collect(),
+        weights_sha256: String::new(),
+        device: "test".into(),
+        limits: patchbay::spec::Limits::default(),
+    };
+    pollster::block_on(run(&spec, &context, &mut Progress::none())).unwrap()
+}
+
+fn grid<'r>(result: &'r RunResult, name: &str) -> &'r [f32] {
+    let name: GridName = name.parse().unwrap();
+    &result.grids[&name].values
+}
+
+/// The `sae_features` kind on the IOI prompt: the activation at the hook (the model's, so 1e-4
+/// as every hook of the oracle), each token's top features and their values, error norms, the
+/// count of active features and the FVE.
+pub fn features_match(device: &Device) {
+    let model = load_tiny("model.safetensors", device);
+    let oracle = oracle();
+    for name in NAMES {
+        let saes = [(name, load(name, device))];
+        let expected = &oracle["saes"][name];
+        let result = run_with_saes(
+            &model,
+            &saes,
+            json!({"sae_features": {"sae": {"id": name}, "prompt": oracle["prompt"], "top": 8, "feature": 3}}),
+        );
+        let ids: Vec<u32> = grid(&result, "sae.top_features")
+            .iter()
+            .map(|&v| v as u32)
+            .collect();
+        let expected_ids: Vec<u32> = expected["top_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as u32)
+            })
+            .collect();
+        assert_eq!(ids, expected_ids, "{name}: top features");
+        let floats = |v: &Value| -> Vec<f32> {
+            let mut out = vec![];
+            fn flat(v: &Value, out: &mut Vec<f32>) {
+                match v {
+                    Value::Array(items) => items.iter().for_each(|i| flat(i, out)),
+                    other => out.push(other.as_f64().unwrap() as f32),
+                }
+            }
+            flat(v, &mut out);
+            out
+        };
+        let close = |what: &str, actual: &[f32], expected: &[f32]| {
+            let diff = super::max_abs_diff(actual, expected);
+            assert!(diff <= 1e-4, "{name} {what}: max |diff| {diff}");
+        };
+        close(
+            "top activations",
+            grid(&result, "sae.top_activations"),
+            &floats(&expected["top_values"]),
+        );
+        close(
+            "error norms",
+            grid(&result, "sae.error_norm"),
+            &floats(&expected["error_norm"]),
+        );
+        assert_eq!(
+            grid(&result, "sae.active"),
+            &floats(&expected["active_per_position"])[..],
+            "{name}: active features per token"
+        );
+        let fve = result.metrics[&"sae.fve".parse::<MetricName>().unwrap()];
+        close("fve", &[fve], &[expected["fve"].as_f64().unwrap() as f32]);
+        // Feature 3's activation across the prompt: its column of SAELens's acts.
+        let acts = tensor(&format!("{name}.acts"));
+        let d_sae = acts.shape[1];
+        let column: Vec<f32> = acts.values.iter().skip(3).step_by(d_sae).copied().collect();
+        close("feature 3", grid(&result, "sae.feature"), &column);
+        assert_eq!(
+            grid(&result, "sae.feature_logits").len(),
+            20,
+            "{name}: 10 + 10 logits"
+        );
+    }
+}
+
+/// Greedy generation with a feature clamped, scaled or ablated at every position (the error term
+/// kept) gives SAELens's `HookedSAETransformer` ids exactly, with and without the KV cache.
+pub fn edited_generation_matches(device: &Device) {
+    let model = load_tiny("model.safetensors", device);
+    let oracle = oracle();
+    for name in NAMES {
+        let saes = [(name, load(name, device))];
+        let expected = &oracle["saes"][name]["generation"];
+        let feature = expected["feature"].as_u64().unwrap();
+        for (edit, action) in [
+            (
+                "clamp",
+                json!({"clamp": {"value": expected["clamp"]["value"]}}),
+            ),
+            (
+                "scale",
+                json!({"scale": {"factor": expected["scale"]["value"]}}),
+            ),
+            ("ablate", json!("ablate")),
+        ] {
+            for kv_cache in [true, false] {
+                let result = run_with_saes(
+                    &model,
+                    &saes,
+                    json!({"generation": {
+                        "prompt": oracle["generation_prompt"],
+                        "prepend_bos": false,
+                        "generation": {"max_new_tokens": oracle["new_tokens"], "temperature": 0.0, "kv_cache": kv_cache},
+                        "features": {"sae": {"id": name}, "edits": [{"feature": feature, "action": action}]}
+                    }}),
+                );
+                let ids = &result.generations[&GenerationName::Default]
+                    .generation
+                    .new_ids;
+                let want: Vec<u32> = expected[edit]["new_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap() as u32)
+                    .collect();
+                assert_eq!(ids, &want, "{name} {edit} (kv cache {kv_cache})");
+            }
+        }
+        // No edit: the plain model's continuation (the spliced SAE changes nothing).
+        let plain: Vec<u32> = expected["none"]["new_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let result = run_with_saes(
+            &model,
+            &saes,
+            json!({"generation": {
+                "prompt": oracle["generation_prompt"],
+                "prepend_bos": false,
+                "generation": {"max_new_tokens": oracle["new_tokens"], "temperature": 0.0}
+            }}),
+        );
+        assert_eq!(
+            result.generations[&GenerationName::Default]
+                .generation
+                .new_ids,
+            plain
+        );
+    }
+}
