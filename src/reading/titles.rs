@@ -146,6 +146,12 @@ fn named(name: &'static str) -> &'static str {
         "hftp.traces" => "The highest-SNR neurons over the stream",
         "direction.projection" => "Each text on the direction",
         "direction.vector" => "The direction",
+        "sae.top_features" => "Each token's most active SAE features",
+        "sae.top_activations" => "Each token's most active SAE features, their activations",
+        "sae.error_norm" => "The SAE's reconstruction error, token by token",
+        "sae.active" => "Active SAE features, token by token",
+        "sae.feature" => "The followed feature across the prompt",
+        "sae.feature_logits" => "The tokens the followed feature's decoder direction promotes and suppresses",
         other => other,
     }
 }

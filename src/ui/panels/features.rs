@@ -71,6 +71,14 @@ fn locate(params: &PageParams, text: &str) -> Result<LoadSource, String> {
     })
 }
 
+/// A followed feature: its activation per token, and (token, value) of `W_dec · W_U`.
+#[derive(Clone)]
+struct Followed {
+    feature: usize,
+    activations: Vec<f32>,
+    logits: Vec<(String, f32)>,
+}
+
 /// The prompt's features as the page shows them.
 #[derive(Clone)]
 struct Read {
@@ -80,8 +88,7 @@ struct Read {
     top_values: Vec<f32>,
     fve: f32,
     l0: f32,
-    /// The followed feature: its activation per token, and (token, value) of `W_dec · W_U`.
-    feature: Option<(usize, Vec<f32>, Vec<(String, f32)>)>,
+    feature: Option<Followed>,
 }
 
 impl Read {
@@ -97,10 +104,10 @@ impl Read {
             grid("sae.feature"),
             grid("sae.feature_logits"),
         ) {
-            (Some(f), Some(column), Some(logits)) => Some((
-                f,
-                column.values.clone(),
-                logits
+            (Some(feature), Some(column), Some(logits)) => Some(Followed {
+                feature,
+                activations: column.values.clone(),
+                logits: logits
                     .labels
                     .first()
                     .cloned()
@@ -108,7 +115,7 @@ impl Read {
                     .into_iter()
                     .zip(logits.values.iter().copied())
                     .collect(),
-            )),
+            }),
             _ => None,
         };
         Some(Self {
@@ -242,7 +249,7 @@ pub fn FeaturesPanel() -> impl IntoView {
     let generate = move |_| {
         let (Some(sae), Some(feature)) = (
             loaded.get_untracked(),
-            read.get_untracked().and_then(|r| r.feature.map(|f| f.0)),
+            read.get_untracked().and_then(|r| r.feature.map(|f| f.feature)),
         ) else {
             return;
         };
@@ -323,7 +330,8 @@ pub fn FeaturesPanel() -> impl IntoView {
     };
     let tokens_view = move || {
         read.get().map(|read| {
-            let shade: Option<(Vec<f32>, f32)> = read.feature.as_ref().map(|(_, column, _)| {
+            let shade: Option<(Vec<f32>, f32)> = read.feature.as_ref().map(|followed| {
+                let column = &followed.activations;
                 let max = column.iter().copied().fold(0.0f32, f32::max);
                 (column.clone(), max)
             });
@@ -361,8 +369,9 @@ pub fn FeaturesPanel() -> impl IntoView {
             return None;
         }
         let found = features_on_tokens(&read.tokens, &read.top_ids, &read.top_values, &query);
+        let count = found.len();
         Some(view! {
-            <ol id="sae-search-results" data-count=found.len()>
+            <ol id="sae-search-results" data-count=count>
                 {found.into_iter().map(|(feature, pos, value)| {
                     let token = read.tokens[pos].clone();
                     view! { {feature_button((feature, pos, value))} <span class="hint">{format!(" on {token:?}")}</span> }
@@ -371,7 +380,7 @@ pub fn FeaturesPanel() -> impl IntoView {
         })
     };
     let feature_view = move || {
-        let (feature, _, logits) = read.get()?.feature?;
+        let Followed { feature, logits, .. } = read.get()?.feature?;
         let label = label_of(feature);
         let (up, down) = logits.split_at(logits.len() / 2);
         let list = |id: &'static str, items: &[(String, f32)]| {
