@@ -256,6 +256,11 @@ impl ProbeHooks {
         }
     }
 
+    /// The activation seen at `point` (the corrupted run's), detached.
+    pub(super) fn seen<const D: usize>(&self, point: HookPoint) -> Option<Tensor<D>> {
+        self.seen.get::<D>(point)
+    }
+
     /// The gradient at `point`, zero where `rules` cut it off from the metric; an error where
     /// it should have arrived and did not.
     pub(super) fn grad_under(

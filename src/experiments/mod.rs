@@ -40,6 +40,7 @@ mod prompts;
 mod readback;
 pub mod relp;
 pub mod repetition;
+pub mod sae_attribution;
 pub mod shares;
 pub mod steering;
 mod sweep;
@@ -68,6 +69,7 @@ macro_rules! for_each_kind {
             association_test => AssociationTest(association),
             frequency_tagging => FrequencyTagging(frequency),
             sae_features => SaeFeatures(features),
+            sae_attribution => SaeAttribution(sae_attribution),
         }
     };
 }

@@ -152,6 +152,7 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
         Experiment::AttributionPatching(params) => attribution(params),
+        Experiment::SaeAttribution(_) => Err(unsupported("SAE feature attribution")),
         Experiment::SaeFeatures(params) => Ok(format!(
             "{}{}{}{}{SAE_FEATURES}",
             super::SAE_FOLDER,

@@ -128,6 +128,10 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
         )),
+        Experiment::SaeAttribution(_) => Err(ExportError(
+            "SAE feature attribution has no export yet; run it with `patchbay run --model-for SAE_ID=DIR`"
+                .into(),
+        )),
         Experiment::SaeFeatures(params) => Ok(format!(
             "{}{}{}{}{SAE_FEATURES}",
             super::SAE_FOLDER,

@@ -272,7 +272,46 @@ impl Reader<'_> {
             Experiment::FrequencyTagging(_) => self.frequency().into_iter().collect(),
             Experiment::Repetition(_) => self.repetition().into_iter().collect(),
             Experiment::SaeFeatures(_) => self.sae_features(),
+            Experiment::SaeAttribution(_) => self.sae_attribution().into_iter().collect(),
         }
+    }
+
+    /// The feature with the largest attribution, what patching it restores, and the error node.
+    fn sae_attribution(&self) -> Option<Finding> {
+        let ids_name: GridName = "sae_attrib.top_features".parse().ok()?;
+        let values_name: GridName = "sae_attrib.top_values".parse().ok()?;
+        let (ids, values) = (self.grid(ids_name)?, self.grid(values_name)?);
+        let (&first, &value) = (ids.values.first()?, values.values.first()?);
+        let patched = "sae_attrib.patched"
+            .parse::<GridName>()
+            .ok()
+            .and_then(|n| self.grid(n))
+            .and_then(|g| g.values.first().copied())
+            .map(|share| {
+                format!(
+                    "; patched alone from the clean run it restores {} of the effect",
+                    percent(share)
+                )
+            })
+            .unwrap_or_default();
+        let error = self
+            .result
+            .metric("sae_attrib.error_patched")
+            .map(|share| {
+                format!(
+                    " Patching the SAE's error term restores {}.",
+                    percent(share)
+                )
+            })
+            .unwrap_or_default();
+        Some(Finding::about(
+            format!(
+                "Feature #{} has the largest attribution ({}){patched}.{error}",
+                first as usize,
+                signed(value)
+            ),
+            values_name,
+        ))
     }
 
     /// How well the SAE rebuilds the activation, the strongest feature of the last token, and

@@ -151,7 +151,16 @@ fn named(name: &'static str) -> &'static str {
         "sae.error_norm" => "The SAE's reconstruction error, token by token",
         "sae.active" => "Active SAE features, token by token",
         "sae.feature" => "The followed feature across the prompt",
-        "sae.feature_logits" => "The tokens the followed feature's decoder direction promotes and suppresses",
+        "sae.feature_logits" => {
+            "The tokens the followed feature's decoder direction promotes and suppresses"
+        }
+        "sae_attrib.top_features" => "The SAE features with the largest attribution",
+        "sae_attrib.top_values" => "Each listed SAE feature's attribution, summed over positions",
+        "sae_attrib.by_pos" => "Each listed SAE feature's attribution, position by position",
+        "sae_attrib.error" => "The SAE error term's attribution, position by position",
+        "sae_attrib.patched" => {
+            "Each listed SAE feature patched from the clean run, share of the effect restored"
+        }
         other => other,
     }
 }

@@ -99,7 +99,11 @@ impl Spec {
         let context = config.n_positions as u64;
         let gradients = matches!(
             self.experiment,
-            Experiment::AttributionPatching(_) | Experiment::EdgeAttributionPatching(_)
+            Experiment::AttributionPatching(_)
+                | Experiment::EdgeAttributionPatching(_)
+                // Its SAE's features (a few `d_sae` a position) are small beside a backward
+                // pass through every block.
+                | Experiment::SaeAttribution(_)
         );
         match &self.experiment {
             Experiment::Loss(params) => {

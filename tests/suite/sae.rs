@@ -266,3 +266,13 @@ fn the_cli_reads_the_sae_a_spec_names_from_model_for() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cfg.json"));
 }
+
+#[test]
+fn feature_attribution_adds_up_to_the_hooks_on_the_cpu() {
+    common::sae::attribution_adds_up(&patchbay::device::cpu());
+}
+
+#[test]
+fn feature_attribution_adds_up_to_the_hooks_on_wgpu() {
+    common::sae::attribution_adds_up(&wgpu());
+}

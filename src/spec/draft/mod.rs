@@ -21,6 +21,7 @@ pub mod neurons;
 pub mod patching;
 pub mod path;
 pub mod repetition;
+pub mod sae_attribution;
 pub mod steering;
 
 pub use super::experiment::{Kind, KindFields};

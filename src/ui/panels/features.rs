@@ -249,7 +249,8 @@ pub fn FeaturesPanel() -> impl IntoView {
     let generate = move |_| {
         let (Some(sae), Some(feature)) = (
             loaded.get_untracked(),
-            read.get_untracked().and_then(|r| r.feature.map(|f| f.feature)),
+            read.get_untracked()
+                .and_then(|r| r.feature.map(|f| f.feature)),
         ) else {
             return;
         };
@@ -380,7 +381,9 @@ pub fn FeaturesPanel() -> impl IntoView {
         })
     };
     let feature_view = move || {
-        let Followed { feature, logits, .. } = read.get()?.feature?;
+        let Followed {
+            feature, logits, ..
+        } = read.get()?.feature?;
         let label = label_of(feature);
         let (up, down) = logits.split_at(logits.len() / 2);
         let list = |id: &'static str, items: &[(String, f32)]| {
@@ -403,9 +406,10 @@ pub fn FeaturesPanel() -> impl IntoView {
                 " " <button id="sae-generate" on:click=generate disabled=move || generating.pending()>"Generate with the feature clamped"</button>
                 {move || generating.failure().map(|f| view! { <FailureView id="sae-generate-error" failure=f/> })}
                 {move || {
-                    let done = generating.with_answer(|result| {
+                    // While a generation runs, its tokens as they come (not the last one's).
+                    let done = (!generating.pending()).then(|| generating.with_answer(|result| {
                         result.generations.get(&GenerationName::Default).map(|g| (g.choices(), g.generation.new_ids.clone()))
-                    });
+                    })).flatten();
                     let (choices, ids) = done.unwrap_or_else(|| (streamed.get(), vec![]));
                     let ids = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                     (!choices.is_empty()).then(|| view! {

@@ -242,3 +242,120 @@ pub fn edited_generation_matches(device: &Device) {
         );
     }
 }
+
+/// `sae_attribution` on the oracle's IOI batch with the standard SAE (blocks.1.hook_resid_pre):
+/// the features and the error node sum, position by position, to attribution patching of
+/// `resid_pre` at layer 1, which equals TransformerLens's (`attrib.batch.resid_pre`, 1e-4); the
+/// first feature's patch equals the corrupted run with that feature's clean activation spliced
+/// in by hand; patching the error term and every feature restores the clean activation.
+pub fn attribution_adds_up(device: &Device) {
+    use patchbay::experiments::sae_attribution;
+    use patchbay::experiments::{ExperimentKind, Progress};
+    let model = load_tiny("model.safetensors", device);
+    let sae = load("standard", device);
+    let batch = super::experiments::batches("batch");
+    let prompts = batch
+        .pairs()
+        .with_sae("sae", &sae)
+        .with_tokenizer(&model.tokenizer);
+    let params = sae_attribution::Params {
+        sae: patchbay::loading::ModelRef {
+            id: "sae".into(),
+            revision: None,
+        },
+        top: 256,
+        patched: 2,
+        method: patchbay::experiments::AttributionMethod::Gradient,
+        relp_rules: patchbay::experiments::RelpRule::DEFAULT.to_vec(),
+    };
+    params.check().unwrap();
+    let output = pollster::block_on(sae_attribution::run(
+        &model.model,
+        &prompts,
+        &params,
+        &mut Progress::none(),
+    ))
+    .unwrap();
+    let grid = |name: &str| {
+        let name: GridName = name.parse().unwrap();
+        output
+            .grids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, g)| g.clone())
+            .unwrap()
+    };
+    let by_pos = grid("sae_attrib.by_pos");
+    let error = grid("sae_attrib.error");
+    let n_pos = error.shape[0];
+    let summed: Vec<f32> = (0..n_pos)
+        .map(|p| {
+            (0..by_pos.shape[0])
+                .map(|f| by_pos.values[f * n_pos + p])
+                .sum::<f32>()
+                + error.values[p]
+        })
+        .collect();
+    // Every feature with a nonzero attribution is listed (top 256 = d_sae).
+    let expected = super::reference("attrib.batch.resid_pre");
+    let layer1 = &expected.values[n_pos..2 * n_pos];
+    let diff = super::max_abs_diff(&summed, layer1);
+    assert!(
+        diff <= 1e-4,
+        "features + error vs attrib.resid_pre layer 1: {diff}"
+    );
+
+    // The first listed feature patched by hand: the corrupted run with its clean activation.
+    let feature = grid("sae_attrib.top_features").values[0] as usize;
+    let patched_share = grid("sae_attrib.patched").values[0];
+    let hook = sae.config.hook;
+    let cache = |ids: &[Vec<u32>]| {
+        let (_, cache) = model
+            .model
+            .run_with_cache(model.model.tokens(ids).unwrap(), |p| p == hook);
+        cache.get::<3>(hook).unwrap()
+    };
+    let (xc, xk) = (cache(&batch.clean), cache(&batch.corrupted));
+    let [b, p, d] = xc.dims();
+    let (ec, ek) = (
+        sae.encode(xc.reshape([b * p, d])),
+        sae.encode(xk.clone().reshape([b * p, d])),
+    );
+    let idx = Tensor::<1, burn::tensor::Int>::from_data(
+        TensorData::new(vec![feature as i32], [1]),
+        device,
+    );
+    let change = ec.acts.select(1, idx.clone()) - ek.acts.select(1, idx.clone());
+    let patched_x = xk
+        + change
+            .matmul(sae.w_dec.clone().select(0, idx))
+            .reshape([b, p, d]);
+    let shape = patched_x.dims().to_vec();
+    let values: Vec<f32> = patched_x
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .unwrap();
+    let replace = patchbay::hooks::Intervention::new(
+        hook,
+        patchbay::hooks::Action::Replace {
+            values: patchbay::hooks::Values {
+                shape,
+                data: values,
+            },
+        },
+    );
+    let set = batch.pairs();
+    let logits = model
+        .model
+        .run_with_hooks(model.model.tokens(&batch.corrupted).unwrap(), vec![replace]);
+    let (metric, _) = pollster::block_on(set.score(logits.unwrap())).unwrap();
+    let metrics: std::collections::BTreeMap<_, _> = output.metrics.iter().cloned().collect();
+    let (clean, corrupted) = (metrics[&MetricName::Clean], metrics[&MetricName::Corrupted]);
+    let share = (metric - corrupted) / (clean - corrupted);
+    assert!(
+        (share - patched_share).abs() <= 1e-4,
+        "{share} vs {patched_share}"
+    );
+    assert!(metrics[&"sae_attrib.error_patched".parse::<MetricName>().unwrap()].is_finite());
+}

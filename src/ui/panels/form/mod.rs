@@ -17,6 +17,7 @@ mod neurons;
 mod patching;
 mod path;
 mod repetition;
+mod sae_attribution;
 mod steering;
 
 use crate::spec::{FormDraft, Kind};
