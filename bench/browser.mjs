@@ -158,6 +158,26 @@ function rendererPeaksMiB() {
   return peaks;
 }
 
+/** Watches the page's animation frames: `stop()` resolves to the longest gap, in ms. */
+async function watchFrames(page) {
+  await page.evaluate(() => {
+    const gaps = (window.frameGaps = { longest: 0, running: true });
+    let last = performance.now();
+    const tick = (now) => {
+      gaps.longest = Math.max(gaps.longest, now - last);
+      last = now;
+      if (gaps.running) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  return {
+    stop: () => page.evaluate(() => {
+      window.frameGaps.running = false;
+      return window.frameGaps.longest;
+    }),
+  };
+}
+
 /** The IOI example's resid_pre sweep on `model`, with its cells shared among each count of
  * `pools` workers in turn (one page, so that a pool's workers stay for its second run). */
 async function poolSpeedUp(page, site, model, pools) {
@@ -170,16 +190,7 @@ async function poolSpeedUp(page, site, model, pools) {
   const run = async () => {
     const before = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
     // The longest gap between the page's animation frames while the pool works.
-    await page.evaluate(() => {
-      const gaps = (window.frameGaps = { longest: 0, running: true });
-      let last = performance.now();
-      const tick = (now) => {
-        gaps.longest = Math.max(gaps.longest, now - last);
-        last = now;
-        if (gaps.running) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    });
+    const frames = await watchFrames(page);
     const started = await page.evaluate(() => performance.now());
     await page.click('#run-experiment');
     await page.waitForFunction((previous) => {
@@ -189,10 +200,7 @@ async function poolSpeedUp(page, site, model, pools) {
     const error = await page.$('#experiment-error');
     if (error) throw new Error(await error.textContent());
     const ms = (await page.evaluate(() => performance.now())) - started;
-    longestFrameGap = Math.max(longestFrameGap, await page.evaluate(() => {
-      window.frameGaps.running = false;
-      return window.frameGaps.longest;
-    }));
+    longestFrameGap = Math.max(longestFrameGap, await frames.stop());
     return ms;
   };
   let longestFrameGap = 0;
@@ -220,26 +228,6 @@ async function poolSpeedUp(page, site, model, pools) {
     parameters_f32_mb: model === 'small' ? (124_439_808 * 4) / 1048576 : null,
     memory_mb: Number(/memory peaked at (\d+) MiB/.exec(status)?.[1] ?? NaN),
     runs: runs.map((r) => ({ ...r, speed_up: one ? one / r.second_run_ms : null })),
-  };
-}
-
-/** Watches the page's animation frames: `stop()` resolves to the longest gap, in ms. */
-async function watchFrames(page) {
-  await page.evaluate(() => {
-    const gaps = (window.frameGaps = { longest: 0, running: true });
-    let last = performance.now();
-    const tick = (now) => {
-      gaps.longest = Math.max(gaps.longest, now - last);
-      last = now;
-      if (gaps.running) requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  });
-  return {
-    stop: () => page.evaluate(() => {
-      window.frameGaps.running = false;
-      return window.frameGaps.longest;
-    }),
   };
 }
 

@@ -326,25 +326,23 @@ async fn clean_activations(
     prompts.clean_run(model, wanted).await
 }
 
-/// Attribution patching of each target: the elementwise `coeff × (clean − corrupted)` at its
-/// hook, summed over the batch and every axis the target's grid does not keep. `coeff` is the
-/// gradient of the corrupted run with RelP's `rules` in its backward pass (none: the gradient).
-/// Also the corrupted run's metric (mean over prompts).
-async fn attribution_patching(
+/// The corrupted run's metric (mean over prompts) and its gradients at `points` under RelP's
+/// `rules` (none: the plain gradient), with the activations seen there.
+pub(super) struct CorruptedGradients {
+    pub metric: f32,
+    pub probes: ProbeHooks,
+    pub relp: RelpHooks,
+    pub grads: burn::tensor::Gradients,
+}
+
+pub(super) async fn corrupted_gradients(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
-    clean: &ActivationCache,
-    targets: &[AttributionTarget],
+    points: &[HookPoint],
     rules: &[RelpRule],
-) -> Result<(f32, Vec<(AttributionTarget, Grid)>), ExperimentError> {
+) -> Result<CorruptedGradients, ExperimentError> {
     let corrupted_tokens = prompts.corrupted()?;
-    let hooks = target_hooks(targets);
-    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
-    let n_pos = prompts.n_pos();
-    let batch = corrupted_tokens.len();
-    let points: Vec<HookPoint> = (0..n_layer)
-        .flat_map(|l| hooks.iter().map(move |&h| HookPoint::Block(l, h)))
-        .collect();
+    let (batch, n_pos) = (corrupted_tokens.len(), prompts.n_pos());
     let mut probes = ProbeHooks::new(
         points
             .iter()
@@ -360,10 +358,41 @@ async fn attribution_patching(
         .metric
         .per_row(last_position(logits), prompts.answers())
         .mean();
-    let corrupted_metric = read(value.clone().detach())
+    let metric = read(value.clone().detach())
         .await
         .map_err(ExperimentError::Device)?[0];
     let grads = value.backward();
+    Ok(CorruptedGradients {
+        metric,
+        probes,
+        relp,
+        grads,
+    })
+}
+
+/// Attribution patching of each target: the elementwise `coeff × (clean − corrupted)` at its
+/// hook, summed over the batch and every axis the target's grid does not keep. `coeff` is the
+/// gradient of the corrupted run with RelP's `rules` in its backward pass (none: the gradient).
+/// Also the corrupted run's metric (mean over prompts).
+async fn attribution_patching(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    clean: &ActivationCache,
+    targets: &[AttributionTarget],
+    rules: &[RelpRule],
+) -> Result<(f32, Vec<(AttributionTarget, Grid)>), ExperimentError> {
+    let hooks = target_hooks(targets);
+    let (n_layer, n_head) = (model.config.n_layer, model.config.n_head);
+    let n_pos = prompts.n_pos();
+    let points: Vec<HookPoint> = (0..n_layer)
+        .flat_map(|l| hooks.iter().map(move |&h| HookPoint::Block(l, h)))
+        .collect();
+    let CorruptedGradients {
+        metric: corrupted_metric,
+        probes,
+        relp,
+        grads,
+    } = corrupted_gradients(model, prompts, &points, rules).await?;
 
     // Per hook point: the attribution summed to `[pos, head]` (head 1 for residual hooks).
     let mut by_point = BTreeMap::new();

@@ -14,11 +14,9 @@
 //! patching the error: the corrupted run with x_k + (err_c − err_k)
 //! ```
 
-use super::attribution::ProbeHooks;
+use super::attribution::{CorruptedGradients, corrupted_gradients};
 use super::kind::{About, ExperimentKind};
-use super::metric::last_position;
 use super::readback::read;
-use super::relp::RelpHooks;
 use super::top::largest;
 use super::{
     AttributionMethod, ExperimentError, Grid, GridKind, GridName, MetricName, Needs, Output,
@@ -160,27 +158,16 @@ pub async fn run(
         .ok_or(ExperimentError::MissingActivation(hook))?;
     let x_clean = x_clean.reshape([rows, d_in]);
 
-    let mut probes = ProbeHooks::new(
-        std::iter::once((hook, model.config.hook_shape(hook, batch, n_pos))),
-        &model.device(),
-    );
     let rules = match params.method {
         AttributionMethod::Gradient => &[][..],
         AttributionMethod::Relp => &params.relp_rules[..],
     };
-    let mut relp = RelpHooks::new(rules);
-    let logits = model.forward_hooked(
-        model.tokens(corrupted_tokens)?,
-        &mut (&mut relp, &mut probes),
-    );
-    let value = prompts
-        .metric
-        .per_row(last_position(logits), prompts.answers())
-        .mean();
-    let corrupted = read(value.clone().detach())
-        .await
-        .map_err(ExperimentError::Device)?[0];
-    let grads = value.backward();
+    let CorruptedGradients {
+        metric: corrupted,
+        probes,
+        relp,
+        grads,
+    } = corrupted_gradients(model, prompts, &[hook], rules).await?;
     let grad = probes
         .grad_under(hook, &grads, &relp)?
         .reshape([rows, d_in]);
