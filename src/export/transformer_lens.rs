@@ -128,9 +128,17 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             coeff = float(params.coeff),
             bos = boolean(params.prepend_bos),
         )),
-        Experiment::SaeAttribution(_) => Err(ExportError(
-            "SAE feature attribution has no export yet; run it with `patchbay run --model-for SAE_ID=DIR`"
-                .into(),
+        Experiment::SaeAttribution(params) => Ok(format!(
+            "{METRIC_MEAN}{}{RELP}{}{}\nSAE_ID = {}\nTOP = {}\nPATCHED = {}\n{SAE_ATTRIBUTION}",
+            methods(&[params.method], &params.relp_rules),
+            super::SAE_FOLDER,
+            match library {
+                super::Library::TransformerLens3 => super::SAE_LENS,
+                _ => super::SAE_TORCH,
+            },
+            string(&params.sae.id),
+            params.top,
+            params.patched,
         )),
         Experiment::SaeFeatures(params) => Ok(format!(
             "{}{}{}{}{SAE_FEATURES}",
@@ -317,6 +325,7 @@ fn feature_edits(features: &crate::sae::FeatureEdits, library: super::Library) -
 }
 
 const FEATURE_EDITS: &str = include_str!("transformer_lens/feature_edits.py");
+const SAE_ATTRIBUTION: &str = include_str!("transformer_lens/sae_attribution.py");
 
 fn interventions(list: &[crate::hooks::Intervention]) -> String {
     if list.is_empty() {

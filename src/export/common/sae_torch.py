@@ -38,3 +38,8 @@ class Sae:
 def load_sae(folder):
     sae = Sae(folder)
     return sae, sae.hook_name
+
+
+def input_scale(sae, x):
+    """What the SAE scales its input by: sqrt(d_in) / |x| with constant_norm_rescale, else 1."""
+    return (x.shape[-1] ** 0.5) / x.norm(dim=-1, keepdim=True) if sae.rescale else torch.ones_like(x[..., :1])
