@@ -206,6 +206,26 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
         refused.contains("SAE feature edits has no nnsight export yet"),
         "{refused}"
     );
+    // Feature attribution: TransformerLens's hooks (both versions); nnsight refuses it by name.
+    let json = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/specs/sae-attribution-tiny.json"),
+    )
+    .unwrap();
+    let attribution = patchbay::spec::Spec::from_json(&json).unwrap();
+    for library in [Library::TransformerLens3, Library::TransformerLens] {
+        let script = to_python(&attribution, library).unwrap();
+        crate::export::parses_as_python("sae attribution", &script);
+        assert!(script.contains("model.add_hook(HOOK, keep_gradient, \"bwd\")"));
+        assert!(script.contains("PATCHED = 4"));
+    }
+    let refused = to_python(&attribution, Library::Nnsight)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("SAE feature attribution has no nnsight export yet"),
+        "{refused}"
+    );
 }
 
 #[test]
