@@ -175,8 +175,19 @@ pub fn features_match(device: &Device) {
     }
 }
 
+/// A generation's `new_ids` in sae.json.
+fn new_ids(run: &Value) -> Vec<u32> {
+    run["new_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect()
+}
+
 /// Greedy generation with a feature clamped, scaled or ablated at every position (the error term
-/// kept) gives SAELens's `HookedSAETransformer` ids exactly, with and without the KV cache.
+/// kept) gives SAELens's `HookedSAETransformer` ids exactly (its uncached generate: see
+/// gen_sae_refs.py), with and without Patchbay's KV cache.
 pub fn edited_generation_matches(device: &Device) {
     let model = load_tiny("model.safetensors", device);
     let oracle = oracle();
@@ -209,22 +220,12 @@ pub fn edited_generation_matches(device: &Device) {
                 let ids = &result.generations[&GenerationName::Default]
                     .generation
                     .new_ids;
-                let want: Vec<u32> = expected[edit]["new_ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_u64().unwrap() as u32)
-                    .collect();
+                let want = new_ids(&expected[edit]);
                 assert_eq!(ids, &want, "{name} {edit} (kv cache {kv_cache})");
             }
         }
-        // No edit: the plain model's continuation (the spliced SAE changes nothing).
-        let plain: Vec<u32> = expected["none"]["new_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        // SAELens with the SAE spliced in and no edit: the plain model's continuation.
+        let plain = new_ids(&expected["none"]);
         let result = run_with_saes(
             &model,
             &saes,
