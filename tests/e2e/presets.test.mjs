@@ -243,11 +243,19 @@ async function withModel(name, use) {
 
 test('every kind of experiment opens a result at most two screens high at 1280 px (the tiny specs on the tiny model)', async () => {
   await withModel('tiny-gpt2', async (page) => {
-    // GeDi needs its discriminator loaded beside the model (app.test.mjs runs it).
+    // GeDi needs its discriminator loaded beside the model (app.test.mjs runs it); an SAE spec's
+    // SAE is loaded first, from its files, under the id the spec names it by.
     const specs = fs.readdirSync(path.join(repo, 'tests/specs')).filter((f) => f.endsWith('-tiny.json') && !f.startsWith('gedi'));
     assert.ok(specs.length >= 16, specs.join(' '));
     for (const file of specs) {
       const spec = JSON.parse(fs.readFileSync(path.join(repo, 'tests/specs', file), 'utf8'));
+      const sae = /"sae":\{"id":"([^"]+)"/.exec(JSON.stringify(spec))?.[1];
+      if (sae) {
+        const folder = path.join(repo, 'tests/sae/refs', /tiny-sae-(\w+)/.exec(sae)[1]);
+        await page.fill('#sae-source', sae);
+        await page.setInputFiles('#sae-files', ['cfg.json', 'sae_weights.safetensors'].map((f) => path.join(folder, f)));
+        await page.waitForSelector(`#sae-loaded[data-id="${sae}"]`, { timeout: 60_000 });
+      }
       await runSpec(page, JSON.stringify({ ...spec, title: file }));
       assert.equal(await page.textContent('#experiment-result h3'), file);
       const { height, screen } = await resultHeight(page);
