@@ -44,6 +44,10 @@ fn default_top() -> usize {
 
 /// The most features listed per token.
 pub const MAX_TOP: usize = 128;
+/// The most feature activations a run reads back (positions × the SAE's width): 512 MiB of f32.
+/// The spec's size check assumes a width of 2^17; a wider SAE is checked here, before it runs.
+pub const MAX_ACTIVATIONS: usize = 1 << 27;
+
 /// Tokens listed for a feature's decoder direction, at each end.
 pub const LOGITS_SHOWN: usize = 10;
 
@@ -130,6 +134,11 @@ pub async fn run(
         params.prepend_bos,
         "experiment.sae_features.prompt",
     )?;
+    check_size(
+        ids.len(),
+        sae.config.d_sae,
+        "experiment.sae_features.prompt",
+    )?;
     let features = encode_prompt(model, sae, &ids)?;
     let pos = ids.len();
     let d_sae = sae.config.d_sae;
@@ -195,6 +204,19 @@ pub async fn run(
         );
     }
     Ok(output)
+}
+
+/// Refuses `rows` positions of an SAE `d_sae` wide past [`MAX_ACTIVATIONS`], at `path`.
+pub fn check_size(rows: usize, d_sae: usize, path: &str) -> Result<(), ExperimentError> {
+    match rows.checked_mul(d_sae) {
+        Some(n) if n <= MAX_ACTIVATIONS => Ok(()),
+        _ => Err(ExperimentError::Prompt {
+            path: path.into(),
+            message: format!(
+                "{rows} positions × {d_sae} features is more than the {MAX_ACTIVATIONS} activations a run may hold: use fewer or shorter prompts"
+            ),
+        }),
+    }
 }
 
 /// A prompt's features at the SAE's hook, on the device.

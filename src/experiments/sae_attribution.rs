@@ -150,6 +150,8 @@ pub async fn run(
     let (batch, n_pos) = (corrupted_tokens.len(), prompts.n_pos());
     let d_in = sae.config.d_in;
     let rows = batch * n_pos;
+    // Both runs' features, their change and the gradient along every decoder row.
+    super::features::check_size(rows * 4, sae.config.d_sae, "prompts.clean")?;
 
     let clean = prompts.clean_run(model, |p| p == hook).await?;
     let x_clean: Tensor<3> = clean

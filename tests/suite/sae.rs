@@ -296,3 +296,13 @@ fn feature_attribution_adds_up_to_the_hooks_on_the_cpu() {
 fn feature_attribution_adds_up_to_the_hooks_on_wgpu() {
     common::sae::attribution_adds_up(&wgpu());
 }
+
+#[test]
+fn a_run_whose_features_would_not_fit_is_refused_before_it_runs() {
+    use patchbay::experiments::features::{MAX_ACTIVATIONS, check_size};
+    assert!(check_size(20, 24_576, "p").is_ok());
+    let told = check_size(1024, 1 << 20, "experiment.sae_features.prompt").unwrap_err();
+    assert!(told.to_string().contains("more than the"), "{told}");
+    assert!(check_size(usize::MAX, 2, "p").is_err());
+    assert!(check_size(MAX_ACTIVATIONS + 1, 1, "p").is_err());
+}

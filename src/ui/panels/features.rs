@@ -440,7 +440,7 @@ pub fn FeaturesPanel() -> impl IntoView {
             </div>
             <p class="status" role="status">{move || load_status.get()}</p>
             {move || load_problem.get().map(|message| view! { <FailureView id="sae-load-error" failure=crate::session::Failure::Input { message }/> })}
-            {move || loading.failure().map(|f| view! { <FailureView id="sae-load-error" failure=f/> })}
+            {move || loading.failure().filter(|_| load_problem.with(Option::is_none)).map(|f| view! { <FailureView id="sae-load-error" failure=f/> })}
             {loaded_line}
             {move || loaded.get().map(|_| view! {
                 <label for="sae-prompt">"Prompt (<|endoftext|> is prepended, as TransformerLens does)"</label>
@@ -454,7 +454,7 @@ pub fn FeaturesPanel() -> impl IntoView {
                 </div>
             })}
             {move || run_problem.get().map(|message| view! { <FailureView id="sae-run-error" failure=crate::session::Failure::Input { message }/> })}
-            {move || reading.failure().map(|f| view! { <FailureView id="sae-run-error" failure=f/> })}
+            {move || reading.failure().filter(|_| run_problem.with(Option::is_none)).map(|f| view! { <FailureView id="sae-run-error" failure=f/> })}
             {tokens_view}
             {token_features}
             {move || read.get().map(|_| view! {
