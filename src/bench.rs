@@ -332,6 +332,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
             let params = patching::Params {
                 targets: vec![target],
                 max_rows: 64,
+                features: None,
             };
             patching::run(model, &prompts?, &params, &mut Progress::none())
                 .await
@@ -399,6 +400,7 @@ pub async fn run(model: &Gpt2, inputs: &Inputs, workload: Workload) -> Result<()
                 max_rows: 64,
                 methods: vec![method],
                 relp_rules: RelpRule::DEFAULT.to_vec(),
+                features: None,
             };
             attribution::run(model, &prompts, &params, &mut Progress::none())
                 .await

@@ -2,6 +2,7 @@
 //! pass. `attr = coeff × (clean_act − corrupted_act)`, where `coeff` is `∂metric/∂act` on the
 //! corrupted run: the plain gradient, or RelP's (the gradient under LRP rules, [`super::relp`]).
 
+use super::feature_patching::{self, FeatureRuns, FeatureTargets};
 use super::grid::Grid;
 use super::kind::{About, ExperimentKind};
 use super::metric::last_position;
@@ -13,6 +14,7 @@ use super::{
     ParamError, Progress, PromptSet,
 };
 use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint, Hooks};
+use crate::loading::ModelRef;
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,9 @@ pub struct Params {
     /// the AH-rule.
     #[serde(default = "default_rules", skip_serializing_if = "is_default_rules")]
     pub relp_rules: Vec<RelpRule>,
+    /// An SAE's features (and its error term) as targets too; `targets: []` for them alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureTargets>,
 }
 
 fn default_targets() -> Vec<AttributionTarget> {
@@ -91,7 +96,7 @@ pub(super) fn check_methods(
     Ok(())
 }
 
-fn first_repeat<T: Ord + Copy>(items: &[T]) -> Option<T> {
+pub(super) fn first_repeat<T: Ord + Copy>(items: &[T]) -> Option<T> {
     let mut seen = BTreeSet::new();
     items.iter().copied().find(|item| !seen.insert(*item))
 }
@@ -113,14 +118,19 @@ impl ExperimentKind for Params {
         url: "https://www.neelnanda.io/mechanistic-interpretability/attribution-patching",
     };
     const NEEDS: Needs = Needs::CleanAndCorrupted;
+    const GRIDS: &'static [&'static str] = feature_patching::ATTRIBUTION_GRIDS;
+    const METRICS: &'static [&'static str] = feature_patching::PEARSON;
 
     fn check(&self) -> Result<(), ParamError> {
         let field = "targets".to_string();
-        if self.targets.is_empty() {
+        if self.targets.is_empty() && self.features.is_none() {
             return Err(ParamError {
                 field,
-                message: "name at least one target".into(),
+                message: "name at least one target (or an SAE's features)".into(),
             });
+        }
+        if let Some(features) = &self.features {
+            features.check()?;
         }
         if let Some(twice) = first_repeat(&self.targets) {
             return Err(ParamError {
@@ -130,12 +140,73 @@ impl ExperimentKind for Params {
         }
         check_methods(&self.methods, &self.relp_rules)
     }
+
+    fn saes(&self) -> Vec<&ModelRef> {
+        self.features.iter().map(|f| &f.sae).collect()
+    }
 }
 
 /// `attrib.<target>` (the gradient) and `relp.<target>` (RelP) for each target and method;
 /// with `compare`, the activation patching of each (`patch.*`) and the metrics
-/// `pearson.<target>`, `pearson_relp.<target>` between each estimate and the effect.
+/// `pearson.<target>`, `pearson_relp.<target>` between each estimate and the effect. With
+/// `features`, the same for an SAE's features (`sae_patch.*`, [`feature_patching`]).
 pub async fn run(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let mut output = match params.targets.is_empty() {
+        true => Output::default(),
+        false => attribute_targets(model, prompts, params, progress).await?,
+    };
+    if let Some(features) = &params.features {
+        output.extend(attribute_features(model, prompts, params, features, progress).await?);
+    }
+    Ok(output)
+}
+
+/// The SAE features' grids ([`feature_patching`]); the metrics `clean` and `corrupted` when no
+/// other target wrote them.
+async fn attribute_features(
+    model: &Gpt2,
+    prompts: &PromptSet<'_>,
+    params: &Params,
+    features: &FeatureTargets,
+    progress: &mut Progress<'_>,
+) -> Result<Output, ExperimentError> {
+    let path = "experiment.attribution_patching.features";
+    let runs = FeatureRuns::new(model, prompts, features, path).await?;
+    let mut output = runs.ids();
+    let mut estimates = vec![];
+    for &method in &params.methods {
+        let rules = rules_of(method, &params.relp_rules);
+        let (grids, values) = runs.attribute(model, prompts, method, rules).await?;
+        output.extend(grids);
+        estimates.push((method, values));
+    }
+    if params.targets.is_empty() {
+        output.metric(MetricName::Clean, runs.clean);
+        output.metric(MetricName::Corrupted, runs.corrupted);
+    }
+    if params.compare {
+        let (grids, patched) = runs
+            .patch(model, prompts, params.max_rows, progress)
+            .await?;
+        output.extend(grids);
+        let effect: Vec<f32> = patched.iter().map(|v| v - runs.corrupted).collect();
+        for (method, estimate) in estimates {
+            output.metric(
+                MetricName::Named(feature_patching::pearson_name(method)),
+                pearson(&estimate, &effect),
+            );
+        }
+    }
+    Ok(output)
+}
+
+/// The targets' grids and comparisons (the doc of [`run`]).
+async fn attribute_targets(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
     params: &Params,

@@ -22,6 +22,7 @@ mod beam;
 pub mod circuit;
 pub mod direction;
 pub mod eap;
+pub mod feature_patching;
 pub mod features;
 pub mod frequency;
 pub mod gedi;

@@ -1,6 +1,7 @@
 //! Activation patching, TransformerLens semantics: run the corrupted prompts, patch in the
 //! clean activation at one index, record the metric. Every target is a preset of [`Sweep`].
 
+use super::feature_patching::{self, FeatureRuns, FeatureTargets};
 use super::grid::Grid;
 use super::kind::{About, ExperimentKind};
 use super::sweep::{Cell, Sweep};
@@ -8,6 +9,7 @@ use super::{
     ExperimentError, GridKind, GridName, MetricName, Needs, Output, ParamError, Progress, PromptSet,
 };
 use crate::hooks::{BlockHook, HookPoint};
+use crate::loading::ModelRef;
 use crate::model::Gpt2;
 use serde::{Deserialize, Serialize};
 
@@ -193,10 +195,14 @@ impl PatchTarget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Params {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<PatchTarget>,
     /// Rows per forward pass (cells × prompts).
     #[serde(default = "default_max_rows")]
     pub max_rows: usize,
+    /// An SAE's features, each patched at each position, and its error term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<FeatureTargets>,
 }
 
 /// Rows per forward pass when a spec does not say: bounds memory on GPT-2 small.
@@ -215,19 +221,26 @@ impl ExperimentKind for Params {
     };
     const NEEDS: Needs = Needs::CleanAndCorrupted;
 
+    const GRIDS: &'static [&'static str] = feature_patching::PATCH_GRIDS;
+
     fn check(&self) -> Result<(), ParamError> {
-        if self.targets.is_empty() || self.max_rows == 0 {
+        if (self.targets.is_empty() && self.features.is_none()) || self.max_rows == 0 {
             return Err(ParamError {
                 field: "targets".into(),
-                message: "give at least one target and a positive max_rows".into(),
+                message: "give at least one target (or an SAE's features) and a positive max_rows"
+                    .into(),
             });
         }
-        Ok(())
+        self.features.as_ref().map_or(Ok(()), FeatureTargets::check)
+    }
+
+    fn saes(&self) -> Vec<&ModelRef> {
+        self.features.iter().map(|f| &f.sae).collect()
     }
 }
 
-/// Per target: `patch.<target>` (mean metric), `.normalised` and `.per_prompt`; the metrics
-/// `clean` and `corrupted`.
+/// Per target: `patch.<target>` (mean metric), `.normalised` and `.per_prompt`; with `features`,
+/// `sae_patch.*` ([`feature_patching`]); the metrics `clean` and `corrupted`.
 pub async fn run(
     model: &Gpt2,
     prompts: &PromptSet<'_>,
@@ -238,6 +251,20 @@ pub async fn run(
     let mut output = Output::default();
     for (&target, result) in params.targets.iter().zip(results) {
         output.extend(result.into_output(target));
+    }
+    if let Some(targets) = &params.features {
+        let path = "experiment.activation_patching.features";
+        let runs = FeatureRuns::new(model, prompts, targets, path).await?;
+        output.extend(runs.ids());
+        output.extend(
+            runs.patch(model, prompts, params.max_rows, progress)
+                .await?
+                .0,
+        );
+        if params.targets.is_empty() {
+            output.metric(MetricName::Clean, runs.clean);
+            output.metric(MetricName::Corrupted, runs.corrupted);
+        }
     }
     Ok(output)
 }

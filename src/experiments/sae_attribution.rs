@@ -15,6 +15,7 @@
 //! ```
 
 use super::attribution::{CorruptedGradients, corrupted_gradients};
+use super::feature_patching::{attribution_by_feature, feature_patch};
 use super::kind::{About, ExperimentKind};
 use super::readback::read;
 use super::top::largest;
@@ -25,8 +26,7 @@ use super::{
 use crate::hooks::{HookPoint, Hooks};
 use crate::loading::ModelRef;
 use crate::model::Gpt2;
-use crate::sae::Sae;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// The spec's `sae_attribution`.
@@ -180,19 +180,8 @@ pub async fn run(
 
     let c = sae.encode(x_clean.clone());
     let k = sae.encode(x_corrupted.clone());
-    // Each feature's change in what it adds, and the gradient along its decoder row.
-    let change = c.acts.clone() / c.scale.clone() - k.acts.clone() / k.scale.clone();
-    let along = grad.clone().matmul(sae.w_dec.clone().transpose());
-    let by_feature = (change * along)
-        .reshape([batch, n_pos, sae.config.d_sae])
-        .sum_dim(0);
-    let by_feature = by_feature.reshape([n_pos, sae.config.d_sae]);
-    let hook_total = ((x_clean.clone() - x_corrupted.clone()) * grad)
-        .sum_dim(1)
-        .reshape([batch, n_pos])
-        .sum_dim(0)
-        .reshape([n_pos]);
-    let error = hook_total - by_feature.clone().sum_dim(1).reshape([n_pos]);
+    let (by_feature, error) =
+        attribution_by_feature(sae, [&c, &k], [&x_clean, &x_corrupted], grad, batch);
 
     let d_sae = sae.config.d_sae;
     let per_pos = read(by_feature).await.map_err(ExperimentError::Device)?;
@@ -273,21 +262,6 @@ pub async fn run(
     output.metric(MetricName::Named(TOTAL), total);
     output.metric(MetricName::Named(ERROR_PATCHED), error_patched);
     Ok(output)
-}
-
-/// What patching `feature` from the clean run adds to the corrupted activation, `[rows, d_in]`.
-fn feature_patch(
-    sae: &Sae,
-    clean: &Tensor<2>,
-    corrupted: &Tensor<2>,
-    corrupted_scale: &Tensor<2>,
-    feature: usize,
-) -> Tensor<2> {
-    let index =
-        Tensor::<1, Int>::from_data(TensorData::new(vec![feature as i32], [1]), &clean.device());
-    let change =
-        clean.clone().select(1, index.clone()) - corrupted.clone().select(1, index.clone());
-    change.matmul(sae.w_dec.clone().select(0, index)) / corrupted_scale.clone()
 }
 
 /// The corrupted run's metric with `delta` added at `hook`.

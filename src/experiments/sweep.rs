@@ -14,7 +14,8 @@ use crate::hooks::{
 use crate::model::Gpt2;
 use burn::tensor::Tensor;
 
-/// One index of a sweep: a layer, and where applicable a position, a head and a neuron.
+/// One index of a sweep: a layer, and where applicable a position, a head and a neuron. A
+/// sweep whose hook is the same in every "layer" uses it as an index of its own (a feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cell {
     pub layer: usize,
@@ -68,8 +69,10 @@ impl Sweep<'_> {
     async fn run_chunk(&self, layer: usize, cells: &[Cell]) -> Result<Vec<f32>, ExperimentError> {
         let copies = cells.len();
         let point = (self.hook)(layer);
-        let resid: Tensor<3> = self.base.get(HookPoint::resid_pre(layer)).ok_or(
-            ExperimentError::MissingActivation(HookPoint::resid_pre(layer)),
+        // A sweep over something other than layers (an SAE's features) patches one hook.
+        let start = point.layer().unwrap_or(layer);
+        let resid: Tensor<3> = self.base.get(HookPoint::resid_pre(start)).ok_or(
+            ExperimentError::MissingActivation(HookPoint::resid_pre(start)),
         )?;
         let source = (self.source)(layer)?;
         let dims = source.dims();
@@ -79,7 +82,7 @@ impl Sweep<'_> {
             mask: cell_mask(point, &dims, cells),
         };
         let resid = Tensor::cat(vec![resid; copies], 0);
-        let out = self.model.blocks(layer, resid, &mut hooks);
+        let out = self.model.blocks(start, resid, &mut hooks);
         score_last(self.model, out, self.answers, self.metric).await
     }
 }

@@ -154,7 +154,6 @@ struct Parts<'a> {
     body: String,
 }
 
-/// Docstring, prelude, the spec's prompts as constants, the experiment, the results file.
 /// Where an SAE's folder is, for every library.
 const SAE_FOLDER: &str = include_str!("common/sae.py");
 /// SAELens's loader, where SAELens supports the library (TransformerLens 3.x).
@@ -163,6 +162,18 @@ const SAE_LENS: &str = include_str!("common/sae_lens.py");
 const SAE_TORCH: &str = include_str!("common/sae_torch.py");
 /// `sae_features`'s grids from the hook's activation.
 const SAE_FEATURES_COMMON: &str = include_str!("common/sae_features.py");
+
+/// An SAE's features as patching targets: the SAE and which features, as the scripts' constants.
+fn feature_target_constants(
+    targets: &crate::experiments::feature_patching::FeatureTargets,
+) -> String {
+    format!(
+        "\nSAE_ID = {}\nFEATURE_IDS = {}\nFEATURE_TOP = {}\n",
+        python::string(&targets.sae.id),
+        python::list(targets.ids.iter().map(u32::to_string)),
+        targets.top,
+    )
+}
 
 /// An `sae_features` spec's SAE, prompt and options as the scripts' constants.
 fn sae_constants(params: &crate::experiments::features::Params) -> String {
@@ -178,6 +189,7 @@ fn sae_constants(params: &crate::experiments::features::Params) -> String {
     )
 }
 
+/// Docstring, prelude, the spec's prompts as constants, the experiment, the results file.
 fn assemble(spec: &Spec, parts: Parts<'_>) -> String {
     let mut out = header(spec, parts.library);
     out.push_str(

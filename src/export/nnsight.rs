@@ -99,6 +99,9 @@ fn patch_site(target: PatchTarget) -> Result<(&'static str, &'static str), Expor
 
 fn experiment(spec: &Spec) -> Result<String, ExportError> {
     match &spec.experiment {
+        Experiment::ActivationPatching(params) if params.features.is_some() => {
+            Err(unsupported("SAE features as patching targets"))
+        }
         Experiment::ActivationPatching(params) => patching(&params.targets),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::Generation(params) => {
@@ -151,6 +154,9 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             ))
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
+        Experiment::AttributionPatching(params) if params.features.is_some() => {
+            Err(unsupported("SAE features as attribution targets"))
+        }
         Experiment::AttributionPatching(params) => attribution(params),
         Experiment::SaeAttribution(_) => Err(unsupported("SAE feature attribution")),
         Experiment::SaeFeatures(params) => Ok(format!(

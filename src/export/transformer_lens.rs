@@ -81,10 +81,32 @@ const METRIC_MEAN: &str = include_str!("transformer_lens/metric_mean.py");
 
 fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportError> {
     match &spec.experiment {
-        Experiment::ActivationPatching(params) => Ok(patching(&params.targets, library)),
+        Experiment::ActivationPatching(params) => Ok(format!(
+            "{}{}",
+            patching(&params.targets, library),
+            params
+                .features
+                .as_ref()
+                .map(|targets| feature_targets(targets, library, &[SAE_PATCH]))
+                .unwrap_or_default()
+        )),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) => Ok(attribution(params, library)),
+        Experiment::AttributionPatching(params) => Ok(format!(
+            "{}{}",
+            attribution(params, library),
+            params
+                .features
+                .as_ref()
+                .map(|targets| {
+                    let compare: &[&str] = match params.compare {
+                        true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
+                        false => &[SAE_ESTIMATE],
+                    };
+                    feature_targets(targets, library, compare)
+                })
+                .unwrap_or_default()
+        )),
         Experiment::Generation(params) => {
             if params.generation.num_beams > 1
                 && (!params.interventions.is_empty() || params.features.is_some())
@@ -574,6 +596,31 @@ fn attribution(params: &attribution::Params, library: super::Library) -> String 
 }
 
 const ATTRIBUTION: &str = include_str!("transformer_lens/attribution.py");
+
+/// An SAE's features as patching targets: the SAE loaded, both runs split into features and the
+/// error term, the features chosen (`sae_split.py`), then `parts` (patching, estimates and
+/// their comparison).
+fn feature_targets(
+    targets: &crate::experiments::feature_patching::FeatureTargets,
+    library: super::Library,
+    parts: &[&str],
+) -> String {
+    let loader = match library {
+        super::Library::TransformerLens3 => super::SAE_LENS,
+        _ => super::SAE_TORCH,
+    };
+    format!(
+        "{}{loader}{}{SAE_SPLIT}{}",
+        super::SAE_FOLDER,
+        super::feature_target_constants(targets),
+        parts.concat()
+    )
+}
+
+const SAE_SPLIT: &str = include_str!("transformer_lens/sae_split.py");
+const SAE_PATCH: &str = include_str!("transformer_lens/sae_patch.py");
+const SAE_ESTIMATE: &str = include_str!("transformer_lens/sae_estimate.py");
+const SAE_COMPARE: &str = include_str!("transformer_lens/sae_compare.py");
 
 /// RelP's rules as forward hooks (`relp_hooks(rules)`).
 const RELP: &str = include_str!("transformer_lens/relp.py");

@@ -237,6 +237,7 @@ impl Reader<'_> {
                 .targets
                 .iter()
                 .filter_map(|&t| self.restored(GridKind::Patch(t), patch_site(t)))
+                .chain(self.feature_targets())
                 .collect(),
             Experiment::PathPatching(_) => [
                 (
@@ -261,7 +262,11 @@ impl Reader<'_> {
             .collect(),
             Experiment::Ablation(_) => self.ablations(),
             Experiment::LogitLens(_) => self.lens(),
-            Experiment::AttributionPatching(_) => self.attribution(),
+            Experiment::AttributionPatching(_) => {
+                let mut found = self.attribution();
+                found.extend(self.feature_targets());
+                found
+            }
             Experiment::EdgeAttributionPatching(_) => self.edges(),
             Experiment::Circuit(_) => self.circuit().into_iter().collect(),
             Experiment::NeuronDla(_) => self.neurons().into_iter().collect(),
@@ -274,6 +279,44 @@ impl Reader<'_> {
             Experiment::SaeFeatures(_) => self.sae_features(),
             Experiment::SaeAttribution(_) => self.sae_attribution().into_iter().collect(),
         }
+    }
+
+    /// An SAE's features as targets: the strongest estimates (with their agreement with
+    /// patching), the features and positions whose patch restores most, and the error term's.
+    fn feature_targets(&self) -> Vec<Finding> {
+        let named = |name: &str| -> GridName { name.parse().expect("a declared grid") };
+        let mut found = vec![];
+        for (grid, pearson, what) in [
+            (
+                "sae_patch.attrib",
+                "sae_patch.pearson",
+                "attribution patching",
+            ),
+            ("sae_patch.relp", "sae_patch.pearson_relp", "RelP"),
+        ] {
+            let signed_value = |v: f32| format!("({})", signed(v));
+            let Some(top) = self.top(named(grid), signed_value, signed_value) else {
+                continue;
+            };
+            let agreement = self
+                .result
+                .metric(pearson)
+                .map(|r| format!("; against activation patching, r = {r:.2}"))
+                .unwrap_or_default();
+            found.push(Finding::about(
+                format!("SAE features by {what}: {top}{agreement}."),
+                named(grid),
+            ));
+        }
+        found.extend(self.restored(
+            GridKind::Named("sae_patch.features"),
+            "each SAE feature at each position",
+        ));
+        found.extend(self.restored(
+            GridKind::Named("sae_patch.error"),
+            "the SAE's error term at each position",
+        ));
+        found
     }
 
     /// The feature with the largest attribution, what patching it restores, and the error node.

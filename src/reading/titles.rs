@@ -161,6 +161,13 @@ fn named(name: &'static str) -> &'static str {
         "sae_attrib.patched" => {
             "Each listed SAE feature patched from the clean run, share of the effect restored"
         }
+        "sae_patch.ids" => "The SAE features patched, in the grids' order",
+        "sae_patch.features" => "Patching each SAE feature at each position",
+        "sae_patch.error" => "Patching the SAE's error term at each position",
+        "sae_patch.attrib" => "Attribution patching of each SAE feature at each position",
+        "sae_patch.attrib_error" => "Attribution patching of the SAE's error term at each position",
+        "sae_patch.relp" => "RelP of each SAE feature at each position",
+        "sae_patch.relp_error" => "RelP of the SAE's error term at each position",
         other => other,
     }
 }

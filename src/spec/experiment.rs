@@ -79,10 +79,11 @@ macro_rules! experiment_kinds {
                 }
             }
 
-            /// Whether its run sweeps cells a worker pool can share.
+            /// Whether its run sweeps cells a worker pool can share: the pool's workers hold
+            /// the model, not the SAEs a run may name.
             pub fn sweeps_cells(&self) -> bool {
                 match self {
-                    $(Self::$kind(_) => <$crate::experiments::$module::Params as $crate::experiments::ExperimentKind>::SWEEPS_CELLS,)+
+                    $(Self::$kind(p) => <$crate::experiments::$module::Params as $crate::experiments::ExperimentKind>::SWEEPS_CELLS && p.saes().is_empty(),)+
                 }
             }
 

@@ -93,6 +93,7 @@ fn activation_patching(targets: Vec<PatchTarget>) -> Experiment {
     Experiment::ActivationPatching(patching::Params {
         targets,
         max_rows: patching::default_max_rows(),
+        features: None,
     })
 }
 

@@ -38,6 +38,21 @@ changes only by what the edit changes in the reconstruction), and a hook on
   clamp   acts[f] = value
   scale   acts[f] *= factor
   ablate  acts[f] = 0
+
+Patching and attribution over features (the IOI batch of tests/specs/sae-attribution-tiny.json:
+8 clean prompts, each corrupted by swapping the second name, with BOS; metric: the mean over
+prompts of the last position's logit difference, correct − wrong answer). Per SAE, the SAE
+spliced in with `use_error_term=True` on both runs; `acts_c`, `err_c` the clean run's
+`hook_sae_acts_post` and `hook_sae_error`, `acts_k`, `err_k` the corrupted run's:
+  features     the PATCHED features with the largest sum over prompts and positions of
+               |acts_c − acts_k| (ties by lower id)
+  patch        [feature, pos]: the corrupted run with acts[:, pos, f] = acts_c[:, pos, f]
+  patch_error  [pos]: the corrupted run with err[:, pos] = err_c[:, pos]
+  attrib       [feature, pos]: sum over prompts of (acts_c − acts_k)[:, pos, f] times the
+               metric's gradient at `hook_sae_acts_post` on the corrupted run
+  attrib_error [pos]: sum over prompts and d of (err_c − err_k)[:, pos] times the gradient at
+               `hook_sae_output` (the error is added to it; SAELens computes it without grad)
+  clean, corrupted: the two runs' metrics
 """
 import json
 import sys
@@ -68,6 +83,17 @@ torch.set_grad_enabled(False)
 D_IN, D_SAE, TOP = 64, 256, 8
 PROMPT = "When John and Mary went to the shops, John gave the bag to"
 GEN_TEXT, GEN_NEW = "The quick brown fox", 10
+PATCHED = 6
+IOI = [  # (clean, corrupted, correct answer, wrong answer)
+    ("When John and Mary went to the shops, John gave the bag to", "When John and Mary went to the shops, Mary gave the bag to", " Mary", " John"),
+    ("When John and Mary went to the shops, Mary gave the bag to", "When John and Mary went to the shops, John gave the bag to", " John", " Mary"),
+    ("When Tom and James went to the park, James gave the ball to", "When Tom and James went to the park, Tom gave the ball to", " Tom", " James"),
+    ("When Tom and James went to the park, Tom gave the ball to", "When Tom and James went to the park, James gave the ball to", " James", " Tom"),
+    ("When Dan and Sid went to the shops, Sid gave an apple to", "When Dan and Sid went to the shops, Dan gave an apple to", " Dan", " Sid"),
+    ("When Dan and Sid went to the shops, Dan gave an apple to", "When Dan and Sid went to the shops, Sid gave an apple to", " Sid", " Dan"),
+    ("After Martin and Amy went to the park, Amy gave a drink to", "After Martin and Amy went to the park, Martin gave a drink to", " Martin", " Amy"),
+    ("After Martin and Amy went to the park, Martin gave a drink to", "After Martin and Amy went to the park, Amy gave a drink to", " Amy", " Martin"),
+]
 
 SAES = [
     ("standard", StandardSAE, StandardSAEConfig, "blocks.1.hook_resid_pre", True, {}),
@@ -111,6 +137,65 @@ def top_features(acts):
         ids.append(order)
         values.append([float(row[i]) for i in order])
     return ids, values
+
+
+def feature_patching(model, sae, hook, tok):
+    """Patching and attribution over the SAE's features (see the docstring)."""
+    bos = 50256
+    clean = torch.tensor([[bos] + tok.encode(c).ids for c, _, _, _ in IOI])
+    corrupted = torch.tensor([[bos] + tok.encode(k).ids for _, k, _, _ in IOI])
+    right = torch.tensor([tok.encode(a).ids[0] for _, _, a, _ in IOI])
+    wrong = torch.tensor([tok.encode(w).ids[0] for _, _, _, w in IOI])
+    rows = torch.arange(len(IOI))
+
+    def metric(logits):
+        last = logits[:, -1]
+        return (last[rows, right] - last[rows, wrong]).mean()
+
+    acts_name, err_name, out_name = (f"{hook}.hook_sae_{n}" for n in ("acts_post", "error", "output"))
+    model.add_sae(sae, use_error_term=True)
+    logits, cache = model.run_with_cache(clean, names_filter=[acts_name, err_name])
+    clean_metric = float(metric(logits))
+    acts_c, err_c = cache[acts_name], cache[err_name]
+    logits, cache = model.run_with_cache(corrupted, names_filter=[acts_name, err_name])
+    corrupted_metric = float(metric(logits))
+    acts_k, err_k = cache[acts_name], cache[err_name]
+    change = (acts_c - acts_k).abs().sum((0, 1)).tolist()
+    features = sorted(range(D_SAE), key=lambda f: (-change[f], f))[:PATCHED]
+    n_pos = clean.shape[1]
+
+    patch = []
+    for f in features:
+        row = []
+        for pos in range(n_pos):
+            def put(a, hook=None, f=f, pos=pos):
+                a[:, pos, f] = acts_c[:, pos, f]
+                return a
+            row.append(float(metric(model.run_with_hooks(corrupted, fwd_hooks=[(acts_name, put)]))))
+        patch.append(row)
+    patch_error = []
+    for pos in range(n_pos):
+        def put_error(e, hook=None, pos=pos):
+            e[:, pos] = err_c[:, pos]
+            return e
+        patch_error.append(float(metric(model.run_with_hooks(corrupted, fwd_hooks=[(err_name, put_error)]))))
+
+    probes = {}
+    def probe(name):
+        def add(x, hook=None):
+            probes[name] = torch.zeros_like(x, requires_grad=True)
+            return x + probes[name]
+        return add
+    with torch.enable_grad():
+        value = metric(model.run_with_hooks(corrupted, fwd_hooks=[(acts_name, probe(acts_name)), (out_name, probe(out_name))]))
+        grad_acts, grad_out = torch.autograd.grad(value, [probes[acts_name], probes[out_name]])
+    attrib = ((acts_c - acts_k) * grad_acts).sum(0)[:, features].T.tolist()
+    attrib_error = ((err_c - err_k) * grad_out).sum((0, 2)).tolist()
+    model.reset_saes()
+    return {"clean_ids": clean.tolist(), "corrupted_ids": corrupted.tolist(),
+            "answers": [right.tolist(), wrong.tolist()],
+            "clean": clean_metric, "corrupted": corrupted_metric, "features": features,
+            "patch": patch, "patch_error": patch_error, "attrib": attrib, "attrib_error": attrib_error}
 
 
 def main():
@@ -182,6 +267,7 @@ def main():
             "top_ids": ids, "top_values": values,
             "active_per_position": (acts > 0).sum(-1).tolist(),
             "generation": {"feature": feature, **runs},
+            "patching": feature_patching(model, sae, hook, tok),
         }
 
     # The pre-6 layout of the standard SAE's config: SAELens must read it to the same numbers.

@@ -226,6 +226,36 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
         refused.contains("SAE feature attribution has no nnsight export yet"),
         "{refused}"
     );
+    // Features as patching targets: the SAE split at its hook, then each part the spec asks for.
+    let json = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/sae-patching-tiny.json"),
+    )
+    .unwrap();
+    let targets = patchbay::spec::Spec::from_json(&json).unwrap();
+    for (library, loader) in [
+        (Library::TransformerLens3, "from sae_lens import SAE"),
+        (Library::TransformerLens, "class Sae:"),
+    ] {
+        let script = to_python(&targets, library).unwrap();
+        crate::export::parses_as_python("sae patching targets", &script);
+        assert!(script.contains(loader), "{library:?}");
+        for part in [
+            "FEATURE_TOP = 6",
+            "FEATURE_IDS = []",
+            "def gradient_at_sae_hook(rules):",
+            "def patched_at_each_position(delta):",
+            "SAE_PEARSON = ",
+        ] {
+            assert!(script.contains(part), "{library:?}: no {part}");
+        }
+    }
+    let refused = to_python(&targets, Library::Nnsight)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("SAE features as attribution targets has no nnsight export yet"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -295,6 +325,16 @@ fn feature_attribution_adds_up_to_the_hooks_on_the_cpu() {
 #[test]
 fn feature_attribution_adds_up_to_the_hooks_on_wgpu() {
     common::sae::attribution_adds_up(&wgpu());
+}
+
+#[test]
+fn features_as_patching_targets_match_saelens_on_the_cpu() {
+    common::sae::feature_patching_matches(&patchbay::device::cpu());
+}
+
+#[test]
+fn features_as_patching_targets_match_saelens_on_wgpu() {
+    common::sae::feature_patching_matches(&wgpu());
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! compare with activation patching.
 
 use super::patching::toggle;
+use super::sae_targets::FeaturesDraft;
 use super::{FormDraft, KindDraft};
 use crate::experiments::attribution::Params;
 use crate::experiments::{AttributionMethod, AttributionTarget, RelpRule};
@@ -11,6 +12,7 @@ pub struct Draft {
     pub compare: bool,
     pub targets: Vec<AttributionTarget>,
     pub methods: Methods,
+    pub features: FeaturesDraft,
 }
 
 impl Default for Draft {
@@ -19,6 +21,7 @@ impl Default for Draft {
             compare: true,
             targets: AttributionTarget::DEFAULT.to_vec(),
             methods: Methods::default(),
+            features: FeaturesDraft::default(),
         }
     }
 }
@@ -93,12 +96,14 @@ impl KindDraft for Draft {
             compare: params.compare,
             targets: params.targets.clone(),
             methods: Methods::new(&params.methods, &params.relp_rules),
+            features: FeaturesDraft::from_params(params.features.as_ref())?,
         })
     }
 
     fn to_params(&self, form: &FormDraft, problems: &mut Vec<String>) -> Option<Params> {
-        if self.targets.is_empty() {
-            problems.push("choose at least one target".into());
+        let features = self.features.to_params(problems)?;
+        if self.targets.is_empty() && features.is_none() {
+            problems.push("choose at least one target, or an SAE's features".into());
             return None;
         }
         let (methods, relp_rules) = self.methods.chosen(problems)?;
@@ -108,6 +113,7 @@ impl KindDraft for Draft {
             max_rows: form.kept.max_rows,
             methods,
             relp_rules,
+            features,
         })
     }
 }

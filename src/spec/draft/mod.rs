@@ -22,6 +22,7 @@ pub mod patching;
 pub mod path;
 pub mod repetition;
 pub mod sae_attribution;
+pub mod sae_targets;
 pub mod steering;
 
 pub use super::experiment::{Kind, KindFields};

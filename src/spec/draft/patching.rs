@@ -1,5 +1,6 @@
 //! Activation patching's fields: which activations to patch.
 
+use super::sae_targets::FeaturesDraft;
 use super::{FormDraft, KindDraft};
 use crate::experiments::PatchTarget;
 use crate::experiments::patching::Params;
@@ -7,12 +8,14 @@ use crate::experiments::patching::Params;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     pub targets: Vec<PatchTarget>,
+    pub features: FeaturesDraft,
 }
 
 impl Default for Draft {
     fn default() -> Self {
         Self {
             targets: vec![PatchTarget::ResidPre],
+            features: FeaturesDraft::default(),
         }
     }
 }
@@ -41,17 +44,20 @@ impl KindDraft for Draft {
         form.kept.max_rows = params.max_rows;
         Some(Self {
             targets: params.targets.clone(),
+            features: FeaturesDraft::from_params(params.features.as_ref())?,
         })
     }
 
     fn to_params(&self, form: &FormDraft, problems: &mut Vec<String>) -> Option<Params> {
-        if self.targets.is_empty() {
-            problems.push("choose at least one target".into());
+        let features = self.features.to_params(problems)?;
+        if self.targets.is_empty() && features.is_none() {
+            problems.push("choose at least one target, or an SAE's features".into());
             return None;
         }
         Some(Params {
             targets: self.targets.clone(),
             max_rows: form.kept.max_rows,
+            features,
         })
     }
 }

@@ -85,6 +85,7 @@ pub async fn activation_patching(
     let params = patching::Params {
         targets: vec![target],
         max_rows,
+        features: None,
     };
     let mut out = Named::new(patching::run(model, &prompts, &params, progress).await?);
     let name = format!("patch.{}", target.name());
@@ -229,6 +230,7 @@ pub async fn attribution_patching(
         max_rows: 64,
         methods: vec![AttributionMethod::Gradient],
         relp_rules: RelpRule::DEFAULT.to_vec(),
+        features: None,
     };
     let output = attribution::run(model, &prompts, &params, &mut Progress::none()).await?;
     let mut out = Named::new(output);
@@ -1282,6 +1284,7 @@ pub fn relp_matches(model: &Gpt2) {
             max_rows: 64,
             methods: both.clone(),
             relp_rules: rules,
+            features: None,
         };
         let mut out = Named::new(
             block_on(attribution::run(

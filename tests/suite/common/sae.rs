@@ -360,3 +360,100 @@ pub fn attribution_adds_up(device: &Device) {
     );
     assert!(metrics[&"sae_attrib.error_patched".parse::<MetricName>().unwrap()].is_finite());
 }
+
+/// Runs `experiment` on the IOI batch of `tests/specs/sae-attribution-tiny.json` with the
+/// oracle's SAE `name` loaded under its name.
+fn run_on_ioi(model: &LoadedModel, name: &str, sae: &Sae, experiment: Value) -> RunResult {
+    let specs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/specs");
+    let mut spec: Value =
+        serde_json::from_slice(&std::fs::read(specs.join("sae-attribution-tiny.json")).unwrap())
+            .unwrap();
+    spec["experiment"] = experiment;
+    let spec = Spec::from_json(&spec.to_string()).unwrap();
+    let context = RunContext {
+        model,
+        others: vec![],
+        saes: vec![(name, sae)],
+        weights_sha256: String::new(),
+        device: "test".into(),
+        limits: patchbay::spec::Limits::default(),
+    };
+    pollster::block_on(run(&spec, &context, &mut Progress::none())).unwrap()
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        number => vec![number.as_f64().unwrap() as f32],
+    }
+}
+
+/// SAE features as targets of activation and attribution patching, against SAELens's
+/// `HookedSAETransformer` with the error term (`patching` in sae.json): the features chosen,
+/// each feature and the error term patched at each position, their gradient attributions and
+/// the two runs' metrics, 1e-4; the features given by id patch the same.
+pub fn feature_patching_matches(device: &Device) {
+    let model = load_tiny("model.safetensors", device);
+    for name in NAMES {
+        let sae = load(name, device);
+        let expected = &oracle()["saes"][name]["patching"];
+        let check = |result: &RunResult, grid_name: &str, key: &str| {
+            let diff = super::max_abs_diff(grid(result, grid_name), &floats(&expected[key]));
+            assert!(
+                diff <= 1e-4,
+                "{name} {grid_name} vs SAELens's {key}: {diff}"
+            );
+        };
+        let ids = floats(&expected["features"]);
+        let estimated = run_on_ioi(
+            &model,
+            name,
+            &sae,
+            json!({"attribution_patching": {"compare": true, "targets": [],
+                "features": {"sae": {"id": name}, "top": ids.len()}}}),
+        );
+        assert_eq!(grid(&estimated, "sae_patch.ids"), &ids[..], "{name}");
+        check(&estimated, "sae_patch.attrib", "attrib");
+        check(&estimated, "sae_patch.attrib_error", "attrib_error");
+        check(&estimated, "sae_patch.features", "patch");
+        check(&estimated, "sae_patch.error", "patch_error");
+        for metric in ["clean", "corrupted"] {
+            let value = estimated.metrics[&metric.parse::<MetricName>().unwrap()];
+            let want = expected[metric].as_f64().unwrap() as f32;
+            assert!(
+                (value - want).abs() <= 1e-4,
+                "{name} {metric}: {value} vs {want}"
+            );
+        }
+        let r = estimated.metrics[&"sae_patch.pearson".parse::<MetricName>().unwrap()];
+        assert!(r.is_finite() && r.abs() <= 1.0, "{name}: r = {r}");
+
+        // By id, in another order, through activation patching; a few rows a pass.
+        let reversed: Vec<u32> = ids.iter().rev().map(|&f| f as u32).collect();
+        let patched = run_on_ioi(
+            &model,
+            name,
+            &sae,
+            json!({"activation_patching": {"max_rows": 24,
+                "features": {"sae": {"id": name}, "ids": reversed}}}),
+        );
+        let n_pos = grid(&patched, "sae_patch.error").len();
+        let by_feature = grid(&patched, "sae_patch.features");
+        let expected_patch = floats(&expected["patch"]);
+        for (i, row) in by_feature.chunks(n_pos).enumerate() {
+            let j = ids.len() - 1 - i;
+            let diff = super::max_abs_diff(row, &expected_patch[j * n_pos..(j + 1) * n_pos]);
+            assert!(
+                diff <= 1e-4,
+                "{name} feature #{} by id: {diff}",
+                reversed[i]
+            );
+        }
+        let normalised = grid(&patched, "sae_patch.features.normalised");
+        assert_eq!(normalised.len(), by_feature.len());
+        assert_eq!(
+            grid(&patched, "sae_patch.features.per_prompt").len(),
+            by_feature.len() * 8
+        );
+    }
+}

@@ -20,6 +20,7 @@ pub fn fields(form: RwSignal<FormDraft>) -> impl IntoView {
                     on:change=move |_| form.update(|d| d.fields.attribution_patching.toggle(target))/>{format!(" {}", target.as_str())}</label>
             }).collect_view()}
         </fieldset>
+        {super::sae_targets::fields(form, "form-attribution", |d| &d.fields.attribution_patching.features, |d| &mut d.fields.attribution_patching.features)}
     }
 }
 

@@ -18,6 +18,7 @@ mod patching;
 mod path;
 mod repetition;
 mod sae_attribution;
+mod sae_targets;
 mod steering;
 
 use crate::spec::{FormDraft, Kind};

@@ -14,5 +14,6 @@ pub fn fields(form: RwSignal<FormDraft>) -> impl IntoView {
                     on:change=move |_| form.update(|d| d.fields.activation_patching.toggle(target))/>{format!(" {}", target.name())}</label>
             }).collect_view()}
         </fieldset>
+        {super::sae_targets::fields(form, "form-patch", |d| &d.fields.activation_patching.features, |d| &mut d.fields.activation_patching.features)}
     }
 }
