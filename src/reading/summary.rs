@@ -173,14 +173,20 @@ impl Reader<'_> {
             Some(token) if tokens => format!("position {p} ({token:?})"),
             _ => format!("position {p}"),
         });
-        let unit = match (find("layer"), find("head")) {
-            (Some(l), Some(h)) => Some(format!("L{l}H{h}")),
-            (Some(l), None) => Some(format!("layer {l}")),
+        let label = |axis: usize, i: usize| grid.labels.get(axis).and_then(|l| l.get(i)).cloned();
+        let unit = match (find("layer"), find("head"), axis("feature")) {
+            (Some(l), Some(h), _) => Some(format!("L{l}H{h}")),
+            (Some(l), None, _) => Some(format!("layer {l}")),
+            (None, _, Some(f)) => Some(format!(
+                "feature {}",
+                label(f, at[f]).unwrap_or_else(|| at[f].to_string())
+            )),
             _ => None,
         };
         match (unit, position) {
             (Some(unit), Some(position)) => format!("{unit} at {position}"),
             (Some(unit), None) => unit,
+            (None, Some(position)) if grid.axes.len() == 1 => position,
             _ => cell_label(grid, index),
         }
     }
