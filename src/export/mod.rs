@@ -163,17 +163,56 @@ const SAE_TORCH: &str = include_str!("common/sae_torch.py");
 /// `sae_features`'s grids from the hook's activation.
 const SAE_FEATURES_COMMON: &str = include_str!("common/sae_features.py");
 
-/// An SAE's features as patching targets: the SAE and which features, as the scripts' constants.
-fn feature_target_constants(
+/// An SAE's features as patching targets: the SAE and which features as constants, the SAE
+/// loaded by `loader` and reached through the library (`access`: `at_sae_hook`,
+/// `gradient_at_sae_hook`, `metric_with_added`), both runs split into features and the error term
+/// (`sae_split.py`), then `parts` (patching, estimates and their comparison).
+fn feature_targets(
     targets: &crate::experiments::feature_patching::FeatureTargets,
+    loader: &str,
+    access: &str,
+    parts: &[&str],
 ) -> String {
     format!(
-        "\nSAE_ID = {}\nFEATURE_IDS = {}\nFEATURE_TOP = {}\n",
+        "{SAE_FOLDER}{loader}\nSAE_ID = {}\nFEATURE_IDS = {}\nFEATURE_TOP = {}\n{access}{SAE_SPLIT}{}",
         python::string(&targets.sae.id),
         python::list(targets.ids.iter().map(u32::to_string)),
         targets.top,
+        parts.concat(),
     )
 }
+
+/// Feature edits while generating: the SAE loaded by `loader`, the edits, `edit_features(x)`.
+fn feature_edits(features: &crate::sae::FeatureEdits, loader: &str) -> String {
+    let edits = serde_json::to_string(&features.edits).expect("edits serialise");
+    format!(
+        "{SAE_FOLDER}{loader}\nSAE_ID = {}\nEDITS = json.loads({})\n{FEATURE_EDITS}\n",
+        python::string(&features.sae.id),
+        python::string(&edits),
+    )
+}
+
+const FEATURE_EDITS: &str = include_str!("common/feature_edits.py");
+
+/// SAE feature attribution through the library's `access` to the SAE's hook.
+fn sae_attribution(
+    params: &crate::experiments::sae_attribution::Params,
+    loader: &str,
+    access: &str,
+) -> String {
+    format!(
+        "{SAE_FOLDER}{loader}\nSAE_ID = {}\nTOP = {}\nPATCHED = {}\n{access}{SAE_ATTRIBUTION}",
+        python::string(&params.sae.id),
+        params.top,
+        params.patched,
+    )
+}
+
+const SAE_ATTRIBUTION: &str = include_str!("common/sae_attribution.py");
+const SAE_SPLIT: &str = include_str!("common/sae_split.py");
+const SAE_PATCH: &str = include_str!("common/sae_patch.py");
+const SAE_ESTIMATE: &str = include_str!("common/sae_estimate.py");
+const SAE_COMPARE: &str = include_str!("common/sae_compare.py");
 
 /// An `sae_features` spec's SAE, prompt and options as the scripts' constants.
 fn sae_constants(params: &crate::experiments::features::Params) -> String {

@@ -99,28 +99,39 @@ fn patch_site(target: PatchTarget) -> Result<(&'static str, &'static str), Expor
 
 fn experiment(spec: &Spec) -> Result<String, ExportError> {
     match &spec.experiment {
-        Experiment::ActivationPatching(params) if params.features.is_some() => {
-            Err(unsupported("SAE features as patching targets"))
-        }
-        Experiment::ActivationPatching(params) => patching(&params.targets),
+        Experiment::ActivationPatching(params) => Ok(format!(
+            "{}{}",
+            patching(&params.targets)?,
+            params
+                .features
+                .as_ref()
+                .map(|targets| feature_targets(targets, &[super::SAE_PATCH]))
+                .unwrap_or_default()
+        )),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
         Experiment::Generation(params) => {
-            if params.generation.num_beams > 1 && !params.interventions.is_empty() {
-                return Err(unsupported("beam search with interventions"));
-            }
-            if params.features.is_some() {
-                return Err(unsupported("generation with SAE feature edits"));
+            if params.generation.num_beams > 1
+                && (!params.interventions.is_empty() || params.features.is_some())
+            {
+                return Err(unsupported(
+                    "beam search with interventions or feature edits",
+                ));
             }
             if let Some(i) = params.interventions.iter().find(|i| !has_site(i.hook)) {
                 return Err(unsupported(&format!("an intervention at {}", i.hook)));
             }
-            let (interventions, steer) = if params.interventions.is_empty() {
-                (String::new(), "None")
-            } else {
-                (
-                    super::transformer_lens::intervention_code(&params.interventions, INTERVENE),
+            let (interventions, steer) = match &params.features {
+                None if params.interventions.is_empty() => (String::new(), "None"),
+                features => (
+                    super::transformer_lens::intervention_code(&params.interventions, INTERVENE)
+                        + &features
+                            .as_ref()
+                            .map(|features| {
+                                super::feature_edits(features, super::SAE_TORCH) + FEATURE_EDITS
+                            })
+                            .unwrap_or_default(),
                     "intervene",
-                )
+                ),
             };
             Ok(format!(
                 "{GENERATE}{GENERATE_NN}{config}\n{interventions}\nPROMPT = {prompt}\nprompt_ids = to_ids(PROMPT, {bos})\nresults[\"generations\"][\"default\"] = {{\"prompt\": prompt_ids, \"generation\": {continuation}}}\n",
@@ -154,11 +165,27 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             ))
         }
         Experiment::LogitLens(_) => Ok(LENS.to_string()),
-        Experiment::AttributionPatching(params) if params.features.is_some() => {
-            Err(unsupported("SAE features as attribution targets"))
-        }
-        Experiment::AttributionPatching(params) => attribution(params),
-        Experiment::SaeAttribution(_) => Err(unsupported("SAE feature attribution")),
+        Experiment::AttributionPatching(params) => Ok(format!(
+            "{}{}",
+            attribution(params)?,
+            params
+                .features
+                .as_ref()
+                .map(|targets| {
+                    use super::{SAE_COMPARE, SAE_ESTIMATE, SAE_PATCH};
+                    let compare: &[&str] = match params.compare {
+                        true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
+                        false => &[SAE_ESTIMATE],
+                    };
+                    feature_targets(targets, compare)
+                })
+                .unwrap_or_default()
+        )),
+        Experiment::SaeAttribution(params) => Ok(format!(
+            "{}{RELP}{GRADIENTS}{}",
+            methods(&[params.method], &params.relp_rules),
+            super::sae_attribution(params, super::SAE_TORCH, SAE_ACCESS),
+        )),
         Experiment::SaeFeatures(params) => Ok(format!(
             "{}{}{}{}{SAE_FEATURES}",
             super::SAE_FOLDER,
@@ -369,7 +396,7 @@ fn attribution(params: &attribution::Params) -> Result<String, ExportError> {
         })
         .collect::<Result<Vec<_>, ExportError>>()?;
     let mut out = format!(
-        "\n# (estimate, site, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{}{RELP}{ATTRIBUTION}",
+        "\n# (estimate, site, axes summed away, grid axes, the activation patching it estimates)\nTARGETS = {}\n{}{RELP}{GRADIENTS}{ATTRIBUTION}",
         long_list(rows),
         methods(&params.methods, &params.relp_rules),
     );
@@ -380,8 +407,24 @@ fn attribution(params: &attribution::Params) -> Result<String, ExportError> {
     Ok(out)
 }
 
-/// Attribution patching from one forward and backward trace per side; gradients are read in
-/// the backward pass's order (the reverse of the forward's).
+/// An SAE's features as patching targets, at the SAE's site in transformers' GPT-2.
+fn feature_targets(
+    targets: &crate::experiments::feature_patching::FeatureTargets,
+    parts: &[&str],
+) -> String {
+    super::feature_targets(targets, super::SAE_TORCH, SAE_ACCESS, parts)
+}
+
+const SAE_ACCESS: &str = include_str!("nnsight/sae_access.py");
+
+/// The feature edits applied before the interventions at the SAE's hook.
+const FEATURE_EDITS: &str = include_str!("nnsight/feature_edits.py");
+
+/// `forward_backward(tokens, needed, rules)`: activations and the metric's gradients at sites,
+/// read in the backward pass's order (the reverse of the forward's).
+const GRADIENTS: &str = include_str!("nnsight/gradients.py");
+
+/// Attribution patching from one forward and backward trace per side.
 const ATTRIBUTION: &str = include_str!("nnsight/attribution.py");
 
 /// RelP's rules as replaced module outputs inside a trace, and the LayerNorm backward step

@@ -87,7 +87,7 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             params
                 .features
                 .as_ref()
-                .map(|targets| feature_targets(targets, library, &[SAE_PATCH]))
+                .map(|targets| feature_targets(targets, library, &[super::SAE_PATCH]))
                 .unwrap_or_default()
         )),
         Experiment::Ablation(params) => Ok(ablation_sweep(params)),
@@ -99,6 +99,7 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
                 .features
                 .as_ref()
                 .map(|targets| {
+                    use super::{SAE_COMPARE, SAE_ESTIMATE, SAE_PATCH};
                     let compare: &[&str] = match params.compare {
                         true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
                         false => &[SAE_ESTIMATE],
@@ -151,16 +152,16 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             bos = boolean(params.prepend_bos),
         )),
         Experiment::SaeAttribution(params) => Ok(format!(
-            "{METRIC_MEAN}{}{RELP}{}{}\nSAE_ID = {}\nTOP = {}\nPATCHED = {}\n{SAE_ATTRIBUTION}",
+            "{METRIC_MEAN}{}{RELP}{}",
             methods(&[params.method], &params.relp_rules),
-            super::SAE_FOLDER,
-            match library {
-                super::Library::TransformerLens3 => super::SAE_LENS,
-                _ => super::SAE_TORCH,
-            },
-            string(&params.sae.id),
-            params.top,
-            params.patched,
+            super::sae_attribution(
+                params,
+                match library {
+                    super::Library::TransformerLens3 => super::SAE_LENS,
+                    _ => super::SAE_TORCH,
+                },
+                SAE_ACCESS
+            ),
         )),
         Experiment::SaeFeatures(params) => Ok(format!(
             "{}{}{}{}{SAE_FEATURES}",
@@ -333,21 +334,15 @@ pub(super) fn path_constants(params: &path::Params) -> String {
 /// The spec's interventions as TransformerLens hooks (`hooks`), read from their JSON.
 /// Hooks that edit an SAE's features, added before the interventions' (`hooks`).
 fn feature_edits(features: &crate::sae::FeatureEdits, library: super::Library) -> String {
-    let edits = serde_json::to_string(&features.edits).expect("edits serialise");
+    let loader = match library {
+        super::Library::TransformerLens3 => super::SAE_LENS,
+        _ => super::SAE_TORCH,
+    };
     format!(
-        "{}{}\nSAE_ID = {}\nEDITS = json.loads({})\n{FEATURE_EDITS}\n",
-        super::SAE_FOLDER,
-        match library {
-            super::Library::TransformerLens3 => super::SAE_LENS,
-            _ => super::SAE_TORCH,
-        },
-        string(&features.sae.id),
-        string(&edits),
+        "{}\nhooks = [(SAE_HOOK, edit_features)] + hooks\n",
+        super::feature_edits(features, loader)
     )
 }
-
-const FEATURE_EDITS: &str = include_str!("transformer_lens/feature_edits.py");
-const SAE_ATTRIBUTION: &str = include_str!("transformer_lens/sae_attribution.py");
 
 fn interventions(list: &[crate::hooks::Intervention]) -> String {
     if list.is_empty() {
@@ -597,9 +592,7 @@ fn attribution(params: &attribution::Params, library: super::Library) -> String 
 
 const ATTRIBUTION: &str = include_str!("transformer_lens/attribution.py");
 
-/// An SAE's features as patching targets: the SAE loaded, both runs split into features and the
-/// error term, the features chosen (`sae_split.py`), then `parts` (patching, estimates and
-/// their comparison).
+/// An SAE's features as patching targets, through TransformerLens's hooks.
 fn feature_targets(
     targets: &crate::experiments::feature_patching::FeatureTargets,
     library: super::Library,
@@ -609,18 +602,10 @@ fn feature_targets(
         super::Library::TransformerLens3 => super::SAE_LENS,
         _ => super::SAE_TORCH,
     };
-    format!(
-        "{}{loader}{}{SAE_SPLIT}{}",
-        super::SAE_FOLDER,
-        super::feature_target_constants(targets),
-        parts.concat()
-    )
+    super::feature_targets(targets, loader, SAE_ACCESS, parts)
 }
 
-const SAE_SPLIT: &str = include_str!("transformer_lens/sae_split.py");
-const SAE_PATCH: &str = include_str!("transformer_lens/sae_patch.py");
-const SAE_ESTIMATE: &str = include_str!("transformer_lens/sae_estimate.py");
-const SAE_COMPARE: &str = include_str!("transformer_lens/sae_compare.py");
+const SAE_ACCESS: &str = include_str!("transformer_lens/sae_access.py");
 
 /// RelP's rules as forward hooks (`relp_hooks(rules)`).
 const RELP: &str = include_str!("transformer_lens/relp.py");

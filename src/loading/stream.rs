@@ -45,8 +45,11 @@ struct Filling {
     values: Vec<f32>,
     /// The bytes of an element split between two chunks.
     carry: Vec<u8>,
-    /// Blocks already on the device (GPU targets).
-    blocks: Vec<Tensor<1>>,
+    /// The tensor's elements.
+    numel: usize,
+    /// The tensor on the device so far, its first `placed` elements written (GPU targets).
+    joined: Option<Tensor<1>>,
+    placed: usize,
 }
 
 enum Phase {
@@ -174,8 +177,15 @@ impl WeightStream {
             }
             _ => 0,
         };
+        let numel = match self.current() {
+            Some(entry) if readable(entry.dtype) => {
+                ((entry.end - entry.begin) * 8 / entry.dtype.bitsize() as u64) as usize
+            }
+            _ => 0,
+        };
         self.filling = Filling {
             values: Vec::with_capacity(capacity),
+            numel,
             ..Filling::default()
         };
         // A tensor without bytes is complete at once.
@@ -214,9 +224,31 @@ impl WeightStream {
             && filling.values.len() >= block
         {
             let values = std::mem::replace(&mut filling.values, Vec::with_capacity(block));
-            let block = self.upload(values)?;
-            self.filling.blocks.push(block);
+            self.place(values)?;
         }
+        Ok(())
+    }
+
+    /// Writes the next `values` of the current tensor on the device. A tensor of several blocks
+    /// is joined block by block as they arrive: joining them all at its end would hand the GPU
+    /// one long run of copies (SwiftShader's stall the page's frames meanwhile).
+    fn place(&mut self, values: Vec<f32>) -> Result<(), LoadError> {
+        let n = values.len();
+        let block = self.upload(values)?;
+        let filling = &mut self.filling;
+        let (numel, at) = (filling.numel, filling.placed);
+        filling.joined = Some(match filling.joined.take() {
+            None if n == numel => block,
+            joined => {
+                let joined = joined.unwrap_or_else(|| Tensor::empty([numel], &self.device));
+                let joined = joined.slice_assign(at..at + n, block);
+                self.device
+                    .flush()
+                    .map_err(|e| LoadError::Device(e.to_string()))?;
+                joined
+            }
+        });
+        self.filling.placed = at + n;
         Ok(())
     }
 
@@ -225,23 +257,22 @@ impl WeightStream {
         let Phase::Data { next, .. } = self.phase else {
             return Ok(());
         };
-        let filling = std::mem::take(&mut self.filling);
         let entry = &self.entries[next - 1];
         if !entry.keep {
+            self.filling = Filling::default();
             return Ok(());
         }
         let (name, shape, dtype) = (entry.name.clone(), entry.shape.clone(), entry.dtype);
         let values = if readable(dtype) {
-            let mut blocks = filling.blocks;
-            if !filling.values.is_empty() || blocks.is_empty() {
-                blocks.push(self.upload(filling.values)?);
+            let rest = std::mem::take(&mut self.filling.values);
+            if !rest.is_empty() || self.filling.joined.is_none() {
+                self.place(rest)?;
             }
-            Ok(if blocks.len() == 1 {
-                blocks.pop().expect("one block")
-            } else {
-                Tensor::cat(blocks, 0)
-            })
+            Ok(std::mem::take(&mut self.filling)
+                .joined
+                .expect("the last values were placed"))
         } else {
+            self.filling = Filling::default();
             Err(format!("{dtype:?}"))
         };
         self.stored.insert(name, Stored { shape, values });

@@ -194,18 +194,21 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
         .to_string(),
     )
     .unwrap();
-    for library in [Library::TransformerLens3, Library::TransformerLens] {
+    for (library, applied) in [
+        (
+            Library::TransformerLens3,
+            "hooks = [(SAE_HOOK, edit_features)] + hooks",
+        ),
+        (
+            Library::TransformerLens,
+            "hooks = [(SAE_HOOK, edit_features)] + hooks",
+        ),
+        (Library::Nnsight, "x = edit_features(x)"),
+    ] {
         let script = to_python(&generation, library).unwrap();
         crate::export::parses_as_python("feature edits", &script);
-        assert!(script.contains("hooks = [(SAE_HOOK, edit_features)] + hooks"));
+        assert!(script.contains(applied), "{library:?}");
     }
-    let refused = to_python(&generation, Library::Nnsight)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        refused.contains("SAE feature edits has no nnsight export yet"),
-        "{refused}"
-    );
     // Feature attribution: TransformerLens's hooks (both versions); nnsight refuses it by name.
     let json = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -213,19 +216,25 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
     )
     .unwrap();
     let attribution = patchbay::spec::Spec::from_json(&json).unwrap();
-    for library in [Library::TransformerLens3, Library::TransformerLens] {
+    for (library, gradient) in [
+        (
+            Library::TransformerLens3,
+            "model.add_hook(SAE_HOOK, keep_gradient, \"bwd\")",
+        ),
+        (
+            Library::TransformerLens,
+            "model.add_hook(SAE_HOOK, keep_gradient, \"bwd\")",
+        ),
+        (
+            Library::Nnsight,
+            "forward_backward(corrupted_tokens, {sae_site}, rules)",
+        ),
+    ] {
         let script = to_python(&attribution, library).unwrap();
         crate::export::parses_as_python("sae attribution", &script);
-        assert!(script.contains("model.add_hook(HOOK, keep_gradient, \"bwd\")"));
+        assert!(script.contains(gradient), "{library:?}");
         assert!(script.contains("PATCHED = 4"));
     }
-    let refused = to_python(&attribution, Library::Nnsight)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        refused.contains("SAE feature attribution has no nnsight export yet"),
-        "{refused}"
-    );
     // Features as patching targets: the SAE split at its hook, then each part the spec asks for.
     let json = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/sae-patching-tiny.json"),
@@ -235,6 +244,7 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
     for (library, loader) in [
         (Library::TransformerLens3, "from sae_lens import SAE"),
         (Library::TransformerLens, "class Sae:"),
+        (Library::Nnsight, "class Sae:"),
     ] {
         let script = to_python(&targets, library).unwrap();
         crate::export::parses_as_python("sae patching targets", &script);
@@ -249,13 +259,6 @@ fn sae_experiments_export_with_saelens_where_it_runs_and_plain_torch_elsewhere()
             assert!(script.contains(part), "{library:?}: no {part}");
         }
     }
-    let refused = to_python(&targets, Library::Nnsight)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        refused.contains("SAE features as attribution targets has no nnsight export yet"),
-        "{refused}"
-    );
 }
 
 #[test]

@@ -497,7 +497,10 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems[1].contains("`Mary John` is not `correct | incorrect`"));
-        assert_eq!(problems[2], "choose at least one target, or an SAE's features");
+        assert_eq!(
+            problems[2],
+            "choose at least one target, or an SAE's features"
+        );
     }
 
     #[test]

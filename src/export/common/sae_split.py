@@ -1,19 +1,6 @@
 
 # An SAE's features as patching targets at its hook: on both runs the activation splits into
 # the features and the error term, err = x - decode(encode(x)) (s: the SAE's input scale).
-sae, SAE_HOOK = load_sae(sae_folder(SAE_ID))
-
-
-def at_sae_hook(tokens):
-    kept = {}
-
-    def keep(x, hook):
-        kept["x"] = x.detach()
-
-    logits = model.run_with_hooks(tokens, fwd_hooks=[(SAE_HOOK, keep)])
-    return metric(logits).item(), kept["x"]
-
-
 sae_clean_value, x_clean = at_sae_hook(clean_tokens)
 sae_corrupted_value, x_corrupted = at_sae_hook(corrupted_tokens)
 batch, n_pos, d_in = x_clean.shape

@@ -4,7 +4,7 @@
 sae, SAE_HOOK = load_sae(sae_folder(SAE_ID))
 
 
-def edit_features(x, hook):
+def edit_features(x, hook=None):
     acts = sae.encode(x)
     edited = acts.clone()
     for edit in EDITS:
@@ -18,5 +18,3 @@ def edit_features(x, hook):
             edited[..., feature] = 0
     return x + sae.decode(edited) - sae.decode(acts)
 
-
-hooks = [(SAE_HOOK, edit_features)] + hooks

@@ -6,14 +6,7 @@
 def patched_at_each_position(delta):
     """The metric per prompt with `delta` [batch * pos, d_in] added at one position: [pos, prompt]."""
     delta = delta.reshape(batch, n_pos, d_in)
-    values = []
-    for pos in range(n_pos):
-        def add(x, hook, pos=pos):
-            x = x.clone()
-            x[:, pos] += delta[:, pos]
-            return x
-        values.append(metric_per_prompt(model.run_with_hooks(corrupted_tokens, fwd_hooks=[(SAE_HOOK, add)])).detach())
-    return torch.stack(values)
+    return torch.stack([metric_with_added(delta, pos) for pos in range(n_pos)])
 
 
 def sae_patch_grids(name, axes, per_prompt):
