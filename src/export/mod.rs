@@ -209,6 +209,15 @@ fn sae_attribution(
 }
 
 const SAE_ATTRIBUTION: &str = include_str!("common/sae_attribution.py");
+/// What a script computes for an SAE's features as attribution targets: the estimates, and with
+/// `compare` the patching they estimate and Pearson's r.
+fn attribution_feature_parts(compare: bool) -> &'static [&'static str] {
+    match compare {
+        true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
+        false => &[SAE_ESTIMATE],
+    }
+}
+
 const SAE_SPLIT: &str = include_str!("common/sae_split.py");
 const SAE_PATCH: &str = include_str!("common/sae_patch.py");
 const SAE_ESTIMATE: &str = include_str!("common/sae_estimate.py");

@@ -171,14 +171,10 @@ fn experiment(spec: &Spec) -> Result<String, ExportError> {
             params
                 .features
                 .as_ref()
-                .map(|targets| {
-                    use super::{SAE_COMPARE, SAE_ESTIMATE, SAE_PATCH};
-                    let compare: &[&str] = match params.compare {
-                        true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
-                        false => &[SAE_ESTIMATE],
-                    };
-                    feature_targets(targets, compare)
-                })
+                .map(|targets| feature_targets(
+                    targets,
+                    super::attribution_feature_parts(params.compare)
+                ))
                 .unwrap_or_default()
         )),
         Experiment::SaeAttribution(params) => Ok(format!(

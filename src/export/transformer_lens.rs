@@ -98,14 +98,11 @@ fn experiment(spec: &Spec, library: super::Library) -> Result<String, ExportErro
             params
                 .features
                 .as_ref()
-                .map(|targets| {
-                    use super::{SAE_COMPARE, SAE_ESTIMATE, SAE_PATCH};
-                    let compare: &[&str] = match params.compare {
-                        true => &[SAE_ESTIMATE, SAE_PATCH, SAE_COMPARE],
-                        false => &[SAE_ESTIMATE],
-                    };
-                    feature_targets(targets, library, compare)
-                })
+                .map(|targets| feature_targets(
+                    targets,
+                    library,
+                    super::attribution_feature_parts(params.compare)
+                ))
                 .unwrap_or_default()
         )),
         Experiment::Generation(params) => {

@@ -15,8 +15,11 @@ pub const WASM32_MEMORY: u64 = 4 << 30;
 /// Room kept free in wasm memory for the tokenizer, activations and the allocator's slack.
 const WORKING_MARGIN: u64 = 384 << 20;
 
-/// Bytes of f32 values uploaded to a GPU at a time while the weights stream in.
-pub const STREAM_BLOCK: u64 = 16 << 20;
+/// Bytes of f32 values uploaded to a GPU at a time while the weights stream in: each block's
+/// write and its copy into its tensor is one run of GPU work, which a software GPU (SwiftShader)
+/// does on the CPU beside the page's compositor, so a block is kept small enough not to hold up
+/// the page's frames (BENCHMARKS.md, SAE features: 16 MiB blocks held one up 150 ms).
+pub const STREAM_BLOCK: u64 = 4 << 20;
 
 /// What loading a model costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

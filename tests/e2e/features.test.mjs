@@ -1,13 +1,14 @@
 // SAE features in the browser, against SAELens (tests/sae/refs): an SAE loaded beside the tiny
 // model from a folder URL, from a hub repository's folder (size and sha256 checked) and from the
 // user's files; the Features view's top features, a followed feature's activations, feature
-// search, Neuronpedia labels and a clamped generation, on WebGPU (SwiftShader) and the CPU.
+// search, Neuronpedia labels and a clamped generation, on WebGPU (SwiftShader) and the CPU; the
+// features as activation patching targets, built in the experiment form.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startServer, readTensor, saeRefs } from './serve.mjs';
+import { startServer, readTensor, saeRefs, repo } from './serve.mjs';
 import { loadTiny } from './page.mjs';
 import './views.mjs';
 
@@ -86,6 +87,39 @@ async function checkSae(page, name) {
   assert.deepEqual(ids.slice(0, gen.clamp.new_ids.length), gen.clamp.new_ids, `${name}: clamped generation`);
 }
 
+/** The SAE's features as activation patching targets, built in the experiment form (no other
+ * target, the 6 that change most): each feature and the error term patched at each position
+ * equal SAELens's patches (`patching` in sae.json). */
+async function patchFeatures(page, id, name) {
+  const expected = oracle.saes[name].patching;
+  const spec = JSON.parse(fs.readFileSync(path.join(repo, 'tests/specs/sae-patching-tiny.json'), 'utf8'));
+  await page.click('#patching-form summary');
+  await page.selectOption('#form-kind', 'activation_patching');
+  await page.fill('#form-clean', spec.prompts.clean.join('\n'));
+  await page.fill('#form-corrupted', spec.prompts.corrupted.join('\n'));
+  await page.fill('#form-answers', spec.prompts.answers.map(([a, b]) => `${a.trim()} | ${b.trim()}`).join('\n'));
+  for (const box of await page.$$('#patching-form [data-target]')) await box.setChecked(false);
+  assert.match(await page.textContent('#form-problems'), /choose at least one target, or an SAE's features/);
+  await page.fill('#form-patch-sae', id);
+  await page.fill('#form-patch-sae-top', String(expected.features.length));
+  await page.click('#form-write');
+  const written = JSON.parse(await page.inputValue('#spec-text'));
+  assert.deepEqual(written.experiment.activation_patching.features, { sae: { id }, top: expected.features.length });
+  const previous = await page.$eval('#experiment-result', (e) => e.dataset.runId).catch(() => null);
+  await page.click('#run-experiment');
+  await page.waitForFunction((before) => {
+    const run = document.querySelector('#experiment-result')?.dataset.runId;
+    return run && run !== before && !document.querySelector('#run-experiment').disabled;
+  }, previous, { timeout: 300_000 });
+  const values = async (grid) => page.$$eval(`table[data-grid="${grid}"] td[data-value]`, (cells) => cells.map((td) => Number(td.dataset.value)));
+  for (const [grid, want] of [['sae_patch.features', expected.patch.flat()], ['sae_patch.error', expected.patch_error]]) {
+    const shown = await values(grid);
+    assert.equal(shown.length, want.length, grid);
+    shown.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4, `${name} ${grid}[${i}]: ${v} vs SAELens's ${want[i]}`));
+  }
+  assert.deepEqual(await values('sae_patch.ids'), expected.features);
+}
+
 test('SAE features on WebGPU (SwiftShader) match SAELens: from a folder URL, then the user\'s files', async () => {
   const { browser, page, errors } = await open('webgpu');
   try {
@@ -126,6 +160,8 @@ test('SAE features on the CPU fallback: a hub folder checked against its listing
     await loadTiny(page, server.base);
     await loadSae(page, 'test/saes/jumprelu', 'jumprelu');
     await checkSae(page, 'jumprelu');
+
+    await patchFeatures(page, 'test/saes/jumprelu', 'jumprelu');
 
     await page.fill('#sae-source', `${server.base}/saes/missing/`);
     await page.click('#sae-load');

@@ -4,7 +4,8 @@ use crate::spec::FormDraft;
 use crate::spec::draft::sae_targets::FeaturesDraft;
 use leptos::prelude::*;
 
-/// The SAE's id, the feature ids and how many to take; inputs `#<prefix>-sae`, `-ids`, `-top`.
+/// The SAE's id, the feature ids and how many to take; inputs `#<prefix>-sae`, `-sae-ids`,
+/// `-sae-top`.
 pub fn fields(
     form: RwSignal<FormDraft>,
     prefix: &'static str,
@@ -27,8 +28,8 @@ pub fn fields(
         <fieldset class="controls">
             <legend>"SAE features (optional: the features and the error term at the SAE's hook, each position)"</legend>
             {input("sae", "SAE (the id it was loaded under)", |f| &f.sae, |f| &mut f.sae)}
-            {input("ids", "features (ids; empty: those that change most)", |f| &f.ids, |f| &mut f.ids)}
-            {input("top", "how many", |f| &f.top, |f| &mut f.top)}
+            {input("sae-ids", "features (ids; empty: those that change most)", |f| &f.ids, |f| &mut f.ids)}
+            {input("sae-top", "how many", |f| &f.top, |f| &mut f.top)}
         </fieldset>
     }
 }
