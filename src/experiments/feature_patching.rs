@@ -27,7 +27,7 @@ use super::{
     AttributionMethod, ExperimentError, GridKind, GridName, Output, ParamError, Progress,
     PromptSet, RelpRule,
 };
-use crate::hooks::{Activation, ActivationCache, BlockHook, HookPoint};
+use crate::hooks::{Activation, ActivationCache, HookPoint};
 use crate::loading::ModelRef;
 use crate::model::Gpt2;
 use crate::sae::{Encoded, MAX_FEATURES, Sae};
@@ -127,7 +127,7 @@ pub(super) struct FeatureRuns<'a> {
     sae: &'a Sae,
     pub clean: f32,
     pub corrupted: f32,
-    /// The corrupted run's `resid_pre` at every layer: where patched runs start.
+    /// The corrupted run's `resid_pre` of the hook's block: where patched runs start.
     corrupted_cache: ActivationCache,
     x_c: Tensor<2>,
     x_k: Tensor<2>,
@@ -158,11 +158,11 @@ impl<'a> FeatureRuns<'a> {
                 message: format!("feature {f} is past the SAE's {d_sae}"),
             });
         }
+        // Patched runs start from the corrupted run's residual stream entering the hook's block.
+        let start = HookPoint::resid_pre(hook.layer().unwrap_or(0));
         let clean = prompts.clean_run(model, |p| p == hook).await?;
         let corrupted = prompts
-            .corrupted_run(model, |p| {
-                p == hook || matches!(p, HookPoint::Block(_, BlockHook::ResidPre))
-            })
+            .corrupted_run(model, |p| p == hook || p == start)
             .await?;
         let at = |cache: &ActivationCache| -> Result<Tensor<2>, ExperimentError> {
             let x: Tensor<3> = cache
