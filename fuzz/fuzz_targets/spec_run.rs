@@ -257,6 +257,8 @@ fuzz_target!(|input: Input| {
     let context = RunContext {
         model: &model,
         others: vec![],
+        // A spec naming an SAE is refused at its path (none is loaded here).
+        saes: vec![],
         weights_sha256: String::new(),
         device: "cpu".into(),
         limits: patchbay::spec::Limits {
