@@ -120,12 +120,14 @@ pub async fn load(
 
     let started = Instant::now();
     let mut stream = WeightStream::new(plan.device, plan.block_bytes).reading(config.family);
+    let size = std::cell::Cell::new(None);
     // The source carries its callbacks' refusals as text; the typed error waits here.
     let refused: std::cell::RefCell<Option<LoadError>> = Default::default();
     let read = source
         .read(
             plan.weights,
             &mut |announced| {
+                size.set(announced);
                 fits(announced).map(|_| ()).map_err(|e| {
                     let message = e.to_string();
                     *refused.borrow_mut() = Some(e);
@@ -133,6 +135,7 @@ pub async fn load(
                 })
             },
             &mut |chunk| {
+                stream.announce(size.get());
                 stream.feed(chunk).map_err(|e| {
                     let message = e.to_string();
                     *refused.borrow_mut() = Some(e);

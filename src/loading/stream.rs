@@ -47,9 +47,15 @@ struct Filling {
     carry: Vec<u8>,
     /// The tensor's elements.
     numel: usize,
+    /// Whether the file's announced size holds the whole tensor: only then is it allocated on
+    /// the device before its bytes arrive (a header cannot make the parser allocate what the
+    /// file does not hold).
+    joinable: bool,
     /// The tensor on the device so far, its first `placed` elements written (GPU targets).
     joined: Option<Tensor<1>>,
     placed: usize,
+    /// Its blocks on the device, joined at its end (when not `joinable`).
+    blocks: Vec<Tensor<1>>,
 }
 
 enum Phase {
@@ -68,6 +74,9 @@ pub struct WeightStream {
     entries: Vec<Entry>,
     filling: Filling,
     received: u64,
+    /// The file's size, where its source announced it, and where its data section starts.
+    size: Option<u64>,
+    data_start: u64,
     hasher: Sha256,
     stored: BTreeMap<String, Stored>,
     /// How the file names parameters (and which keys are buffers, dropped unread).
@@ -96,6 +105,8 @@ impl WeightStream {
             entries: vec![],
             filling: Filling::default(),
             received: 0,
+            size: None,
+            data_start: 0,
             hasher: Sha256::new(),
             stored: BTreeMap::new(),
             names: Family::default().names(),
@@ -108,6 +119,12 @@ impl WeightStream {
             names: family.names(),
             ..self
         }
+    }
+
+    /// The whole file's size, as its source announced it (checked against memory before): a
+    /// tensor the size covers is joined on the device block by block as it arrives.
+    pub fn announce(&mut self, size: Option<u64>) {
+        self.size = size;
     }
 
     /// Bytes received so far.
@@ -131,6 +148,7 @@ impl WeightStream {
                     bytes.extend_from_slice(&chunk[..take]);
                     if bytes.len() >= 8 && bytes.len() as u64 == 8 + header_length(bytes)? {
                         self.entries = parse_header(&bytes[8..], self.names)?;
+                        self.data_start = bytes.len() as u64;
                         self.phase = Phase::Data { at: 0, next: 0 };
                         self.start_tensor()?;
                     }
@@ -183,9 +201,14 @@ impl WeightStream {
             }
             _ => 0,
         };
+        let joinable = match (self.current(), self.size) {
+            (Some(entry), Some(size)) => self.data_start.saturating_add(entry.end) <= size,
+            _ => false,
+        };
         self.filling = Filling {
             values: Vec::with_capacity(capacity),
             numel,
+            joinable,
             ..Filling::default()
         };
         // A tensor without bytes is complete at once.
@@ -237,6 +260,11 @@ impl WeightStream {
         let block = self.upload(values)?;
         let filling = &mut self.filling;
         let (numel, at) = (filling.numel, filling.placed);
+        if !filling.joinable {
+            filling.blocks.push(block);
+            filling.placed = at + n;
+            return Ok(());
+        }
         filling.joined = Some(match filling.joined.take() {
             None if n == numel => block,
             joined => {
@@ -265,12 +293,15 @@ impl WeightStream {
         let (name, shape, dtype) = (entry.name.clone(), entry.shape.clone(), entry.dtype);
         let values = if readable(dtype) {
             let rest = std::mem::take(&mut self.filling.values);
-            if !rest.is_empty() || self.filling.joined.is_none() {
+            if !rest.is_empty() || self.filling.placed == 0 {
                 self.place(rest)?;
             }
-            Ok(std::mem::take(&mut self.filling)
-                .joined
-                .expect("the last values were placed"))
+            let mut filling = std::mem::take(&mut self.filling);
+            Ok(match filling.joined {
+                Some(joined) => joined,
+                None if filling.blocks.len() == 1 => filling.blocks.pop().expect("one block"),
+                None => Tensor::cat(filling.blocks, 0),
+            })
         } else {
             self.filling = Filling::default();
             Err(format!("{dtype:?}"))

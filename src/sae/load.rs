@@ -162,6 +162,7 @@ pub async fn load(
     let estimate = fits(None)?;
     status(format!("{}: {estimate}", plan.label));
     let mut stream = WeightStream::new(plan.device, plan.block_bytes);
+    let size = std::cell::Cell::new(None);
     let refused: std::cell::RefCell<Option<SaeError>> = Default::default();
     let refuse = |e: SaeError| {
         let message = e.to_string();
@@ -171,8 +172,14 @@ pub async fn load(
     let read = source
         .read(
             WEIGHTS_FILE,
-            &mut |announced| fits(announced).map(|_| ()).map_err(refuse),
-            &mut |chunk| stream.feed(chunk).map_err(|e| refuse(e.into())),
+            &mut |announced| {
+                size.set(announced);
+                fits(announced).map(|_| ()).map_err(refuse)
+            },
+            &mut |chunk| {
+                stream.announce(size.get());
+                stream.feed(chunk).map_err(|e| refuse(e.into()))
+            },
         )
         .await;
     if let Err(message) = read {

@@ -276,13 +276,17 @@ fn weights_streamed_in_any_chunks_and_blocks_load_the_same_model() {
     });
     // Odd chunk sizes split the header, tensors and (2- and 4-byte) elements; blocks split the
     // tensors the way a GPU upload does.
-    for (file, chunk, block) in [
-        (&files.weights, 4099, None),
-        (&files.weights, 7, Some(1 << 20)),
-        (&files.weights, 65536, Some(1000)),
-        (&bf16, 3, Some(1 << 16)),
+    // With the file's size announced, tensors of several blocks are joined as they arrive;
+    // without it, at their end.
+    for (file, chunk, block, announced) in [
+        (&files.weights, 4099, None, false),
+        (&files.weights, 7, Some(1 << 20), false),
+        (&files.weights, 65536, Some(1000), false),
+        (&files.weights, 65536, Some(1000), true),
+        (&bf16, 3, Some(1 << 16), true),
     ] {
         let mut stream = WeightStream::new(&device, block);
+        stream.announce(announced.then_some(file.len() as u64));
         for piece in file.chunks(chunk) {
             stream.feed(piece).unwrap();
         }
