@@ -238,12 +238,10 @@ impl<'a> FeatureRuns<'a> {
                 (self.x_k.clone() + change).reshape(shape),
             ))
         };
-        let error = |_| {
-            let change = self.error(&self.x_c, &self.c) - self.error(&self.x_k, &self.k);
-            Ok(Activation::Rank3(
-                (self.x_k.clone() + change).reshape(shape),
-            ))
-        };
+        // The same for every position: computed once, not once a pass.
+        let error_change = self.error(&self.x_c, &self.c) - self.error(&self.x_k, &self.k);
+        let error_patched = Activation::Rank3((self.x_k.clone() + error_change).reshape(shape));
+        let error = |_| Ok(error_patched.clone());
         let sweep = |source| Sweep {
             model,
             base: &self.corrupted_cache,
